@@ -1,0 +1,50 @@
+"""The lab's address plan: every address lives in 198.18.0.0/15 (RFC 2544 benchmarking range).
+
+Pure data, shared by the lab builder, the tests and the demo. Namespace and interface names start
+with a per-lab prefix (at most 6 characters) so that two labs never collide and ``lab down`` can
+find leftovers of a crashed run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
+DEFAULT_PREFIX = "tyndau"
+
+# isp <-> internet transit link (/30)
+ISP_UPLINK = "198.18.0.1"
+INET_DOWNLINK = "198.18.0.2"
+# services inside the isp namespace
+ISP_RESOLVER = "198.18.0.53"  # unbound, the resolver every vantage's resolv.conf points at
+BLOCKPAGE_SERVER = "198.18.9.80"  # the national blockpage server (dns-redirect, http-blockpage)
+# services inside the internet namespace
+AUTHORITATIVE_DNS = "198.19.0.53"  # authoritative for every target domain
+PUBLIC_RESOLVER = "198.19.0.9"  # an open resolver abroad, like 9.9.9.9
+SILENT_HOST = "198.19.0.99"  # answers nothing: any DNS answer "from" it was injected on the path
+TARGET_NET = ipaddress.ip_network("198.19.1.0/24")  # one address per target
+COLLECTOR_LINK_INET = "198.19.254.1"
+COLLECTOR_ADDRESS = "198.19.254.2"  # the collector namespace, reached through the internet
+
+
+@dataclass(frozen=True, slots=True)
+class VantageGroup:
+    name: str
+    router: str  # the isp side of the link
+    address: str  # the vantage side of the link
+    subnet: str
+
+
+VANTAGES: tuple[VantageGroup, ...] = (
+    VantageGroup("fixed", "198.18.1.1", "198.18.1.2", "198.18.1.0/24"),
+    VantageGroup("mobile", "198.18.2.1", "198.18.2.2", "198.18.2.0/24"),
+)
+GROUPS = ("all", *(v.name for v in VANTAGES))
+
+
+def target_address(index: int) -> str:
+    """The address of the index-th target (targets sorted by name)."""
+    if not 0 <= index < TARGET_NET.num_addresses - 2:
+        raise ValueError(f"no lab address for target #{index}")
+    return str(TARGET_NET.network_address + 1 + index)

@@ -1,0 +1,352 @@
+"""The ``tyndau`` command line: one entry point, one sub-command per role.
+
+This module only declares arguments and dispatches. Each handler lives in the module of its role
+and is imported when its command runs, so ``tyndau probe ...`` never imports the collector's or the
+lab's dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from probe import __version__
+from probe.configfile import ConfigError
+from probe.logs import setup_logging
+
+Handler = Callable[[argparse.Namespace], int]
+log = logging.getLogger("tyndau")
+
+EXTRAS = {
+    "collector": "collector",
+    "lab": "lab",
+    "scapy": "raw",
+    "fastapi": "collector",
+    "influxdb_client": "collector",
+    "numpy": "collector",
+    "uvicorn": "collector",
+    "matplotlib": "collector",
+    "pydantic": "collector",
+}
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message says why and what to do. Exit status 2."""
+
+
+def lazy(target: str) -> Handler:
+    """A handler that imports ``module:function`` only when its command runs."""
+
+    def run(args: argparse.Namespace) -> int:
+        module_name, _, function_name = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").split(".")[0]
+            if exc.name == module_name:
+                raise CommandError(f"'{args.command_path}' is not built yet") from None
+            if missing in EXTRAS:
+                raise CommandError(
+                    f"'{args.command_path}' needs the '{EXTRAS[missing]}' extra: "
+                    f"pip install 'tyndau[{EXTRAS[missing]}]'"
+                ) from None
+            raise
+        handler: Handler = getattr(module, function_name)
+        return handler(args)
+
+    return run
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    target: str,
+    help_text: str,
+    path: str,
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(func=lazy(target), command_path=f"tyndau {path}")
+    return parser
+
+
+def _add_probe_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = root.add_parser(
+        "probe",
+        help="run measurements from this vantage point",
+        description="Run measurements from this vantage point.",
+    )
+    sub = group.add_subparsers(dest="probe_command", required=True, metavar="COMMAND")
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", type=Path, help="probe configuration file (TOML)")
+        parser.add_argument(
+            "--targets", type=Path, help="targets file (TOML); default: config/targets.toml"
+        )
+        parser.add_argument(
+            "--resolver",
+            action="append",
+            default=[],
+            metavar="ADDR",
+            help="also query this resolver (repeatable); ADDR is an IP, "
+            "IP:PORT, or https://... for DNS over HTTPS",
+        )
+        parser.add_argument(
+            "--ca-bundle", type=Path, help="extra CA certificates to trust (PEM), e.g. the lab's CA"
+        )
+        parser.add_argument(
+            "--allow-net",
+            action="append",
+            default=[],
+            metavar="CIDR",
+            help="treat addresses in CIDR as ordinary, not bogons (repeatable)",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            metavar="SECONDS",
+            help="per-step timeout (DNS, TCP, TLS, HTTP each)",
+        )
+
+    once = _command(
+        sub, "once", "probe.once:main", "measure every target once and print results", "probe once"
+    )
+    common(once)
+    once.add_argument(
+        "--json", action="store_true", help="one JSON object per line: measurements, then verdicts"
+    )
+    run = _command(
+        sub,
+        "run",
+        "probe.daemon:main",
+        "run the probe daemon: scheduled rounds, heartbeats, uploads",
+        "probe run",
+    )
+    common(run)
+    status = _command(
+        sub,
+        "status",
+        "probe.status:main",
+        "show the last round, outbox depth and next run",
+        "probe status",
+    )
+    status.add_argument("--config", type=Path, help="probe configuration file (TOML)")
+    status.add_argument("--json", action="store_true", help="print status as JSON")
+    register = _command(
+        sub,
+        "register",
+        "probe.register:main",
+        "register with a collector and store the credentials (mode 0600)",
+        "probe register",
+    )
+    register.add_argument("--config", type=Path, help="probe configuration file (TOML)")
+    register.add_argument("--collector", required=True, metavar="URL", help="collector base URL")
+    register.add_argument(
+        "--token",
+        metavar="T",
+        help="operator-issued registration token, if the collector needs one",
+    )
+
+
+def _add_collector_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = root.add_parser(
+        "collector",
+        help="receive, store and serve measurements",
+        description="Receive, store and serve measurements.",
+    )
+    sub = group.add_subparsers(dest="collector_command", required=True, metavar="COMMAND")
+    serve = _command(
+        sub,
+        "serve",
+        "collector.serve:main",
+        "serve the ingest API, query API, web page and control endpoint",
+        "collector serve",
+    )
+    serve.add_argument("--config", type=Path, help="collector configuration file (TOML)")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="address to listen on")
+    serve.add_argument(
+        "--store", metavar="URL", help="sqlite:PATH or influxdb:URL (overrides the config file)"
+    )
+    add = _command(
+        sub,
+        "add-probe",
+        "collector.admin:add_probe",
+        "create a probe's id and token and print them",
+        "collector add-probe",
+    )
+    add.add_argument("name", help="a label for the probe (kept for the operator only)")
+    add.add_argument("--config", type=Path, help="collector configuration file (TOML)")
+    add.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+
+
+def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = root.add_parser(
+        "anomaly",
+        help="detect shutdowns and blocking, send alerts",
+        description="Detect shutdowns and blocking, send alerts.",
+    )
+    sub = group.add_subparsers(dest="anomaly_command", required=True, metavar="COMMAND")
+    watch = _command(
+        sub,
+        "watch",
+        "collector.anomaly.cli:watch",
+        "evaluate recent data periodically and send alerts",
+        "anomaly watch",
+    )
+    watch.add_argument("--config", type=Path, help="collector configuration file (TOML)")
+    watch.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+    scan = _command(
+        sub,
+        "scan",
+        "collector.anomaly.cli:scan",
+        "detect events over a past range (idempotent)",
+        "anomaly scan",
+    )
+    scan.add_argument("--config", type=Path, help="collector configuration file (TOML)")
+    scan.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+    scan.add_argument("--since", required=True, help="start (RFC 3339 UTC, e.g. 2022-01-04T00:00Z)")
+    scan.add_argument("--until", required=True, help="end (RFC 3339 UTC)")
+
+
+def _add_timeline_command(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    timeline = _command(
+        root,
+        "timeline",
+        "collector.timeline:main",
+        "availability per target over time, with events",
+        "timeline",
+    )
+    timeline.add_argument("--config", type=Path, help="collector configuration file (TOML)")
+    timeline.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+    timeline.add_argument("--api", metavar="URL", help="read from a collector's HTTP API instead")
+    timeline.add_argument("--cc", required=True, help="country (ISO 3166-1 alpha-2)")
+    timeline.add_argument("--asn", type=int, help="autonomous system number")
+    timeline.add_argument("--network", help="vantage network, e.g. mobile or fixed")
+    timeline.add_argument("--target", help="one target name")
+    timeline.add_argument("--since", required=True, help="start (RFC 3339 UTC)")
+    timeline.add_argument("--until", required=True, help="end (RFC 3339 UTC)")
+    timeline.add_argument("--step", default="5m", help="bucket size, e.g. 5m, 1h (default 5m)")
+    timeline.add_argument("--format", choices=("table", "csv", "json", "png"), default="table")
+    timeline.add_argument(
+        "--output", type=Path, help="file for --format png (default timeline.png)"
+    )
+
+
+def _add_lab_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = root.add_parser(
+        "lab",
+        help="the censorship lab: a simulated internet (needs root)",
+        description="The censorship lab: a simulated internet built from "
+        "network namespaces (needs root).",
+    )
+    sub = group.add_subparsers(dest="lab_command", required=True, metavar="COMMAND")
+    up = _command(
+        sub,
+        "up",
+        "lab.cli:up",
+        "build the lab and start playing a scenario in the background",
+        "lab up",
+    )
+    up.add_argument("scenario", help="a name from config/scenarios/ or a path to a scenario file")
+    up.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="play the timeline this many times faster (default 1)",
+    )
+    run = _command(
+        sub,
+        "run",
+        "lab.cli:run",
+        "build the lab, play a scenario to its end, show what a vantage sees, tear down",
+        "lab run",
+    )
+    run.add_argument("scenario", help="a name from config/scenarios/ or a path to a scenario file")
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="play the timeline this many times faster (default 1)",
+    )
+    down = _command(
+        sub,
+        "down",
+        "lab.cli:down",
+        "remove the lab, including leftovers of a crashed run",
+        "lab down",
+    )
+    del down
+    status = _command(
+        sub, "status", "lab.cli:status", "show the lab's nodes and active actions", "lab status"
+    )
+    status.add_argument("--json", action="store_true")
+    execute = _command(
+        sub,
+        "exec",
+        "lab.cli:exec_in_node",
+        "run a command inside a lab node (exit status passed through)",
+        "lab exec",
+    )
+    execute.add_argument("node", help="a vantage (fixed, mobile), collector, isp or internet")
+    execute.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tyndau",
+        description="tyndau measures internet shutdowns and platform censorship.",
+    )
+    parser.add_argument("--version", action="version", version=f"tyndau {__version__}")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines for people (text, default) or machines (json)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    root = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_probe_commands(root)
+    _add_collector_commands(root)
+    _add_anomaly_commands(root)
+    _add_timeline_command(root)
+    _add_lab_commands(root)
+    demo = _command(
+        root,
+        "demo",
+        "lab.demo:main",
+        "the whole system in the lab: Kazakhstan, January 2022, in minutes",
+        "demo",
+    )
+    demo.add_argument(
+        "--minutes",
+        type=float,
+        default=3.0,
+        help="how long the compressed replay takes (default 3)",
+    )
+    demo.add_argument("--store", metavar="URL", help="influxdb:URL to use InfluxDB, else SQLite")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(fmt=args.log_format, verbose=args.verbose)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"tyndau: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"tyndau: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tyndau: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The wire model: measurements, verdicts and heartbeats as the probe sends them (versioned).
+
+These dataclasses are the one definition of what crosses the probe -> collector boundary. They are
+plain data: ``to_dict`` gives the JSON object, ``from_dict`` reads one back strictly. All
+timestamps are timezone-aware UTC; on the wire they are RFC 3339 strings ending in ``Z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+MEASUREMENT_SCHEMA = "tyndau.measurement/1"
+VERDICT_SCHEMA = "tyndau.verdict/1"
+HEARTBEAT_SCHEMA = "tyndau.heartbeat/1"
+BATCH_SCHEMA = "tyndau.batch/1"
+
+
+class TestKind(StrEnum):
+    """What one measurement tested."""
+
+    __test__ = False  # not a pytest test class
+
+    DNS = "dns"
+    DNS_INJECTION = "dns_injection"
+    TCP = "tcp"
+    TLS = "tls"
+    HTTP = "http"
+    THROUGHPUT = "throughput"
+
+
+class Category(StrEnum):
+    """A target is a platform under test or a control that should always work."""
+
+    PLATFORM = "platform"
+    CONTROL = "control"
+
+
+class VerdictKind(StrEnum):
+    ACCESSIBLE = "accessible"
+    BLOCKED = "blocked"
+    OFFLINE = "offline"
+    INCONCLUSIVE = "inconclusive"
+
+
+class BlockMethod(StrEnum):
+    DNS = "dns"
+    TCP = "tcp"
+    TLS = "tls"
+    HTTP = "http"
+    THROTTLED = "throttled"
+
+
+class Reason(StrEnum):
+    """The finer reason behind a ``blocked`` verdict: ``<method>.<what was seen>``."""
+
+    DNS_NXDOMAIN = "dns.nxdomain"
+    DNS_REFUSED = "dns.refused"
+    DNS_SERVFAIL = "dns.servfail"
+    DNS_TIMEOUT = "dns.timeout"
+    DNS_BOGON = "dns.bogon"
+    DNS_BLOCKPAGE = "dns.blockpage"
+    DNS_INJECTED = "dns.injected"
+    DNS_INCONSISTENT = "dns.inconsistent"
+    TCP_RESET = "tcp.reset"
+    TCP_TIMEOUT = "tcp.timeout"
+    TCP_REFUSED = "tcp.refused"
+    TLS_RESET = "tls.reset"
+    TLS_TIMEOUT = "tls.timeout"
+    TLS_MITM = "tls.mitm"
+    TLS_CERT = "tls.certificate"
+    HTTP_BLOCKPAGE = "http.blockpage"
+    HTTP_RESET = "http.reset"
+    HTTP_TIMEOUT = "http.timeout"
+    HTTP_DIFF = "http.diff"
+    THROTTLED = "throttled.bandwidth"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(at: datetime) -> str:
+    """RFC 3339 UTC with microseconds and a ``Z``: the only time format on the wire."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: all tyndau timestamps are UTC-aware")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp; a timestamp without an offset is rejected, not guessed."""
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no UTC offset; send e.g. 2022-01-05T10:00:00Z")
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Vantage:
+    """Where a probe stands: country and ASN are the finest location ever recorded."""
+
+    cc: str  # ISO 3166-1 alpha-2, "ZZ" when unknown
+    asn: int  # 0 when unknown
+    network: str  # "mobile" | "fixed" | free text chosen by the volunteer
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    name: str
+    domain: str
+    category: Category
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    id: str
+    probe_id: str
+    probe_version: str
+    vantage: Vantage
+    target: TargetRef
+    test: TestKind
+    started_at: datetime
+    duration_ms: float
+    outcome: str  # "ok" or a probe.failures.Failure value
+    round_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+    schema: str = MEASUREMENT_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = format_time(self.started_at)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    id: str
+    probe_id: str
+    vantage: Vantage
+    target: TargetRef
+    round_id: str
+    at: datetime
+    verdict: VerdictKind
+    method: BlockMethod | None
+    reason: Reason | None
+    confidence: float  # 0..1
+    measurement_ids: tuple[str, ...]
+    explanation: str = ""
+    schema: str = VERDICT_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = format_time(self.at)
+        data["measurement_ids"] = list(self.measurement_ids)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Sent every minute so that silence itself is a signal."""
+
+    id: str
+    probe_id: str
+    probe_version: str
+    vantage: Vantage
+    at: datetime
+    uptime_s: float
+    outbox_depth: int
+    dropped: dict[str, int] = field(default_factory=dict)  # records dropped by the disk cap
+    schema: str = HEARTBEAT_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = format_time(self.at)
+        return data
