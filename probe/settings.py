@@ -135,7 +135,7 @@ def _country(section: Section) -> str:
 
 
 def _timeouts(section: Section) -> Timeouts:
-    d = field(default_factory=Timeouts)
+    d = Timeouts()
     t = Timeouts(
         dns=section.number("dns", d.dns, minimum=0.1, maximum=120),
         tcp=section.number("tcp", d.tcp, minimum=0.1, maximum=120),
@@ -148,7 +148,7 @@ def _timeouts(section: Section) -> Timeouts:
 
 
 def _upload(section: Section, state_dir: Path) -> UploadSettings:
-    d = field(default_factory=UploadSettings)
+    d = UploadSettings()
     u = UploadSettings(
         collector_url=section.string("collector_url", None),
         credentials_file=section.path("credentials_file", state_dir / "credentials.json"),
@@ -160,7 +160,7 @@ def _upload(section: Section, state_dir: Path) -> UploadSettings:
 
 
 def _schedule(section: Section) -> ScheduleSettings:
-    d = field(default_factory=ScheduleSettings)
+    d = ScheduleSettings()
     per_test = section.section("test_minutes")
     test_minutes = {}
     for key in per_test.names():
@@ -179,7 +179,7 @@ def _schedule(section: Section) -> ScheduleSettings:
 
 
 def _outbox(section: Section, state_dir: Path) -> OutboxSettings:
-    d = field(default_factory=OutboxSettings)
+    d = OutboxSettings()
     o = OutboxSettings(
         path=section.path("path", state_dir / "outbox.sqlite3"),
         max_bytes=section.integer("max_bytes", d.max_bytes, minimum=100_000),
