@@ -17,7 +17,6 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev    # the virtual environment
   build-essential                     # wheels that compile on odd architectures
   procps psmisc                       # ps, fuser: teardown of lab processes
-  chromium                            # headless browser tests of the web page
 )
 
 missing=()
