@@ -48,3 +48,8 @@ def target_address(index: int) -> str:
     if not 0 <= index < TARGET_NET.num_addresses - 2:
         raise ValueError(f"no lab address for target #{index}")
     return str(TARGET_NET.network_address + 1 + index)
+
+
+def vantage_interface(prefix: str, group: str) -> str:
+    """The isp-side interface facing a vantage group (where the censor shapes and sniffs)."""
+    return f"{prefix}-{group}"

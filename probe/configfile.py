@@ -77,6 +77,10 @@ class Section:
             raise self.error(key, "is required but missing")
         return default
 
+    def value(self, key: str, default: Any = _MISSING) -> Any:
+        """A value of any type, for keys that accept several (the caller checks it)."""
+        return self._get(key, default)
+
     def _typed(self, key: str, default: Any, kinds: tuple[type, ...], accepted: str) -> Any:
         value = self._get(key, default)
         if value is default and default is not _MISSING:

@@ -1,0 +1,470 @@
+"""The Lab: the simulated internet's life cycle, its services and the censor's controls.
+
+Every name (namespaces, interfaces, state directory, configs, sockets) derives from the prefix so
+two labs coexist. Rules come from lab/censor.py (pure), nodes from lab/nodes.py, files from
+lab/site.py; this module starts the services and applies the rules.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple, TextIO
+
+from lab import censor
+from lab.actions import ALL, PARAMETERS, RESOLVER_ACTIONS, Action, action_names
+from lab.nodes import (
+    NODES,
+    PREFIX_PATTERN,
+    STATE_ROOT,
+    LabError,
+    build_topology,
+    check_privileges,
+    namespace,
+    remove_leftovers,
+    sh,
+)
+from lab.scenario import DEFAULT_TARGETS, Event, Scenario, scaled_offsets
+from lab.site import write_site
+from lab.topology import (
+    AUTHORITATIVE_DNS,
+    BLOCKPAGE_SERVER,
+    COLLECTOR_ADDRESS,
+    DEFAULT_PREFIX,
+    GROUPS,
+    ISP_RESOLVER,
+    PUBLIC_RESOLVER,
+    SILENT_HOST,
+    VANTAGES,
+    target_address,
+    vantage_interface,
+)
+
+__all__ = ["Lab", "LabError", "LabTarget"]
+READY_TIMEOUT = 10.0
+
+
+class LabTarget(NamedTuple):
+    name: str
+    domain: str
+    category: str
+    address: str
+    url: str
+    hosts: tuple[str, ...]
+
+
+class Lab:
+    """A simulated internet with a censor; ``with Lab() as lab:`` builds it, always removes it."""
+
+    def __init__(
+        self,
+        prefix: str = DEFAULT_PREFIX,
+        targets_file: Path = DEFAULT_TARGETS,
+        *,
+        state_root: Path = STATE_ROOT,
+    ) -> None:
+        from probe.targets import load_targets
+
+        if not PREFIX_PATTERN.match(prefix):
+            raise LabError(
+                f"lab prefix {prefix!r}: 1-6 characters [a-z0-9], starting with a letter"
+            )
+        self.prefix = prefix
+        self.state = state_root / prefix
+        self.state_root = state_root
+        loaded = sorted(load_targets(targets_file), key=lambda t: t.name)
+        self._targets = [
+            LabTarget(t.name, t.domain, str(t.category), target_address(i), t.url, tuple(t.hosts))
+            for i, t in enumerate(loaded)
+        ]
+        self._censor_targets = {
+            t.name: censor.CensorTarget(t.name, t.domain, t.address, t.hosts) for t in self._targets
+        }
+        self.active: dict[censor.Key, dict[str, str]] = {}
+        self._procs: list[subprocess.Popen[Any]] = []
+        self._applied: dict[str, Any] = {}
+        self._resolver: censor.ResolverState = {}
+        self._injectors: dict[str, tuple[list[str], subprocess.Popen[Any]]] = {}
+        self._mitm: subprocess.Popen[Any] | None = None
+        self._built = False
+        self.scenario: str | None = None
+        self._lock: TextIO | None = None
+
+    # -- public API -----------------------------------------------------------------------------
+    @property
+    def targets(self) -> list[LabTarget]:
+        return list(self._targets)
+
+    @property
+    def ca_bundle(self) -> Path:
+        return self.state / "certs" / "lab-root.pem"
+
+    @property
+    def national_ca(self) -> Path:
+        return self.state / "certs" / "national-ca.pem"
+
+    def netns(self, node: str) -> str:
+        return namespace(self.prefix, node)
+
+    def address_of(self, name: str) -> str:
+        for t in self._targets:
+            if name in (t.name, t.domain):
+                return t.address
+        raise LabError(f"unknown target {name!r} (accepted: {self._target_names()})")
+
+    def __enter__(self) -> Lab:
+        self.up()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down()
+
+    def up(self) -> None:
+        """Build everything; on any failure remove what was built and raise LabError."""
+        check_privileges()
+        self._claim_prefix()
+        remove_leftovers(self.prefix, self.state_root)
+        try:
+            self._build()
+        except BaseException:
+            self.down()
+            raise
+        self._built = True
+
+    def down(self) -> None:
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 1.0
+        for proc in self._procs:
+            try:
+                proc.wait(max(0.01, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+        self._injectors.clear()
+        self._mitm = None
+        self.active.clear()
+        if self._lock is not None:
+            remove_leftovers(self.prefix, self.state_root)
+            self._lock.close()  # releases the flock: the prefix is free again
+            self._lock = None
+        self._built = False
+
+    def _claim_prefix(self) -> None:
+        """Hold an flock on the prefix for the lab's life, so a live lab is never taken over.
+
+        A crashed run's lock dies with its process, so its leftovers may then be removed.
+        """
+        self.state_root.mkdir(parents=True, exist_ok=True)
+        lock = open(self.state_root / f"{self.prefix}.lock", "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            owner = lock.read().strip() or "?"
+            lock.close()
+            raise LabError(
+                f"lab prefix {self.prefix!r} is in use by process {owner}: "
+                "choose another prefix, or stop that lab ('tyndau lab down' for the CLI's)"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        self._lock = lock
+
+    def run(
+        self, node: str, cmd: Sequence[str], timeout: float = 30, *, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``cmd`` in a node; never raises on its exit status (a timeout gives status 124)."""
+        args = ["ip", "netns", "exec", self.netns(node), *cmd]
+        try:
+            return subprocess.run(
+                args, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return subprocess.CompletedProcess(args, 124, out, f"timed out after {timeout}s")
+
+    def popen(self, node: str, cmd: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start a process in a node; the lab terminates it on teardown."""
+        proc: subprocess.Popen[Any] = subprocess.Popen(
+            ["ip", "netns", "exec", self.netns(node), *cmd], **kwargs
+        )
+        self._procs.append(proc)
+        return proc
+
+    def apply(self, action: str, target: str = ALL, group: str = ALL, **params: str) -> None:
+        """Start a censorship action for one target (or "all") and one group (or "all")."""
+        key = self._key(action, target, group)
+        for other in self.active:
+            if censor.overlaps(other, key) and (
+                other[0] == key[0] or {other[0], key[0]} <= RESOLVER_ACTIONS
+            ):
+                raise LabError(f"{key[0]} on {target}/{group} clashes with active {other[0]}")
+        allowed = PARAMETERS.get(key[0], {})
+        unknown = set(params) - set(allowed)
+        if unknown:
+            raise LabError(f"{key[0]} takes no parameter {sorted(unknown)[0]!r}")
+        self.active[key] = {**allowed, **params}
+        try:
+            self._sync()
+        except LabError:
+            del self.active[key]
+            self._sync()
+            raise
+
+    def lift(self, action: str, target: str = ALL, group: str = ALL) -> None:
+        key = self._key(action, target, group)
+        if key not in self.active:
+            raise LabError(f"{key[0]} on {target}/{group} is not active")
+        del self.active[key]
+        self._sync()
+
+    def clear(self) -> None:
+        """Lift every active action: the lab is uncensored again."""
+        if self.active:
+            self.active.clear()
+            self._sync()
+
+    def play(
+        self,
+        scenario: Scenario,
+        *,
+        speed: float,
+        on_event: Callable[[Event, float], None] | None = None,
+        on_started: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Apply the scenario's events at their offsets divided by ``speed``; block to its end.
+
+        ``on_started`` runs once the events at offset 0 are applied (``lab up`` returns then).
+        """
+        self.scenario = scenario.name
+        start = clock()
+        started = False
+        for offset, event in scaled_offsets(scenario, speed):
+            if offset > 0 and not started:
+                started = True
+                if on_started is not None:
+                    on_started()
+            wait = start + offset - clock()
+            if wait > 0:
+                sleep(wait)
+            for action, target, group in event.censor_keys():
+                if event.kind == "apply":
+                    self.apply(action, target, group, **event.params)
+                else:
+                    self.lift(action, target, group)
+            if on_event is not None:
+                on_event(event, clock() - start)
+        if not started and on_started is not None:
+            on_started()
+        rest = start + scenario.duration / speed - clock()
+        if rest > 0:
+            sleep(rest)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "prefix": self.prefix,
+            "scenario": self.scenario,
+            "nodes": {node: self.netns(node) for node in NODES},
+            "addresses": {
+                "isp_resolver": ISP_RESOLVER,
+                "blockpage_server": BLOCKPAGE_SERVER,
+                "authoritative_dns": AUTHORITATIVE_DNS,
+                "public_resolver": PUBLIC_RESOLVER,
+                "silent_host": SILENT_HOST,
+                "collector": COLLECTOR_ADDRESS,
+                **{f"vantage_{v.name}": v.address for v in VANTAGES},
+            },
+            "targets": {t.name: {"domain": t.domain, "address": t.address} for t in self._targets},
+            "active": [
+                {"action": str(a), "target": t, "group": g, **p}
+                for (a, t, g), p in sorted(self.active.items())
+            ],
+            "ca_bundle": str(self.ca_bundle),
+            "national_ca": str(self.national_ca),
+        }
+
+    # -- internals ------------------------------------------------------------------------------
+    def _target_names(self) -> str:
+        return " | ".join([ALL, *(t.name for t in self._targets)])
+
+    def _key(self, action: str, target: str, group: str) -> censor.Key:
+        if not self._built:
+            raise LabError("the lab is not up: use it as `with Lab() as lab:`")
+        try:
+            parsed = Action(action)
+        except ValueError:
+            raise LabError(f"unknown action {action!r} (accepted: {action_names()})") from None
+        if target != ALL and target not in self._censor_targets:
+            raise LabError(f"unknown target {target!r} (accepted: {self._target_names()})")
+        if group not in GROUPS:
+            raise LabError(f"unknown group {group!r} (accepted: {' | '.join(GROUPS)})")
+        return (parsed, target, group)
+
+    def _build(self) -> None:
+        build_topology(self.prefix, [t.address for t in self._targets])
+        write_site(self.state, list(self._censor_targets.values()), control=self._control)
+        self._start_services()
+        self._built = True
+        self._sync()
+
+    @property
+    def _control(self) -> Path:
+        return self.state / "isp-resolver.ctl"
+
+    def _start_services(self) -> None:
+        conf = self.state / "conf"
+        quiet: dict[str, Any] = {
+            "stdout": subprocess.DEVNULL,
+            "stderr": open(self.state / "services.log", "ab"),  # noqa: SIM115
+        }
+        self.popen("internet", ["nginx", "-c", str(conf / "inet-nginx.conf")], **quiet)
+        self.popen("internet", ["unbound", "-d", "-c", str(conf / "inet-auth.conf")], **quiet)
+        self.popen("internet", ["unbound", "-d", "-c", str(conf / "inet-public.conf")], **quiet)
+        self.popen("isp", ["unbound", "-d", "-c", str(conf / "isp-resolver.conf")], **quiet)
+        self.popen("isp", ["nginx", "-c", str(conf / "isp-nginx.conf")], **quiet)
+        self._wait_listening(
+            "internet",
+            [f"{t.address}:{port}" for t in self._targets for port in (80, 443)]
+            + [f"{AUTHORITATIVE_DNS}:53", f"{PUBLIC_RESOLVER}:53"],
+        )
+        self._wait_listening("isp", [f"{ISP_RESOLVER}:53", f"{BLOCKPAGE_SERVER}:80"])
+
+    def _wait_listening(self, node: str, endpoints: Sequence[str]) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        missing = list(endpoints)
+        while True:
+            for proc in self._procs:
+                if proc.poll() is not None:
+                    log = (self.state / "services.log").read_text(errors="replace")[-600:]
+                    raise LabError(f"a lab service exited at start ({proc.args!r}): {log}")
+            listening = self.run(node, ["ss", "-Hlntu"]).stdout
+            missing = [e for e in endpoints if f" {e} " not in listening]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"lab services in {node} not listening on {', '.join(missing)}")
+            time.sleep(0.02)
+
+    def _isp(self, cmd: Sequence[str], stdin: str | None = None) -> None:
+        done = self.run("isp", cmd, stdin=stdin)
+        if done.returncode != 0:
+            raise LabError(f"{' '.join(cmd[:3])} in the isp failed: {done.stderr.strip()}")
+
+    def _sync(self) -> None:
+        """Bring nftables, iptables, tc, the resolver and helper processes to the active set."""
+        p, t = self.prefix, self._censor_targets
+        nft = censor.nft_ruleset(p, self.active, t)
+        if self._applied.get("nft") != nft:
+            self._isp(["nft", "-f", "-"], "table inet censor\ndelete table inet censor\n" + nft)
+            self._applied["nft"] = nft
+        ipt = censor.iptables_filter(p, self.active, t)
+        if self._applied.get("ipt", "") != ipt:
+            self._isp(["iptables-restore", "-w"], ipt)
+            self._applied["ipt"] = ipt
+        tc = censor.tc_commands(p, self.active, t)
+        if self._applied.get("tc", []) != tc:
+            dels = [f"qdisc del dev {vantage_interface(p, v.name)} root" for v in VANTAGES]
+            self.run("isp", ["tc", "-force", "-batch", "-"], stdin="\n".join(dels) + "\n")
+            if tc:
+                self._isp(["tc", "-batch", "-"], "\n".join(" ".join(c[1:]) for c in tc) + "\n")
+            self._applied["tc"] = tc
+        resolver = censor.resolver_state(self.active, t)
+        commands = censor.resolver_commands(self._resolver, resolver)
+        for command in commands:
+            self._unbound_control(command)
+        for view, zone in set(self._resolver) ^ set(resolver) | {
+            k for k in resolver if self._resolver.get(k) != resolver[k]
+        }:
+            del view
+            self._unbound_control(["flush_zone", zone])
+        self._resolver = resolver
+        self._sync_injectors(censor.injected_names(self.active, t))
+        self._sync_mitm(censor.needs_mitm(self.active))
+        (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
+
+    def _unbound_control(self, args: Sequence[str]) -> None:
+        conf = str(self.state / "conf" / "isp-resolver.conf")
+        out = sh(["unbound-control", "-c", conf, *args])
+        if out.strip() not in ("ok", "") and not out.startswith("ok"):
+            raise LabError(f"unbound-control {' '.join(args)}: {out.strip()}")
+
+    def _start_helper(self, name: str, cmd: Sequence[str]) -> subprocess.Popen[Any]:
+        ready = self.state / f"{name}.ready"
+        ready.unlink(missing_ok=True)
+        log = open(self.state / f"{name}.log", "ab")  # noqa: SIM115
+        proc = self.popen(
+            "isp",
+            [sys.executable, "-m", *cmd, "--ready", str(ready)],
+            stdout=log,
+            stderr=log,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise LabError(f"{name} did not start: see {self.state / f'{name}.log'}")
+            time.sleep(0.02)
+        return proc
+
+    def _stop(self, proc: subprocess.Popen[Any]) -> None:
+        proc.terminate()
+        try:
+            proc.wait(2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._procs.remove(proc)
+
+    def _sync_injectors(self, wanted: Mapping[str, list[str]]) -> None:
+        for group, (zones, proc) in list(self._injectors.items()):
+            if wanted.get(group) != zones:
+                self._stop(proc)
+                del self._injectors[group]
+        for group, zones in wanted.items():
+            if group in self._injectors:
+                continue
+            subnet = next(v.subnet for v in VANTAGES if v.name == group)
+            cmd = ["lab.injector", "--iface", vantage_interface(self.prefix, group)]
+            cmd += ["--subnet", subnet, *(a for z in zones for a in ("--zone", z))]
+            self._injectors[group] = (zones, self._start_helper(f"injector-{group}", cmd))
+
+    def _sync_mitm(self, wanted: bool) -> None:
+        if wanted and self._mitm is None:
+            certs = self.state / "certs"
+            self._mitm = self._start_helper(
+                "mitm",
+                [
+                    "lab.mitm",
+                    "--port",
+                    str(censor.MITM_PORT),
+                    "--ca",
+                    str(self.national_ca),
+                    "--ca-key",
+                    str(certs / "national-ca.key"),
+                    "--leaf-key",
+                    str(certs / "national-ca-leaf.key"),
+                ],
+            )
+        elif not wanted and self._mitm is not None:
+            self._stop(self._mitm)
+            self._mitm = None
