@@ -198,6 +198,19 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
     )
     watch.add_argument("--config", type=Path, help="collector configuration file (TOML)")
     watch.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+    watch.add_argument("--interval", type=float, metavar="SECONDS", help="time between cycles")
+    watch.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL (v2 API)")
+    watch.add_argument(
+        "--webhook", action="append", default=[], metavar="URL", help="generic JSON webhook"
+    )
+    watch.add_argument(
+        "--slack-webhook", action="append", default=[], metavar="URL", help="Slack-style webhook"
+    )
+    watch.add_argument(
+        "--cc", action="append", default=[], help="only these countries (repeatable; partitions)"
+    )
+    watch.add_argument("--state-dir", type=Path, help="alert ledger and lease files")
+    watch.add_argument("--once", action="store_true", help="run one cycle and exit")
     scan = _command(
         sub,
         "scan",
@@ -254,8 +267,8 @@ def _add_lab_commands(root: argparse._SubParsersAction[argparse.ArgumentParser])
     up.add_argument(
         "--speed",
         type=float,
-        default=1.0,
-        help="play the timeline this many times faster (default 1)",
+        default=None,
+        help="play the timeline this many times faster (default: the scenario's compression)",
     )
     run = _command(
         sub,
@@ -268,8 +281,8 @@ def _add_lab_commands(root: argparse._SubParsersAction[argparse.ArgumentParser])
     run.add_argument(
         "--speed",
         type=float,
-        default=1.0,
-        help="play the timeline this many times faster (default 1)",
+        default=None,
+        help="play the timeline this many times faster (default: the scenario's compression)",
     )
     down = _command(
         sub,

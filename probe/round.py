@@ -1,0 +1,248 @@
+"""One measurement round: every target, every test, concurrently, then the verdicts.
+
+Phase 1 resolves every target with every resolver; phase 2 runs transport, TLS, HTTP and
+throughput tests through the addresses phase 1 found (never through a bogon). Each step has its
+own timeout from settings, and targets run concurrently up to ``settings.concurrency``, so a round
+with many blackholed targets ends in about one chain of timeouts, not one per target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from probe import steps, throughput
+from probe.failures import Failure
+from probe.ids import uuid7
+from probe.model import Measurement, TestKind, Vantage, Verdict, VerdictKind, utcnow
+from probe.recorder import Recorder
+from probe.settings import ProbeSettings
+from probe.targets import Target, load_targets
+from probe.verdict import judge
+
+DEFAULT_TESTS: frozenset[TestKind] = frozenset(TestKind)
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    round_id: str
+    started_at: datetime
+    measurements: list[Measurement]
+    verdicts: list[Verdict]
+
+
+async def run_round(
+    settings: ProbeSettings,
+    *,
+    probe_id: str,
+    targets: list[Target] | None = None,
+    tests: frozenset[TestKind] | None = None,
+) -> RoundResult:
+    """Measure every target once and judge each; measurement failures are data, never raised."""
+    chosen = targets if targets is not None else load_targets(settings.targets_file)
+    env = steps.load_environment(settings, tests if tests is not None else DEFAULT_TESTS)
+    started_at = utcnow()
+    recorder = Recorder(
+        probe_id=probe_id,
+        vantage=Vantage(settings.cc, settings.asn, settings.network),
+        round_id=uuid7(),
+    )
+    gate = asyncio.Semaphore(settings.concurrency)
+    runs = [steps.TargetRun(t) for t in chosen]
+
+    async def bounded(step: Any, run: steps.TargetRun, *extra: Any) -> None:
+        async with gate:
+            await step(env, recorder, run, *extra)
+
+    await asyncio.gather(*(bounded(steps.resolve, run) for run in runs))
+    silent = _silent_address(runs)
+    await asyncio.gather(*(bounded(_connect_and_fetch, run, runs, silent) for run in runs))
+    _judge_throughput(runs, recorder)
+    measurements = [m for run in runs for m in run.measurements]
+    verdicts = [_verdict(run, runs, recorder) for run in runs]
+    return RoundResult(recorder.round_id, started_at, measurements, verdicts)
+
+
+def _silent_address(runs: Sequence[steps.TargetRun]) -> str | None:
+    """A host that runs no resolver: the web server of a control target."""
+    for run in runs:
+        if run.target.is_control and run.addresses:
+            return run.addresses[0]
+    return None
+
+
+async def _connect_and_fetch(
+    env: steps.Environment,
+    recorder: Recorder,
+    run: steps.TargetRun,
+    runs: Sequence[steps.TargetRun],
+    silent: str | None,
+) -> None:
+    pending = [_transport_chain(env, recorder, run, runs)]
+    if TestKind.DNS_INJECTION in env.tests and silent is not None:
+        pending.append(steps.injection_step(env, recorder, run, silent))
+    await asyncio.gather(*pending)
+
+
+async def _transport_chain(
+    env: steps.Environment,
+    recorder: Recorder,
+    run: steps.TargetRun,
+    runs: Sequence[steps.TargetRun],
+) -> None:
+    open_443: list[str] = []
+    open_80: list[str] = []
+    if TestKind.TCP in env.tests:
+        results = await asyncio.gather(
+            *(
+                steps.tcp_step(env, recorder, run, address, port)
+                for address in run.addresses
+                for port in (443, 80)
+            )
+        )
+        open_443 = [c.address for c in results if c.port == 443 and c.failure is None]
+        open_80 = [c.address for c in results if c.port == 80 and c.failure is None]
+    else:
+        open_443 = open_80 = list(run.addresses)
+    tls_ok = asyncio.Event()
+    if open_443 and TestKind.TLS in env.tests:
+        control_sni = _control_sni(run, runs)
+        await steps.tls_step(env, recorder, run, open_443[0], control_sni, tls_ok)
+    elif open_443:
+        tls_ok.set()
+    # HTTPS before plain HTTP, one after the other: on a throttled path a concurrent transfer
+    # would fill the shaper's queue and starve the other, and the HTTPS GET is the throughput
+    # sample.
+    sample = TestKind.THROUGHPUT in env.tests
+    if tls_ok.is_set() and (TestKind.HTTP in env.tests or sample):
+        https = "https://" + run.target.url.split("://", 1)[1]
+        timeouts = env.settings.timeouts
+        started, mono = utcnow(), time.monotonic()
+        fetched = await steps.http_step(
+            env,
+            recorder,
+            run,
+            https,
+            open_443[0],
+            record=TestKind.HTTP in env.tests,
+            total_timeout=max(timeouts.http, timeouts.throughput) if sample else None,
+        )
+        stalled = fetched.failure == Failure.GENERIC_TIMEOUT and fetched.t_first_byte is None
+        if sample and (fetched.t_first_byte is not None or stalled):
+            # the HTTPS GET is the bounded download (byte cap, time cap): no second transfer
+            run.tput = (started, mono, fetched)
+    if open_80 and TestKind.HTTP in env.tests:
+        plain = "http://" + run.target.url.split("://", 1)[1]
+        await steps.http_step(env, recorder, run, plain, open_80[0])
+
+
+def _control_sni(run: steps.TargetRun, runs: Sequence[steps.TargetRun]) -> str | None:
+    for other in runs:
+        if other.target.is_control and other.target is not run.target:
+            return other.target.domain
+    return None
+
+
+def _judge_throughput(runs: Sequence[steps.TargetRun], recorder: Recorder) -> None:
+    """Throughput is judged once every target is done: against the controls' median rate."""
+    rates = {
+        run.target.name: throughput.rate_of(run.tput[2]) for run in runs if run.tput is not None
+    }
+    control_rates = [
+        rate for run in runs if run.target.is_control and (rate := rates.get(run.target.name))
+    ]
+    for run in runs:
+        if run.tput is None:
+            continue
+        started, mono, fetched = run.tput
+        rate = rates[run.target.name]
+        compare = [
+            r
+            for other in runs
+            if other.target.is_control
+            and other.target is not run.target
+            and (r := rates.get(other.target.name))
+        ]
+        throttled = throughput.is_throttled(rate, compare)
+        if throttled:
+            throttled = throughput.noticeably_slow(fetched)
+        method = "transfer"
+        handshake = _tls_time(run)
+        if fetched.t_first_byte is None:
+            method = "handshake"
+            others = [
+                t for o in runs if o.target.is_control and o is not run if (t := _tls_time(o))
+            ]
+            throttled = throughput.slow_handshake(handshake, others)
+            if throttled is None:
+                continue  # nothing arrived and nothing to compare: no sample at all
+        outcome: str = Failure.THROTTLED if throttled else "ok"
+        details = steps.stage_details(
+            "tput",
+            url=fetched.url,
+            bytes=fetched.body_length,
+            seconds=round(fetched.t - (fetched.t_first_byte or 0.0), 6),
+            bps=rate,
+            method=method,
+            tls_t=handshake,
+            control_bps=_median(control_rates),
+            comparable=throttled is not None,
+            failure=None if outcome == "ok" else outcome,
+            failure_raw=fetched.failure_raw,
+        )
+        measurement = recorder.record(
+            run.target,
+            TestKind.THROUGHPUT,
+            started_at=started,
+            started_mono=mono,
+            outcome=outcome,
+            details=details,
+        )
+        run.measurements.append(replace(measurement, duration_ms=round(fetched.t * 1000, 3)))
+
+
+def _tls_time(run: steps.TargetRun) -> float | None:
+    """Seconds the target's successful TLS handshake took, if there was one."""
+    for m in run.measurements:
+        if m.test is TestKind.TLS and m.outcome == "ok":
+            t = m.details.get("tls_t")
+            return float(t) if t is not None else None
+    return None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _verdict(run: steps.TargetRun, runs: Sequence[steps.TargetRun], recorder: Recorder) -> Verdict:
+    controls = {
+        other.target.name: other.measurements
+        for other in runs
+        if other.target.is_control and other.target is not run.target
+    }
+    assessment = judge(run.measurements, controls)
+    return Verdict(
+        id=uuid7(),
+        probe_id=recorder.probe_id,
+        vantage=recorder.vantage,
+        target=run.target.ref,
+        round_id=recorder.round_id,
+        at=recorder.clock(),
+        verdict=assessment.kind,
+        method=assessment.method,
+        reason=assessment.reason,
+        confidence=round(assessment.confidence, 3),
+        measurement_ids=assessment.measurement_ids,
+        explanation=assessment.explanation,
+    )
+
+
+__all__ = ["RoundResult", "VerdictKind", "run_round"]

@@ -1,0 +1,336 @@
+"""Real servers on 127.0.0.1 for the probe's I/O tests: unbound, TLS and HTTP servers that
+behave well or badly (reset, silence, garbage, endless headers, huge bodies), and a test PKI.
+
+Every server binds an ephemeral port on 127.0.0.1 and is stopped by its fixture, pass or fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+Handler = Callable[[socket.socket], None]
+
+UNBOUND_CONF = """
+server:
+  interface: 127.0.0.1
+  port: {port}
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "{dir}"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  do-ip6: no
+  access-control: 127.0.0.0/8 allow
+  module-config: "iterator"
+  outbound-msg-retry: 1
+  local-zone: "test." nodefault
+  local-zone: "tyndau.test." static
+  local-data: "ok.tyndau.test. A 127.0.0.1"
+  local-data: "control.tyndau.test. A 127.0.0.1"
+  local-data: "dual.tyndau.test. A 127.0.0.1"
+  local-data: "dual.tyndau.test. AAAA ::1"
+  local-data: "bogon.tyndau.test. A 10.10.34.35"
+  local-data: "redirect.tyndau.test. A 198.18.9.80"
+  local-zone: "refused.test." always_refuse
+  local-zone: "deny.test." deny
+# everything else goes to a closed local port: SERVFAIL, and never a packet to the internet
+stub-zone:
+  name: "."
+  stub-addr: 127.0.0.1@9
+remote-control:
+  control-enable: no
+"""
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def unbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real unbound on 127.0.0.1 with local data for *.tyndau.test; yields its port."""
+    binary = shutil.which("unbound") or "/usr/sbin/unbound"
+    if not Path(binary).exists():
+        pytest.skip("unbound is not installed: apt-get install unbound (CI has it)")
+    directory = tmp_path_factory.mktemp("unbound")
+    port = free_port(socket.SOCK_DGRAM)
+    conf = directory / "unbound.conf"
+    conf.write_text(UNBOUND_CONF.format(port=port, dir=directory))
+    proc = subprocess.Popen([binary, "-d", "-c", str(conf)], stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_dns(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _wait_for_dns(port: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"unbound exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("unbound did not start in 10 s")
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A test CA, a leaf for the test names, and a 'national' CA that intercepts."""
+
+    ca_pem: Path
+    leaf_cert: Path
+    leaf_key: Path
+    national_ca_pem: Path
+    national_cert: Path
+    national_key: Path
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    x509 = pytest.importorskip("cryptography.x509", reason="cryptography (lab extra) is needed")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory = tmp_path_factory.mktemp("pki")
+    now = dt.datetime.now(dt.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def ca(cn: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(name(cn))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .sign(key, hashes.SHA256())
+        )
+        return key, cert
+
+    def leaf(
+        ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, stem: str
+    ) -> tuple[Path, Path]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        names: list[x509.GeneralName] = [
+            x509.DNSName(n)
+            for n in ("ok.tyndau.test", "control.tyndau.test", "*.tyndau.test", "localhost")
+        ]
+        names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name("ok.tyndau.test"))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert_path, key_path
+
+    ca_key, ca_cert = ca("tyndau test root")
+    nat_key, nat_cert = ca("Qaznet Trust Network (tyndau lab)")
+    (directory / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "national.pem").write_bytes(nat_cert.public_bytes(serialization.Encoding.PEM))
+    leaf_cert, leaf_key = leaf(ca_key, ca_cert, "leaf")
+    nat_leaf, nat_leaf_key = leaf(nat_key, nat_cert, "intercepted")
+    return Pki(
+        directory / "ca.pem",
+        leaf_cert,
+        leaf_key,
+        directory / "national.pem",
+        nat_leaf,
+        nat_leaf_key,
+    )
+
+
+class TcpServer:
+    """Accepts on 127.0.0.1:<ephemeral> and runs ``handler`` per connection in a thread."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.stop = threading.Event()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self.handler(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(timeout=2)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], TcpServer]]:
+    """Factory: ``serve(handler)`` starts a server; all are closed at teardown."""
+    servers: list[TcpServer] = []
+
+    def start(handler: Handler) -> TcpServer:
+        server = TcpServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def read_request(conn: socket.socket) -> bytes:
+    data = b""
+    conn.settimeout(5)
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def page(body: bytes, *, status: str = "200 OK", headers: str = "") -> Handler:
+    def handle(conn: socket.socket) -> None:
+        read_request(conn)
+        head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
+        head += f"Connection: close\r\n{headers}\r\n"
+        conn.sendall(head.encode() + body)
+
+    return handle
+
+
+def reset(conn: socket.socket) -> None:
+    """Abortive close: SO_LINGER 0 makes the kernel send RST."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def silent(conn: socket.socket) -> None:
+    """Accept and never answer (a blackhole after the handshake)."""
+    conn.settimeout(30)
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def tls_wrapped(
+    inner: Handler, cert: Path, key: Path, *, reset_on_sni: bytes | None = None
+) -> Handler:
+    """Serve ``inner`` over TLS; when the ClientHello names ``reset_on_sni``, reset instead
+    (what an SNI-filtering middlebox does)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def handle(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        if reset_on_sni is not None:
+            hello = conn.recv(4096, socket.MSG_PEEK)
+            if reset_on_sni in hello:
+                reset(conn)
+                return
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls_conn:
+                inner(tls_conn)
+        except (ssl.SSLError, OSError):
+            return
+
+    return handle
+
+
+@dataclass(frozen=True)
+class Kit:
+    """The handlers above, as a fixture (test modules cannot import conftest in importlib mode)."""
+
+    page: Callable[..., Handler] = page
+    reset: Handler = reset
+    silent: Handler = silent
+    tls_wrapped: Callable[..., Handler] = tls_wrapped
+    read_request: Callable[[socket.socket], bytes] = read_request
+    free_port: Callable[..., int] = free_port
+
+
+@pytest.fixture(scope="session")
+def kit() -> Kit:
+    return Kit()

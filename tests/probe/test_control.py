@@ -1,0 +1,92 @@
+"""The control hook reads what the collector's control endpoint really sends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from probe.control import ControlClient, parse_control, read_token
+
+
+def test_parses_the_collectors_control_result() -> None:
+    control = pytest.importorskip("collector.control", reason="collector extra not installed")
+    result = control.ControlResult(
+        target="facebook",
+        domain="facebook.com",
+        at="2022-01-05T10:00:00Z",
+        addresses=["198.19.1.5"],
+        dns=control.Stage(),
+        tcp=control.Stage(),
+        tls=control.Stage(failure="connection_reset"),
+        http=None,
+        http_status=None,
+    )
+    seen = parse_control(json.loads(json.dumps(result.to_dict())))
+    assert seen.addresses == ("198.19.1.5",)
+    assert (seen.tcp_failure, seen.tls_failure) == (None, "connection_reset")
+    assert not seen.reachable
+
+
+def test_rejects_what_is_not_a_control_result() -> None:
+    with pytest.raises(ValueError, match="addresses"):
+        parse_control({"detail": "not found"})
+
+
+def test_read_token(tmp_path: Path) -> None:
+    creds = tmp_path / "credentials.json"
+    creds.write_text('{"probe_id": "p1", "token": "s3cret"}')
+    assert read_token(creds) == "s3cret"
+    assert read_token(tmp_path / "missing.json") is None
+    creds.write_text("not json")
+    assert read_token(creds) is None
+
+
+@pytest.fixture
+def endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    seen: list[dict[str, str]] = []
+
+    class Control(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            seen.append({"auth": self.headers.get("authorization", ""), **body})
+            status = 200 if body["target"] == "facebook" else 404
+            reply = json.dumps(
+                {"addresses": ["198.19.1.5"], "http": {"failure": None}, "http_status": 200}
+            ).encode()
+            self.send_response(status)
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Control)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1/control", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_client_posts_with_the_token(endpoint: tuple[str, list[dict[str, str]]]) -> None:
+    url, seen = endpoint
+    client = ControlClient(url, "s3cret", 2)
+    observation, error = asyncio.run(client.observe("facebook"))
+    assert error is None and observation is not None and observation.reachable
+    assert seen == [{"auth": "Bearer s3cret", "target": "facebook"}]
+    missing, error = asyncio.run(client.observe("nothing"))
+    assert missing is None and error == "control endpoint answered HTTP 404"
+
+
+def test_client_down_is_an_error_not_an_exception() -> None:
+    observation, error = asyncio.run(ControlClient("http://127.0.0.1:9/", None, 1).observe("x"))
+    assert observation is None and error

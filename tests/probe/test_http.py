@@ -1,0 +1,173 @@
+"""HTTP fetches against real servers on 127.0.0.1, including hostile ones: the probe bounds time
+and memory and returns a failure string, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import resource
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from probe.blockpages import load_blockpages
+from probe.failures import Failure
+from probe.http import Fetch, differs_from_control, fetch, title_of
+from probe.tls import make_context
+
+PAGE = b"<html><head><title> Facebook  - log in</title></head><body>hello</body></html>"
+
+
+def get(url: str, *, address: str | None = None, timeout: float = 3, **kw: Any) -> Fetch:
+    context = make_context(kw.pop("ca", None))
+    return asyncio.run(fetch(url, address=address, context=context, timeout=timeout, **kw))
+
+
+def test_page(serve: Callable[..., Any], kit: Any) -> None:
+    server = serve(kit.page(PAGE, headers="Server: nginx\r\nX-Secret: no\r\n"))
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1")
+    assert (result.failure, result.status, result.title) == (None, 200, "Facebook - log in")
+    assert result.body_length == len(PAGE)
+    assert result.body_sha256 == hashlib.sha256(PAGE).hexdigest()
+    assert result.headers["server"] == "nginx"
+    assert "x-secret" not in result.headers
+    assert result.t_first_byte is not None and result.t_first_byte <= result.t
+
+
+def test_host_header_and_sni_name_the_target_while_connecting_to_the_address(
+    serve: Callable[..., Any], kit: Any, pki: Any
+) -> None:
+    seen: list[bytes] = []
+
+    def record(conn: Any) -> None:
+        seen.append(kit.read_request(conn))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    server = serve(kit.tls_wrapped(record, pki.leaf_cert, pki.leaf_key))
+    result = get(f"https://ok.tyndau.test:{server.port}/x", address="127.0.0.1", ca=pki.ca_pem)
+    assert (result.failure, result.status) == (None, 200)
+    assert f"host: ok.tyndau.test:{server.port}".encode() in seen[0].lower()
+
+
+def test_https_certificate_error_is_mapped(serve: Callable[..., Any], kit: Any, pki: Any) -> None:
+    server = serve(kit.tls_wrapped(kit.page(PAGE), pki.leaf_cert, pki.leaf_key))
+    result = get(f"https://facebook.com:{server.port}/", address="127.0.0.1", ca=pki.ca_pem)
+    assert result.failure == Failure.SSL_INVALID_HOSTNAME
+
+
+def test_blockpage_fingerprint(serve: Callable[..., Any], kit: Any) -> None:
+    body = b"<html><title>Access restricted</title>Access restricted by decision of ...</html>"
+    server = serve(kit.page(body))
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1")
+    match = load_blockpages().match_response(result.head, result.headers)
+    assert match is not None and match.name == "lab"
+
+
+def test_header_fingerprint() -> None:
+    match = load_blockpages().match_response(b"", {"Location": "http://blocked.nb.sky.com/?u=x"})
+    assert match is not None and match.name == "gb-sky"
+    assert load_blockpages().match_response(PAGE, {"Server": "nginx"}) is None
+
+
+def test_redirects_followed_to_the_same_address(serve: Callable[..., Any], kit: Any) -> None:
+    final = serve(kit.page(PAGE))
+    hop = serve(
+        kit.page(b"", status="301 Moved", headers=f"Location: http://127.0.0.1:{final.port}/\r\n")
+    )
+    result = get(f"http://127.0.0.1:{hop.port}/", address="127.0.0.1")
+    assert (result.failure, result.status) == (None, 200)
+    assert result.redirects == (f"http://127.0.0.1:{final.port}/",)
+
+
+def test_redirect_loop_is_bounded(serve: Callable[..., Any], kit: Any) -> None:
+    server = serve(kit.page(b"", status="302 Found", headers="Location: /again\r\n"))
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1")
+    assert result.failure == Failure.HTTP_TOO_MANY_REDIRECTS
+    assert len(result.redirects) == 11
+
+
+def test_reset_after_request(serve: Callable[..., Any], kit: Any) -> None:
+    def reset_on_request(conn: Any) -> None:
+        kit.read_request(conn)
+        kit.reset(conn)
+
+    server = serve(reset_on_request)
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1")
+    assert result.failure == Failure.CONNECTION_RESET
+    assert result.failure_raw
+
+
+def test_close_without_response_is_eof(serve: Callable[..., Any], kit: Any) -> None:
+    server = serve(lambda conn: kit.read_request(conn))
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1")
+    assert result.failure == Failure.EOF
+
+
+def test_silence_times_out(serve: Callable[..., Any], kit: Any) -> None:
+    server = serve(kit.silent)
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1", timeout=0.5)
+    assert result.failure == Failure.GENERIC_TIMEOUT
+    assert 0.4 < result.t < 1.5
+
+
+def test_garbage_is_invalid_response(serve: Callable[..., Any], kit: Any) -> None:
+    def garbage(conn: Any) -> None:
+        kit.read_request(conn)
+        conn.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+
+    server = serve(garbage)
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1")
+    assert result.failure == Failure.HTTP_INVALID_RESPONSE
+
+
+def test_endless_headers_are_bounded(serve: Callable[..., Any], kit: Any) -> None:
+    def endless(conn: Any) -> None:
+        kit.read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(200_000):  # bounded: ~4 MB at most
+            conn.sendall(b"X-Pad: aaaaaaaaaaaaaaaa\r\n")
+
+    server = serve(endless)
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1", timeout=5)
+    assert result.failure in {Failure.HTTP_INVALID_RESPONSE, Failure.GENERIC_TIMEOUT}
+
+
+@pytest.mark.slow
+def test_huge_body_is_capped_without_growing_memory(serve: Callable[..., Any], kit: Any) -> None:
+    chunk = b"x" * 65536
+
+    def huge(conn: Any) -> None:
+        kit.read_request(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+        for _ in range(2000):  # bounded: 128 MiB at most, the client stops far earlier
+            conn.sendall(chunk)
+
+    server = serve(huge)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = get(f"http://facebook.com:{server.port}/", address="127.0.0.1", max_bytes=8 << 20)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert result.failure == Failure.HTTP_BODY_TOO_LARGE
+    assert result.body_truncated
+    assert 8 << 20 <= result.body_length < (8 << 20) + (1 << 20)
+    assert len(result.head) == 64 * 1024
+    assert grown_kib < 8 * 1024  # streamed: far less than the 8 MiB read
+
+
+def test_title_of() -> None:
+    assert title_of(b"<TITLE lang=en>\n A \n B </title>") == "A B"
+    assert title_of(b"<html>no title</html>") is None
+
+
+@pytest.mark.parametrize(
+    ("ours", "control", "differs"),
+    [
+        (Fetch("u", None, status=200, body_length=1000, title="Facebook"), 200, False),
+        (Fetch("u", None, status=403, body_length=1000, title="Facebook"), 200, True),
+        (Fetch("u", None, status=200, body_length=100, title="Access restricted"), 200, True),
+        (Fetch("u", None, status=200, body_length=100, title="Facebook login"), 200, False),
+    ],
+)
+def test_differs_from_control(ours: Fetch, control: int, differs: bool) -> None:
+    reference = Fetch("u", None, status=control, body_length=1000, title="Facebook login")
+    assert differs_from_control(ours, reference) is differs

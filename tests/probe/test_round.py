@@ -1,0 +1,391 @@
+"""A whole round, run by ``tyndau probe once`` inside a network namespace this test builds:
+unbound as the vantage's resolver, a TLS+HTTP server, nftables dropping one target and then
+everything (a shutdown). Nothing leaves the namespace; it has no link at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+TYNDAU = Path(sys.executable).parent / "tyndau"
+SERVER = r"""
+import http.server, ssl, sys, threading
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html><title>tyndau test page</title>" + b"x" * 70000 + b"</html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+plain = http.server.ThreadingHTTPServer(("0.0.0.0", 80), Page)
+secure = http.server.ThreadingHTTPServer(("0.0.0.0", 443), Page)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+secure.socket = ctx.wrap_socket(secure.socket, server_side=True)
+threading.Thread(target=plain.serve_forever, daemon=True).start()
+print("ready", flush=True)
+secure.serve_forever()
+"""
+UNBOUND = """
+server:
+  interface: 198.18.0.53
+  port: 53
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "{dir}"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  do-ip6: no
+  access-control: 0.0.0.0/0 allow
+  module-config: "iterator"
+  local-zone: "test." nodefault
+  local-zone: "tyndau.test." static
+  local-data: "alpha.tyndau.test. A 198.19.1.1"
+  local-data: "bravo.tyndau.test. A 198.19.1.2"
+  local-data: "charlie.tyndau.test. A 198.19.1.3"
+  local-data: "echo.tyndau.test. A 10.10.34.35"
+  local-data: "ctl.tyndau.test. A 198.19.1.10"
+  local-data: "ctl2.tyndau.test. A 198.19.1.11"
+stub-zone:
+  name: "."
+  stub-addr: 127.0.0.1@9
+remote-control:
+  control-enable: no
+"""
+TARGETS = """
+[[targets]]
+name = "alpha"
+domain = "alpha.tyndau.test"
+category = "platform"
+[[targets]]
+name = "bravo"
+domain = "bravo.tyndau.test"
+category = "platform"
+[[targets]]
+name = "charlie"
+domain = "charlie.tyndau.test"
+category = "platform"
+[[targets]]
+name = "delta"
+domain = "delta.tyndau.test"
+category = "platform"
+[[targets]]
+name = "echo"
+domain = "echo.tyndau.test"
+category = "platform"
+[[targets]]
+name = "ctl"
+domain = "ctl.tyndau.test"
+category = "control"
+[[targets]]
+name = "ctl2"
+domain = "ctl2.tyndau.test"
+category = "control"
+"""
+
+
+def sh(*args: str, ns: str | None = None) -> None:
+    prefix = ["ip", "netns", "exec", ns] if ns else []
+    subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def vantage(tmp_path_factory: pytest.TempPathFactory, pki: Any) -> Iterator[dict[str, Any]]:
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
+        pytest.skip("needs root, iproute2 and nftables (CI has them)")
+    if not shutil.which("unbound") and not Path("/usr/sbin/unbound").exists():
+        pytest.skip("unbound is not installed (CI has it)")
+    ns = f"tpbr{os.getpid() % 100000}"
+    work = tmp_path_factory.mktemp("round")
+    etc = Path("/etc/netns") / ns
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        for address in (
+            "198.18.0.53",
+            "198.19.1.1",
+            "198.19.1.2",
+            "198.19.1.3",
+            "198.19.1.10",
+            "198.19.1.11",
+        ):
+            sh("ip", "addr", "add", f"{address}/32", "dev", "lo", ns=ns)
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "resolv.conf").write_text("nameserver 198.18.0.53\n")
+        (work / "unbound.conf").write_text(UNBOUND.format(dir=work))
+        (work / "server.py").write_text(SERVER)
+        (work / "targets.toml").write_text(TARGETS)
+        unbound = shutil.which("unbound") or "/usr/sbin/unbound"
+        procs.append(
+            subprocess.Popen(
+                ["ip", "netns", "exec", ns, unbound, "-d", "-c", str(work / "unbound.conf")],
+                text=True,
+            )
+        )
+        server = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                sys.executable,
+                str(work / "server.py"),
+                str(pki.leaf_cert),
+                str(pki.leaf_key),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(server)
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        sh("nft", "add table inet tpb", ns=ns)
+        sh("nft", "add chain inet tpb out { type filter hook output priority 0 ; }", ns=ns)
+        sh("nft", "add rule inet tpb out ip daddr 198.19.1.2 drop", ns=ns)
+        sh(
+            "nft",
+            "add rule inet tpb out ip daddr 198.19.1.3 tcp flags syn reject with tcp reset",
+            ns=ns,
+        )
+        time.sleep(0.3)  # unbound binds within milliseconds; one short wait, not a poll loop
+        yield {"ns": ns, "work": work, "ca": pki.ca_pem}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+        shutil.rmtree(etc, ignore_errors=True)
+
+
+def probe_once(v: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], float]:
+    start = time.monotonic()
+    done = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            v["ns"],
+            str(TYNDAU),
+            "probe",
+            "once",
+            "--json",
+            "--targets",
+            str(v["work"] / "targets.toml"),
+            "--ca-bundle",
+            str(v["ca"]),
+            "--allow-net",
+            "198.18.0.0/15",
+            "--timeout",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    wall = time.monotonic() - start
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    verdicts = {o["target"]: o for o in lines if o["type"] == "verdict"}
+    measurements = [o for o in lines if o["type"] == "measurement"]
+    return verdicts, measurements, wall
+
+
+def test_round_separates_layers_and_ends_in_one_timeout(vantage: dict[str, Any]) -> None:
+    verdicts, measurements, wall = probe_once(vantage)
+    got = {name: (v["verdict"], v["reason"]) for name, v in verdicts.items()}
+    assert got == {
+        "alpha": ("accessible", None),
+        "bravo": ("blocked", "tcp.timeout"),
+        "charlie": ("blocked", "tcp.reset"),
+        "delta": ("blocked", "dns.nxdomain"),
+        "echo": ("blocked", "dns.bogon"),
+        "ctl": ("accessible", None),
+        "ctl2": ("accessible", None),
+    }
+    assert wall < 10, f"a round with one blackholed target took {wall:.1f} s"
+    # never a connection to a bogon
+    assert not [m for m in measurements if m.get("details", {}).get("tcp_address") == "10.10.34.35"]
+    by_id = {m["id"]: m for m in measurements}
+    for verdict in verdicts.values():
+        assert all(i in by_id for i in verdict["measurement_ids"])
+    alpha_tests = {m["test"] for m in measurements if m["target"]["name"] == "alpha"}
+    assert alpha_tests == {"dns", "dns_injection", "tcp", "tls", "http", "throughput"}
+
+
+def test_shutdown_is_offline_not_blocked(vantage: dict[str, Any]) -> None:
+    sh("nft", "add chain inet tpb cut { type filter hook output priority -1 ; }", ns=vantage["ns"])
+    sh("nft", "add rule inet tpb cut ip daddr 198.18.0.0/15 drop", ns=vantage["ns"])
+    try:
+        verdicts, _, _ = probe_once(vantage)
+    finally:
+        sh("nft", "delete chain inet tpb cut", ns=vantage["ns"])
+    assert {v["verdict"] for v in verdicts.values()} == {"offline"}, verdicts
+
+
+def test_table_output_for_people(vantage: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            vantage["ns"],
+            str(TYNDAU),
+            "probe",
+            "once",
+            "--targets",
+            str(vantage["work"] / "targets.toml"),
+            "--ca-bundle",
+            str(vantage["ca"]),
+            "--allow-net",
+            "198.18.0.0/15",
+            "--timeout",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:4] == ["TARGET", "VERDICT", "METHOD", "REASON"]
+    assert any(line.split()[:4] == ["bravo", "blocked", "tcp", "tcp.timeout"] for line in lines)
+    assert "failed measurements:" in done.stdout
+    assert lines[-1].endswith("7 targets, 4 blocked")
+
+
+def test_bad_resolver_flag_is_a_clear_error(vantage: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            vantage["ns"],
+            str(TYNDAU),
+            "probe",
+            "once",
+            "--targets",
+            str(vantage["work"] / "targets.toml"),
+            "--resolver",
+            "dns.google",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "configuration error" in done.stderr and "resolvers" in done.stderr
+    assert "not an IP address" in done.stderr
+
+
+def test_missing_ca_bundle_is_a_clear_error(vantage: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            vantage["ns"],
+            str(TYNDAU),
+            "probe",
+            "once",
+            "--targets",
+            str(vantage["work"] / "targets.toml"),
+            "--ca-bundle",
+            "/nonexistent.pem",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "ca_bundle" in done.stderr and "/nonexistent.pem" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+API_CALL = """
+import asyncio, json, sys
+from pathlib import Path
+from probe.model import TestKind
+from probe.round import RoundResult, run_round
+from probe.settings import ProbeSettings
+from probe.targets import load_targets
+settings = ProbeSettings().with_overrides(
+    targets=Path(sys.argv[1]), ca_bundle=Path(sys.argv[2]), allow_net=["198.18.0.0/15"], timeout=2
+)
+targets = [t for t in load_targets(settings.targets_file) if t.name in {"alpha", "ctl", "ctl2"}]
+tests = frozenset(TestKind(t) for t in sys.argv[3].split(","))
+result = asyncio.run(run_round(settings, probe_id="p-1", targets=targets, tests=tests))
+assert isinstance(result, RoundResult)
+print(json.dumps({
+    "tests": sorted({m.test.value for m in result.measurements}),
+    "probe_ids": sorted({m.probe_id for m in result.measurements}),
+    "rounds": sorted({x.round_id for x in [*result.measurements, *result.verdicts]}),
+    "round_id": result.round_id,
+    "verdicts": {v.target.name: v.verdict.value for v in result.verdicts},
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("tests", "recorded"),
+    [
+        ("tcp", ["tcp"]),
+        ("throughput", ["throughput"]),
+        ("dns,tls", ["dns", "tls"]),
+    ],
+)
+def test_run_round_api_with_a_subset_of_tests(
+    vantage: dict[str, Any], tests: str, recorded: list[str]
+) -> None:
+    """The daemon's call: the chosen tests only, yet DNS still finds the addresses."""
+    done = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            vantage["ns"],
+            sys.executable,
+            "-c",
+            API_CALL,
+            str(vantage["work"] / "targets.toml"),
+            str(vantage["ca"]),
+            tests,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["tests"] == recorded
+    assert out["probe_ids"] == ["p-1"]
+    assert out["rounds"] == [out["round_id"]]
+    assert out["verdicts"] == {"alpha": "accessible", "ctl": "accessible", "ctl2": "accessible"}
