@@ -34,6 +34,7 @@ class UploadSettings:
     credentials_file: Path | None = None  # probe id + token, mode 0600
     batch_max_records: int = 500
     batch_max_bytes: int = 1_000_000
+    retry_max_seconds: float = 600.0  # cap of the upload backoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class ProbeSettings:
     use_system_resolver: bool = True
     ca_bundle: Path | None = None
     allow_net: tuple[Network, ...] = ()
-    concurrency: int = 16
+    concurrency: int = 64
     raw_tests: bool = False  # dns injection detection needs CAP_NET_RAW and the raw extra
     control_endpoint: str | None = None  # collector's POST /v1/control, when configured
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -113,7 +114,7 @@ def load_probe_settings(path: Path | None) -> ProbeSettings:
         use_system_resolver=probe.boolean("use_system_resolver", True),
         ca_bundle=probe.path("ca_bundle", None),
         allow_net=tuple(probe.networks("allow_net", [])),
-        concurrency=probe.integer("concurrency", 16, minimum=1, maximum=256),
+        concurrency=probe.integer("concurrency", 64, minimum=1, maximum=256),
         raw_tests=probe.boolean("raw_tests", False),
         control_endpoint=probe.string("control_endpoint", None),
         state_dir=state_dir,
@@ -154,6 +155,9 @@ def _upload(section: Section, state_dir: Path) -> UploadSettings:
         credentials_file=section.path("credentials_file", state_dir / "credentials.json"),
         batch_max_records=section.integer("batch_max_records", d.batch_max_records, minimum=1),
         batch_max_bytes=section.integer("batch_max_bytes", d.batch_max_bytes, minimum=1024),
+        retry_max_seconds=section.number(
+            "retry_max_seconds", d.retry_max_seconds, minimum=1, maximum=86_400
+        ),
     )
     section.done()
     return u

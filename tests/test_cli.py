@@ -1,4 +1,8 @@
-"""The command line: help on every command, version, config errors without a traceback."""
+"""The command line: help on every command, version, config errors without a traceback.
+
+The config-error tests also pass a targets file that does not exist, so that even if config
+validation regressed, no probe round could start against real domains from this machine.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +54,17 @@ def test_bad_config_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "probe.toml"
     config.write_text('[probe]\ncc = "Kazakhstan"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "probe", "status", "--config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "probe.cli",
+            "probe",
+            "once",
+            "--config",
+            str(config),
+            "--targets",
+            str(tmp_path / "absent.toml"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
