@@ -6,6 +6,8 @@ validation regressed, no probe round could start against real domains from this 
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 from probe import __version__
 from probe.cli import build_parser, main
+from probe.logs import setup_logging
 
 COMMANDS = [
     ["probe", "once"],
@@ -77,25 +80,15 @@ def test_bad_config_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     assert "ISO 3166-1 alpha-2" in result.stderr
 
 
-def test_json_logs_are_json(tmp_path: Path) -> None:
-    config = tmp_path / "probe.toml"
-    config.write_text("[probe]\nnot_a_key = 1\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "probe.cli",
-            "--log-format",
-            "json",
-            "probe",
-            "status",
-            "--config",
-            str(config),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "probe.not_a_key" in result.stderr and "unknown key" in result.stderr
+def test_json_logs_are_json(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(fmt="json")
+    try:
+        logging.getLogger("tyndau.test").warning("round %s late", "r1", extra={"probe_id": "p1"})
+    finally:
+        setup_logging(fmt="text")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["message"] == "round r1 late"
+    assert record["level"] == "warning"
+    assert record["probe_id"] == "p1"
+    assert record["time"].endswith("Z")
