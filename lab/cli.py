@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
                 where = ",".join(event.targets)
                 note = f"  ({event.note})" if event.note else ""
                 print(
-                    f"[{elapsed:7.1f}s] t+{event.at:>9.0f}s {verb} {event.action} "
+                    f"[{elapsed:6.1f}s] {scenario.label(event.at):>17} {verb} {event.action} "
                     f"{where}/{event.group}{note}"
                 )
                 print("\n".join(_vantage_view(lab, event)), flush=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from lab.actions import ALL, PARAMETERS, RESOLVER_ACTIONS, Action, action_names
 from lab.topology import GROUPS
 from probe.configfile import ConfigError, Section, load_toml
+from probe.model import parse_time
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "config" / "scenarios"
 DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "config" / "targets.toml"
@@ -24,6 +26,7 @@ _DURATION = re.compile(
     r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
 )
 _RATE = re.compile(r"^\d+(?:\.\d+)?(?:bit|kbit|mbit|gbit)$")
+START_HELP = "an RFC 3339 UTC time like 2022-01-04T12:00:00Z"
 DURATION_HELP = 'a duration like "0s", "90s", "5m", "2h", "1d6h30m", or a number of seconds'
 
 
@@ -55,6 +58,24 @@ class Scenario:
     compression: float
     events: tuple[Event, ...]
     source: str = ""
+    start: datetime | None = None  # the real UTC time of t=0, for replays of real events
+
+    def label(self, offset: float) -> str:
+        """An offset as the real UTC time when ``start`` is known, else as ``t+1d2h3m``."""
+        if self.start is not None:
+            return (self.start + timedelta(seconds=offset)).strftime("%Y-%m-%d %H:%MZ")
+        return "t+" + format_duration(offset)
+
+
+def format_duration(seconds: float) -> str:
+    """``93784`` -> ``"1d2h3m4s"``; the inverse of parse_duration for whole seconds."""
+    rest = round(seconds)
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def parse_duration(value: Any) -> float:
@@ -176,11 +197,13 @@ def _parse(data: Mapping[str, Any], *, source: str, targets: frozenset[str]) -> 
     compression: float = head.number("compression", 1.0)
     if compression <= 0:
         raise head.error("compression", f"{compression:g} is not a speed-up", "a number > 0")
+    start_text = head.string("start", None)
+    start = None if start_text is None else head.parse("start", start_text, parse_time, START_HELP)
     head.done()
     events = [_event(item, targets=targets, duration=duration) for item in root.sections("event")]
     root.done()
     _check_timeline(events, source)
-    return Scenario(name, description, duration, compression, tuple(events), source)
+    return Scenario(name, description, duration, compression, tuple(events), source, start)
 
 
 def resolve_scenario_path(name_or_path: str) -> Path:

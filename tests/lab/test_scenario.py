@@ -13,6 +13,7 @@ from lab.actions import RESOLVER_ACTIONS, Action
 from lab.scenario import (
     SCENARIO_DIR,
     ScenarioError,
+    format_duration,
     load_scenario,
     parse_duration,
     parse_scenario,
@@ -183,3 +184,20 @@ def test_error_is_a_config_error_with_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError, match=r"bad.toml: key 'event\[0\].apply'.*dns-nxdomain"):
         load_scenario(path)
+
+
+def test_start_labels_offsets_with_real_utc_times() -> None:
+    head = {**HEAD, "start": "2022-01-04T12:00:00Z", "duration": "2d"}
+    events = [{"at": "22h30m", "apply": "shutdown"}]
+    scenario = parse_scenario({"scenario": head, "event": events}, source="s.toml", targets=TARGETS)
+    assert scenario.label(scenario.events[0].at) == "2022-01-05 10:30Z"
+    bad = {**HEAD, "start": "2022-01-04 noon"}
+    with pytest.raises(ScenarioError, match=r"key 'scenario.start'.*RFC 3339"):
+        parse_scenario({"scenario": bad}, source="s.toml", targets=TARGETS)
+
+
+def test_offsets_without_start_read_as_durations() -> None:
+    scenario = parse_scenario({"scenario": HEAD}, source="s.toml", targets=TARGETS)
+    assert scenario.label(5_400) == "t+1h30m"
+    assert format_duration(93_784) == "1d2h3m4s"
+    assert format_duration(0) == "0s"
