@@ -1,0 +1,44 @@
+"""Anomaly detection: shutdowns, blocking, throttling and platform outages, with alerts.
+
+Detection is pure code over time-bucketed aggregates (``series`` -> ``detect`` -> ``classify``),
+``lifecycle`` keeps event ids stable as late data revises them, ``alerts`` and ``channels``
+deliver each phase once, and ``watcher`` ties them to a store. See docs/anomaly.md.
+"""
+
+from collector.anomaly.alerts import AlertError, Ledger, Message, deliver, render
+from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
+from collector.anomaly.classify import EVERYWHERE, Detection, detect
+from collector.anomaly.lease import Lease
+from collector.anomaly.lifecycle import event_id, reconcile
+from collector.anomaly.protocols import AnomalyStore, EventSink, EventSource, MemoryStore
+from collector.anomaly.series import Grid, build_grid
+from collector.anomaly.settings import AnomalySettings, Thresholds, load_anomaly_settings
+from collector.anomaly.watcher import Watcher, evaluate
+
+__all__ = [
+    "EVERYWHERE",
+    "AlertError",
+    "AlertmanagerChannel",
+    "AnomalySettings",
+    "AnomalyStore",
+    "Detection",
+    "EventSink",
+    "EventSource",
+    "Grid",
+    "JsonWebhook",
+    "Lease",
+    "Ledger",
+    "MemoryStore",
+    "Message",
+    "SlackWebhook",
+    "Thresholds",
+    "Watcher",
+    "build_grid",
+    "deliver",
+    "detect",
+    "evaluate",
+    "event_id",
+    "load_anomaly_settings",
+    "reconcile",
+    "render",
+]

@@ -1,0 +1,221 @@
+"""Alert content and delivery bookkeeping: what a message says, and what was already sent.
+
+Firing and resolved both notify, once each per event and channel: the ledger (SQLite, persisted
+in the watcher's state directory) remembers (event id, phase, channel) after a channel accepted
+a message, so a restart, a re-scan or an ``updated`` revision never pages twice, and a failed
+delivery is retried next cycle. Alertmanager is the exception by design: it expects firing
+alerts to be re-posted while they last (it resolves silent ones after ``resolve_timeout``) and
+deduplicates notifications itself, so open events are refreshed every cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from collector.records import Event, EventKind, EventState
+
+log = logging.getLogger("tyndau.anomaly.alerts")
+
+FIRING = "firing"
+RESOLVED = "resolved"
+TITLES = {
+    EventKind.SHUTDOWN: "Internet shutdown",
+    EventKind.BLOCKING: "Blocking",
+    EventKind.THROTTLING: "Throttling",
+    EventKind.PLATFORM_OUTAGE: "Platform outage (not censorship)",
+}
+
+
+class AlertError(Exception):
+    """A channel did not accept a message; it is retried next cycle."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification about one event, rendered once for every channel."""
+
+    event: Event
+    phase: str  # FIRING | RESOLVED
+    title: str
+    text: str
+    link: str
+
+
+class Channel(Protocol):
+    name: str
+    refreshes: bool  # True: re-post open events every cycle (Alertmanager)
+
+    def send(self, messages: Sequence[Message], *, now: datetime) -> None: ...
+
+
+def phase_of(event: Event) -> str:
+    return RESOLVED if event.state == EventState.RESOLVED else FIRING
+
+
+def where(event: Event) -> str:
+    """Human place of an event: country, ASN, network."""
+    scope = event.scope
+    if scope.cc == "*":
+        countries = event.evidence.get("countries", [])
+        return "several countries" + (f" ({', '.join(countries)})" if countries else "")
+    parts = [scope.cc]
+    if scope.asn is not None:
+        parts.append(f"AS{scope.asn}")
+    if scope.network is not None:
+        parts.append(f"{scope.network} networks")
+    return " ".join(parts)
+
+
+def timeline_link(event: Event, base_url: str, *, now: datetime) -> str:
+    """The researcher page for the event's place and time, with an hour either side."""
+    scope = event.scope
+    query: dict[str, str] = {}
+    if scope.cc != "*":
+        query["cc"] = scope.cc
+    if scope.asn is not None:
+        query["asn"] = str(scope.asn)
+    if scope.network is not None:
+        query["network"] = scope.network
+    if event.target is not None:
+        query["target"] = event.target
+    margin = timedelta(hours=1)
+    query["since"] = _stamp(event.start - margin)
+    query["until"] = _stamp((event.end or now) + margin)
+    return f"{base_url}?{urlencode(query)}"
+
+
+def render(event: Event, *, base_url: str, now: datetime) -> Message:
+    """What, where, since when, on what evidence, and the link to look for oneself."""
+    phase = phase_of(event)
+    what = TITLES[event.kind]
+    if event.target is not None:
+        what += f" of {event.target}"
+    if event.method is not None:
+        what += f" ({event.method})"
+    title = f"[{phase.upper()}] {what} in {where(event)}"
+    span = f"since {_human(event.start)}"
+    if event.end is not None:
+        span = f"from {_human(event.start)} to {_human(event.end)}"
+    link = timeline_link(event, base_url, now=now)
+    text = (
+        f"{title}, {span}. Evidence: {_evidence(event)}; "
+        f"confidence {event.confidence:.3f}. Timeline: {link}"
+    )
+    return Message(event, phase, title, text, link)
+
+
+def _evidence(event: Event) -> str:
+    ev = event.evidence
+    parts = [f"{ev.get('rounds', 0)} rounds"]
+    if event.kind == EventKind.SHUTDOWN:
+        parts.append(f"{ev.get('probes_before', event.scope.probes)} probes went silent or offline")
+        parts.append(f"{ev.get('offline_verdicts', 0)} offline verdicts")
+    else:
+        parts.append(f"{ev.get('probes', event.scope.probes)} probes")
+        parts.append(f"{ev.get('blocked', 0)} of {ev.get('measured', 0)} measurements failed")
+        reasons = ev.get("reasons") or {}
+        if reasons:
+            top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            parts.append("reasons " + ", ".join(f"{k}={v}" for k, v in top))
+    if ev.get("retracted"):
+        parts.append("retracted after late data")
+    return ", ".join(parts)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _human(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Ledger:
+    """Which (event, phase, channel) notifications were accepted; one SQLite file, WAL."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sent (event_id TEXT NOT NULL, phase TEXT NOT NULL, "
+            "channel TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (event_id, phase, channel))"
+        )
+
+    def was_sent(self, event_id: str, phase: str, channel: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM sent WHERE event_id = ? AND phase = ? AND channel = ?",
+            (event_id, phase, channel),
+        ).fetchone()
+        return row is not None
+
+    def record(self, event_id: str, phase: str, channel: str, *, now: datetime) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?)",
+            (event_id, phase, channel, now.isoformat()),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def deliver(
+    changed: Sequence[Event],
+    open_events: Sequence[Event],
+    *,
+    channels: Sequence[Channel],
+    ledger: Ledger,
+    base_url: str,
+    now: datetime,
+) -> dict[str, int]:
+    """Send what each channel has not accepted yet; return messages accepted per channel."""
+    latest: dict[str, Event] = {e.id: e for e in open_events}
+    latest.update({e.id: e for e in changed})
+    accepted: dict[str, int] = {}
+    for channel in channels:
+        due = [
+            e
+            for e in latest.values()
+            if not ledger.was_sent(e.id, phase_of(e), channel.name)
+            or (channel.refreshes and phase_of(e) == FIRING)
+        ]
+        if not due:
+            continue
+        messages = [render(e, base_url=base_url, now=now) for e in due]
+        try:
+            channel.send(messages, now=now)
+        except AlertError as exc:
+            log.warning("alert channel %s failed, retrying next cycle: %s", channel.name, exc)
+            continue
+        for message in messages:
+            ledger.record(message.event.id, message.phase, channel.name, now=now)
+        accepted[channel.name] = len(messages)
+    return accepted
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as plain JSON (generic webhook body, logs)."""
+    return {
+        "id": event.id,
+        "kind": event.kind.value,
+        "state": event.state.value,
+        "scope": {
+            "cc": event.scope.cc,
+            "asn": event.scope.asn,
+            "network": event.scope.network,
+            "probes": event.scope.probes,
+        },
+        "target": event.target,
+        "method": event.method,
+        "start": _stamp(event.start),
+        "end": None if event.end is None else _stamp(event.end),
+        "confidence": event.confidence,
+        "evidence": event.evidence,
+    }

@@ -1,0 +1,122 @@
+"""Alert channels over HTTP: Alertmanager's v2 API, Slack-compatible and generic JSON webhooks.
+
+Alertmanager: POST /api/v2/alerts, a list of {labels, annotations, startsAt, endsAt,
+generatorURL} (Alertmanager OpenAPI v2). Labels are what identifies an alert there, so they hold
+only what never changes during an event's life (id, kind, country, target); the scope, which
+late data may widen, goes in annotations. Firing alerts carry ``endsAt`` a few watch intervals
+ahead, as Prometheus does, so a dead watcher's alerts resolve by themselves.
+Slack incoming webhooks take {"text", "blocks"}; Matrix hookshot and Mattermost accept the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from collector.anomaly.alerts import FIRING, AlertError, Message, event_json
+
+TIMEOUT_S = 10.0
+
+
+def _post(client: httpx.Client, url: str, body: Any) -> None:
+    try:
+        response = client.post(url, json=body)
+    except httpx.HTTPError as exc:
+        raise AlertError(f"POST {url}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 300:
+        raise AlertError(f"POST {url}: HTTP {response.status_code}: {response.text[:200]}")
+
+
+class AlertmanagerChannel:
+    """Posts every message as an alert to one Alertmanager (v2 API)."""
+
+    refreshes = True
+
+    def __init__(self, base_url: str, *, interval_s: float, client: httpx.Client | None = None):
+        self.url = base_url.rstrip("/") + "/api/v2/alerts"
+        self.name = f"alertmanager:{base_url}"
+        self._hold = timedelta(seconds=max(3 * interval_s, 300))
+        self._client = client or httpx.Client(timeout=TIMEOUT_S)
+
+    def send(self, messages: Sequence[Message], *, now: datetime) -> None:
+        _post(self._client, self.url, [self.alert(m, now=now) for m in messages])
+
+    def alert(self, message: Message, *, now: datetime) -> dict[str, Any]:
+        event = message.event
+        labels = {
+            "alertname": "TyndauAnomaly",
+            "event_id": event.id,
+            "kind": event.kind.value,
+            "cc": event.scope.cc,
+            "severity": "page" if event.kind != "platform_outage" else "info",
+        }
+        if event.target is not None:
+            labels["target"] = event.target
+        ends = now + self._hold if message.phase == FIRING else (event.end or now)
+        annotations = {
+            "summary": message.title,
+            "description": message.text,
+            "timeline": message.link,
+            "asn": "" if event.scope.asn is None else str(event.scope.asn),
+            "network": event.scope.network or "",
+            "method": event.method or "",
+        }
+        return {
+            "labels": labels,
+            "annotations": annotations,
+            "startsAt": _rfc3339(event.start),
+            "endsAt": _rfc3339(ends),
+            "generatorURL": message.link,
+        }
+
+
+class SlackWebhook:
+    """A Slack-compatible incoming webhook: one POST per message."""
+
+    refreshes = False
+
+    def __init__(self, url: str, *, client: httpx.Client | None = None) -> None:
+        self.url = url
+        self.name = f"slack:{url}"
+        self._client = client or httpx.Client(timeout=TIMEOUT_S)
+
+    def send(self, messages: Sequence[Message], *, now: datetime) -> None:
+        for message in messages:
+            body = {
+                "text": message.text,
+                "blocks": [
+                    {"type": "header", "text": {"type": "plain_text", "text": message.title}},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": message.text}},
+                ],
+            }
+            _post(self._client, self.url, body)
+
+
+class JsonWebhook:
+    """A generic JSON webhook: the event itself plus the rendered summary."""
+
+    refreshes = False
+
+    def __init__(self, url: str, *, client: httpx.Client | None = None) -> None:
+        self.url = url
+        self.name = f"json:{url}"
+        self._client = client or httpx.Client(timeout=TIMEOUT_S)
+
+    def send(self, messages: Sequence[Message], *, now: datetime) -> None:
+        for message in messages:
+            body = {
+                "version": 1,
+                "status": message.phase,
+                "summary": message.text,
+                "timeline": message.link,
+                "sent_at": _rfc3339(now),
+                "event": event_json(message.event),
+            }
+            _post(self._client, self.url, body)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,159 @@
+"""``tyndau anomaly watch`` and ``tyndau anomaly scan``: the edges of the anomaly module.
+
+Arguments are declared in probe/cli.py; these handlers read settings, open the store and the
+alert channels, and run ``watcher``. Settings come from the ``[anomaly]`` table of the
+collector's config file; the store URL from ``--store``, else ``[anomaly] store``, else
+``[collector] store``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.anomaly.alerts import Channel, Ledger
+from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
+from collector.anomaly.protocols import AnomalyStore
+from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
+from collector.anomaly.watcher import Watcher, evaluate
+from probe.configfile import ConfigError
+
+log = logging.getLogger("tyndau.anomaly")
+
+
+def parse_time(text: str, *, key: str) -> datetime:
+    """RFC 3339 UTC (``2022-01-04T00:00Z``, seconds optional); naive times are taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            "<cli>", key, f"not a time: {text!r}", "RFC 3339 UTC, e.g. 2022-01-04T00:00Z"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def scan(args: argparse.Namespace) -> int:
+    """Detect events over a past range and write them; running it twice changes nothing."""
+    settings = load_anomaly_settings(args.config)
+    since = parse_time(args.since, key="--since")
+    until = parse_time(args.until, key="--until")
+    if until <= since:
+        raise ConfigError("<cli>", "--until", "must be after --since", "a later time")
+    store = _open_store(args, settings)
+    try:
+        changes = evaluate(
+            store, since=since, until=until, th=settings.thresholds, now=datetime.now(UTC)
+        )
+    finally:
+        _close(store)
+    counts = Counter(f"{e.kind.value}/{e.state.value}" for e in changes)
+    for event in changes:
+        print(
+            f"{event.id} {event.state.value:8s} {event.kind.value:15s} {event.scope.cc} "
+            f"asn={event.scope.asn} network={event.scope.network} target={event.target} "
+            f"method={event.method} start={event.start.isoformat()} "
+            f"end={event.end.isoformat() if event.end else '-'}"
+        )
+    print(f"{len(changes)} events written: {dict(sorted(counts.items())) or 'none changed'}")
+    return 0
+
+
+def watch(args: argparse.Namespace) -> int:
+    """Evaluate recent data every interval, write events, send alerts; --once for one cycle."""
+    settings = load_anomaly_settings(args.config)
+    if args.interval is not None:
+        if args.interval <= 0:
+            raise ConfigError("<cli>", "--interval", "must be positive", "seconds, e.g. 60")
+        settings = replace(settings, interval_s=args.interval)
+    if args.state_dir is not None:
+        settings = replace(settings, state_dir=args.state_dir)
+    channels = build_channels(
+        settings,
+        alertmanager=args.alertmanager,
+        webhooks=args.webhook,
+        slack_webhooks=args.slack_webhook,
+    )
+    store = _open_store(args, settings)
+    watcher = Watcher(
+        store,
+        settings,
+        channels=channels,
+        ledger=Ledger(settings.state_dir / "alerts.sqlite3"),
+        state_dir=settings.state_dir,
+        countries=args.cc,
+    )
+    log.info(
+        "anomaly watcher: every %.0f s, %d alert channels, state in %s",
+        settings.interval_s,
+        len(channels),
+        settings.state_dir,
+    )
+    from collector.store import StoreError
+
+    try:
+        while True:
+            began = time.monotonic()
+            try:
+                watcher.cycle(datetime.now(UTC))
+            except StoreError as exc:  # the store is down: keep watching, say so
+                log.warning("anomaly cycle skipped, store failed: %s", exc)
+                if args.once:
+                    return 1
+            if args.once:
+                return 0
+            time.sleep(max(0.0, settings.interval_s - (time.monotonic() - began)))
+    finally:
+        watcher.close()
+        _close(store)
+
+
+def build_channels(
+    settings: AnomalySettings,
+    *,
+    alertmanager: str | None,
+    webhooks: list[str],
+    slack_webhooks: list[str],
+) -> list[Channel]:
+    """Channels from settings plus flags (flags add to the config, never replace it)."""
+    channels: list[Channel] = []
+    for url in filter(None, [settings.alertmanager, alertmanager]):
+        channels.append(AlertmanagerChannel(url, interval_s=settings.interval_s))
+    for hook in settings.webhooks:
+        channels.append(SlackWebhook(hook.url) if hook.format == "slack" else JsonWebhook(hook.url))
+    channels += [JsonWebhook(url) for url in webhooks]
+    channels += [SlackWebhook(url) for url in slack_webhooks]
+    return channels
+
+
+def _open_store(args: argparse.Namespace, settings: AnomalySettings) -> AnomalyStore:
+    from collector.settings import load_collector_settings
+    from collector.store import StoreUrlError, open_store
+
+    url, token = args.store or settings.store, None
+    if args.config is not None:
+        collector = load_collector_settings(args.config)
+        url, token = url or collector.store, collector.influx_token
+    if url is None:
+        raise ConfigError(
+            str(args.config or "<cli>"), "store", "no store given", "--store sqlite:PATH"
+        )
+    try:
+        store: Any = open_store(url, influx_token=token)
+    except StoreUrlError as exc:
+        raise ConfigError("<cli>", "--store", str(exc)) from None
+    opened: AnomalyStore = store
+    return opened
+
+
+def _close(store: AnomalyStore) -> None:
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+
+
+__all__ = ["parse_time", "scan", "watch"]

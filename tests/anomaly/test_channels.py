@@ -1,0 +1,144 @@
+"""Alert channels against real receivers: Debian's Alertmanager and local webhook servers."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from collector.anomaly.alerts import AlertError, render
+from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
+from collector.records import Event, EventKind, EventState, Scope
+
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+NOW = datetime.now(UTC).replace(microsecond=0)
+BASE = "http://collector.test/timeline"
+
+
+def event(state: EventState = EventState.OPEN, *, end: datetime | None = None) -> Event:
+    return Event(
+        id="0b0e7a58-1c1f-5d7e-9d2b-7f1d6c6b1a01",
+        kind=EventKind.BLOCKING,
+        scope=Scope(cc="KZ", asn=64500, network="mobile", probes=6),
+        target="telegram",
+        method="tls",
+        start=NOW - timedelta(minutes=30),
+        end=end,
+        confidence=0.998,
+        state=state,
+        evidence={"rounds": 6, "probes": 6, "blocked": 36, "measured": 36,
+                  "reasons": {"tls.reset": 36}},
+    )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, receiver: Any) -> Iterator[str]:
+    """A real Alertmanager on 127.0.0.1 that forwards to the test's receiver, fast grouping."""
+    if shutil.which(ALERTMANAGER) is None:
+        pytest.skip(f"LOUD SKIP: {ALERTMANAGER} missing (apt install prometheus-alertmanager)")
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(
+        "route:\n"
+        "  receiver: hook\n"
+        "  group_by: [event_id]\n"
+        "  group_wait: 1s\n"
+        "  group_interval: 1s\n"
+        "  repeat_interval: 4h\n"
+        "receivers:\n"
+        "  - name: hook\n"
+        "    webhook_configs:\n"
+        f"      - url: {receiver.url}/am\n"
+        "        send_resolved: true\n"
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [ALERTMANAGER, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                err = process.stderr.read().decode() if process.stderr else ""
+                pytest.fail(f"alertmanager did not start: {err[-2000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_alertmanager_fires_once_then_resolves(alertmanager: str, receiver: Any) -> None:
+    channel = AlertmanagerChannel(alertmanager, interval_s=60)
+    firing = render(event(), base_url=BASE, now=NOW)
+    channel.send([firing], now=NOW)
+    channel.send([firing], now=NOW + timedelta(seconds=1))  # a refresh, not a second page
+    ((path, body),) = receiver.wait_for(1)
+    assert path == "/am" and body["status"] == "firing"
+    (alert,) = body["alerts"]
+    assert alert["labels"]["event_id"] == firing.event.id
+    assert alert["labels"]["kind"] == "blocking" and alert["labels"]["cc"] == "KZ"
+    assert alert["annotations"]["asn"] == "64500" and alert["annotations"]["method"] == "tls"
+    assert alert["generatorURL"].startswith(BASE + "?cc=KZ&asn=64500")
+    assert (
+        "Blocking of telegram (tls) in KZ AS64500 mobile networks"
+        in alert["annotations"]["summary"]
+    )
+
+    resolved_event = event(EventState.RESOLVED, end=NOW - timedelta(minutes=1))
+    channel.send([render(resolved_event, base_url=BASE, now=NOW)], now=NOW)
+    received = receiver.wait_for(2)
+    assert [b["status"] for _, b in received] == ["firing", "resolved"]
+    assert received[1][1]["alerts"][0]["endsAt"].startswith(
+        (NOW - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    )
+
+
+def test_slack_and_json_webhooks_deliver_readable_messages(receiver: Any) -> None:
+    message = render(event(), base_url=BASE, now=NOW)
+    SlackWebhook(receiver.url + "/slack").send([message], now=NOW)
+    JsonWebhook(receiver.url + "/json").send([message], now=NOW)
+    (slack_path, slack), (json_path, generic) = receiver.wait_for(2)
+    assert (slack_path, json_path) == ("/slack", "/json")
+    assert slack["text"].startswith("[FIRING] Blocking of telegram (tls) in KZ AS64500")
+    assert "36 of 36 measurements failed" in slack["text"] and "tls.reset=36" in slack["text"]
+    assert slack["blocks"][0]["text"]["text"] == message.title
+    assert generic["status"] == "firing" and generic["event"]["scope"]["asn"] == 64500
+    assert generic["event"]["start"] == (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_refused_delivery_raises_alert_error(receiver: Any) -> None:
+    receiver.status = 500
+    with pytest.raises(AlertError, match="HTTP 500"):
+        JsonWebhook(receiver.url).send([render(event(), base_url=BASE, now=NOW)], now=NOW)
+    with pytest.raises(AlertError, match="ConnectError"):
+        JsonWebhook(f"http://127.0.0.1:{free_port()}").send(
+            [render(event(), base_url=BASE, now=NOW)], now=NOW
+        )

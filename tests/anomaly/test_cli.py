@@ -1,0 +1,64 @@
+"""``tyndau anomaly scan|watch`` wired to the real SQLite store (the collector's embedded one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from probe.cli import main
+
+
+def test_scan_of_an_empty_store_writes_nothing(tmp_path: Path, capsys: Any) -> None:
+    store = f"sqlite:{tmp_path / 'c.sqlite3'}"
+    code = main(["anomaly", "scan", "--store", store, "--since", "2026-01-04T00:00Z",
+                 "--until", "2026-01-05T00:00Z"])  # fmt: skip
+    assert code == 0
+    assert "0 events written" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "message"),
+    [
+        ("yesterday", "2026-01-05T00:00Z", "--since"),
+        ("2026-01-05T00:00Z", "2026-01-04T00:00Z", "must be after --since"),
+    ],
+)
+def test_scan_rejects_bad_times(
+    tmp_path: Path, capsys: Any, since: str, until: str, message: str
+) -> None:
+    store = f"sqlite:{tmp_path / 'c.sqlite3'}"
+    assert main(["anomaly", "scan", "--store", store, "--since", since, "--until", until]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_watch_once_runs_a_cycle_and_keeps_state(tmp_path: Path, receiver: Any) -> None:
+    store = f"sqlite:{tmp_path / 'c.sqlite3'}"
+    state = tmp_path / "state"
+    code = main(["anomaly", "watch", "--store", store, "--once", "--state-dir", str(state),
+                 "--webhook", receiver.url, "--interval", "5"])  # fmt: skip
+    assert code == 0
+    assert (state / "alerts.sqlite3").exists()
+    assert receiver.received == []
+
+
+def test_watch_takes_store_and_channels_from_the_collector_config(
+    tmp_path: Path, receiver: Any
+) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text(
+        f'[collector]\noperator_token = "{"x" * 32}"\nstore = "sqlite:{tmp_path / "c.sqlite3"}"\n'
+        f'[anomaly]\nstate_dir = "{tmp_path / "state"}"\ninterval_s = 5\n'
+        f'[[anomaly.webhook]]\nurl = "{receiver.url}"\nformat = "slack"\n'
+    )
+    assert main(["anomaly", "watch", "--config", str(config), "--once"]) == 0
+    assert (tmp_path / "state" / "alerts.sqlite3").exists()
+    assert (tmp_path / "c.sqlite3").exists()
+
+
+def test_config_typo_is_one_clear_error(tmp_path: Path, capsys: Any) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text(f'[collector]\noperator_token = "{"x" * 32}"\n[anomaly]\nintervall = 5\n')
+    assert main(["anomaly", "watch", "--config", str(config), "--once"]) == 2
+    assert "anomaly.intervall" in capsys.readouterr().err

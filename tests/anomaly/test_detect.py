@@ -1,0 +1,94 @@
+"""The belief accumulator and the two detectors, on tables of counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from collector.anomaly.detect import belief_runs, detect_failures, detect_silence
+from collector.anomaly.settings import Thresholds
+
+TH = Thresholds()
+DAY = 288
+
+
+def runs_of(llrs: list[float]) -> list[tuple[int, int | None, int]]:
+    values = np.array([llrs], dtype=np.float64)
+    found = belief_runs(1, len(llrs), lambda t, belief: values[:, t], TH)
+    return [(r.start, r.end, r.opened) for r in found]
+
+
+@pytest.mark.parametrize(
+    ("llrs", "expected"),
+    [
+        ([0, 0, 0, 0], []),  # nothing
+        ([-3, 3, -3, 3, -3], []),  # one odd round at a time never opens
+        ([0, 3, 3, -3, -3, -3, 0], [(1, 3, 2)]),  # two strong rounds open, three good close
+        ([0, 9, 9, -3, -3, -3], [(1, 3, 2)]),  # a bucket adds at most llr_cap
+        ([0, 3, 3, 3, 3], [(1, None, 2)]),  # still anomalous at the end: ongoing
+        ([0, 3, 3, -3, 1, -3, -3, -3], [(1, 5, 2)]),  # hysteresis: a dip does not end it
+        ([2, 2, -3, 3, 3, -3, -3, -3], [(0, 5, 4)]),  # onset: the last time belief left zero
+    ],
+)
+def test_belief_runs_open_close_and_onset(
+    llrs: list[float], expected: list[tuple[int, int | None, int]]
+) -> None:
+    assert runs_of(llrs) == expected
+
+
+def steady(probes: int, n: int) -> npt.NDArray[np.float64]:
+    return np.full((1, n), float(probes))
+
+
+def test_silence_finds_a_cut_within_two_rounds_and_its_end() -> None:
+    up = steady(8, DAY + 60)
+    up[0, DAY + 20 : DAY + 40] = 0
+    (run,) = detect_silence(up, up, TH, day=DAY)
+    assert run.start == DAY + 20
+    assert run.opened - run.start <= 2
+    assert run.end == DAY + 40
+
+
+def test_silence_ignores_slow_decline_and_one_missing_probe() -> None:
+    up = steady(10, 3 * DAY)
+    up[0, DAY:] = np.linspace(10, 4, 2 * DAY)  # volunteers leave over two days
+    up[0, DAY + 50] = 9
+    assert detect_silence(up, up, TH, day=DAY) == []
+
+
+def test_silence_learns_the_daily_sleep_but_still_sees_a_cut_at_night() -> None:
+    n = 4 * DAY
+    up = steady(6, n)
+    for d in range(4):  # four of six probes sleep six hours every night, all at once
+        up[0, d * DAY + 200 : d * DAY + 272] = 2
+    cut = 3 * DAY + 100
+    up[0, cut : cut + 12] = 0
+    runs = [r for r in detect_silence(up, up, TH, day=DAY) if r.start >= DAY]
+    assert [(r.start, r.end) for r in runs] == [(cut, cut + 12)]
+
+
+def test_silence_needs_min_probes() -> None:
+    up = steady(1, DAY + 40)
+    up[0, DAY + 10 :] = 0
+    assert detect_silence(up, up, TH, day=DAY) == []
+
+
+def test_failures_open_on_blocking_not_on_background() -> None:
+    n = 200
+    rng = np.random.default_rng(7)
+    measured = np.full((2, n), 6.0)
+    failed = rng.binomial(6, 0.02, size=(2, n)).astype(np.float64)
+    failed[1, 120:150] = 6
+    usable = np.ones((2, n), dtype=bool)
+    runs = detect_failures(failed, measured, usable, TH)
+    assert [(r.series, r.start, r.end) for r in runs] == [(1, 120, 150)]
+
+
+def test_failures_when_controls_fail_say_nothing() -> None:
+    measured = np.full((1, 100), 6.0)
+    failed = np.zeros((1, 100))
+    failed[0, 40:60] = 6
+    usable = np.ones((1, 100), dtype=bool)
+    usable[0, 40:60] = False
+    assert detect_failures(failed, measured, usable, TH) == []

@@ -1,0 +1,113 @@
+"""``tyndau anomaly scan`` over the collector's real SQLite store, fed with wire records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from collector.records import EventKind, EventState
+from collector.store import open_store
+from probe.cli import main
+from probe.model import (
+    BlockMethod,
+    Category,
+    Heartbeat,
+    Reason,
+    TargetRef,
+    Vantage,
+    Verdict,
+    VerdictKind,
+)
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+ROUND = timedelta(minutes=5)
+VANTAGE = Vantage(cc="KZ", asn=64500, network="mobile")
+TELEGRAM = TargetRef("telegram", "telegram.test", Category.PLATFORM)
+CONTROL = TargetRef("control", "control.test", Category.CONTROL)
+CUT = (T0 + timedelta(hours=28), T0 + timedelta(hours=29))  # offline, reported late
+BLOCK = (T0 + timedelta(hours=30), T0 + timedelta(hours=31))  # telegram TLS-reset
+
+
+def records(
+    probes: int, rounds: int, *, start: datetime = T0
+) -> tuple[list[Verdict], list[Heartbeat]]:
+    verdicts: list[Verdict] = []
+    heartbeats: list[Heartbeat] = []
+    for r in range(rounds):
+        at = start + r * ROUND + timedelta(seconds=30)
+        cut = CUT[0] <= at < CUT[1]
+        blocked = BLOCK[0] <= at < BLOCK[1]
+        for p in range(probes):
+            probe = f"probe-{p}"
+            heartbeats.append(Heartbeat(f"h-{r}-{p}", probe, "0.1", VANTAGE, at, 60.0 * r, 0))
+            for target in (TELEGRAM, CONTROL):
+                kind, method, reason = VerdictKind.ACCESSIBLE, None, None
+                if cut:
+                    kind = VerdictKind.OFFLINE
+                elif blocked and target is TELEGRAM:
+                    kind, method, reason = VerdictKind.BLOCKED, BlockMethod.TLS, Reason.TLS_RESET
+                verdicts.append(
+                    Verdict(f"v-{r}-{p}-{target.name}", probe, VANTAGE, target, f"r{r}", at,
+                            kind, method, reason, 1.0, ())
+                )  # fmt: skip
+    return verdicts, heartbeats
+
+
+def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
+    tmp_path: Path, capsys: Any
+) -> None:
+    url = f"sqlite:{tmp_path / 'collector.sqlite3'}"
+    store = open_store(url)
+    verdicts, heartbeats = records(probes=4, rounds=34 * 12)
+    store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
+    store.close()
+    args = ["anomaly", "scan", "--store", url, "--since", "2026-01-06T02:00Z",
+            "--until", "2026-01-06T10:00Z"]  # fmt: skip
+    assert main(args) == 0
+    assert "2 events written" in capsys.readouterr().out
+
+    store = open_store(url)
+    events = sorted(store.events(since=T0, until=T0 + timedelta(days=2)), key=lambda e: e.start)
+    store.close()
+    shutdown, blocking = events
+    assert (shutdown.kind, shutdown.state) == (EventKind.SHUTDOWN, EventState.RESOLVED)
+    assert (shutdown.start, shutdown.end) == CUT
+    assert (shutdown.scope.cc, shutdown.scope.asn, shutdown.scope.network) == (
+        "KZ",
+        64500,
+        "mobile",
+    )
+    assert shutdown.evidence["offline_verdicts"] == 4 * 2 * 12
+    assert (blocking.kind, blocking.target, blocking.method) == (
+        EventKind.BLOCKING,
+        "telegram",
+        "tls",
+    )
+    assert (blocking.start, blocking.end) == BLOCK
+    assert blocking.evidence["reasons"] == {"tls.reset": 4 * 12}
+
+    assert main(args) == 0
+    assert "0 events written" in capsys.readouterr().out
+
+
+def test_watch_pages_a_live_shutdown_from_the_real_store(tmp_path: Path, receiver: Any) -> None:
+    """Probes report for 30 hours, then fall silent for the last 40 minutes: one page."""
+    url = f"sqlite:{tmp_path / 'collector.sqlite3'}"
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=31)
+    start -= timedelta(seconds=start.timestamp() % 300)
+    rounds = int((now - timedelta(minutes=40) - start) / ROUND)
+    verdicts, heartbeats = records(4, rounds, start=start)
+    store = open_store(url)
+    store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
+    store.close()
+    args = ["anomaly", "watch", "--store", url, "--once", "--state-dir", str(tmp_path / "s"),
+            "--slack-webhook", receiver.url + "/slack"]  # fmt: skip
+    assert main(args) == 0
+    ((path, body),) = receiver.wait_for(1)
+    assert path == "/slack"
+    assert body["text"].startswith("[FIRING] Internet shutdown in KZ AS64500 mobile networks")
+    assert "4 probes went silent or offline" in body["text"]
+    assert main(args) == 0  # the next cycle: nothing new to say
+    assert len(receiver.received) == 1

@@ -1,0 +1,113 @@
+"""The watcher end to end over an in-memory store: scan idempotence, revisions, alerts once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from collector.anomaly.alerts import Ledger
+from collector.anomaly.channels import JsonWebhook
+from collector.anomaly.protocols import MemoryStore
+from collector.anomaly.settings import AnomalySettings, Thresholds
+from collector.anomaly.watcher import Watcher, evaluate
+from collector.records import EventKind, EventState
+
+TH = Thresholds()
+
+
+def test_scan_is_idempotent(b: Any) -> None:
+    s = b.day + 30
+    leaf = b.Leaf(shutdown=(s, s + 20), blocked={"telegram": (s + 50, s + 70, "tls")})
+    store = MemoryStore(*b.history([leaf], b.day + 120))
+    since, until = b.at(b.day), b.at(b.day + 120)
+    first = evaluate(store, since=since, until=until, th=TH, now=until)
+    assert sorted(e.kind for e in first) == [EventKind.BLOCKING, EventKind.SHUTDOWN]
+    assert all(e.state == EventState.RESOLVED for e in first)
+    assert evaluate(store, since=since, until=until, th=TH, now=until + timedelta(hours=1)) == []
+    fresh = MemoryStore(*b.history([leaf], b.day + 120))
+    again = evaluate(fresh, since=since, until=until, th=TH, now=until)
+    assert {e.id for e in again} == {e.id for e in first}
+
+
+def watcher(store: MemoryStore, tmp_path: Path, url: str) -> Watcher:
+    settings = AnomalySettings(timeline_url="http://collector.test/timeline", lookback_s=6 * 3600)
+    return Watcher(
+        store,
+        settings,
+        channels=[JsonWebhook(url)],
+        ledger=Ledger(tmp_path / "alerts.sqlite3"),
+        state_dir=tmp_path,
+    )
+
+
+def test_watch_revises_with_backfill_and_pages_once_per_phase(
+    b: Any, tmp_path: Path, receiver: Any
+) -> None:
+    s = b.day + 40
+    settle = timedelta(seconds=TH.settle_s)
+    # Real time: AS64500's mobile probes fall silent at s+5; AS64501's probes upload late.
+    cut_a = b.Leaf(asn=64500, shutdown=(s + 5, s + 40))
+    store = MemoryStore(*b.history([cut_a], s + 12, backfilled=False))
+    w = watcher(store, tmp_path, receiver.url)
+    (opened,) = w.cycle(b.at(s + 12) + settle)
+    assert opened.state == EventState.OPEN and opened.start == b.at(s + 5)
+    assert (opened.scope.asn, opened.evidence["offline_verdicts"]) == (64500, 0)
+    ((path, body),) = receiver.wait_for(1)
+    assert body["status"] == "firing" and body["event"]["id"] == opened.id
+    assert (
+        "KZ AS64500 mobile networks" in body["summary"]
+        and "since 2026-01-06 03:45" in body["summary"]
+    )
+    assert "http://collector.test/timeline?cc=KZ&asn=64500" in body["timeline"]
+
+    # Backfill: both ASNs were cut from s (AS64501 from the true onset), with offline verdicts.
+    cut_b = b.Leaf(asn=64501, shutdown=(s, s + 40))
+    store.verdicts, store.heartbeats = b.history([cut_a, cut_b], s + 20)
+    (revised,) = w.cycle(b.at(s + 20) + settle)
+    assert revised.id == opened.id and revised.state == EventState.UPDATED
+    assert revised.start == b.at(s) and revised.scope.asn is None
+    assert revised.evidence["offline_verdicts"] > 0
+    assert w.cycle(b.at(s + 21) + settle) == []
+
+    store.verdicts, store.heartbeats = b.history([cut_a, cut_b], s + 60)
+    (resolved,) = w.cycle(b.at(s + 60) + settle)
+    assert resolved.id == opened.id and resolved.state == EventState.RESOLVED
+    assert resolved.end == b.at(s + 40)
+    received = receiver.wait_for(2)
+    assert [body["status"] for _, body in received] == ["firing", "resolved"]
+    w.close()
+
+    again = watcher(store, tmp_path, receiver.url)  # a restart: the ledger remembers
+    assert again.cycle(b.at(s + 61) + settle) == []
+    again.close()
+    assert len(receiver.received) == 2
+
+
+def test_failed_delivery_is_retried_next_cycle(b: Any, tmp_path: Path, receiver: Any) -> None:
+    s = b.day + 40
+    leaf = b.Leaf(blocked={"telegram": (s, s + 100, "dns")})
+    store = MemoryStore(*b.history([leaf], s + 10))
+    receiver.status = 503
+    w = watcher(store, tmp_path, receiver.url)
+    (event,) = w.cycle(b.at(s + 10) + timedelta(seconds=TH.settle_s))
+    assert receiver.received == []
+    receiver.status = 200
+    assert w.cycle(b.at(s + 11) + timedelta(seconds=TH.settle_s)) == []
+    ((_, body),) = receiver.wait_for(1)
+    assert body["event"]["id"] == event.id and body["event"]["method"] == "dns"
+    w.close()
+
+
+def test_lease_keeps_a_second_watcher_off_a_country(b: Any, tmp_path: Path, receiver: Any) -> None:
+    s = b.day + 40
+    store = MemoryStore(*b.history([b.Leaf(blocked={"telegram": (s, s + 100, "dns")})], s + 10))
+    first = watcher(store, tmp_path, receiver.url)
+    second = watcher(store, tmp_path, receiver.url)
+    now = b.at(s + 10) + timedelta(seconds=TH.settle_s)
+    assert second.owns("KZ") and not first.owns("KZ")
+    assert first.cycle(now) == []
+    assert len(second.cycle(now)) == 1
+    second.close()
+    assert first.owns("KZ")
+    first.close()
