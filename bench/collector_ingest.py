@@ -1,0 +1,308 @@
+"""Ingest benchmark: measurements through the collector API vs. straight into the store.
+
+Starts a throwaway influxd and a real collector process (``tyndau collector serve``) on loopback,
+posts batches of measurements from M concurrent clients, and in the same run writes the same
+points straight to the store (InfluxDB /write with line protocol in batches of 5,000; SQLite
+through the store in batches of 5,000). Prints both rates, their ratio, p50/p99 latency of one
+batch, and the collector's peak RSS sampled over the run (flat = no leak).
+
+    python bench/collector_ingest.py                      # both stores, short run
+    python bench/collector_ingest.py --store influx --duration 60   # sustained load
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from collector.store.influx import InfluxStore
+from collector.store.influxd import free_port, start_influxd
+from collector.store.points import line_protocol, measurement_point
+from collector.store.sqlite import SqliteStore
+from probe.model import Category, Measurement, TargetRef, TestKind, Vantage
+
+OPERATOR = "bench-operator-token-0123456789"
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+DIRECT_BATCH = 5_000
+_serial = itertools.count()
+
+
+def make_measurements(n: int, probe_id: str) -> list[Measurement]:
+    """``n`` distinct measurements (own id and timestamp each) from one probe."""
+    out = []
+    for _ in range(n):
+        i = next(_serial)
+        out.append(
+            Measurement(
+                id=f"m-{i:012d}",
+                probe_id=probe_id,
+                probe_version="bench",
+                vantage=Vantage("KZ", 9198, "fixed"),
+                target=TargetRef(f"t{i % 20}", f"t{i % 20}.example", Category.PLATFORM),
+                test=TestKind.DNS,
+                started_at=T0 + timedelta(microseconds=i),
+                duration_ms=12.5,
+                outcome="ok" if i % 7 else "dns_nxdomain_error",
+                round_id=f"r-{i // 100}",
+                details={"answers": ["198.18.0.10"], "rcode": "NOERROR", "resolver": "system"},
+            )
+        )
+    return out
+
+
+@dataclass
+class Collector:
+    url: str
+    process: subprocess.Popen[bytes]
+    rss_samples: list[int] = field(default_factory=list)
+
+    def rss_kb(self) -> int:
+        return _status_kb(self.process.pid, "VmRSS")
+
+    def peak_kb(self) -> int:
+        return _status_kb(self.process.pid, "VmHWM")
+
+
+def _status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@contextmanager
+def collector(store_url: str, tmp: Path) -> Iterator[Collector]:
+    port = free_port()
+    config = tmp / f"collector-{port}.toml"
+    config.write_text(
+        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "{store_url}"\n'
+        f'operator_token = "{OPERATOR}"\n[limits]\nprobe_batches_per_minute = 1000000\n'
+        "max_batch_records = 10000\nmax_body_bytes = 50000000\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "probe.cli", "collector", "serve", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield Collector(url, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def through_api(
+    server: Collector, *, clients: int, batch: int, total: int, duration: float | None
+) -> tuple[float, int, list[float]]:
+    """Post batches from ``clients`` threads; returns (rate, measurements, batch latencies)."""
+    tokens = []
+    for index in range(clients):
+        response = httpx.post(
+            f"{server.url}/v1/probes",
+            json={"name": f"bench-{index}"},
+            headers={"Authorization": f"Bearer {OPERATOR}"},
+        )
+        response.raise_for_status()
+        tokens.append((response.json()["probe_id"], response.json()["token"]))
+    per_client = total // clients // batch
+    bodies = [
+        [_body(make_measurements(batch, probe_id)) for _ in range(per_client)]
+        for probe_id, _ in tokens
+    ]
+    latencies: list[float] = []
+    sent = [0] * clients
+    lock = threading.Lock()
+    deadline = None if duration is None else time.monotonic() + duration
+
+    def run(index: int) -> None:
+        _, token = tokens[index]
+        with httpx.Client(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=60,
+        ) as client:
+            round_ = 0
+            while True:
+                for body in bodies[index] if round_ == 0 else _renewed(bodies[index], round_):
+                    started = time.perf_counter()
+                    response = client.post("/v1/measurements", content=body)
+                    elapsed = time.perf_counter() - started
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+                    with lock:
+                        latencies.append(elapsed)
+                    sent[index] += batch
+                    if deadline is not None and time.monotonic() > deadline:
+                        return
+                round_ += 1
+                if deadline is None:
+                    return
+
+    sampler_stop = threading.Event()
+
+    def sample() -> None:
+        while not sampler_stop.wait(1.0):
+            server.rss_samples.append(server.rss_kb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    sampler_stop.set()
+    return sum(sent) / elapsed, sum(sent), latencies
+
+
+def _renewed(bodies: list[bytes], round_: int) -> Iterator[bytes]:
+    """The same batches as new records: other ids, and another (past) year for InfluxDB.
+
+    Cheap byte replacement, so that under sustained load the benchmark's clients do not eat the
+    CPU the collector needs (the machine is shared).
+    """
+    year = f'"started_at": "{2023 - round_ % 20}-'.encode()
+    for body in bodies:
+        yield body.replace(b'"id": "m-', f'"id": "m{round_}-'.encode()).replace(
+            b'"started_at": "2024-', year
+        )
+
+
+def _body(measurements: list[Measurement]) -> bytes:
+    return json.dumps(
+        {"schema": "tyndau.batch/1", "measurements": [m.to_dict() for m in measurements]}
+    ).encode()
+
+
+def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool) -> float:
+    """Straight to /write in batches of 5,000 from the same number of clients.
+
+    ``serialize=False``: line protocol prebuilt, the server's ceiling. ``serialize=True``: each
+    writer builds its Points and line protocol in the timed loop, as any Python writer must.
+    """
+    store = InfluxStore(influx_url, database=f"direct{int(serialize)}", mode="v1")
+    points = make_measurements(total, "direct")
+    chunks = [points[i : i + DIRECT_BATCH] for i in range(0, total, DIRECT_BATCH)]
+
+    def encode(chunk: list[Measurement]) -> bytes:
+        return "\n".join(line_protocol(measurement_point(m)) for m in chunk).encode()
+
+    store.write_line_protocol(encode(chunks[0]))  # creates the database; not timed
+    queue: list[Any] = chunks[1:] if serialize else [encode(c) for c in chunks[1:]]
+    lock = threading.Lock()
+
+    def run() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                item = queue.pop()
+            store.write_line_protocol(encode(item) if serialize else item)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rate = (total - len(chunks[0])) / (time.perf_counter() - started)
+    store.close()
+    return rate
+
+
+def direct_sqlite(path: Path, total: int) -> float:
+    store = SqliteStore(path)
+    points = make_measurements(total, "direct")
+    started = time.perf_counter()
+    for i in range(0, total, DIRECT_BATCH):
+        store.write_batch(measurements=points[i : i + DIRECT_BATCH])
+    rate = total / (time.perf_counter() - started)
+    store.close()
+    return rate
+
+
+def report(
+    name: str, api: tuple[float, int, list[float]], directs: dict[str, float], server: Collector
+) -> None:
+    rate, sent, latencies = api
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    samples = server.rss_samples or [server.rss_kb()]
+    print(f"[{name}] measurements through API: {sent} in {len(latencies)} batches")
+    print(f"[{name}] API rate: {rate:,.0f} measurements/s")
+    for label, direct in directs.items():
+        print(
+            f"[{name}] direct rate ({label}, batches of {DIRECT_BATCH}): {direct:,.0f}/s;"
+            f" ratio API/direct {rate / direct:.2f}"
+        )
+    print(f"[{name}] batch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(
+        f"[{name}] collector RSS: first {samples[0] / 1024:.1f} MiB, last "
+        f"{samples[-1] / 1024:.1f} MiB, peak {server.peak_kb() / 1024:.1f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measurements", type=int, default=60_000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--duration", type=float, help="keep posting for this many seconds")
+    parser.add_argument("--store", choices=("influx", "sqlite", "both"), default="both")
+    args = parser.parse_args()
+    options: dict[str, Any] = {
+        "clients": args.clients,
+        "batch": args.batch,
+        "total": args.measurements,
+        "duration": args.duration,
+    }
+    with tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        if args.store in {"influx", "both"}:
+            with (
+                start_influxd() as influxd,
+                collector(f"influxdb:{influxd.url}?db=bench", tmp) as server,
+            ):
+                api = through_api(server, **options)
+                n, m = args.measurements, args.clients
+                directs = {
+                    "prebuilt line protocol": direct_influx(influxd.url, n, m, serialize=False),
+                    "Point->line protocol in loop": direct_influx(
+                        influxd.url, n, m, serialize=True
+                    ),
+                }
+                report("influxdb 1.6", api, directs, server)
+        if args.store in {"sqlite", "both"}:
+            with collector(f"sqlite:{tmp / 'api.sqlite3'}", tmp) as server:
+                api = through_api(server, **options)
+                direct = direct_sqlite(tmp / "direct.sqlite3", args.measurements)
+                report("sqlite", api, {"store.write_batch": direct}, server)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Availability series per target from verdict buckets: the pure core of the timeline.
+
+Availability is accessible / (accessible + blocked) in a bucket; ``offline`` and
+``inconclusive`` verdicts say nothing about the target (the vantage was dark or the test
+unsure), so they are reported but left out of the ratio, as OONI Explorer separates "anomaly"
+from "failure" measurements.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from collector.records import VerdictBucket
+from collector.store.buckets import MeasurementBucket
+
+_STEP = re.compile(r"^(\d+)([smhd]?)$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_step(text: str) -> int:
+    """``300``, ``30s``, ``5m``, ``1h``, ``1d`` -> seconds; ValueError names the accepted forms."""
+    match = _STEP.match(text.strip())
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f"step {text!r}: use a positive number with s, m, h or d, e.g. 5m")
+    return int(match.group(1)) * _UNIT[match.group(2)]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    start: datetime
+    accessible: int
+    blocked: int
+    offline: int
+    inconclusive: int
+    probes: int
+
+    @property
+    def availability(self) -> float | None:
+        judged = self.accessible + self.blocked
+        return None if judged == 0 else self.accessible / judged
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    target: str
+    category: str
+    points: list[Point]
+
+
+def availability_series(
+    buckets: list[VerdictBucket],
+    *,
+    asn: int | None = None,
+    network: str | None = None,
+    target: str | None = None,
+) -> list[Series]:
+    """Sum buckets over the vantages that match, one series per target, points in time order.
+
+    ``probes`` sums distinct probes per vantage, an upper bound when one probe moved networks.
+    """
+    sums: dict[tuple[str, str], dict[datetime, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0, 0, 0, 0])
+    )
+    for b in buckets:
+        if asn is not None and b.asn != asn:
+            continue
+        if network is not None and b.network != network:
+            continue
+        if target is not None and b.target != target:
+            continue
+        acc = sums[(b.target, b.category)][b.start]
+        for index, value in enumerate(
+            (b.accessible, b.blocked, b.offline, b.inconclusive, b.probes)
+        ):
+            acc[index] += value
+    return [
+        Series(
+            target=name,
+            category=category,
+            points=[Point(start, *values) for start, values in sorted(points.items())],
+        )
+        for (name, category), points in sorted(sums.items())
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomePoint:
+    start: datetime
+    ok: int
+    failed: int
+    probes: int
+    outcomes: dict[str, int]
+
+    @property
+    def success(self) -> float | None:
+        total = self.ok + self.failed
+        return None if total == 0 else self.ok / total
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeSeries:
+    target: str
+    category: str
+    test: str
+    points: list[OutcomePoint]
+
+
+def outcome_series(
+    buckets: list[MeasurementBucket],
+    *,
+    asn: int | None = None,
+    network: str | None = None,
+    target: str | None = None,
+) -> list[OutcomeSeries]:
+    """One test's success share per target over time: raw measurements, before any verdict."""
+    sums: dict[tuple[str, str, str], dict[datetime, OutcomePoint]] = defaultdict(dict)
+    for b in buckets:
+        if asn is not None and b.asn != asn:
+            continue
+        if network is not None and b.network != network:
+            continue
+        if target is not None and b.target != target:
+            continue
+        points = sums[(b.target, b.category, b.test)]
+        old = points.get(b.start, OutcomePoint(b.start, 0, 0, 0, {}))
+        outcomes = dict(old.outcomes)
+        for name, count in b.outcomes.items():
+            outcomes[name] = outcomes.get(name, 0) + count
+        points[b.start] = OutcomePoint(
+            b.start, old.ok + b.ok, old.failed + b.failed, old.probes + b.probes, outcomes
+        )
+    return [
+        OutcomeSeries(name, category, test, [p for _, p in sorted(points.items())])
+        for (name, category, test), points in sorted(sums.items())
+    ]

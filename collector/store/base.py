@@ -1,0 +1,121 @@
+"""The one storage interface of the collector, implemented by SQLite and InfluxDB back-ends.
+
+The Store is synchronous on purpose: both back-ends are blocking clients (stdlib sqlite3, httpx /
+influxdb-client), the anomaly watcher and CLI tools call it from plain code, and the async API
+runs each call in Starlette's thread pool, so one slow write never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from collector.records import Event, HeartbeatBucket, VerdictBucket
+from collector.store.buckets import MeasurementBucket
+from probe.model import Heartbeat, Measurement, Verdict
+
+
+class StoreError(Exception):
+    """Base of the store errors."""
+
+
+class StoreUnavailableError(StoreError):
+    """The back-end cannot be reached or refused a write: the caller should retry later."""
+
+
+class StoreUrlError(StoreError, ValueError):
+    """A store URL is malformed; the message names the accepted forms."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a batch write did: records newly stored and records already present (re-sent)."""
+
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRecord:
+    """One registered probe. No address of any kind is ever part of it."""
+
+    probe_id: str
+    name: str
+    token_hash: str  # hex sha256 of the bearer token
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementQuery:
+    """Filters for raw measurement paging; ``cursor`` is the opaque value of a previous page."""
+
+    since: datetime
+    until: datetime
+    cc: str | None = None
+    asn: int | None = None
+    network: str | None = None
+    target: str | None = None
+    test: str | None = None
+    probe_id: str | None = None
+    cursor: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementPage:
+    """Raw measurements (the wire ``to_dict`` form) in (started_at, id) order."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class Store(Protocol):
+    """Everything the API, the CLI and the anomaly module need from storage."""
+
+    def write_batch(
+        self,
+        *,
+        measurements: Sequence[Measurement] = (),
+        verdicts: Sequence[Verdict] = (),
+        heartbeats: Sequence[Heartbeat] = (),
+    ) -> WriteResult:
+        """Store durably and idempotently by record id; return only once the data is safe."""
+        ...
+
+    def measurements(self, query: MeasurementQuery) -> MeasurementPage: ...
+
+    def verdict_buckets(
+        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
+    ) -> list[VerdictBucket]: ...
+
+    def heartbeat_buckets(
+        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
+    ) -> list[HeartbeatBucket]: ...
+
+    def measurement_buckets(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        step_s: int,
+        cc: str | None = None,
+        test: str | None = None,
+    ) -> list[MeasurementBucket]:
+        """Outcome counts per vantage, target and test in time buckets (timeline by test)."""
+        ...
+
+    def write_events(self, events: list[Event]) -> None: ...
+
+    def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]: ...
+
+    def add_probe(self, probe: ProbeRecord) -> None: ...
+
+    def probe_by_token_hash(self, token_hash: str) -> ProbeRecord | None: ...
+
+    def ping(self) -> None:
+        """Raise StoreUnavailableError when the back-end cannot serve."""
+        ...
+
+    def close(self) -> None: ...

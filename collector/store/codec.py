@@ -1,0 +1,181 @@
+"""Conversions shared by both stores: timestamps, cursors and events to and from plain JSON."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.records import Event, EventKind, EventState, Scope
+from probe.model import (
+    HEARTBEAT_SCHEMA,
+    MEASUREMENT_SCHEMA,
+    VERDICT_SCHEMA,
+    Heartbeat,
+    Measurement,
+    Vantage,
+    Verdict,
+    format_time,
+    parse_time,
+)
+
+
+def to_ns(at: datetime) -> int:
+    """Nanoseconds since the epoch, exact for microsecond datetimes (no float rounding)."""
+    delta = at.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def record_ns(at: datetime, record_id: str) -> int:
+    """A record's storage time: its microsecond time plus 0..999 ns derived from its id.
+
+    Wire times have microsecond precision, so the nanoseconds are free: filling them from the id
+    keeps two records of one series stamped in the same microsecond apart in InfluxDB (the
+    "unique timestamp" remedy of InfluxDB's duplicate-points FAQ), while a re-sent record gets
+    the same time again and still overwrites itself. Both stores use it, so they order alike.
+    """
+    digest = hashlib.blake2b(record_id.encode("utf-8"), digest_size=4).digest()
+    return to_ns(at) + int.from_bytes(digest, "big") % 1000
+
+
+# InfluxDB and SQLite keep signed 64-bit nanoseconds: 1677-09-21 .. 2262-04-11.
+MIN_NS = -(2**63) + 1
+MAX_NS = 2**63 - 1
+
+
+def bound_ns(at: datetime) -> int:
+    """``to_ns`` clamped to the storable range, for query bounds (records are checked at ingest)."""
+    return min(MAX_NS, max(MIN_NS, to_ns(at)))
+
+
+def from_ns(ns: int) -> datetime:
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1_000)
+
+
+def encode_cursor(ns: int, record_id: str) -> str:
+    raw = json.dumps([ns, record_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """Read a cursor made by ``encode_cursor``; ValueError names the problem."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        ns, record_id = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("cursor: not a cursor returned by a previous page") from exc
+    if not isinstance(ns, int) or not isinstance(record_id, str):
+        raise ValueError("cursor: not a cursor returned by a previous page")
+    return ns, record_id
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "kind": event.kind.value,
+        "scope": {
+            "cc": event.scope.cc,
+            "asn": event.scope.asn,
+            "network": event.scope.network,
+            "probes": event.scope.probes,
+        },
+        "target": event.target,
+        "method": event.method,
+        "start": format_time(event.start),
+        "end": None if event.end is None else format_time(event.end),
+        "confidence": event.confidence,
+        "state": event.state.value,
+        "evidence": event.evidence,
+        "updated_at": None if event.updated_at is None else format_time(event.updated_at),
+    }
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    scope = data["scope"]
+    return Event(
+        id=data["id"],
+        kind=EventKind(data["kind"]),
+        scope=Scope(
+            cc=scope["cc"], asn=scope["asn"], network=scope["network"], probes=scope["probes"]
+        ),
+        target=data["target"],
+        method=data["method"],
+        start=parse_time(data["start"]),
+        end=None if data["end"] is None else parse_time(data["end"]),
+        confidence=float(data["confidence"]),
+        state=EventState(data["state"]),
+        evidence=data["evidence"],
+        updated_at=None if data["updated_at"] is None else parse_time(data["updated_at"]),
+    )
+
+
+def dumps(data: Any) -> str:
+    """Compact ASCII JSON: no raw newline or non-ASCII byte ever reaches a store."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+
+
+def vantage_dict(v: Vantage) -> dict[str, Any]:
+    return {"cc": v.cc, "asn": v.asn, "network": v.network}
+
+
+def measurement_record(m: Measurement) -> dict[str, Any]:
+    """``m.to_dict()`` without ``asdict``'s deep copy (5x faster on the ingest path)."""
+    return {
+        "id": m.id,
+        "probe_id": m.probe_id,
+        "probe_version": m.probe_version,
+        "vantage": vantage_dict(m.vantage),
+        "target": {
+            "name": m.target.name,
+            "domain": m.target.domain,
+            "category": m.target.category.value,
+        },
+        "test": m.test.value,
+        "started_at": format_time(m.started_at),
+        "duration_ms": m.duration_ms,
+        "outcome": m.outcome,
+        "round_id": m.round_id,
+        "details": m.details,
+        "schema": MEASUREMENT_SCHEMA,
+    }
+
+
+def verdict_record(v: Verdict) -> dict[str, Any]:
+    """``v.to_dict()`` without the deep copy."""
+    return {
+        "id": v.id,
+        "probe_id": v.probe_id,
+        "vantage": vantage_dict(v.vantage),
+        "target": {
+            "name": v.target.name,
+            "domain": v.target.domain,
+            "category": v.target.category.value,
+        },
+        "round_id": v.round_id,
+        "at": format_time(v.at),
+        "verdict": v.verdict.value,
+        "method": None if v.method is None else v.method.value,
+        "reason": None if v.reason is None else v.reason.value,
+        "confidence": v.confidence,
+        "measurement_ids": list(v.measurement_ids),
+        "explanation": v.explanation,
+        "schema": VERDICT_SCHEMA,
+    }
+
+
+def heartbeat_record(h: Heartbeat) -> dict[str, Any]:
+    """``h.to_dict()`` without the deep copy."""
+    return {
+        "id": h.id,
+        "probe_id": h.probe_id,
+        "probe_version": h.probe_version,
+        "vantage": vantage_dict(h.vantage),
+        "at": format_time(h.at),
+        "uptime_s": h.uptime_s,
+        "outbox_depth": h.outbox_depth,
+        "dropped": h.dropped,
+        "schema": HEARTBEAT_SCHEMA,
+    }

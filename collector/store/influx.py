@@ -1,0 +1,405 @@
+"""The InfluxDB store: line protocol built only by influxdb-client's ``Point``, queries in InfluxQL.
+
+Writes go through influxdb-client's v2 API on InfluxDB 1.8+, 2.x and 3.x, and through the v1
+``/write`` endpoint (httpx, body from ``Point.to_line_protocol()``) on older 1.x; the mode comes
+from ``/ping``'s ``X-Influxdb-Version`` header unless configured. Reads use InfluxQL over
+``/query``, which all of them answer. Schema: docs/data.md. A point's series key plus timestamp is
+unique, so a re-sent record overwrites itself (https://docs.influxdata.com/influxdb/v1/
+troubleshooting/frequently-asked-questions/#how-does-influxdb-handle-duplicate-points).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+
+from collector.records import Event, HeartbeatBucket, VerdictBucket
+from collector.store.base import (
+    MeasurementPage,
+    MeasurementQuery,
+    ProbeRecord,
+    StoreError,
+    StoreUnavailableError,
+    WriteResult,
+)
+from collector.store.buckets import (
+    HeartbeatCount,
+    MeasurementBucket,
+    OutcomeCount,
+    VerdictCount,
+    fold_heartbeats,
+    fold_outcomes,
+    fold_verdicts,
+)
+from collector.store.codec import (
+    bound_ns,
+    decode_cursor,
+    encode_cursor,
+    event_from_dict,
+    from_ns,
+    to_ns,
+)
+from collector.store.points import (
+    NS,
+    Fields,
+    event_point,
+    heartbeat_point,
+    line_protocol,
+    make_point,
+    measurement_from_row,
+    measurement_point,
+    verdict_point,
+)
+from probe.model import Heartbeat, Measurement, Verdict
+
+WriteMode = Literal["auto", "v1", "v2"]
+_CURSOR_SLACK = 64  # extra rows fetched so that records sharing a timestamp are not skipped
+
+
+def quote(value: str) -> str:
+    """An InfluxQL string literal (single quotes; backslash and quote escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def mode_for_version(version: str) -> Literal["v1", "v2"]:
+    """InfluxDB before 1.8 has only the v1 write API; 1.8+, 2.x, 3.x accept v2 writes."""
+    parts = version.lstrip("v").split(".")
+    try:
+        major, minor = int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+    except (ValueError, IndexError):
+        return "v1"
+    return "v1" if (major, minor) < (1, 8) else "v2"
+
+
+class InfluxStore:
+    """A Store in one InfluxDB database (``influxdb:http://HOST:PORT?db=NAME``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        database: str,
+        mode: WriteMode = "auto",
+        token: str | None = None,
+        org: str = "-",
+        retention_policy: str | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.database = database
+        self._configured_mode = mode
+        self._mode: Literal["v1", "v2"] | None = None if mode == "auto" else mode
+        self._token = token
+        self._org = org
+        self._rp = retention_policy
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, headers=headers)
+        self._client: InfluxDBClient | None = None
+        self._database_ready = False
+        self._timeout_s = timeout_s
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def write_batch(
+        self,
+        *,
+        measurements: Sequence[Measurement] = (),
+        verdicts: Sequence[Verdict] = (),
+        heartbeats: Sequence[Heartbeat] = (),
+    ) -> WriteResult:
+        """Write all points; InfluxDB overwrites re-sent points silently: ``duplicates`` is 0."""
+        points = [measurement_point(m) for m in measurements]
+        points += [verdict_point(v) for v in verdicts]
+        points += [heartbeat_point(h) for h in heartbeats]
+        self.write_points(points)
+        return WriteResult(accepted=len(points), duplicates=0)
+
+    def write_points(self, points: list[Point]) -> None:
+        if not points:
+            return
+        if self._write_mode() == "v2":
+            self._write_v2(points)
+        else:
+            body = "\n".join(line_protocol(p) for p in points).encode()
+            self._write_v1(body)
+
+    def write_line_protocol(self, body: bytes) -> None:
+        """Write ready line protocol through /write (v1); used by the benchmark's baseline."""
+        self._ensure_database()
+        self._write_v1(body)
+
+    def _write_v1(self, body: bytes) -> None:
+        self._ensure_database()
+        params = {"db": self.database, "precision": "ns"}
+        if self._rp:
+            params["rp"] = self._rp
+        response = self._request("POST", "/write", params=params, content=body)
+        if response.status_code != 204:
+            raise StoreError(f"influxdb /write answered {response.status_code}: {response.text}")
+
+    def _write_v2(self, points: list[Point]) -> None:
+        self._ensure_database()
+        bucket = f"{self.database}/{self._rp}" if self._rp else self.database
+        try:
+            api = self._v2_client().write_api(write_options=SYNCHRONOUS)
+            api.write(bucket=bucket, org=self._org, record=points, write_precision=NS)  # type: ignore[arg-type]
+        except ApiException as exc:
+            if exc.status is not None and exc.status < 500:
+                raise StoreError(f"influxdb write refused ({exc.status}): {exc.body}") from exc
+            raise StoreUnavailableError(f"influxdb write failed: {exc.status}") from exc
+        except OSError as exc:
+            raise StoreUnavailableError(f"influxdb unreachable: {exc}") from exc
+
+    def write_events(self, events: list[Event]) -> None:
+        self.write_points([event_point(e) for e in events])
+
+    def add_probe(self, probe: ProbeRecord) -> None:
+        fields: Fields = {"name": probe.name, "token_hash": probe.token_hash}
+        point = make_point(
+            "collector_probe", {"probe": probe.probe_id}, fields, to_ns(probe.created)
+        )
+        self.write_points([point])
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def measurements(self, query: MeasurementQuery) -> MeasurementPage:
+        start_ns = bound_ns(query.since)
+        after: tuple[int, str] | None = None
+        if query.cursor is not None:
+            after = decode_cursor(query.cursor)
+            start_ns = max(start_ns, after[0])
+        where = [f"time >= {start_ns}", f"time < {bound_ns(query.until)}"]
+        tags = {
+            "cc": query.cc,
+            "asn": None if query.asn is None else str(query.asn),
+            "network": query.network,
+            "target": query.target,
+            "test": query.test,
+            "probe": query.probe_id,
+        }
+        where += [f'"{key}" = {quote(value)}' for key, value in tags.items() if value is not None]
+        sql = (
+            f"SELECT * FROM probe_test WHERE {' AND '.join(where)} "  # noqa: S608
+            f"ORDER BY time ASC LIMIT {query.limit + 1 + _CURSOR_SLACK}"
+        )
+        rows = sorted(
+            ((int(r["time"]), str(r["id"]), r) for r in self._records(sql)),
+            key=lambda item: (item[0], item[1]),
+        )
+        if after is not None:
+            rows = [r for r in rows if (r[0], r[1]) > after]
+        page = rows[: query.limit]
+        cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > query.limit else None
+        return MeasurementPage(items=[measurement_from_row(r[2]) for r in page], next_cursor=cursor)
+
+    def verdict_buckets(
+        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
+    ) -> list[VerdictBucket]:
+        dims = ("cc", "asn", "network", "target", "category", "verdict", "method", "reason")
+        series = self._grouped("probe_verdict", "confidence", since, until, step_s, cc, dims)
+        return fold_verdicts(
+            [
+                VerdictCount(
+                    cc=t.get("cc", ""),
+                    asn=_int(t.get("asn", "0")),
+                    network=t.get("network", ""),
+                    target=t.get("target", ""),
+                    category=t.get("category", ""),
+                    bucket_ns=int(row[0]),
+                    verdict=t.get("verdict", ""),
+                    method=t.get("method", ""),
+                    reason=t.get("reason", ""),
+                    probe=t.get("probe", ""),
+                    count=int(row[1]),
+                )
+                for t, values in series
+                for row in values
+            ]
+        )
+
+    def heartbeat_buckets(
+        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
+    ) -> list[HeartbeatBucket]:
+        dims = ("cc", "asn", "network")
+        series = self._grouped("probe_heartbeat", "uptime_s", since, until, step_s, cc, dims)
+        return fold_heartbeats(
+            [
+                HeartbeatCount(
+                    cc=t.get("cc", ""),
+                    asn=_int(t.get("asn", "0")),
+                    network=t.get("network", ""),
+                    bucket_ns=int(row[0]),
+                    probe=t.get("probe", ""),
+                    count=int(row[1]),
+                )
+                for t, values in series
+                for row in values
+            ]
+        )
+
+    def measurement_buckets(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        step_s: int,
+        cc: str | None = None,
+        test: str | None = None,
+    ) -> list[MeasurementBucket]:
+        dims = ("cc", "asn", "network", "target", "category", "test", "outcome")
+        extra = {"test": test} if test is not None else {}
+        series = self._grouped(
+            "probe_test", "duration_ms", since, until, step_s, cc, dims, extra=extra
+        )
+        return fold_outcomes(
+            [
+                OutcomeCount(
+                    cc=t.get("cc", ""),
+                    asn=_int(t.get("asn", "0")),
+                    network=t.get("network", ""),
+                    target=t.get("target", ""),
+                    category=t.get("category", ""),
+                    test=t.get("test", ""),
+                    bucket_ns=int(row[0]),
+                    outcome=t.get("outcome", ""),
+                    probe=t.get("probe", ""),
+                    count=int(row[1]),
+                )
+                for t, values in series
+                for row in values
+            ]
+        )
+
+    def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]:
+        """Events overlapping the range, latest write per id (events are few: no time bound)."""
+        where = f" WHERE cc = {quote(cc)}" if cc is not None else ""
+        rows = self._rows(f"SELECT written_ns, record, event FROM anomaly_event{where}")  # noqa: S608
+        latest: dict[str, tuple[int, str]] = {}
+        for row in rows:
+            written, record, event_id = int(row[1]), str(row[2]), str(row[3])
+            if event_id not in latest or written >= latest[event_id][0]:
+                latest[event_id] = (written, record)
+        events = [event_from_dict(json.loads(record)) for _, record in latest.values()]
+        chosen = [e for e in events if e.start < until and (e.end is None or e.end > since)]
+        return sorted(chosen, key=lambda e: (e.start, e.id))
+
+    def probe_by_token_hash(self, token_hash: str) -> ProbeRecord | None:
+        rows = self._rows(
+            'SELECT "probe", "name", "token_hash" FROM "collector_probe" '  # noqa: S608
+            f'WHERE "token_hash" = {quote(token_hash)}'
+        )
+        if not rows:
+            return None
+        created_ns, probe_id, name, stored = rows[0][:4]
+        return ProbeRecord(str(probe_id), str(name), str(stored), from_ns(int(created_ns)))
+
+    def ping(self) -> None:
+        response = self._request("GET", "/ping")
+        if response.status_code != 204:
+            raise StoreUnavailableError(f"influxdb /ping answered {response.status_code}")
+
+    def close(self) -> None:
+        self._http.close()
+        if self._client is not None:
+            self._client.close()  # type: ignore[no-untyped-call]
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _grouped(
+        self,
+        measurement: str,
+        field: str,
+        since: datetime,
+        until: datetime,
+        step_s: int,
+        cc: str | None,
+        dims: tuple[str, ...],
+        *,
+        extra: dict[str, str] | None = None,
+    ) -> list[tuple[dict[str, str], list[list[Any]]]]:
+        where = f"time >= {bound_ns(since)} AND time < {bound_ns(until)}"
+        tags = ({"cc": cc} if cc is not None else {}) | (extra or {})
+        for key, value in tags.items():
+            where += f' AND "{key}" = {quote(value)}'
+        group = ", ".join(f'"{d}"' for d in (*dims, "probe"))
+        sql = (
+            f'SELECT count("{field}") FROM {measurement} WHERE {where} '  # noqa: S608
+            f"GROUP BY time({int(step_s)}s), {group} fill(none)"
+        )
+        return [(s.get("tags") or {}, s["values"]) for s in self._series(sql)]
+
+    def _rows(self, sql: str) -> list[list[Any]]:
+        return [row for s in self._series(sql) for row in s["values"]]
+
+    def _records(self, sql: str) -> list[dict[str, Any]]:
+        """Rows as dicts by column name (tags of GROUP BY merged in)."""
+        return [
+            {**(s.get("tags") or {}), **dict(zip(s["columns"], row, strict=True))}
+            for s in self._series(sql)
+            for row in s["values"]
+        ]
+
+    def _series(self, sql: str) -> list[dict[str, Any]]:
+        self._ensure_database()
+        params = {"db": self.database, "q": sql, "epoch": "ns"}
+        if self._rp:
+            params["rp"] = self._rp
+        response = self._request("GET", "/query", params=params)
+        if response.status_code >= 500:
+            raise StoreUnavailableError(f"influxdb /query answered {response.status_code}")
+        if response.status_code != 200:
+            raise StoreError(f"influxdb /query answered {response.status_code}: {response.text}")
+        series: list[dict[str, Any]] = []
+        for result in response.json().get("results", []):
+            if "error" in result:
+                raise StoreError(f"influxdb query error: {result['error']} in {sql}")
+            series += result.get("series", [])
+        return series
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailableError(f"influxdb unreachable at {self.url}: {exc}") from exc
+        if response.status_code >= 500:
+            raise StoreUnavailableError(f"influxdb {path} answered {response.status_code}")
+        return response
+
+    def _write_mode(self) -> Literal["v1", "v2"]:
+        if self._mode is None:
+            response = self._request("GET", "/ping")
+            self._mode = mode_for_version(response.headers.get("X-Influxdb-Version", ""))
+        return self._mode
+
+    def _ensure_database(self) -> None:
+        """Create the database on 1.x (idempotent); 2.x/3.x need the bucket made by the operator."""
+        if self._database_ready:
+            return
+        name = self.database.replace("\\", "\\\\").replace('"', '\\"')
+        self._request("POST", "/query", data={"q": f'CREATE DATABASE "{name}"'})
+        self._database_ready = True  # 5xx raised above; 2.x/3.x refusing the statement is fine
+
+    def _v2_client(self) -> InfluxDBClient:
+        if self._client is None:
+            self._client = InfluxDBClient(
+                url=self.url,
+                token=self._token or "",
+                org=self._org,
+                timeout=int(self._timeout_s * 1000),
+            )
+        return self._client
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0

@@ -1,0 +1,123 @@
+"""The InfluxDB schema as points: which record fields become tags, fields and the timestamp.
+
+Line protocol is built only by influxdb-client's ``Point`` (escaping included), never by hand.
+The mapping is documented in docs/data.md; ``measurement_from_row`` reads a point back into the
+wire form, so raw measurements survive a round trip exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
+
+from collector.records import Event
+from collector.store.codec import dumps, event_to_dict, from_ns, record_ns, to_ns
+from probe.model import MEASUREMENT_SCHEMA, Heartbeat, Measurement, Verdict, format_time
+
+NS = WritePrecision.NS
+
+Fields = dict[str, float | int | str]
+
+
+def make_point(measurement: str, tags: dict[str, str], fields: Fields, ns: int) -> Point:
+    """The one place points are built: influxdb-client escapes tags, fields and names."""
+    point = Point(measurement)  # type: ignore[no-untyped-call]
+    for key, value in tags.items():
+        point.tag(key, value)  # type: ignore[no-untyped-call]
+    for key, field_value in fields.items():
+        point.field(key, field_value)  # type: ignore[no-untyped-call]
+    point.time(ns, NS)  # type: ignore[no-untyped-call]
+    return point
+
+
+def line_protocol(point: Point) -> str:
+    text: str = point.to_line_protocol()  # type: ignore[no-untyped-call]
+    return text
+
+
+def measurement_point(m: Measurement) -> Point:
+    """Tags: the dimensions; fields: numbers, ids and the details as JSON (docs/data.md)."""
+    tags = _vantage_tags(m) | {
+        "target": m.target.name,
+        "category": m.target.category.value,
+        "test": m.test.value,
+        "outcome": m.outcome,
+    }
+    fields: Fields = {
+        "id": m.id,
+        "duration_ms": float(m.duration_ms),
+        "probe_version": m.probe_version,
+        "domain": m.target.domain,
+        "round_id": m.round_id,
+        "details": dumps(m.details),
+    }
+    return make_point("probe_test", tags, fields, record_ns(m.started_at, m.id))
+
+
+def measurement_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild a measurement's wire form (``to_dict``) from one ``SELECT *`` row."""
+    return {
+        "id": row["id"],
+        "probe_id": row["probe"],
+        "probe_version": row["probe_version"],
+        "vantage": {"cc": row["cc"], "asn": int(row["asn"]), "network": row["network"]},
+        "target": {"name": row["target"], "domain": row["domain"], "category": row["category"]},
+        "test": row["test"],
+        "started_at": format_time(from_ns(int(row["time"]))),
+        "duration_ms": float(row["duration_ms"]),
+        "outcome": row["outcome"],
+        "round_id": row["round_id"],
+        "details": json.loads(row["details"]),
+        "schema": MEASUREMENT_SCHEMA,
+    }
+
+
+def verdict_point(v: Verdict) -> Point:
+    tags = _vantage_tags(v) | {
+        "target": v.target.name,
+        "category": v.target.category.value,
+        "verdict": v.verdict.value,
+    }
+    if v.method is not None:
+        tags["method"] = v.method.value
+    if v.reason is not None:
+        tags["reason"] = v.reason.value
+    fields: Fields = {
+        "id": v.id,
+        "confidence": float(v.confidence),
+        "domain": v.target.domain,
+        "round_id": v.round_id,
+        "measurement_ids": dumps(list(v.measurement_ids)),
+        "explanation": dumps(v.explanation),
+    }
+    return make_point("probe_verdict", tags, fields, record_ns(v.at, v.id))
+
+
+def heartbeat_point(h: Heartbeat) -> Point:
+    fields: Fields = {
+        "id": h.id,
+        "probe_version": h.probe_version,
+        "uptime_s": float(h.uptime_s),
+        "outbox_depth": int(h.outbox_depth),
+        "dropped": dumps(h.dropped),
+    }
+    return make_point("probe_heartbeat", _vantage_tags(h), fields, record_ns(h.at, h.id))
+
+
+def event_point(e: Event) -> Point:
+    tags = {"event": e.id, "kind": e.kind.value, "cc": e.scope.cc}
+    fields: Fields = {"record": dumps(event_to_dict(e)), "written_ns": time.time_ns()}
+    return make_point("anomaly_event", tags, fields, to_ns(e.start))
+
+
+def _vantage_tags(record: Measurement | Verdict | Heartbeat) -> dict[str, str]:
+    return {
+        "probe": record.probe_id,
+        "cc": record.vantage.cc,
+        "asn": str(record.vantage.asn),
+        "network": record.vantage.network,
+    }

@@ -1,0 +1,201 @@
+"""The control measurement against a real DNS server and a real HTTPS server on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dns.message
+import dns.rcode
+import dns.rrset
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from fastapi.testclient import TestClient
+
+from collector.app import create_app
+from collector.control import ControlConfig, measure, split_host_port
+from collector.settings import CollectorSettings, ControlSettings
+from collector.store import open_store
+from collector.store.influxd import free_port
+from probe.model import Category
+from probe.targets import Target
+
+BODY = b"hello from the platform"
+OPERATOR = "operator-secret-0123456789"
+
+
+def _serve_dns(sock: socket.socket, stop: threading.Event) -> None:
+    sock.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            wire, peer = sock.recvfrom(4096)
+        except TimeoutError:
+            continue
+        query = dns.message.from_wire(wire)
+        response = dns.message.make_response(query)
+        name = query.question[0].name.to_text()
+        if name == "example.test." and query.question[0].rdtype == 1:
+            response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", "127.0.0.1"))
+        elif name != "example.test.":
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        sock.sendto(response.to_wire(), peer)
+
+
+def _certificate(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("example.test")]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass
+class Platform:
+    dns_port: int
+    https_port: int
+    ca: Path
+
+    def config(self, **changes: object) -> ControlConfig:
+        base = {
+            "timeout_s": 2.0,
+            "resolver": f"127.0.0.1:{self.dns_port}",
+            "ca_bundle": str(self.ca),
+        }
+        return ControlConfig(**{**base, **changes})  # type: ignore[arg-type]
+
+    def target(self, domain: str = "example.test", port: int | None = None) -> Target:
+        return Target(
+            domain.split(".")[0],
+            domain,
+            Category.PLATFORM,
+            f"https://{domain}:{port or self.https_port}/",
+        )
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    tmp = tmp_path_factory.mktemp("platform")
+    cert, key = _certificate(tmp)
+    stop = threading.Event()
+    dns_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns_sock.bind(("127.0.0.1", 0))
+    dns_thread = threading.Thread(target=_serve_dns, args=(dns_sock, stop), daemon=True)
+    dns_thread.start()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    http_thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    http_thread.start()
+    try:
+        yield Platform(dns_sock.getsockname()[1], httpd.server_address[1], cert)
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        dns_thread.join(timeout=5)
+        dns_sock.close()
+
+
+def test_reachable_target(platform: Platform) -> None:
+    result = measure(platform.target(), platform.config())
+    assert result.addresses == ["127.0.0.1"]
+    assert result.dns.failure is None
+    assert result.tcp is not None and result.tcp.failure is None
+    assert result.tls is not None and result.tls.failure is None
+    assert result.http is not None and result.http.failure is None
+    assert result.http_status == 200
+    assert result.http_body_length == len(BODY)
+    assert result.http_body_sha256 == hashlib.sha256(BODY).hexdigest()
+
+
+def test_failures_are_data(platform: Platform) -> None:
+    gone = measure(platform.target("gone.test"), platform.config())
+    assert gone.dns.failure == "dns_nxdomain_error"
+    assert gone.tcp is None
+    refused = measure(platform.target(port=free_port()), platform.config())
+    assert refused.tcp is not None and refused.tcp.failure == "connection_refused"
+    untrusted = measure(platform.target(), platform.config(ca_bundle=None))
+    assert untrusted.tls is not None
+    assert untrusted.tls.failure == "ssl_unknown_authority"
+    assert untrusted.tls.raw
+    silent = measure(
+        platform.target(), platform.config(resolver=f"127.0.0.1:{free_port()}", timeout_s=0.5)
+    )
+    assert silent.dns.failure in {"dns_timeout_error", "dns_server_failure"}
+
+
+def test_control_endpoint_measures_listed_targets(platform: Platform, tmp_path: Path) -> None:
+    settings = CollectorSettings(
+        operator_token=OPERATOR,
+        control=ControlSettings(
+            timeout_s=2.0, resolver=f"127.0.0.1:{platform.dns_port}", ca_bundle=platform.ca
+        ),
+    )
+    store = open_store(f"sqlite:{tmp_path / 'c.sqlite3'}")
+    client = TestClient(create_app(settings, store, targets=[platform.target()]))
+    creds = client.post(
+        "/v1/probes", json={"name": "p"}, headers={"Authorization": f"Bearer {OPERATOR}"}
+    ).json()
+    auth = {"Authorization": f"Bearer {creds['token']}"}
+    response = client.post("/v1/control", json={"target": "example.test"}, headers=auth)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["http_status"] == 200
+    assert body["dns"]["failure"] is None
+    assert "body" not in body  # a summary, never the content: not a proxy
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("198.18.0.53", ("198.18.0.53", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("[::1]:5353", ("::1", 5353)),
+        ("::1", ("::1", 53)),
+    ],
+)
+def test_resolver_addresses(text: str, expected: tuple[str, int]) -> None:
+    assert split_host_port(text, default_port=53) == expected

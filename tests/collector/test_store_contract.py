@@ -1,0 +1,235 @@
+"""One contract, two back-ends: every test here runs on SQLite and on a real InfluxDB 1.6."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from collector.records import Event, EventKind, EventState, Scope
+from collector.store import MeasurementQuery, ProbeRecord, Store
+from probe.model import Category, TestKind, VerdictKind
+
+T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _all_measurements(store: Store, **filters: Any) -> list[dict[str, Any]]:
+    query = MeasurementQuery(since=T0 - DAY, until=T0 + DAY, limit=1000, **filters)
+    return store.measurements(query).items
+
+
+def test_batch_round_trips_exactly_and_is_idempotent(store: Store, records: Any) -> None:
+    measurement = records.measurement(details={"answers": ["198.18.0.1"], "rcode": "NOERROR"})
+    verdict = records.verdict()
+    heartbeat = records.heartbeat()
+    first = store.write_batch(
+        measurements=[measurement], verdicts=[verdict], heartbeats=[heartbeat]
+    )
+    assert first.accepted == 3
+    again = store.write_batch(
+        measurements=[measurement], verdicts=[verdict], heartbeats=[heartbeat]
+    )
+    assert again.accepted + again.duplicates == 3
+    assert _all_measurements(store) == [measurement.to_dict()]
+    buckets = store.verdict_buckets(since=T0, until=T0 + DAY, step_s=300)
+    assert [(b.accessible, b.total) for b in buckets] == [(1, 1)]
+    beats = store.heartbeat_buckets(since=T0, until=T0 + DAY, step_s=300)
+    assert [(b.probes, b.heartbeats) for b in beats] == [(1, 1)]
+
+
+def test_measurement_paging_visits_each_record_once(store: Store, records: Any) -> None:
+    batch = [
+        records.measurement(at=T0 + timedelta(seconds=i // 3), target=f"t{i}") for i in range(25)
+    ]
+    store.write_batch(measurements=batch)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(20):
+        query = MeasurementQuery(since=T0, until=T0 + DAY, limit=7, cursor=cursor)
+        page = store.measurements(query)
+        seen += [item["id"] for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(m.id for m in batch)
+    assert len(seen) == len(set(seen))
+
+
+def test_measurement_filters(store: Store, records: Any) -> None:
+    dns = records.measurement(target="facebook", test=TestKind.DNS)
+    tcp = records.measurement(target="telegram", test=TestKind.TCP, at=T0 + timedelta(seconds=1))
+    other = replace(records, cc="UZ", asn=1).measurement(at=T0 + timedelta(seconds=2))
+    store.write_batch(measurements=[dns, tcp, other])
+    assert [m["id"] for m in _all_measurements(store, test="tcp")] == [tcp.id]
+    assert [m["id"] for m in _all_measurements(store, cc="UZ")] == [other.id]
+    assert [m["id"] for m in _all_measurements(store, asn=9198, target="facebook")] == [dns.id]
+    assert _all_measurements(store, probe_id="nobody") == []
+
+
+def test_verdict_buckets_count_kinds_methods_and_distinct_probes(
+    store: Store, records: Any
+) -> None:
+    a = records
+    b = replace(records, probe_id="probe-2")
+    mobile = replace(records, probe_id="probe-3", network="mobile")
+    verdicts = [
+        a.verdict(at=T0 + timedelta(minutes=1)),
+        a.verdict(at=T0 + timedelta(minutes=2), verdict=VerdictKind.BLOCKED),
+        b.verdict(at=T0 + timedelta(minutes=3), verdict=VerdictKind.BLOCKED),
+        b.verdict(at=T0 + timedelta(minutes=6), verdict=VerdictKind.OFFLINE),
+        mobile.verdict(at=T0 + timedelta(minutes=1), category=Category.PLATFORM),
+        replace(records, cc="UZ").verdict(at=T0),
+    ]
+    store.write_batch(verdicts=verdicts)
+    buckets = store.verdict_buckets(since=T0, until=T0 + timedelta(hours=1), step_s=300, cc="KZ")
+    summary = [
+        (b.network, b.start, b.accessible, b.blocked, b.offline, b.probes, b.methods, b.reasons)
+        for b in buckets
+    ]
+    five = T0 + timedelta(minutes=5)
+    assert sorted(summary, key=str) == sorted(
+        [
+            ("fixed", T0, 1, 2, 0, 2, {"dns": 2}, {"dns.nxdomain": 2}),
+            ("mobile", T0, 1, 0, 0, 1, {}, {}),
+            ("fixed", five, 0, 0, 1, 1, {}, {}),
+        ],
+        key=str,
+    )
+    assert all(b.cc == "KZ" and b.asn == 9198 and b.target == "facebook" for b in buckets)
+    everywhere = store.verdict_buckets(since=T0, until=T0 + timedelta(hours=1), step_s=3600)
+    assert sum(b.total for b in everywhere) == 6
+
+
+def test_range_is_half_open(store: Store, records: Any) -> None:
+    store.write_batch(
+        verdicts=[records.verdict(at=T0), records.verdict(at=T0 + timedelta(minutes=5))],
+        heartbeats=[records.heartbeat(at=T0 + timedelta(minutes=5))],
+    )
+    buckets = store.verdict_buckets(since=T0, until=T0 + timedelta(minutes=5), step_s=60)
+    assert [(b.start, b.total) for b in buckets] == [(T0, 1)]
+    assert store.heartbeat_buckets(since=T0, until=T0 + timedelta(minutes=5), step_s=60) == []
+
+
+def test_heartbeat_buckets_count_probes(store: Store, records: Any) -> None:
+    beats = [records.heartbeat(at=T0 + timedelta(minutes=m)) for m in (0, 1, 2)] + [
+        replace(records, probe_id="probe-2").heartbeat(at=T0 + timedelta(minutes=1))
+    ]
+    store.write_batch(heartbeats=beats)
+    buckets = store.heartbeat_buckets(since=T0, until=T0 + timedelta(hours=1), step_s=600)
+    assert [(b.cc, b.asn, b.network, b.start, b.probes, b.heartbeats) for b in buckets] == [
+        ("KZ", 9198, "fixed", T0, 2, 4)
+    ]
+    assert store.heartbeat_buckets(since=T0, until=T0 + DAY, step_s=600, cc="UZ") == []
+
+
+def _event(**changes: Any) -> Event:
+    base = Event(
+        id="ev-1",
+        kind=EventKind.SHUTDOWN,
+        scope=Scope(cc="KZ", asn=None, network=None, probes=3),
+        target=None,
+        method=None,
+        start=T0,
+        end=None,
+        confidence=0.7,
+        state=EventState.OPEN,
+        evidence={"silent_probes": 3, "note": 'a, b = "c"\n'},
+        updated_at=T0,
+    )
+    return replace(base, **changes)
+
+
+def test_events_latest_state_wins_and_overlap(store: Store) -> None:
+    store.write_events([_event()])
+    resolved = _event(
+        end=T0 + timedelta(hours=2),
+        state=EventState.RESOLVED,
+        confidence=0.95,
+        updated_at=T0 + timedelta(hours=2),
+    )
+    other = _event(id="ev-2", kind=EventKind.BLOCKING, scope=Scope(cc="UZ"), target="telegram")
+    store.write_events([resolved, other])
+    store.write_events([resolved])
+    assert store.events(since=T0, until=T0 + DAY, cc="KZ") == [resolved]
+    assert store.events(since=T0 + timedelta(hours=3), until=T0 + DAY, cc="KZ") == []
+    assert store.events(since=T0 - DAY, until=T0, cc="KZ") == []
+    assert store.events(since=T0 + DAY, until=T0 + 2 * DAY, cc="UZ") == [other]
+    assert {e.id for e in store.events(since=T0, until=T0 + DAY)} == {"ev-1", "ev-2"}
+
+
+def test_probe_registry(store: Store) -> None:
+    probe = ProbeRecord("p-1", "volunteer, Almaty", "ab" * 32, T0)
+    store.add_probe(probe)
+    assert store.probe_by_token_hash("ab" * 32) == probe
+    assert store.probe_by_token_hash("cd" * 32) is None
+
+
+def test_ping(store: Store) -> None:
+    store.ping()
+
+
+def test_measurement_buckets_count_outcomes_per_test(store: Store, records: Any) -> None:
+    other = replace(records, probe_id="probe-2")
+    measurements = [
+        records.measurement(at=T0, test=TestKind.DNS),
+        records.measurement(
+            at=T0 + timedelta(seconds=1), test=TestKind.DNS, outcome="dns_nxdomain_error"
+        ),
+        other.measurement(
+            at=T0 + timedelta(seconds=2), test=TestKind.DNS, outcome="dns_nxdomain_error"
+        ),
+        records.measurement(
+            at=T0 + timedelta(seconds=3), test=TestKind.TCP, outcome="connection_reset"
+        ),
+        records.measurement(at=T0 + timedelta(minutes=10), test=TestKind.DNS),
+    ]
+    store.write_batch(measurements=measurements)
+    dns = store.measurement_buckets(
+        since=T0, until=T0 + timedelta(hours=1), step_s=600, cc="KZ", test="dns"
+    )
+    assert [(b.start, b.test, b.ok, b.failed, b.probes, b.outcomes) for b in dns] == [
+        (T0, "dns", 1, 2, 2, {"dns_nxdomain_error": 2}),
+        (T0 + timedelta(minutes=10), "dns", 1, 0, 1, {}),
+    ]
+    every = store.measurement_buckets(since=T0, until=T0 + timedelta(hours=1), step_s=3600)
+    assert sorted((b.test, b.ok + b.failed) for b in every) == [("dns", 4), ("tcp", 1)]
+    assert store.measurement_buckets(since=T0, until=T0 + DAY, step_s=60, cc="UZ") == []
+
+
+def test_sqlite_busy_database_is_unavailable_not_a_crash(tmp_path: Any, records: Any) -> None:
+    """Another writer holding the lock past the busy timeout gives StoreUnavailableError (503)."""
+    import sqlite3
+
+    from collector.store import StoreUnavailableError
+    from collector.store.sqlite import SqliteStore
+
+    path = tmp_path / "busy.sqlite3"
+    store = SqliteStore(path)
+    store._db.execute("PRAGMA busy_timeout=100")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailableError, match="locked"):
+            store.write_batch(measurements=[records.measurement()])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.write_batch(measurements=[records.measurement()]).accepted == 1
+    store.close()
+
+
+def test_records_of_one_series_in_the_same_microsecond_are_both_kept(
+    store: Store, records: Any
+) -> None:
+    """Same probe, target, test, outcome and time: InfluxDB's series key + time would collide."""
+    first = records.measurement(at=T0)
+    second = replace(first, id=first.id[:-4] + "beef")
+    assert first.id != second.id
+    store.write_batch(measurements=[first, second])
+    store.write_batch(measurements=[second])  # a re-send still overwrites itself
+    assert sorted(m["id"] for m in _all_measurements(store)) == sorted([first.id, second.id])
+    buckets = store.measurement_buckets(since=T0, until=T0 + DAY, step_s=60)
+    assert [(b.ok, b.failed) for b in buckets] == [(2, 0)]
