@@ -1,0 +1,637 @@
+"""The daemon: rounds stored before upload, never overlapping, heartbeats, the disk cap; and, with
+real processes, kill -9 at random points and a collector outage lose nothing measured.
+
+The round function is a fake that returns plain data (the real one is tested in test_round.py);
+the collector is the real one (``tyndau collector serve``) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from probe.credentials import Credentials, save_credentials
+from probe.daemon import STOP_GRACE_S, Daemon, due_tests
+from probe.ids import uuid7
+from probe.model import (
+    Category,
+    Measurement,
+    TargetRef,
+    TestKind,
+    Vantage,
+    Verdict,
+    VerdictKind,
+    utcnow,
+)
+from probe.outbox import Kind, Outbox
+from probe.settings import OutboxSettings, ProbeSettings, ScheduleSettings
+from probe.uploader import Backoff, Uploader
+
+ROOT = Path(__file__).resolve().parents[2]
+TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
+OPERATOR_TOKEN = "operator-token-for-tests-0123"
+VANTAGE = Vantage("KZ", 9198, "fixed")
+
+FAKE_ROUND = '''
+"""A fake round for daemon subprocesses: plain data, a journal of what it returned."""
+import asyncio, json, os
+from dataclasses import dataclass
+from probe.ids import uuid7
+from probe.model import (Category, Measurement, TargetRef, TestKind, Vantage, Verdict,
+                         VerdictKind, format_time, utcnow)
+
+@dataclass
+class Result:
+    round_id: str
+    started_at: object
+    measurements: list
+    verdicts: list
+
+async def run_round(settings, *, probe_id, targets=None, tests=None):
+    started, round_id = utcnow(), uuid7()
+    vantage = Vantage(settings.cc, settings.asn, settings.network)
+    target = TargetRef("example", "example.test", Category.PLATFORM)
+    measurements = []
+    for _ in range(int(os.environ.get("FAKE_PER_ROUND", "5"))):
+        await asyncio.sleep(float(os.environ.get("FAKE_STEP_S", "0.1")))
+        measurements.append(Measurement(
+            id=uuid7(), probe_id=probe_id, probe_version="0.1.0", vantage=vantage,
+            target=target, test=TestKind.DNS, started_at=utcnow(), duration_ms=1.5,
+            outcome="ok", round_id=round_id, details={}))
+    verdict = Verdict(
+        id=uuid7(), probe_id=probe_id, vantage=vantage, target=target, round_id=round_id,
+        at=utcnow(), verdict=VerdictKind.ACCESSIBLE, method=None, reason=None, confidence=0.9,
+        measurement_ids=tuple(m.id for m in measurements))
+    with open(os.environ["FAKE_JOURNAL"], "a") as journal:
+        journal.write(json.dumps({"round_id": round_id, "pid": os.getpid(), "measurements": {
+            m.id: format_time(m.started_at) for m in measurements}}) + "\\n")
+    return Result(round_id, started, measurements, [verdict])
+'''
+
+
+# ---------------------------------------------------------------- in-process, fake round
+
+
+@dataclass
+class FakeResult:
+    round_id: str
+    started_at: datetime
+    measurements: list[Measurement]
+    verdicts: list[Verdict]
+
+
+def fake_result(probe_id: str, *, n: int = 3, pad: int = 0) -> FakeResult:
+    round_id, at = uuid7(), utcnow()
+    target = TargetRef("example", "example.test", Category.PLATFORM)
+    ms = [
+        Measurement(
+            id=uuid7(),
+            probe_id=probe_id,
+            probe_version="0.1.0",
+            vantage=VANTAGE,
+            target=target,
+            test=TestKind.DNS,
+            started_at=at,
+            duration_ms=1.0,
+            outcome="ok",
+            round_id=round_id,
+            details={"pad": "x" * pad} if pad else {},
+        )
+        for _ in range(n)
+    ]
+    verdict = Verdict(
+        id=uuid7(),
+        probe_id=probe_id,
+        vantage=VANTAGE,
+        target=target,
+        round_id=round_id,
+        at=at,
+        verdict=VerdictKind.ACCESSIBLE,
+        method=None,
+        reason=None,
+        confidence=0.9,
+        measurement_ids=tuple(m.id for m in ms),
+    )
+    return FakeResult(round_id, at, ms, [verdict])
+
+
+def settings_for(tmp_path: Path, **schedule: Any) -> ProbeSettings:
+    return ProbeSettings(
+        cc="KZ",
+        asn=9198,
+        network="fixed",
+        state_dir=tmp_path,
+        schedule=ScheduleSettings(**{"round_minutes": 0.05, "jitter_seconds": 0, **schedule}),
+        outbox=OutboxSettings(path=tmp_path / "outbox.sqlite3", max_bytes=10**7),
+    )
+
+
+def make_daemon(
+    tmp_path: Path,
+    round_function: Callable[..., Any],
+    *,
+    uploader: Uploader | None = None,
+    outbox: Outbox | None = None,
+    test_minutes: dict[str, float] | None = None,
+    **kw: Any,
+) -> Daemon:
+    settings = settings_for(tmp_path, test_minutes=test_minutes or {})
+    return Daemon(
+        settings,
+        probe_id="p1",
+        outbox=outbox or Outbox(settings.outbox.path, max_bytes=settings.outbox.max_bytes),
+        uploader=uploader,
+        round_function=round_function,
+        **kw,
+    )
+
+
+def test_due_tests_honours_per_test_intervals() -> None:
+    now = datetime(2022, 1, 5, 12, tzinfo=UTC)
+    allowed = frozenset(TestKind)
+    every = {"throughput": 30.0}
+    assert due_tests(now, last_run={}, test_minutes=every, allowed=allowed) == allowed
+    recent = {"throughput": now - timedelta(minutes=10)}
+    chosen = due_tests(now, last_run=recent, test_minutes=every, allowed=allowed)
+    assert chosen == allowed - {TestKind.THROUGHPUT}
+    old = {"throughput": now - timedelta(minutes=31)}
+    assert due_tests(now, last_run=old, test_minutes=every, allowed=allowed) == allowed
+    no_raw = allowed - {TestKind.DNS_INJECTION}
+    assert due_tests(now, last_run={}, test_minutes={}, allowed=no_raw) == no_raw
+
+
+def test_a_round_is_stored_before_any_upload_and_reported_in_status(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+    asked: list[frozenset[TestKind]] = []
+    result = fake_result("p1")
+
+    async def round_function(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        asked.append(tests)
+        return result
+
+    daemon = make_daemon(tmp_path, round_function, write_status=seen.append)
+    assert daemon.round()
+    expected = {m.id for m in result.measurements} | {result.verdicts[0].id}
+    assert daemon.outbox.ids() == expected
+    assert TestKind.DNS_INJECTION not in asked[0]  # no CAP_NET_RAW granted here
+    last = seen[-1]["last_round"]
+    assert last["round_id"] == result.round_id
+    assert last["verdicts"] == [{"target": "example", "verdict": "accessible", "reason": None}]
+    assert seen[-1]["outbox_depth"] == 4
+
+
+def test_a_test_with_its_own_interval_skips_rounds_until_due(tmp_path: Path) -> None:
+    asked: list[frozenset[TestKind]] = []
+
+    async def round_function(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        asked.append(tests)
+        return fake_result(probe_id, n=1)
+
+    now = [datetime(2022, 1, 5, 12, tzinfo=UTC)]
+    daemon = make_daemon(
+        tmp_path, round_function, test_minutes={"throughput": 30.0}, clock=lambda: now[0]
+    )
+    for _ in range(7):  # every 5 minutes for 30 minutes
+        daemon.round()
+        now[0] += timedelta(minutes=5)
+    with_throughput = [TestKind.THROUGHPUT in tests for tests in asked]
+    assert with_throughput == [True, False, False, False, False, False, True]
+    assert all(TestKind.DNS in tests for tests in asked)
+
+
+def test_rounds_never_overlap_a_slow_round_delays_the_next(tmp_path: Path) -> None:
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    async def slow(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        await asyncio.sleep(0.2)
+        with lock:
+            running -= 1
+        return fake_result(probe_id, n=1)
+
+    daemon = make_daemon(tmp_path, slow)
+    threads = [threading.Thread(target=daemon.round) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=5)
+    assert peak == 1
+    assert daemon.rounds == 3
+
+
+def test_stop_abandons_a_hung_round_within_the_grace(tmp_path: Path) -> None:
+    async def hung(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        await asyncio.sleep(60)
+
+    daemon = make_daemon(tmp_path, hung)
+    daemon.outbox.put([(Kind.MEASUREMENT, {"id": "earlier"})])
+    threading.Timer(0.2, daemon.stop_event.set).start()
+    started = time.monotonic()
+    assert daemon.round() is False
+    assert time.monotonic() - started < 5
+    assert daemon.outbox.ids() == {"earlier"}  # what was stored stays
+
+
+def test_a_crashing_round_is_logged_and_the_daemon_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = 0
+
+    async def flaky(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("bug in a test")
+        return fake_result(probe_id, n=1)
+
+    daemon = make_daemon(tmp_path, flaky)
+    assert daemon.round() is False
+    assert "round failed" in caplog.text
+    assert daemon.round() is True
+
+
+def test_heartbeat_reports_what_the_cap_dropped_once(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "small.sqlite3", max_bytes=100_000)
+
+    async def big(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        return fake_result(probe_id, n=10, pad=2000)
+
+    daemon = make_daemon(tmp_path, big, outbox=box)
+    for _ in range(8):
+        daemon.round()
+    dropped = box.pending_dropped()
+    assert dropped.get("measurement", 0) > 0
+    daemon.heartbeat()
+    beats = [json.loads(r.body) for r in box.newest(max_records=1, max_bytes=10**6)]
+    assert beats[0]["id"] in box.ids() and beats[0]["dropped"] == dropped
+    assert box.pending_dropped() == {}
+    daemon.heartbeat()
+    assert json.loads(box.newest(max_records=1, max_bytes=10**6)[0].body)["dropped"] == {}
+
+
+def test_the_scheduler_runs_rounds_and_heartbeats_and_stops(tmp_path: Path) -> None:
+    async def quick(settings: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        return fake_result(probe_id, n=1)
+
+    daemon = make_daemon(tmp_path, quick)
+    runner = threading.Thread(target=lambda: setattr(daemon, "finished", daemon.run(
+        first_round_delay_s=0.1)))  # fmt: skip
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and daemon.rounds < 1:
+            time.sleep(0.05)
+        assert daemon.rounds >= 1
+        assert daemon.outbox.counts_by_kind().get("heartbeat", 0) >= 1
+        assert daemon.status()["next_round"] is not None
+    finally:
+        daemon.stop_event.set()
+        runner.join(timeout=10)
+    assert not runner.is_alive() and daemon.finished is True  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- real processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def tyndau(*argv: str) -> list[str]:
+    return [TYNDAU, *argv]
+
+
+@contextmanager
+def running_collector(workdir: Path, port: int) -> Iterator[Path]:
+    """A real collector with a SQLite store on 127.0.0.1:port; yields the store path."""
+    store = workdir / "store.sqlite3"
+    config = workdir / "collector.toml"
+    config.write_text(
+        "[collector]\n"
+        f'listen = "127.0.0.1:{port}"\n'
+        f'store = "sqlite:{store}"\n'
+        f'operator_token = "{OPERATOR_TOKEN}"\n'
+        "[limits]\nprobe_batches_per_minute = 100000\n"
+    )
+    log = (workdir / "collector.log").open("ab")
+    proc = subprocess.Popen(
+        tyndau("collector", "serve", "--config", str(config)), cwd=ROOT, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, (workdir / "collector.log").read_text()
+            assert time.monotonic() < deadline, "collector did not start"
+            time.sleep(0.1)
+        yield store
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def add_probe(store: Path) -> Credentials:
+    """``tyndau collector add-probe`` straight on the store (works with the collector down)."""
+    out = subprocess.run(
+        tyndau("collector", "add-probe", "daemon-test", "--store", f"sqlite:{store}"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    fields = dict(line.split(" = ", 1) for line in out.strip().splitlines())
+    return Credentials(probe_id=fields["probe_id"], token=fields["token"])
+
+
+def probe_config(state: Path, port: int) -> Path:
+    config = state / "probe.toml"
+    config.write_text(
+        "[probe]\n"
+        'cc = "KZ"\nasn = 9198\nnetwork = "fixed"\n'
+        f'state_dir = "{state}"\n'
+        "[upload]\n"
+        f'collector_url = "http://127.0.0.1:{port}"\n'
+        f'credentials_file = "{state}/credentials.json"\n'
+        "retry_max_seconds = 2\n"
+        "[schedule]\nround_minutes = 0.05\njitter_seconds = 0\nheartbeat_seconds = 1\n"
+        f'[outbox]\npath = "{state}/outbox.sqlite3"\n'
+    )
+    return config
+
+
+@contextmanager
+def running_daemon(
+    state: Path, config: Path, **extra_env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        **extra_env,
+        "PYTHONPATH": f"{state}{os.pathsep}{ROOT}",
+        "TYNDAU_PROBE_ROUND": "fakeround:run_round",
+        "FAKE_JOURNAL": str(state / "journal.jsonl"),
+    }
+    log = (state / "daemon.log").open("ab")
+    proc = subprocess.Popen(
+        tyndau("probe", "run", "--config", str(config)), cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        log.close()
+
+
+def store_rows(store: Path, table: str) -> dict[str, dict[str, Any]]:
+    with sqlite3.connect(store) as db:
+        rows = db.execute(f"SELECT id, record FROM {table}").fetchall()
+    assert len(rows) == len({r[0] for r in rows})
+    return {r[0]: json.loads(r[1]) for r in rows}
+
+
+def journal(state: Path) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Every measurement the fake round returned (id -> started_at) and the ids per round."""
+    times: dict[str, str] = {}
+    rounds: dict[str, set[str]] = {}
+    path = state / "journal.jsonl"
+    for line in path.read_text().splitlines() if path.exists() else []:
+        entry = json.loads(line)
+        times.update(entry["measurements"])
+        rounds[entry["round_id"]] = set(entry["measurements"])
+    return times, rounds
+
+
+def entries(state: Path) -> list[dict[str, Any]]:
+    path = state / "journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def outbox_ids(state: Path) -> set[str]:
+    path = state / "outbox.sqlite3"
+    return Outbox(path, max_bytes=10**9).ids() if path.exists() else set()
+
+
+def sent_at(record: dict[str, Any]) -> str:
+    return str(record["started_at"])
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "fakeround.py").write_text(FAKE_ROUND)
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_loses_and_duplicates_nothing_stored(workdir: Path) -> None:
+    port = free_port()
+    seed = int(time.time())
+    print(f"kill schedule seed: {seed}")  # shown on failure, to replay the same kill points
+    rng = random.Random(seed)
+    kills = 4
+    stored_before_kill: set[str] = set()
+    with running_collector(workdir, port) as store:
+        save_credentials(workdir / "credentials.json", add_probe(store))
+        config = probe_config(workdir, port)
+        for _ in range(kills):
+            with running_daemon(workdir, config) as proc:
+                time.sleep(rng.uniform(1.5, 4.5))  # inside rounds, uploads, heartbeats
+                proc.send_signal(signal.SIGKILL)
+            stored_before_kill |= outbox_ids(workdir)
+        with running_daemon(workdir, config) as proc:
+            wait_for(lambda: len(journal(workdir)[1]) >= kills + 1, 20, "a round after restart")
+            wait_for(lambda: not outbox_ids(workdir) - {""}, 20, "the outbox to drain")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        measurements = store_rows(store, "measurements")
+    times, rounds = journal(workdir)
+    assert measurements, "nothing arrived"
+    stored_measurements = {i for i in stored_before_kill if i in times}
+    assert stored_measurements <= measurements.keys()  # every stored measurement arrived once
+    assert measurements.keys() <= times.keys()
+    assert all(sent_at(measurements[i]) == times[i] for i in measurements)  # own timestamps
+    last_round_of_pid: dict[int, str] = {}
+    for entry in entries(workdir):
+        last_round_of_pid[entry["pid"]] = entry["round_id"]
+    for round_id, ids in rounds.items():
+        if not ids <= measurements.keys():  # lost: only a round in flight when killed
+            assert round_id in last_round_of_pid.values()
+            assert not ids & measurements.keys()  # a round is stored whole or not at all
+    assert len(last_round_of_pid) >= 2  # rounds from several daemon lives
+    assert not outbox_ids(workdir) & set(times)
+
+
+@pytest.mark.slow
+def test_a_collector_outage_keeps_the_backlog_which_arrives_with_its_timestamps(
+    workdir: Path,
+) -> None:
+    port = free_port()
+    save_credentials(workdir / "credentials.json", add_probe(workdir / "store.sqlite3"))
+    config = probe_config(workdir, port)
+    with running_daemon(workdir, config) as proc:
+        wait_for(lambda: len(journal(workdir)[1]) >= 2, 20, "two rounds in the dark")
+        dark = set(journal(workdir)[0])
+        assert dark <= outbox_ids(workdir)
+        back_at = utcnow()
+        with running_collector(workdir, port) as store:
+            wait_for(lambda: dark <= store_rows(store, "measurements").keys(), 20, "backlog")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+            measurements = store_rows(store, "measurements")
+            heartbeats = store_rows(store, "heartbeats")
+    times = journal(workdir)[0]
+    for record_id in dark:
+        assert sent_at(measurements[record_id]) == times[record_id]
+        assert datetime.fromisoformat(times[record_id]) < back_at
+    dark_beats = [h for h in heartbeats.values() if datetime.fromisoformat(h["at"]) < back_at]
+    assert dark_beats, "heartbeats from the outage should arrive too"
+    status = json.loads((workdir / "status.json").read_text())
+    assert status["last_upload"] is not None and status["probe_id"]
+
+
+@pytest.mark.slow
+def test_sigterm_stops_within_seconds_mid_round_and_mid_upload(workdir: Path) -> None:
+    """A 15 s round and an upload hanging on a collector that accepts but never answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes handshakes; nobody ever reads or answers
+        save_credentials(workdir / "credentials.json", Credentials("p1", "token"))
+        config = probe_config(workdir, silent.getsockname()[1])
+        with running_daemon(workdir, config, FAKE_STEP_S="3") as proc:
+            wait_for(lambda: bool(outbox_ids(workdir)), 15, "a heartbeat stored")
+            time.sleep(2.0)  # the round is running, the upload hangs (read timeout 10 s)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0
+            stopped_in = time.monotonic() - started
+    assert stopped_in < STOP_GRACE_S + 3
+    assert outbox_ids(workdir), "the stored heartbeats stay in the outbox"
+    assert "round abandoned" in (workdir / "daemon.log").read_text()
+
+
+@pytest.mark.slow
+def test_the_disk_cap_thins_heartbeats_drops_oldest_and_reports_counts(tmp_path: Path) -> None:
+    port = free_port()
+    settings = settings_for(tmp_path)
+    settings = replace(settings, outbox=replace(settings.outbox, max_bytes=100_000))
+    with running_collector(tmp_path, port) as store:
+        creds = add_probe(store)
+    box = Outbox(settings.outbox.path, max_bytes=settings.outbox.max_bytes)
+    uploader = Uploader(
+        box,
+        collector_url=f"http://127.0.0.1:{port}",
+        token=creds.token,
+        batch_max_records=500,
+        batch_max_bytes=10**6,
+        backoff=Backoff(base_s=0.01, cap_s=0.01),
+    )
+    produced: list[str] = []
+
+    async def big(s: ProbeSettings, *, probe_id: str, tests: Any) -> Any:
+        result = fake_result(probe_id, n=10, pad=1500)
+        produced.extend(m.id for m in result.measurements)
+        return result
+
+    daemon = Daemon(
+        settings, probe_id=creds.probe_id, outbox=box, uploader=uploader, round_function=big
+    )
+    for _ in range(12):  # collector down: rounds and heartbeats pile up past the cap
+        daemon.heartbeat()
+        daemon.heartbeat()
+        daemon.round()
+    assert box.depth().bytes <= 100_000
+    kept = box.counts_by_kind()
+    assert kept["heartbeat"] >= 1
+    daemon.heartbeat()  # reports the drops
+    with running_collector(tmp_path, port) as store:
+        time.sleep(0.02)
+        assert uploader.drain().error is None
+        assert box.depth().records == 0
+        measurements = store_rows(store, "measurements")
+        heartbeats = store_rows(store, "heartbeats")
+    reported: dict[str, int] = {}
+    for beat in heartbeats.values():
+        for kind, count in beat["dropped"].items():
+            reported[kind] = reported.get(kind, 0) + count
+    lost = len(produced) - len(measurements)
+    assert lost > 0 and reported["measurement"] == lost  # every drop reported exactly once
+    assert reported["heartbeat"] > 0
+    newest = produced[-kept["measurement"] :]
+    assert set(newest) <= measurements.keys()  # the oldest were the ones dropped
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("", "no probe id: run 'tyndau probe register"),
+        ("bad-credentials", "unreadable credentials"),
+        ("outbox-in-a-file", "cannot open the outbox"),
+    ],
+)
+def test_run_refuses_to_start_with_one_clear_line(tmp_path: Path, setup: str, message: str) -> None:
+    outbox = tmp_path / "outbox.sqlite3"
+    if setup == "bad-credentials":
+        (tmp_path / "credentials.json").write_text("{not json")
+    if setup == "outbox-in-a-file":
+        (tmp_path / "file").write_text("")
+        outbox = tmp_path / "file" / "outbox.sqlite3"
+    config = tmp_path / "probe.toml"
+    config.write_text(
+        f'[probe]\nstate_dir = "{tmp_path}"\n'
+        + ('probe_id = "p1"\n' if setup == "outbox-in-a-file" else "")
+        + f'targets = "{tmp_path}/absent.toml"\n'
+        f'[upload]\ncredentials_file = "{tmp_path}/credentials.json"\n'
+        f'[outbox]\npath = "{outbox}"\n'
+    )
+    done = subprocess.run(
+        tyndau("probe", "run", "--config", str(config)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,137 @@
+"""``tyndau probe register`` against a real collector on 127.0.0.1; credentials kept 0600."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from probe.credentials import CredentialsError, load_credentials
+from probe.heartbeat import make_heartbeat
+from probe.model import Vantage, utcnow
+from probe.outbox import Kind, Outbox
+from probe.uploader import Uploader
+
+ROOT = Path(__file__).resolve().parents[2]
+TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
+OPERATOR_TOKEN = "operator-token-for-register-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def collector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("collector")
+    port = free_port()
+    config = workdir / "collector.toml"
+    config.write_text(
+        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "sqlite:{workdir}/store.sqlite3"\n'
+        f'operator_token = "{OPERATOR_TOKEN}"\n'
+    )
+    log = (workdir / "collector.log").open("wb")
+    proc = subprocess.Popen(
+        [TYNDAU, "collector", "serve", "--config", str(config)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "collector did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def register(tmp_path: Path, url: str, *token: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "probe.toml"
+    config.write_text(f'[upload]\ncredentials_file = "{tmp_path}/secret/dir/credentials.json"\n')
+    argv = ["probe", "register", "--config", str(config), "--collector", url]
+    if token:
+        argv += ["--token", token[0]]
+    return subprocess.run(
+        [TYNDAU, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_register_stores_working_credentials_with_mode_0600(
+    tmp_path: Path, collector_url: str
+) -> None:
+    done = register(tmp_path, collector_url, OPERATOR_TOKEN)
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "secret" / "dir" / "credentials.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    credentials = load_credentials(path)
+    assert credentials.probe_id in done.stdout
+    assert credentials.token not in done.stdout and credentials.token not in repr(credentials)
+    # the token works: a heartbeat uploads and is acknowledged
+    box = Outbox(tmp_path / "outbox.sqlite3", max_bytes=10**6)
+    beat = make_heartbeat(
+        probe_id=credentials.probe_id,
+        vantage=Vantage("KZ", 9198, "fixed"),
+        at=utcnow(),
+        started_at=utcnow(),
+        outbox_depth=0,
+        dropped={},
+    )
+    box.put([(Kind.HEARTBEAT, beat.to_dict())])
+    uploader = Uploader(
+        box,
+        collector_url=collector_url,
+        token=credentials.token,
+        batch_max_records=10,
+        batch_max_bytes=10**6,
+    )
+    report = uploader.drain()
+    assert report.error is None and report.accepted == 1
+    assert box.depth().records == 0
+
+
+def test_a_wrong_operator_token_is_refused_with_what_to_do(
+    tmp_path: Path, collector_url: str
+) -> None:
+    done = register(tmp_path, collector_url, "not-the-operator-token")
+    assert done.returncode == 2
+    assert "ask the collector's operator for a token" in done.stderr
+    assert not (tmp_path / "secret" / "dir" / "credentials.json").exists()
+
+
+def test_an_unreachable_collector_is_a_clear_error(tmp_path: Path) -> None:
+    done = register(tmp_path, f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 2 and "cannot reach" in done.stderr
+
+
+def test_unreadable_credentials_say_how_to_fix_them(tmp_path: Path) -> None:
+    with pytest.raises(CredentialsError, match="tyndau probe register"):
+        load_credentials(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"probe_id": "p1"}')
+    with pytest.raises(CredentialsError, match="'token' is missing"):
+        load_credentials(bad)
