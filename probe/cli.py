@@ -362,4 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: handlers raise probe.cli's
+    # CommandError, which only that module's main catches.
+    from probe.cli import main as _main
+
+    sys.exit(_main())

@@ -13,7 +13,7 @@ import pytest
 from probe.cli import build_parser
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-UNITS = ("tyndau-collector.service", "tyndau-anomaly.service")
+UNITS = ("tyndau-collector.service", "tyndau-anomaly.service", "tyndau-probe.service")
 INSTALLED = "/opt/tyndau/venv/bin/tyndau"
 HARDENING = {
     "DynamicUser": "yes",
@@ -72,9 +72,12 @@ def test_exec_start_is_a_valid_tyndau_command(name: str) -> None:
     binary, *argv = command.split()
     assert binary == INSTALLED
     args = build_parser().parse_args(argv)
-    expected = "tyndau collector serve" if "collector" in name else "tyndau anomaly watch"
-    assert args.command_path == expected
-    assert str(args.config) == "/etc/tyndau/collector.toml"
+    expected = {
+        "tyndau-collector.service": ("tyndau collector serve", "/etc/tyndau/collector.toml"),
+        "tyndau-anomaly.service": ("tyndau anomaly watch", "/etc/tyndau/collector.toml"),
+        "tyndau-probe.service": ("tyndau probe run", "/etc/tyndau/probe.toml"),
+    }[name]
+    assert (args.command_path, str(args.config)) == expected
     if "anomaly" in name:  # the alert ledger must live in the writable state directory
         assert str(args.state_dir).startswith("/var/lib/tyndau/")
 
