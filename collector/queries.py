@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from collector.series import (
     OutcomeSeries,
-    Series,
+    availability_json,
     availability_series,
     outcome_series,
     parse_step,
@@ -104,27 +104,8 @@ async def timeline(
         return body
     buckets = await _call(store.verdict_buckets, since=since, until=until, step_s=step_s, cc=cc)
     series = availability_series(buckets, asn=asn, network=network, target=target)
-    body["series"] = [_verdict_json(s) for s in series]
+    body["series"] = [availability_json(s) for s in series]
     return body
-
-
-def _verdict_json(series: Series) -> dict[str, Any]:
-    return {
-        "target": series.target,
-        "category": series.category,
-        "points": [
-            {
-                "start": format_time(p.start),
-                "accessible": p.accessible,
-                "blocked": p.blocked,
-                "offline": p.offline,
-                "inconclusive": p.inconclusive,
-                "probes": p.probes,
-                "availability": p.availability,
-            }
-            for p in series.points
-        ],
-    }
 
 
 def _outcome_json(series: OutcomeSeries) -> dict[str, Any]:

@@ -12,9 +12,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from collector.records import VerdictBucket
 from collector.store.buckets import MeasurementBucket
+from probe.model import format_time
 
 _STEP = re.compile(r"^(\d+)([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -136,3 +138,23 @@ def outcome_series(
         OutcomeSeries(name, category, test, [p for _, p in sorted(points.items())])
         for (name, category, test), points in sorted(sums.items())
     ]
+
+
+def availability_json(series: Series) -> dict[str, Any]:
+    """One availability series as it appears in the ``GET /v1/timeline`` document."""
+    return {
+        "target": series.target,
+        "category": series.category,
+        "points": [
+            {
+                "start": format_time(p.start),
+                "accessible": p.accessible,
+                "blocked": p.blocked,
+                "offline": p.offline,
+                "inconclusive": p.inconclusive,
+                "probes": p.probes,
+                "availability": p.availability,
+            }
+            for p in series.points
+        ],
+    }

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collector.records import Event, VerdictBucket
-from collector.series import Series, availability_series, parse_step
+from collector.series import availability_json, availability_series, parse_step
 from collector.store.codec import event_to_dict
 from probe.cli import CommandError
 from probe.model import format_time, parse_time
@@ -139,32 +139,13 @@ def document(
             for e in events
             if query.target is None or e.target in {None, query.target}
         ],
-        "series": [_series_json(s) for s in series],
+        "series": [availability_json(s) for s in series],
     }
 
 
 def _concerns(event: Event, target: str | None) -> bool:
     """Keep an event for a one-target timeline when it is about that target or about all."""
     return target is None or event.target in {None, target}
-
-
-def _series_json(series: Series) -> dict[str, Any]:
-    return {
-        "target": series.target,
-        "category": series.category,
-        "points": [
-            {
-                "start": format_time(p.start),
-                "accessible": p.accessible,
-                "blocked": p.blocked,
-                "offline": p.offline,
-                "inconclusive": p.inconclusive,
-                "probes": p.probes,
-                "availability": p.availability,
-            }
-            for p in series.points
-        ],
-    }
 
 
 def read_timeline(store: Store, query: TimelineQuery) -> dict[str, Any]:
