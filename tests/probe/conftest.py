@@ -6,8 +6,6 @@ Every server binds an ephemeral port on 127.0.0.1 and is stopped by its fixture,
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import shutil
 import socket
 import ssl
@@ -111,98 +109,24 @@ class Pki:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    x509 = pytest.importorskip("cryptography.x509", reason="cryptography (lab extra) is needed")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    """Certificates minted by the lab's own CA code (lab/pki.py), for loopback servers."""
+    pytest.importorskip("cryptography.x509", reason="cryptography (lab extra) is needed")
+    from lab.pki import Authority, cert_pem, private_pem
 
     directory = tmp_path_factory.mktemp("pki")
-    now = dt.datetime.now(dt.UTC)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def ca(cn: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name(cn))
-            .issuer_name(name(cn))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, hashes.SHA256())
-        )
-        return key, cert
-
-    def leaf(
-        ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, stem: str
-    ) -> tuple[Path, Path]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        names: list[x509.GeneralName] = [
-            x509.DNSName(n)
-            for n in ("ok.tyndau.test", "control.tyndau.test", "*.tyndau.test", "localhost")
-        ]
-        names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name("ok.tyndau.test"))
-            .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return cert_path, key_path
-
-    ca_key, ca_cert = ca("tyndau test root")
-    nat_key, nat_cert = ca("Qaznet Trust Network (tyndau lab)")
-    (directory / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "national.pem").write_bytes(nat_cert.public_bytes(serialization.Encoding.PEM))
-    leaf_cert, leaf_key = leaf(ca_key, ca_cert, "leaf")
-    nat_leaf, nat_leaf_key = leaf(nat_key, nat_cert, "intercepted")
-    return Pki(
-        directory / "ca.pem",
-        leaf_cert,
-        leaf_key,
-        directory / "national.pem",
-        nat_leaf,
-        nat_leaf_key,
-    )
+    names = ("ok.tyndau.test", "control.tyndau.test", "*.tyndau.test", "localhost", "127.0.0.1")
+    paths: dict[str, tuple[Path, Path, Path]] = {}
+    for stem, authority in (
+        ("ca", Authority.create("tyndau test root")),
+        ("national", Authority.create("Qaznet Trust Network (tyndau lab)")),
+    ):
+        root, _, _ = authority.write(directory, stem)
+        leaf_cert, leaf_key = directory / f"{stem}-leaf.pem", directory / f"{stem}-leaf.key"
+        leaf_cert.write_bytes(cert_pem(authority.issue(names)))
+        leaf_key.write_bytes(private_pem(authority.leaf_key))
+        paths[stem] = (root, leaf_cert, leaf_key)
+    (ca, leaf_cert, leaf_key), (national, nat_cert, nat_key) = paths["ca"], paths["national"]
+    return Pki(ca, leaf_cert, leaf_key, national, nat_cert, nat_key)
 
 
 class TcpServer:
