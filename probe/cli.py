@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -340,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the compressed replay takes (default 3)",
     )
     demo.add_argument("--store", metavar="URL", help="influxdb:URL to use InfluxDB, else SQLite")
+    demo.add_argument(
+        "--output",
+        type=Path,
+        default=Path("demo-output"),
+        help="where the chart and summary are kept (default ./demo-output)",
+    )
     return parser
 
 
@@ -358,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tyndau: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `tyndau lab status | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return code
 
 
