@@ -95,7 +95,9 @@ def detect_silence(up: Array, heard: Array, th: Thresholds, *, day: int) -> list
         slot = t % day
         lo, hi = slot - SEASON_SLACK, slot + SEASON_SLACK + 1
         window = daily[lo:hi] if lo >= 0 and hi <= day else daily[np.arange(lo, hi) % day]
-        expected = np.minimum(level, window.min(axis=0))
+        # No yesterday yet on the first day: the window would hold this day's last buckets, and
+        # one silent bucket would make the next ones expect silence. Expect the level alone.
+        expected = np.minimum(level, window.min(axis=0)) if t >= day else level.copy()
         k = np.minimum(up_t[t], expected)
         llr = (k * log_down + (expected - k) * log_silent) / DISPERSION
         llr = np.where(expected >= th.min_probes, llr, 0.0)

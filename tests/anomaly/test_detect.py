@@ -92,3 +92,17 @@ def test_failures_when_controls_fail_say_nothing() -> None:
     usable = np.ones((1, 100), dtype=bool)
     usable[0, 40:60] = False
     assert detect_failures(failed, measured, usable, TH) == []
+
+
+def test_first_day_silence_is_seen_while_it_lasts() -> None:
+    """Without a day of history a cut on the first day must still build evidence.
+
+    (Regression: the seasonal window used this day's last buckets as "yesterday", so one
+    silent bucket made the next ones expect silence and a live shutdown was never opened.)
+    """
+    up = np.full((1, 60), 3.0)
+    up[0, 20:40] = 0
+    th = Thresholds(step_s=4, warmup_s=0, settle_s=4)
+    (run,) = detect_silence(up, up, th, day=21600)
+    assert (run.start, run.end) == (20, 40)
+    assert run.opened - run.start <= 2
