@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,3 +132,43 @@ class Records:
 @pytest.fixture
 def records() -> Records:
     return Records()
+
+
+@contextmanager
+def _served_collector(db: Path) -> Iterator[str]:
+    """The real collector app over the SQLite store at ``db``, served by uvicorn on 127.0.0.1."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from collector.app import create_app
+    from collector.settings import CollectorSettings
+    from collector.store.influxd import free_port
+
+    store = open_store(f"sqlite:{db}")
+    app = create_app(
+        CollectorSettings(operator_token="operator-secret-0123456789"), store, targets=[]
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def serve_collector() -> Callable[[Path], AbstractContextManager[str]]:
+    """Start a real collector over a seeded SQLite file: ``with serve_collector(db) as url``."""
+    return _served_collector

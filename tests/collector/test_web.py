@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from collector.app import create_app
@@ -148,26 +147,12 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def collector(db: Path) -> Iterator[str]:
-    """The real collector app served by uvicorn on 127.0.0.1 (a free port)."""
-    store = open_store(f"sqlite:{db}")
-    app = create_app(CollectorSettings(operator_token=OPERATOR), store, targets=[])
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        store.close()
+def collector(
+    db: Path, serve_collector: Callable[[Path], AbstractContextManager[str]]
+) -> Iterator[str]:
+    """A real collector (uvicorn) on 127.0.0.1 over the seeded store."""
+    with serve_collector(db) as url:
+        yield url
 
 
 class Page(HTMLParser):
