@@ -87,6 +87,7 @@ def detect_silence(up: Array, heard: Array, th: Thresholds, *, day: int) -> list
     up_t, heard_t = np.ascontiguousarray(up.T), np.ascontiguousarray(heard.T)  # rows = buckets
     level = up_t[0].astype(np.float64) if n_times else np.zeros(n_series)
     daily = np.full((day, n_series), np.inf)  # fewest heard per time of day, learned
+    rest = level.copy()  # the level when the belief was last at zero
     log_down = np.log(th.down_rate / th.up_rate)
     log_silent = np.log((1 - th.down_rate) / (1 - th.up_rate))
     alpha = th.baseline_alpha
@@ -97,10 +98,15 @@ def detect_silence(up: Array, heard: Array, th: Thresholds, *, day: int) -> list
         window = daily[lo:hi] if lo >= 0 and hi <= day else daily[np.arange(lo, hi) % day]
         # No yesterday yet on the first day: the window would hold this day's last buckets, and
         # one silent bucket would make the next ones expect silence. Expect the level alone.
-        expected = np.minimum(level, window.min(axis=0)) if t >= day else level.copy()
+        yesterday = window.min(axis=0) if t >= day else level
+        expected = np.minimum(level, yesterday)
         k = np.minimum(up_t[t], expected)
         llr = (k * log_down + (expected - k) * log_silent) / DISPERSION
-        llr = np.where(expected >= th.min_probes, llr, 0.0)
+        # Enough probes to judge: as many as before the belief began to rise, or yesterday at
+        # this time. Not the level alone, which learns while the belief rises and would fall
+        # below ``min_probes`` within one bucket of a cut of a two-probe network, hiding it.
+        rest[:] = np.where(belief <= 0, level, rest)
+        llr = np.where(np.maximum(rest, yesterday) >= th.min_probes, llr, 0.0)
         level[:] = np.where(_not_open(belief, llr, th), level + alpha * (up_t[t] - level), level)
         if t < day:
             daily[slot] = heard_t[t]

@@ -106,3 +106,17 @@ def test_first_day_silence_is_seen_while_it_lasts() -> None:
     (run,) = detect_silence(up, up, th, day=21600)
     assert (run.start, run.end) == (20, 40)
     assert run.opened - run.start <= 2
+
+
+@pytest.mark.parametrize("at", [DAY // 2, 2 * DAY])  # on the first day and later
+def test_a_cut_of_a_network_of_just_two_probes_is_found(at: int) -> None:
+    """Two probes are the least evidence we accept; the level learning during the first silent
+    bucket must not lower the bar below them and hide the cut."""
+    heard = steady(2, 3 * DAY)
+    heard[0, at : at + 24] = 0
+    runs = detect_silence(heard, heard, TH, day=DAY)
+    assert [(r.start, r.end) for r in runs] == [(at, at + 24)]
+    assert runs[0].opened - at <= 3
+    one = steady(1, 3 * DAY)
+    one[0, at : at + 24] = 0
+    assert detect_silence(one, one, TH, day=DAY) == []  # one probe alone never is
