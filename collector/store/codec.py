@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +55,19 @@ def bound_ns(at: datetime) -> int:
 def from_ns(ns: int) -> datetime:
     seconds, rest = divmod(ns, 1_000_000_000)
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1_000)
+
+
+DAY_NS = 86_400 * 1_000_000_000
+
+
+def day_starts(ns_values: Iterable[int]) -> set[int]:
+    """UTC day starts (epoch seconds) of record times in ns: the keys of a store's day stamps."""
+    return {ns // DAY_NS * 86_400 for ns in ns_values}
+
+
+def new_stamp() -> int:
+    """A fresh day stamp: random, so two writers (or a re-created store) never repeat one."""
+    return secrets.randbits(62)
 
 
 def encode_cursor(ns: int, record_id: str) -> str:

@@ -40,11 +40,14 @@ from collector.store.buckets import (
     fold_verdicts,
 )
 from collector.store.codec import (
+    DAY_NS,
     bound_ns,
+    day_starts,
     decode_cursor,
     encode_cursor,
     event_from_dict,
     from_ns,
+    new_stamp,
     to_ns,
 )
 from collector.store.points import (
@@ -62,6 +65,9 @@ from probe.model import Heartbeat, Measurement, Verdict
 
 WriteMode = Literal["auto", "v1", "v2"]
 _CURSOR_SLACK = 64  # extra rows fetched so that records sharing a timestamp are not skipped
+
+
+DAY_MEASUREMENT = "collector_day"
 
 
 def quote(value: str) -> str:
@@ -119,8 +125,14 @@ class InfluxStore:
         points = [measurement_point(m) for m in measurements]
         points += [verdict_point(v) for v in verdicts]
         points += [heartbeat_point(h) for h in heartbeats]
+        accepted = len(points)
+        points += day_points(  # stamps of the days this batch adds to (Store.day_stamps)
+            [to_ns(m.started_at) for m in measurements]
+            + [to_ns(v.at) for v in verdicts]
+            + [to_ns(h.at) for h in heartbeats]
+        )
         self.write_points(points)
-        return WriteResult(accepted=len(points), duplicates=0)
+        return WriteResult(accepted=accepted, duplicates=0)
 
     def write_points(self, points: list[Point]) -> None:
         if not points:
@@ -128,7 +140,7 @@ class InfluxStore:
         if self._write_mode() == "v2":
             self._write_v2(points)
         else:
-            body = "\n".join(line_protocol(p) for p in points).encode()
+            body = "\n".join([line_protocol(p) for p in points]).encode()
             self._write_v1(body)
 
     def write_line_protocol(self, body: bytes) -> None:
@@ -278,6 +290,15 @@ class InfluxStore:
             ]
         )
 
+    def day_stamps(self, *, since: datetime, until: datetime) -> dict[int, int]:
+        """One ``collector_day`` point per day, overwritten by every write into that day."""
+        first = bound_ns(since) // DAY_NS * DAY_NS
+        rows = self._rows(
+            f'SELECT "stamp" FROM "{DAY_MEASUREMENT}" '  # noqa: S608 (fixed names, ints)
+            f"WHERE time >= {first} AND time < {bound_ns(until)}"
+        )
+        return {int(row[0]) // 1_000_000_000: int(row[1]) for row in rows}
+
     def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]:
         """Events overlapping the range, latest write per id (events are few: no time bound)."""
         where = f" WHERE cc = {quote(cc)}" if cc is not None else ""
@@ -396,6 +417,15 @@ class InfluxStore:
                 timeout=int(self._timeout_s * 1000),
             )
         return self._client
+
+
+def day_points(times_ns: list[int]) -> list[Point]:
+    """The day stamps of a write (see ``Store.day_stamps``): one point per day touched, at the
+    day's start with no tags, so each write into a day overwrites that day's stamp."""
+    return [
+        make_point(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
+        for day in sorted(day_starts(times_ns))
+    ]
 
 
 def _int(text: str) -> int:

@@ -23,17 +23,11 @@ from collector.store.base import (
     StoreUnavailableError,
     WriteResult,
 )
-from collector.store.buckets import (
-    HeartbeatCount,
-    MeasurementBucket,
-    OutcomeCount,
-    VerdictCount,
-    fold_heartbeats,
-    fold_outcomes,
-    fold_verdicts,
-)
+from collector.store.buckets import MeasurementBucket, OutcomeCount, fold_outcomes
 from collector.store.codec import (
+    DAY_NS,
     bound_ns,
+    day_starts,
     decode_cursor,
     dumps,
     encode_cursor,
@@ -42,6 +36,7 @@ from collector.store.codec import (
     from_ns,
     heartbeat_record,
     measurement_record,
+    new_stamp,
     record_ns,
     to_ns,
     verdict_record,
@@ -77,6 +72,7 @@ CREATE TABLE IF NOT EXISTS events (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (start_ns);
+CREATE TABLE IF NOT EXISTS day_stamps (day INTEGER PRIMARY KEY, stamp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS probes (
     probe_id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
     created_ns INTEGER NOT NULL
@@ -121,6 +117,13 @@ class SqliteStore:
             )
             db.executemany("INSERT OR IGNORE INTO heartbeats VALUES (?,?,?,?,?,?,?,?,?)", h_rows)
             inserted = db.total_changes - before
+            if inserted:
+                times = [r[9] for r in m_rows] + [r[10] for r in v_rows] + [r[5] for r in h_rows]
+                db.executemany(
+                    "INSERT INTO day_stamps VALUES (?, ?)"
+                    " ON CONFLICT (day) DO UPDATE SET stamp = excluded.stamp",
+                    [(day, new_stamp()) for day in sorted(day_starts(times))],
+                )
         return WriteResult(accepted=inserted, duplicates=total - inserted)
 
     def measurements(self, query: MeasurementQuery) -> MeasurementPage:
@@ -151,25 +154,59 @@ class SqliteStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
+        """Two GROUP BY queries do the folding in SQLite (counts per kind, distinct probes, and
+        the methods and reasons of blocked verdicts), so Python sees one row per bucket, not one
+        per probe and verdict kind."""
         step = step_s * 1_000_000_000
-        sql = (
-            "SELECT cc, asn, network, target, category, (at_ns / ?) * ?, verdict, method, reason,"
-            " probe_id, count(*) FROM verdicts WHERE at_ns >= ? AND at_ns < ?"
-            " AND (? IS NULL OR cc = ?) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+        where = "at_ns >= ? AND at_ns < ? AND (? IS NULL OR cc = ?)"
+        params = [step, step, bound_ns(since), bound_ns(until), cc, cc]
+        counts_sql = (
+            "SELECT cc, asn, network, target, category, (at_ns / ?) * ?,"  # noqa: S608 (fixed)
+            " sum(verdict = 'accessible'), sum(verdict = 'blocked'), sum(verdict = 'offline'),"
+            " sum(verdict = 'inconclusive'), count(DISTINCT probe_id)"
+            f" FROM verdicts WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
         )
-        rows = self._read(sql, [step, step, bound_ns(since), bound_ns(until), cc, cc])
-        return fold_verdicts([VerdictCount(*row) for row in rows])
+        blocked_sql = (
+            "SELECT cc, asn, network, target, category, (at_ns / ?) * ?, method, reason,"  # noqa: S608
+            f" count(*) FROM verdicts WHERE {where} AND verdict = 'blocked'"
+            " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+        )
+        rows = self._read(counts_sql, params)
+        blocked = self._read(blocked_sql, params)
+        methods: dict[tuple[Any, ...], dict[str, int]] = {}
+        reasons: dict[tuple[Any, ...], dict[str, int]] = {}
+        for *key, method, reason, count in blocked:
+            for table, name in ((methods, method), (reasons, reason)):
+                if name:
+                    slot = table.setdefault(tuple(key), {})
+                    slot[name] = slot.get(name, 0) + count
+        starts = _Starts()
+        buckets = [
+            VerdictBucket(
+                cc=row[0], asn=row[1], network=row[2], target=row[3], category=row[4],
+                start=starts[row[5]], accessible=row[6], blocked=row[7], offline=row[8],
+                inconclusive=row[9], probes=row[10], methods=methods.get(row[:6], {}),
+                reasons=reasons.get(row[:6], {}),
+            )
+            for row in rows
+        ]  # fmt: skip
+        buckets.sort(key=lambda b: (b.start, b.cc, b.asn, b.network, b.target))
+        return buckets
 
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
         step = step_s * 1_000_000_000
         sql = (
-            "SELECT cc, asn, network, (at_ns / ?) * ?, probe_id, count(*) FROM heartbeats"
-            " WHERE at_ns >= ? AND at_ns < ? AND (? IS NULL OR cc = ?) GROUP BY 1, 2, 3, 4, 5"
+            "SELECT cc, asn, network, (at_ns / ?) * ?, count(DISTINCT probe_id), count(*)"
+            " FROM heartbeats WHERE at_ns >= ? AND at_ns < ? AND (? IS NULL OR cc = ?)"
+            " GROUP BY 1, 2, 3, 4"
         )
         rows = self._read(sql, [step, step, bound_ns(since), bound_ns(until), cc, cc])
-        return fold_heartbeats([HeartbeatCount(*row) for row in rows])
+        starts = _Starts()
+        buckets = [HeartbeatBucket(r[0], r[1], r[2], starts[r[3]], r[4], r[5]) for r in rows]
+        buckets.sort(key=lambda b: (b.start, b.cc, b.asn, b.network))
+        return buckets
 
     def measurement_buckets(
         self,
@@ -189,6 +226,14 @@ class SqliteStore:
         )
         params = [step, step, bound_ns(since), bound_ns(until), cc, cc, test, test]
         return fold_outcomes([OutcomeCount(*row) for row in self._read(sql, params)])
+
+    def day_stamps(self, *, since: datetime, until: datetime) -> dict[int, int]:
+        first = bound_ns(since) // DAY_NS * 86_400
+        rows = self._read(
+            "SELECT day, stamp FROM day_stamps WHERE day >= ? AND day < ?",
+            [first, bound_ns(until) // 1_000_000_000],
+        )
+        return {int(day): int(stamp) for day, stamp in rows}
 
     def write_events(self, events: list[Event]) -> None:
         rows = [
@@ -277,6 +322,14 @@ class _Transaction:
             self._lock.release()
         if isinstance(exc, sqlite3.OperationalError):
             raise StoreUnavailableError(f"sqlite: {exc}") from exc
+
+
+class _Starts(dict[int, datetime]):
+    """Bucket start times by ns, each converted once (a day has 288 buckets, not 100,000)."""
+
+    def __missing__(self, ns: int) -> datetime:
+        self[ns] = start = from_ns(ns)
+        return start
 
 
 def _vantage(record: Measurement | Verdict | Heartbeat) -> tuple[str, int, str]:

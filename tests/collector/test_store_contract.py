@@ -125,6 +125,34 @@ def test_heartbeat_buckets_count_probes(store: Store, records: Any) -> None:
     assert store.heartbeat_buckets(since=T0, until=T0 + DAY, step_s=600, cc="UZ") == []
 
 
+def test_day_stamps_change_with_each_write_into_their_day(store: Store, records: Any) -> None:
+    """What the anomaly scan's day cache relies on: a write into a day replaces its stamp, and
+    leaves the other days' alone; reading is by UTC day, the range half-open."""
+    midnight = T0.replace(hour=0)
+    window = {"since": midnight - DAY, "until": midnight + 2 * DAY}
+    assert store.day_stamps(**window) == {}
+    store.write_batch(verdicts=[records.verdict(at=T0)], heartbeats=[records.heartbeat(at=T0)])
+    day = int(midnight.timestamp())
+    first = store.day_stamps(**window)
+    assert set(first) == {day}
+    store.write_batch(measurements=[records.measurement(at=T0 + DAY)])
+    second = store.day_stamps(**window)
+    assert second[day] == first[day]
+    assert set(second) == {day, day + 86_400}
+    store.write_batch(verdicts=[records.verdict(at=T0 + timedelta(hours=13, minutes=59))])
+    third = store.day_stamps(**window)
+    assert third[day] != first[day]
+    assert third[day + 86_400] == second[day + 86_400]
+    assert store.day_stamps(since=T0 + timedelta(hours=1), until=midnight + DAY) == {
+        day: third[day]
+    }
+    assert store.day_stamps(since=midnight + DAY, until=midnight + DAY + timedelta(seconds=1)) == {
+        day + 86_400: third[day + 86_400]
+    }
+    store.write_events([_event(start=T0 - DAY)])  # events are not aggregated data: no stamp
+    assert store.day_stamps(**window) == third
+
+
 def _event(**changes: Any) -> Event:
     base = Event(
         id="ev-1",
