@@ -210,7 +210,9 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
     watch.add_argument(
         "--cc", action="append", default=[], help="only these countries (repeatable; partitions)"
     )
-    watch.add_argument("--state-dir", type=Path, help="alert ledger and lease files")
+    watch.add_argument(
+        "--state-dir", type=Path, help="alert ledger, lease files and the day-grid cache"
+    )
     watch.add_argument("--once", action="store_true", help="run one cycle and exit")
     scan = _command(
         sub,
@@ -223,6 +225,14 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
     scan.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
     scan.add_argument("--since", required=True, help="start (RFC 3339 UTC, e.g. 2022-01-04T00:00Z)")
     scan.add_argument("--until", required=True, help="end (RFC 3339 UTC)")
+    scan.add_argument(
+        "--state-dir", type=Path, help="where the day-grid cache lives (default: [anomaly])"
+    )
+    scan.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every day from the store, neither using nor updating the day-grid cache",
+    )
 
 
 def _add_timeline_command(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.anomaly.alerts import Channel, Ledger
+from collector.anomaly.cache import GridCache
 from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
 from collector.anomaly.protocols import AnomalyStore
 from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
@@ -44,13 +45,30 @@ def scan(args: argparse.Namespace) -> int:
     until = parse_time(args.until, key="--until")
     if until <= since:
         raise ConfigError("<cli>", "--until", "must be after --since", "a later time")
-    store = _open_store(args, settings)
+    if args.state_dir is not None:
+        settings = replace(settings, state_dir=args.state_dir)
+    store, url = _open_store(args, settings)
+    cache = None if args.no_cache else GridCache.for_store(settings.state_dir, url)
+    began = time.monotonic()
     try:
         changes = evaluate(
-            store, since=since, until=until, th=settings.thresholds, now=datetime.now(UTC)
+            store,
+            since=since,
+            until=until,
+            th=settings.thresholds,
+            now=datetime.now(UTC),
+            cache=cache,
+            progress=_progress,
         )
     finally:
         _close(store)
+    if cache is not None:
+        log.info(
+            "scan: %d days from the grid cache, %d read from the store, %.1f s",
+            cache.stats.cached,
+            cache.stats.read,
+            time.monotonic() - began,
+        )
     counts = Counter(f"{e.kind.value}/{e.state.value}" for e in changes)
     for event in changes:
         print(
@@ -61,6 +79,12 @@ def scan(args: argparse.Namespace) -> int:
         )
     print(f"{len(changes)} events written: {dict(sorted(counts.items())) or 'none changed'}")
     return 0
+
+
+def _progress(day: datetime, done: int, days: int, read: bool) -> None:
+    """A long scan says where it is: one line per day read from the store."""
+    if read:
+        log.info("scan: %s read from the store (day %d of %d)", f"{day:%Y-%m-%d}", done, days)
 
 
 def watch(args: argparse.Namespace) -> int:
@@ -78,7 +102,7 @@ def watch(args: argparse.Namespace) -> int:
         webhooks=args.webhook,
         slack_webhooks=args.slack_webhook,
     )
-    store = _open_store(args, settings)
+    store, url = _open_store(args, settings)
     watcher = Watcher(
         store,
         settings,
@@ -86,6 +110,7 @@ def watch(args: argparse.Namespace) -> int:
         ledger=Ledger(settings.state_dir / "alerts.sqlite3"),
         state_dir=settings.state_dir,
         countries=args.cc,
+        cache=GridCache.for_store(settings.state_dir, url),
     )
     log.info(
         "anomaly watcher: every %.0f s, %d alert channels, state in %s",
@@ -130,7 +155,7 @@ def build_channels(
     return channels
 
 
-def _open_store(args: argparse.Namespace, settings: AnomalySettings) -> AnomalyStore:
+def _open_store(args: argparse.Namespace, settings: AnomalySettings) -> tuple[AnomalyStore, str]:
     from collector.settings import load_collector_settings
     from collector.store import StoreUrlError, open_store
 
@@ -147,7 +172,7 @@ def _open_store(args: argparse.Namespace, settings: AnomalySettings) -> AnomalyS
     except StoreUrlError as exc:
         raise ConfigError("<cli>", "--store", str(exc)) from None
     opened: AnomalyStore = store
-    return opened
+    return opened, url
 
 
 def _close(store: AnomalyStore) -> None:

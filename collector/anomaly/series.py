@@ -156,3 +156,90 @@ def _add(
     slot = table.setdefault(key, {})
     for name, count in counts.items():
         slot[name] = slot.get(name, 0) + count
+
+
+def merge_grids(parts: list[Grid], *, since: datetime, until: datetime, step_s: int) -> Grid:
+    """One grid over [since, until) from grids of disjoint time ranges (the cached days).
+
+    Rows are matched by leaf and (leaf, target); buckets outside the range are cut, and a leaf or
+    pair with nothing in the range is left out, so the result equals ``build_grid`` over the
+    same records read for [since, until) at once.
+    """
+    n_times = max(0, -(-int((until - since).total_seconds()) // step_s))
+    spans: list[_Span] = []
+    for part in parts:
+        if part.step_s != step_s:
+            raise ValueError(f"grid step {part.step_s} s, expected {step_s} s")
+        offset = int((part.since - since).total_seconds()) // step_s
+        lo, hi = max(0, -offset), min(part.n_times, n_times - offset)
+        if hi > lo:
+            spans.append(_Span(part, slice(lo, hi), slice(lo + offset, hi + offset)))
+    leaf_index: dict[Leaf, int] = {}
+    pair_index: dict[tuple[Leaf, str], int] = {}
+    for span in spans:
+        part = span.part
+        for leaf, seen in zip(part.leaves, _present(part.heard[:, span.src]), strict=True):
+            if seen:
+                leaf_index.setdefault(leaf, len(leaf_index))
+        measured = _present(part.probes[:, span.src])
+        for (row, target), seen in zip(part.pairs, measured, strict=True):
+            if seen:
+                pair_index.setdefault((part.leaves[row], target), len(pair_index))
+    n_leaves, n_pairs = len(leaf_index), len(pair_index)
+    grid = Grid(
+        since=since,
+        step_s=step_s,
+        n_times=n_times,
+        leaves=list(leaf_index),
+        heard=np.zeros((n_leaves, n_times)),
+        offline=np.zeros((n_leaves, n_times)),
+        verdicts=np.zeros((n_leaves, n_times)),
+        control_ok=np.full((n_leaves, n_times), np.nan),
+        pairs=[(leaf_index[leaf], target) for leaf, target in pair_index],
+        accessible=np.zeros((n_pairs, n_times)),
+        blocked=np.zeros((n_pairs, n_times)),
+        inconclusive=np.zeros((n_pairs, n_times)),
+        probes=np.zeros((n_pairs, n_times)),
+    )
+    for span in spans:
+        leaves = {
+            i: leaf_index[leaf] for i, leaf in enumerate(span.part.leaves) if leaf in leaf_index
+        }
+        pairs = {
+            i: pair_index[key]
+            for i, (row, target) in enumerate(span.part.pairs)
+            if (key := (span.part.leaves[row], target)) in pair_index
+        }
+        _place(grid, span, leaves, ("heard", "offline", "verdicts", "control_ok"))
+        _place(grid, span, pairs, ("accessible", "blocked", "inconclusive", "probes"))
+        shift = span.dst.start - span.src.start
+        for source, table in ((span.part.methods, grid.methods), (span.part.reasons, grid.reasons)):
+            for (pair, t), counts in source.items():
+                if pair in pairs and span.src.start <= t < span.src.stop:
+                    table[(pairs[pair], t + shift)] = dict(counts)
+    return grid
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """The buckets ``src`` of a part that land on the buckets ``dst`` of the merged grid."""
+
+    part: Grid
+    src: slice
+    dst: slice
+
+
+def _present(rows: Array) -> list[bool]:
+    """Per row: anything in it (a leaf heard, a pair measured)."""
+    flags: npt.NDArray[np.bool_] = np.asarray(rows.any(axis=1))
+    return [bool(x) for x in flags]
+
+
+def _place(grid: Grid, span: _Span, rows: dict[int, int], names: tuple[str, ...]) -> None:
+    """Copy the part's rows (keys of ``rows``) onto the grid's rows (values) for the span."""
+    if not rows:
+        return
+    mine = np.fromiter(rows.keys(), dtype=np.int64, count=len(rows))
+    theirs = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
+    for name in names:
+        getattr(grid, name)[theirs, span.dst] = getattr(span.part, name)[mine, span.src]

@@ -10,8 +10,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from collector.anomaly.alerts import Channel, Ledger, deliver
+from collector.anomaly.cache import GridCache, Progress, StampedSource
 from collector.anomaly.classify import EVERYWHERE, detect
 from collector.anomaly.lease import Lease
 from collector.anomaly.lifecycle import reconcile
@@ -38,14 +40,25 @@ def evaluate(
     th: Thresholds,
     now: datetime,
     owns: Owns = lambda _partition: True,
+    cache: GridCache | None = None,
+    progress: Progress | None = None,
 ) -> list[Event]:
-    """Detect over [since, until) with warm-up before it; write and return what changed."""
+    """Detect over [since, until) with warm-up before it; write and return what changed.
+
+    With a ``cache`` and a store that keeps day stamps, unchanged days come from the cache.
+    """
     since, until = floor_time(since, th.step_s), floor_time(until, th.step_s)
     read_from = since - timedelta(seconds=th.warmup_s)
     read_from = floor_time(read_from, th.step_s)
-    verdicts = store.verdict_buckets(since=read_from, until=until, step_s=th.step_s)
-    heartbeats = store.heartbeat_buckets(since=read_from, until=until, step_s=th.step_s)
-    grid = build_grid(verdicts, heartbeats, since=read_from, until=until, step_s=th.step_s)
+    if cache is not None and hasattr(store, "day_stamps"):
+        stamped = cast(StampedSource, store)
+        grid = cache.grid(
+            stamped, since=read_from, until=until, step_s=th.step_s, progress=progress
+        )
+    else:
+        verdicts = store.verdict_buckets(since=read_from, until=until, step_s=th.step_s)
+        heartbeats = store.heartbeat_buckets(since=read_from, until=until, step_s=th.step_s)
+        grid = build_grid(verdicts, heartbeats, since=read_from, until=until, step_s=th.step_s)
     judge_from = int((since - read_from).total_seconds()) // th.step_s
     detections = [d for d in detect(grid, th, judge_from=judge_from) if owns(d.scope.cc)]
     stored = [e for e in store.events(since=read_from, until=until) if owns(e.scope.cc)]
@@ -67,6 +80,7 @@ class Watcher:
         ledger: Ledger,
         state_dir: Path,
         countries: Sequence[str] = (),
+        cache: GridCache | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -75,6 +89,7 @@ class Watcher:
         self.state_dir = state_dir
         self.countries = {c.upper() for c in countries}
         self.leases: dict[str, Lease] = {}
+        self.cache = cache
 
     def owns(self, partition: str) -> bool:
         """Take (or keep) the lease of a partition this watcher may serve."""
@@ -92,7 +107,9 @@ class Watcher:
         known = self.store.events(since=until - MAX_EVENT_AGE, until=until)
         open_starts = [e.start for e in known if e.state != EventState.RESOLVED]
         since = min([until - timedelta(seconds=self.settings.lookback_s), *open_starts])
-        changes = evaluate(self.store, since=since, until=until, th=th, now=now, owns=self.owns)
+        changes = evaluate(
+            self.store, since=since, until=until, th=th, now=now, owns=self.owns, cache=self.cache
+        )
         changed_ids = {e.id for e in changes}
         still_open = [
             e

@@ -13,7 +13,7 @@ from probe.cli import main
 def test_scan_of_an_empty_store_writes_nothing(tmp_path: Path, capsys: Any) -> None:
     store = f"sqlite:{tmp_path / 'c.sqlite3'}"
     code = main(["anomaly", "scan", "--store", store, "--since", "2026-01-04T00:00Z",
-                 "--until", "2026-01-05T00:00Z"])  # fmt: skip
+                 "--until", "2026-01-05T00:00Z", "--state-dir", str(tmp_path)])  # fmt: skip
     assert code == 0
     assert "0 events written" in capsys.readouterr().out
 
@@ -29,7 +29,8 @@ def test_scan_rejects_bad_times(
     tmp_path: Path, capsys: Any, since: str, until: str, message: str
 ) -> None:
     store = f"sqlite:{tmp_path / 'c.sqlite3'}"
-    assert main(["anomaly", "scan", "--store", store, "--since", since, "--until", until]) == 2
+    args = ["--since", since, "--until", until, "--state-dir", str(tmp_path)]
+    assert main(["anomaly", "scan", "--store", store, *args]) == 2
     assert message in capsys.readouterr().err
 
 

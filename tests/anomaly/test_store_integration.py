@@ -63,7 +63,7 @@ def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
     store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
     store.close()
     args = ["anomaly", "scan", "--store", url, "--since", "2026-01-06T02:00Z",
-            "--until", "2026-01-06T10:00Z"]  # fmt: skip
+            "--until", "2026-01-06T10:00Z", "--state-dir", str(tmp_path / "state")]  # fmt: skip
     assert main(args) == 0
     assert "2 events written" in capsys.readouterr().out
 
@@ -89,6 +89,39 @@ def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
 
     assert main(args) == 0
     assert "0 events written" in capsys.readouterr().out
+
+
+def test_a_backlog_after_a_cached_scan_revises_the_event(tmp_path: Path, capsys: Any) -> None:
+    """The day-grid cache must not hide late data: probes silent during the cut upload their
+    offline verdicts afterwards, and the next scan (same cache) revises the shutdown."""
+    url = f"sqlite:{tmp_path / 'collector.sqlite3'}"
+    verdicts, heartbeats = records(probes=4, rounds=34 * 12)
+    late = [v for v in verdicts if v.verdict == VerdictKind.OFFLINE]
+    store = open_store(url)
+    store.write_batch(
+        verdicts=[v for v in verdicts if v.verdict != VerdictKind.OFFLINE],
+        heartbeats=[h for h in heartbeats if not CUT[0] <= h.at < CUT[1]],
+    )
+    args = ["anomaly", "scan", "--store", url, "--since", "2026-01-06T02:00Z",
+            "--until", "2026-01-06T10:00Z", "--state-dir", str(tmp_path / "state")]  # fmt: skip
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "2 events written" in out
+    assert "2026-01-05 read from the store (day 1 of 2)" in err  # progress, per day
+    assert list((tmp_path / "state" / "grids").glob("*/step300/2026-01-0[56].npz"))
+    (before,) = [e for e in store.events(since=T0, until=T0 + timedelta(days=2))
+                 if e.kind == EventKind.SHUTDOWN]  # fmt: skip
+    assert before.evidence["offline_verdicts"] == 0
+
+    store.write_batch(verdicts=late)
+    assert main(args) == 0
+    assert "1 events written" in capsys.readouterr().out
+    (after,) = [e for e in store.events(since=T0, until=T0 + timedelta(days=2))
+                if e.kind == EventKind.SHUTDOWN]  # fmt: skip
+    store.close()
+    assert after.id == before.id
+    assert (after.state, after.start, after.end) == (EventState.RESOLVED, *CUT)
+    assert after.evidence["offline_verdicts"] == 4 * 2 * 12
 
 
 def test_watch_pages_a_live_shutdown_from_the_real_store(tmp_path: Path, receiver: Any) -> None:

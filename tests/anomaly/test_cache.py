@@ -1,0 +1,153 @@
+"""The day-grid cache: the same grid and events as reading the store at once; late data counts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from collector.anomaly.cache import GridCache
+from collector.anomaly.classify import detect
+from collector.anomaly.protocols import MemoryStore
+from collector.anomaly.series import Grid, build_grid, merge_grids
+from collector.anomaly.settings import Thresholds
+from collector.anomaly.synth import World, generate
+from collector.records import HeartbeatBucket, VerdictBucket
+
+TH = Thresholds()
+DAY_S = 86_400
+
+
+class StampedMemoryStore(MemoryStore):
+    """MemoryStore plus day stamps, bumped like the real stores on every write into a day."""
+
+    def __init__(self, verdicts: Iterable[VerdictBucket], heartbeats: Iterable[HeartbeatBucket]):
+        super().__init__()
+        self.stamps: dict[int, int] = {}
+        self.reads = 0
+        self.add(list(verdicts), list(heartbeats))
+
+    def add(self, verdicts: list[VerdictBucket], heartbeats: list[HeartbeatBucket]) -> None:
+        self.verdicts += verdicts
+        self.heartbeats += heartbeats
+        for bucket in [*verdicts, *heartbeats]:
+            day = int(bucket.start.timestamp()) // DAY_S * DAY_S
+            self.stamps[day] = self.stamps.get(day, 0) + 1
+
+    def day_stamps(self, *, since: datetime, until: datetime) -> dict[int, int]:
+        first = int(since.timestamp()) // DAY_S * DAY_S
+        return {d: s for d, s in self.stamps.items() if first <= d < until.timestamp()}
+
+    def verdict_buckets(self, **kwargs: Any) -> list[VerdictBucket]:
+        self.reads += 1
+        return super().verdict_buckets(**kwargs)
+
+
+def _direct(store: MemoryStore, since: datetime, until: datetime, step_s: int = 300) -> Grid:
+    return build_grid(
+        store.verdict_buckets(since=since, until=until, step_s=step_s),
+        store.heartbeat_buckets(since=since, until=until, step_s=step_s),
+        since=since,
+        until=until,
+        step_s=step_s,
+    )
+
+
+def _canonical(grid: Grid) -> dict[str, Any]:
+    """A grid as plain data independent of row order: rows keyed by leaf and (leaf, target)."""
+    out: dict[str, Any] = {"since": grid.since, "n_times": grid.n_times}
+    for i, leaf in enumerate(grid.leaves):
+        for name in ("heard", "offline", "verdicts", "control_ok"):
+            out[f"{name}{leaf}"] = np.nan_to_num(getattr(grid, name)[i], nan=-1.0).tolist()
+    for p, (leaf, target) in enumerate(grid.pairs):
+        key = (grid.leaves[leaf], target)
+        for name in ("accessible", "blocked", "inconclusive", "probes"):
+            out[f"{name}{key}"] = getattr(grid, name)[p].tolist()
+    for name in ("methods", "reasons"):
+        table = getattr(grid, name)
+        out[name] = {
+            ((grid.leaves[grid.pairs[p][0]], grid.pairs[p][1]), t): c for (p, t), c in table.items()
+        }
+    return out
+
+
+def _history(seed: int = 3) -> tuple[StampedMemoryStore, datetime, datetime]:
+    history = generate(World(countries=("KZ", "UZ")), days=3, events=6, seed=seed)
+    store = StampedMemoryStore(*history.view())
+    since = history.since + timedelta(hours=7, minutes=35)  # not at a day boundary
+    return store, since, history.since + timedelta(days=3, hours=20)
+
+
+def test_cached_grid_equals_reading_the_range_at_once(tmp_path: Path) -> None:
+    store, since, until = _history()
+    cache = GridCache(tmp_path)
+    first = cache.grid(store, since=since, until=until, step_s=300)
+    assert (cache.stats.cached, cache.stats.read) == (0, 4)
+    direct = _direct(store, since, until)
+    assert _canonical(first) == _canonical(direct)
+    assert first.methods, "the history has blocking: methods must come through"
+
+    second = cache.grid(store, since=since, until=until, step_s=300)
+    assert (cache.stats.cached, cache.stats.read) == (4, 0)
+    assert _canonical(second) == _canonical(direct)
+    key = lambda d: (d.kind, d.scope, d.target, d.method, d.start, d.end)  # noqa: E731
+    expected = sorted(map(key, detect(direct, TH, judge_from=288)), key=str)
+    assert expected, "the history has events"
+    assert sorted(map(key, detect(second, TH, judge_from=288)), key=str) == expected
+
+
+def test_late_data_makes_exactly_its_day_be_read_again(tmp_path: Path) -> None:
+    store, since, until = _history()
+    cache = GridCache(tmp_path)
+    cache.grid(store, since=since, until=until, step_s=300)
+    late = replace(store.verdicts[-1], start=store.verdicts[-1].start - timedelta(days=1))
+    late = replace(late, accessible=late.accessible + 40, probes=99)
+    store.add([late], [])
+    grid = cache.grid(store, since=since, until=until, step_s=300)
+    assert (cache.stats.cached, cache.stats.read) == (3, 1)
+    assert _canonical(grid) == _canonical(_direct(store, since, until))
+
+
+def test_other_steps_are_cached_apart_and_odd_steps_read_directly(tmp_path: Path) -> None:
+    store, since, until = _history()
+    cache = GridCache(tmp_path)
+    since = since.replace(minute=0)
+    hourly = cache.grid(store, since=since, until=until, step_s=3600)
+    assert _canonical(hourly) == _canonical(_direct(store, since, until, 3600))
+    assert {p.name for p in tmp_path.iterdir()} == {"step3600"}
+    odd = cache.grid(store, since=since, until=until, step_s=420)  # 86400 / 420 is not whole
+    assert cache.stats.read == cache.stats.cached == 0
+    assert _canonical(odd) == _canonical(_direct(store, since, until, 420))
+
+
+def test_a_damaged_cache_file_is_read_again_not_trusted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, since, until = _history()
+    cache = GridCache(tmp_path)
+    expected = _canonical(cache.grid(store, since=since, until=until, step_s=300))
+    victim = sorted((tmp_path / "step300").iterdir())[1]
+    victim.write_bytes(victim.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING, logger="tyndau.anomaly"):
+        again = cache.grid(store, since=since, until=until, step_s=300)
+    assert (cache.stats.cached, cache.stats.read) == (3, 1)
+    assert victim.name in caplog.text
+    assert _canonical(again) == expected
+
+
+def test_merge_cuts_to_the_range_and_drops_rows_absent_from_it() -> None:
+    store, since, _ = _history()
+    day = datetime.fromtimestamp(int(since.timestamp()) // DAY_S * DAY_S, since.tzinfo)
+    part = _direct(store, day, day + timedelta(days=1))
+    window = (day + timedelta(hours=3), day + timedelta(hours=5))
+    merged = merge_grids([part], since=window[0], until=window[1], step_s=300)
+    assert merged.n_times == 24
+    assert _canonical(merged) == _canonical(_direct(store, *window))
+    with pytest.raises(ValueError, match="step"):
+        merge_grids([part], since=window[0], until=window[1], step_s=600)
