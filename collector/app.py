@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +28,7 @@ from collector.bodies import limited_route
 from collector.metrics import Metrics
 from collector.queries import router as query_router
 from collector.ratelimit import RateLimiter, retry_after
-from collector.schema import BatchIn, TagText, batch_problems
+from collector.schema import BatchIn, TagText, batch_problems, explain_errors
 from collector.settings import CollectorSettings
 from collector.store import Store, StoreError
 from collector.web import router as web_router
@@ -174,9 +175,7 @@ def ingest_router(max_body_bytes: int) -> APIRouter:
         if problems:
             ctx.metrics.count_rejected("invalid")
             raise HTTPException(422, problems)
-        measurements = [m.to_model() for m in batch.measurements]
-        verdicts = [v.to_model() for v in batch.verdicts]
-        heartbeats = [h.to_model() for h in batch.heartbeats]
+        measurements, verdicts, heartbeats = batch.to_models()
         ctx.metrics.enter()
         started = time.perf_counter()
         try:
@@ -289,12 +288,21 @@ def create_app(
         description="Ingest and query API for tyndau probes and researchers.",
     )
     app.state.ctx = Context(settings=settings, store=store, targets=targets, clock=clock)
+    app.add_exception_handler(RequestValidationError, _validation_problem)
     app.include_router(ingest_router(settings.limits.max_body_bytes))
     app.include_router(admin_router())
     app.include_router(query_router)
     app.include_router(web_router)  # the researchers' page at / (collector/web.py)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _validation_problem(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with a tag's pattern mismatch told as the character or space to fix."""
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    explained = RequestValidationError(explain_errors(exc.errors()), body=exc.body)
+    return await request_validation_exception_handler(request, explained)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

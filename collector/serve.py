@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 
 import uvicorn
@@ -28,6 +29,25 @@ def settings_from_args(args: argparse.Namespace) -> CollectorSettings:
     )
 
 
+# A 500-measurement batch allocates ~15,000 short-lived containers, which reference counting
+# frees; at CPython's default gen0 threshold (700) every batch ran ~20 collections, and the
+# older generations re-walked the whole app. Fewer collections over a frozen start-up heap cut
+# ingest CPU by about a tenth (bench/collector_ingest.py); at 50,000 RSS crept up under load.
+GC_GEN0_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Move the start-up heap out of the collector's way and collect the young less often.
+
+    ``gc.freeze()`` puts every object alive now (modules, app, schemas) in a permanent
+    generation that collections skip (https://docs.python.org/3/library/gc.html#gc.freeze).
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     host, port = parse_listen(settings.listen, source="<settings>", key="listen")
@@ -36,6 +56,7 @@ def main(args: argparse.Namespace) -> int:
     except StoreUrlError as exc:
         raise ConfigError(str(args.config), "store", str(exc)) from None
     app = create_app(settings, store)
+    tune_gc()
     log.info("collector listening on %s:%d, store %s", host, port, settings.store.split("?")[0])
     try:
         uvicorn.run(

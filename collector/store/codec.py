@@ -65,6 +65,11 @@ def day_starts(ns_values: Iterable[int]) -> set[int]:
     return {ns // DAY_NS * 86_400 for ns in ns_values}
 
 
+def day_of(at: datetime) -> int:
+    """The UTC day start (epoch seconds) of a moment: the same key as ``day_starts``."""
+    return int(at.timestamp() // 86_400) * 86_400
+
+
 def new_stamp() -> int:
     """A fresh day stamp: random, so two writers (or a re-created store) never repeat one."""
     return secrets.randbits(62)
@@ -127,9 +132,12 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     )
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # what json.dumps builds
+
+
 def dumps(data: Any) -> str:
     """Compact ASCII JSON: no raw newline or non-ASCII byte ever reaches a store."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+    return _COMPACT.encode(data)
 
 
 def vantage_dict(v: Vantage) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from collector.store.buckets import (
 from collector.store.codec import (
     DAY_NS,
     bound_ns,
-    day_starts,
+    day_of,
     decode_cursor,
     encode_cursor,
     event_from_dict,
@@ -126,11 +126,10 @@ class InfluxStore:
         points += [verdict_point(v) for v in verdicts]
         points += [heartbeat_point(h) for h in heartbeats]
         accepted = len(points)
-        points += day_points(  # stamps of the days this batch adds to (Store.day_stamps)
-            [to_ns(m.started_at) for m in measurements]
-            + [to_ns(v.at) for v in verdicts]
-            + [to_ns(h.at) for h in heartbeats]
-        )
+        days = {day_of(m.started_at) for m in measurements}  # stamped (Store.day_stamps)
+        days.update(day_of(v.at) for v in verdicts)
+        days.update(day_of(h.at) for h in heartbeats)
+        points += day_points(days)
         self.write_points(points)
         return WriteResult(accepted=accepted, duplicates=0)
 
@@ -419,12 +418,12 @@ class InfluxStore:
         return self._client
 
 
-def day_points(times_ns: list[int]) -> list[Point]:
-    """The day stamps of a write (see ``Store.day_stamps``): one point per day touched, at the
-    day's start with no tags, so each write into a day overwrites that day's stamp."""
+def day_points(days: set[int]) -> list[Point]:
+    """The day stamps of a write (see ``Store.day_stamps``): one point per day touched (day
+    start, epoch seconds) with no tags, so each write into a day overwrites that day's stamp."""
     return [
         make_point(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
-        for day in sorted(day_starts(times_ns))
+        for day in sorted(days)
     ]
 
 

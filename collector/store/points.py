@@ -40,10 +40,18 @@ def line_protocol(point: Point) -> str:
 
 
 def measurement_point(m: Measurement) -> Point:
-    """Tags: the dimensions; fields: numbers, ids and the details as JSON (docs/data.md)."""
-    tags = _vantage_tags(m) | {
-        "target": m.target.name,
-        "category": m.target.category.value,
+    """Tags: the dimensions; fields: numbers, ids and the details as JSON (docs/data.md).
+
+    The hot path of ingest: tags are one dict literal (``_vantage_tags`` as its first four).
+    """
+    vantage, target = m.vantage, m.target
+    tags = {
+        "probe": m.probe_id,
+        "cc": vantage.cc,
+        "asn": str(vantage.asn),
+        "network": vantage.network,
+        "target": target.name,
+        "category": target.category.value,
         "test": m.test.value,
         "outcome": m.outcome,
     }
@@ -51,7 +59,7 @@ def measurement_point(m: Measurement) -> Point:
         "id": m.id,
         "duration_ms": float(m.duration_ms),
         "probe_version": m.probe_version,
-        "domain": m.target.domain,
+        "domain": target.domain,
         "round_id": m.round_id,
         "details": dumps(m.details),
     }

@@ -77,6 +77,25 @@ def test_registration_needs_the_operator_token(client: TestClient) -> None:
     assert probe_id
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"name": "a\\ud800"}', "valid string"),  # a lone surrogate: once a 500
+        (b'{"name": "a\\nb"}', "character '\\n' is not allowed here"),
+        (b'{"name": " volunteer"}', "no leading or trailing whitespace"),
+    ],
+)
+def test_registration_rejects_a_name_no_tag_can_hold(
+    client: TestClient, content: bytes, message: str
+) -> None:
+    headers = {"Authorization": f"Bearer {OPERATOR}", "Content-Type": "application/json"}
+    response = client.post("/v1/probes", content=content, headers=headers)
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "name"]
+    assert message in problem["msg"]
+
+
 def test_open_registration_is_rate_limited(sqlite_store: Store) -> None:
     settings = CollectorSettings(
         operator_token=OPERATOR,
