@@ -4,10 +4,17 @@ Starts a throwaway influxd and a real collector process (``tyndau collector serv
 posts batches of measurements from M concurrent clients, and in the same run writes the same
 points straight to the store (InfluxDB /write with line protocol in batches of 5,000; SQLite
 through the store in batches of 5,000). Prints both rates, their ratio, p50/p99 latency of one
-batch, and the collector's peak RSS sampled over the run (flat = no leak).
+batch, the collector's CPU time per measurement and its RSS sampled over the run (flat = no leak).
+
+InfluxDB has two direct baselines, written in the same run: (A) line protocol prebuilt before the
+clock starts, InfluxDB's own ceiling, and (B) ``Point`` -> line protocol built in the timed loop,
+as any Python writer of the same points must. ``--repeat`` runs API, A and B in turn that many
+times and reports medians, since the machine is shared; CPU time per measurement is the figure
+least disturbed by other load.
 
     python bench/collector_ingest.py                      # both stores, short run
-    python bench/collector_ingest.py --store influx --duration 60   # sustained load
+    python bench/collector_ingest.py --store influx --measurements 30000 --repeat 5
+    python bench/collector_ingest.py --store influx --duration 300   # sustained load
 """
 
 from __future__ import annotations
@@ -15,13 +22,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,6 +48,7 @@ OPERATOR = "bench-operator-token-0123456789"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DIRECT_BATCH = 5_000
 _serial = itertools.count()
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_measurements(n: int, probe_id: str) -> list[Measurement]:
@@ -77,12 +86,21 @@ class Collector:
     def peak_kb(self) -> int:
         return _status_kb(self.process.pid, "VmHWM")
 
+    def cpu_s(self) -> float:
+        return process_cpu_s(self.process.pid)
+
 
 def _status_kb(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
+
+
+def process_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of a process, all its threads (proc(5): utime, stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 @contextmanager
@@ -113,10 +131,24 @@ def collector(store_url: str, tmp: Path) -> Iterator[Collector]:
         process.wait(timeout=10)
 
 
+@dataclass
+class ApiRun:
+    rate: float  # measurements/s
+    sent: int
+    latencies: list[float]  # seconds per batch
+    cpu_us: float  # collector CPU per measurement
+
+
+@dataclass
+class DirectRun:
+    rate: float
+    cpu_us: float  # the writer's CPU per measurement (this process)
+
+
 def through_api(
     server: Collector, *, clients: int, batch: int, total: int, duration: float | None
-) -> tuple[float, int, list[float]]:
-    """Post batches from ``clients`` threads; returns (rate, measurements, batch latencies)."""
+) -> ApiRun:
+    """Post batches from ``clients`` threads after one untimed warm-up batch each."""
     tokens = []
     for index in range(clients):
         response = httpx.post(
@@ -126,7 +158,7 @@ def through_api(
         )
         response.raise_for_status()
         tokens.append((response.json()["probe_id"], response.json()["token"]))
-    per_client = total // clients // batch
+    per_client = max(1, total // clients // batch)
     bodies = [
         [_body(make_measurements(batch, probe_id)) for _ in range(per_client)]
         for probe_id, _ in tokens
@@ -134,30 +166,31 @@ def through_api(
     latencies: list[float] = []
     sent = [0] * clients
     lock = threading.Lock()
-    deadline = None if duration is None else time.monotonic() + duration
+    ready = threading.Barrier(clients + 1)
+    deadline: list[float | None] = [None]
 
     def run(index: int) -> None:
-        _, token = tokens[index]
+        probe_id, token = tokens[index]
         with httpx.Client(
             base_url=server.url,
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             timeout=60,
         ) as client:
+            _post(client, _body(make_measurements(batch, probe_id)))  # warm-up, not timed
+            ready.wait()
             round_ = 0
             while True:
                 for body in bodies[index] if round_ == 0 else _renewed(bodies[index], round_):
                     started = time.perf_counter()
-                    response = client.post("/v1/measurements", content=body)
+                    _post(client, body)
                     elapsed = time.perf_counter() - started
-                    if response.status_code != 200:
-                        raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
                     with lock:
                         latencies.append(elapsed)
                     sent[index] += batch
-                    if deadline is not None and time.monotonic() > deadline:
+                    if deadline[0] is not None and time.monotonic() > deadline[0]:
                         return
                 round_ += 1
-                if deadline is None:
+                if deadline[0] is None:
                     return
 
     sampler_stop = threading.Event()
@@ -166,17 +199,29 @@ def through_api(
         while not sampler_stop.wait(1.0):
             server.rss_samples.append(server.rss_kb())
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
+    if duration is not None:
+        deadline[0] = time.monotonic() + duration
+    ready.wait()  # every client has sent its warm-up batch
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cpu_before = server.cpu_s()
+    started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu = server.cpu_s() - cpu_before
     sampler_stop.set()
-    return sum(sent) / elapsed, sum(sent), latencies
+    count = sum(sent)
+    return ApiRun(count / elapsed, count, latencies, 1e6 * cpu / count)
+
+
+def _post(client: httpx.Client, body: bytes) -> None:
+    response = client.post("/v1/measurements", content=body)
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
 
 
 def _renewed(bodies: list[bytes], round_: int) -> Iterator[bytes]:
@@ -198,7 +243,7 @@ def _body(measurements: list[Measurement]) -> bytes:
     ).encode()
 
 
-def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool) -> float:
+def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool) -> DirectRun:
     """Straight to /write in batches of 5,000 from the same number of clients.
 
     ``serialize=False``: line protocol prebuilt, the server's ceiling. ``serialize=True``: each
@@ -212,7 +257,9 @@ def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool)
         return "\n".join(line_protocol(measurement_point(m)) for m in chunk).encode()
 
     store.write_line_protocol(encode(chunks[0]))  # creates the database; not timed
-    queue: list[Any] = chunks[1:] if serialize else [encode(c) for c in chunks[1:]]
+    queue: list[Any] = list(chunks[1:])
+    if not serialize:
+        queue = [encode(c) for c in queue]
     lock = threading.Lock()
 
     def run() -> None:
@@ -223,48 +270,80 @@ def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool)
                 item = queue.pop()
             store.write_line_protocol(encode(item) if serialize else item)
 
+    cpu_before = time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=run) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    rate = (total - len(chunks[0])) / (time.perf_counter() - started)
+    written = total - len(chunks[0])
+    rate = written / (time.perf_counter() - started)
+    cpu_us = 1e6 * (time.process_time() - cpu_before) / written
     store.close()
-    return rate
+    return DirectRun(rate, cpu_us)
 
 
-def direct_sqlite(path: Path, total: int) -> float:
+def direct_sqlite(path: Path, total: int) -> DirectRun:
     store = SqliteStore(path)
     points = make_measurements(total, "direct")
+    cpu_before = time.process_time()
     started = time.perf_counter()
     for i in range(0, total, DIRECT_BATCH):
         store.write_batch(measurements=points[i : i + DIRECT_BATCH])
     rate = total / (time.perf_counter() - started)
+    cpu_us = 1e6 * (time.process_time() - cpu_before) / total
     store.close()
-    return rate
+    return DirectRun(rate, cpu_us)
+
+
+def _load() -> str:
+    return "load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
 
 
 def report(
-    name: str, api: tuple[float, int, list[float]], directs: dict[str, float], server: Collector
+    name: str, apis: list[ApiRun], directs: dict[str, list[DirectRun]], server: Collector
 ) -> None:
-    rate, sent, latencies = api
-    ordered = sorted(latencies)
+    """Medians over the rounds; each ratio is median API rate / median direct rate."""
+    rate = statistics.median(a.rate for a in apis)
+    cpu_us = statistics.median(a.cpu_us for a in apis)
+    ordered = sorted(t for a in apis for t in a.latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     samples = server.rss_samples or [server.rss_kb()]
-    print(f"[{name}] measurements through API: {sent} in {len(latencies)} batches")
-    print(f"[{name}] API rate: {rate:,.0f} measurements/s")
-    for label, direct in directs.items():
+    spread = ", ".join(f"{a.rate:,.0f}" for a in apis)
+    print(
+        f"[{name}] measurements through API: {sum(a.sent for a in apis)} in {len(ordered)}"
+        f" batches, {len(apis)} round(s)"
+    )
+    print(f"[{name}] API rate: {rate:,.0f} measurements/s (rounds: {spread})")
+    print(f"[{name}] collector CPU: {cpu_us:.0f} us per measurement")
+    for label, runs in directs.items():
+        direct = statistics.median(r.rate for r in runs)
+        writer = statistics.median(r.cpu_us for r in runs)
         print(
-            f"[{name}] direct rate ({label}, batches of {DIRECT_BATCH}): {direct:,.0f}/s;"
-            f" ratio API/direct {rate / direct:.2f}"
+            f"[{name}] direct {label}, batches of {DIRECT_BATCH}: {direct:,.0f}/s"
+            f" (writer CPU {writer:.0f} us/measurement); ratio API/direct {rate / direct:.2f}"
         )
     print(f"[{name}] batch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(
         f"[{name}] collector RSS: first {samples[0] / 1024:.1f} MiB, last "
         f"{samples[-1] / 1024:.1f} MiB, peak {server.peak_kb() / 1024:.1f} MiB"
     )
+    print(f"[{name}] machine: {os.cpu_count()} cores, {_load()} at the end")
+
+
+def rounds(repeat: int, steps: dict[str, Callable[[], Any]]) -> dict[str, list[Any]]:
+    """Run the steps in turn ``repeat`` times, so that passing load hits all of them alike."""
+    results: dict[str, list[Any]] = {label: [] for label in steps}
+    for _ in range(repeat):
+        for label, step in steps.items():
+            results[label].append(step())
+    return results
+
+
+INFLUX_A = "(A) prebuilt line protocol, InfluxDB's ceiling"
+INFLUX_B = "(B) Point -> line protocol in the timed loop"
 
 
 def main() -> None:
@@ -273,6 +352,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--duration", type=float, help="keep posting for this many seconds")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
     parser.add_argument("--store", choices=("influx", "sqlite", "both"), default="both")
     args = parser.parse_args()
     options: dict[str, Any] = {
@@ -281,6 +361,8 @@ def main() -> None:
         "total": args.measurements,
         "duration": args.duration,
     }
+    n, m = args.measurements, args.clients
+    print(f"start: {_load()}; {n} measurements per round, {m} clients, batches of {args.batch}")
     with tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmpdir:
         tmp = Path(tmpdir)
         if args.store in {"influx", "both"}:
@@ -288,20 +370,29 @@ def main() -> None:
                 start_influxd() as influxd,
                 collector(f"influxdb:{influxd.url}?db=bench", tmp) as server,
             ):
-                api = through_api(server, **options)
-                n, m = args.measurements, args.clients
-                directs = {
-                    "prebuilt line protocol": direct_influx(influxd.url, n, m, serialize=False),
-                    "Point->line protocol in loop": direct_influx(
-                        influxd.url, n, m, serialize=True
-                    ),
-                }
-                report("influxdb 1.6", api, directs, server)
+                results = rounds(
+                    args.repeat,
+                    {
+                        "api": lambda: through_api(server, **options),
+                        INFLUX_A: lambda: direct_influx(influxd.url, n, m, serialize=False),
+                        INFLUX_B: lambda: direct_influx(influxd.url, n, m, serialize=True),
+                    },
+                )
+                apis = results.pop("api")
+                report("influxdb 1.6", apis, results, server)
         if args.store in {"sqlite", "both"}:
             with collector(f"sqlite:{tmp / 'api.sqlite3'}", tmp) as server:
-                api = through_api(server, **options)
-                direct = direct_sqlite(tmp / "direct.sqlite3", args.measurements)
-                report("sqlite", api, {"store.write_batch": direct}, server)
+                results = rounds(
+                    args.repeat,
+                    {
+                        "api": lambda: through_api(server, **options),
+                        "store.write_batch": lambda: direct_sqlite(
+                            tmp / f"direct-{time.monotonic_ns()}.sqlite3", n
+                        ),
+                    },
+                )
+                apis = results.pop("api")
+                report("sqlite", apis, results, server)
 
 
 if __name__ == "__main__":
