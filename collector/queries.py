@@ -13,6 +13,7 @@ from collector.series import (
     OutcomeSeries,
     availability_json,
     availability_series,
+    event_concerns,
     outcome_series,
     parse_step,
 )
@@ -91,7 +92,9 @@ async def timeline(
         "step_s": step_s,
         "test": None if test is None else test.value,
         "events": [
-            event_to_dict(e) for e in events if target is None or e.target in {None, target}
+            event_to_dict(e)
+            for e in events
+            if event_concerns(e, asn=asn, network=network, target=target)
         ],
     }
     if test is not None:

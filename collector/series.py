@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from collector.records import VerdictBucket
+from collector.records import Event, VerdictBucket
 from collector.store.buckets import MeasurementBucket
 from probe.model import format_time
 
@@ -158,3 +158,21 @@ def availability_json(series: Series) -> dict[str, Any]:
             for p in series.points
         ],
     }
+
+
+def event_concerns(
+    event: Event, *, asn: int | None = None, network: str | None = None, target: str | None = None
+) -> bool:
+    """Whether an event belongs on a timeline narrowed to ``asn``, ``network`` and ``target``.
+
+    An event concerns every part of its scope: a country-wide shutdown shows on the timeline of
+    any ASN or network of the country, a cut of one ASN's mobile network only where the ASN and
+    the network (when asked for) match; an event without a target (a shutdown) concerns every
+    target.
+    """
+    scope = event.scope
+    return (
+        (asn is None or scope.asn is None or scope.asn == asn)
+        and (network is None or scope.network is None or scope.network == network)
+        and (target is None or event.target is None or event.target == target)
+    )

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collector.records import Event, VerdictBucket
-from collector.series import availability_json, availability_series, parse_step
+from collector.series import (
+    availability_json,
+    availability_series,
+    event_concerns,
+    parse_step,
+)
 from collector.store.codec import event_to_dict
 from probe.cli import CommandError
 from probe.model import format_time, parse_time
@@ -137,15 +142,10 @@ def document(
         "events": [
             event_to_dict(e)
             for e in events
-            if query.target is None or e.target in {None, query.target}
+            if event_concerns(e, asn=query.asn, network=query.network, target=query.target)
         ],
         "series": [availability_json(s) for s in series],
     }
-
-
-def _concerns(event: Event, target: str | None) -> bool:
-    """Keep an event for a one-target timeline when it is about that target or about all."""
-    return target is None or event.target in {None, target}
 
 
 def read_timeline(store: Store, query: TimelineQuery) -> dict[str, Any]:

@@ -295,6 +295,10 @@ def test_timeline_and_events(client: TestClient, records: Any, sqlite_store: Sto
     only = client.get("/v1/timeline", params={**params, "target": "telegram"}).json()
     assert [s["target"] for s in only["series"]] == ["telegram"]
     assert only["events"] == []
+    other_asn = client.get("/v1/timeline", params={**params, "asn": "48503"}).json()
+    assert other_asn["events"] == []  # AS9198's blocking is not on another ASN's timeline
+    mobile = client.get("/v1/timeline", params={**params, "asn": "9198", "network": "mobile"})
+    assert [e["id"] for e in mobile.json()["events"]] == ["ev-1"]  # all of AS9198: mobile too
     assert client.get("/v1/timeline", params={**params, "step": "5x"}).status_code == 422
     backwards = {**params, "until": "2022-01-05T09:00:00Z"}
     assert client.get("/v1/timeline", params=backwards).status_code == 422

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector.records import VerdictBucket
-from collector.series import availability_series, outcome_series, parse_step
+from collector.records import Event, EventKind, EventState, Scope, VerdictBucket
+from collector.series import availability_series, event_concerns, outcome_series, parse_step
 from collector.store.buckets import MeasurementBucket
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
@@ -66,3 +66,32 @@ def test_outcome_series_merges_failures() -> None:
     assert first.outcomes == {"connection_reset": 3, "generic_timeout_error": 1}
     assert (first.ok, first.failed, first.probes, first.success) == (1, 4, 2, 0.2)
     assert second.success == 1.0
+
+
+def _event(asn: int | None, network: str | None, target: str | None) -> Event:
+    kind = EventKind.SHUTDOWN if target is None else EventKind.BLOCKING
+    return Event("ev", kind, Scope("KZ", asn, network), target, None, T0, None, 0.9,
+                 EventState.OPEN)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scope", "query", "shown"),
+    [
+        ((None, None, None), {}, True),  # a nationwide shutdown: on every timeline of KZ
+        ((None, None, None), {"asn": 9198, "network": "mobile", "target": "x"}, True),
+        ((None, "mobile", None), {"network": "mobile"}, True),  # every mobile network cut
+        ((None, "mobile", None), {"network": "fixed"}, False),
+        ((None, "mobile", None), {"asn": 9198}, True),  # AS9198's mobile part is in it
+        ((9198, None, None), {"asn": 9198, "network": "fixed"}, True),
+        ((9198, None, None), {"asn": 48503}, False),
+        ((9198, "mobile", None), {"network": "fixed"}, False),
+        ((9198, "mobile", None), {"asn": 9198}, True),
+        ((9198, None, "telegram"), {"target": "telegram"}, True),
+        ((9198, None, "telegram"), {"target": "facebook"}, False),
+        ((None, None, "telegram"), {"asn": 9198}, True),
+    ],
+)
+def test_event_concerns_its_whole_scope_and_nothing_else(
+    scope: tuple[int | None, str | None, str | None], query: dict[str, object], shown: bool
+) -> None:
+    assert event_concerns(_event(*scope), **query) is shown  # type: ignore[arg-type]
