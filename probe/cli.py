@@ -226,7 +226,9 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
     scan.add_argument("--since", required=True, help="start (RFC 3339 UTC, e.g. 2022-01-04T00:00Z)")
     scan.add_argument("--until", required=True, help="end (RFC 3339 UTC)")
     scan.add_argument(
-        "--state-dir", type=Path, help="where the day-grid cache lives (default: [anomaly])"
+        "--state-dir",
+        type=Path,
+        help="day-grid cache location (default: [anomaly] state_dir, else state/anomaly)",
     )
     scan.add_argument(
         "--no-cache",
