@@ -97,8 +97,32 @@ class GridCache:
                 progress(day, index + 1, days, self.stats.read > read)
         return merge_grids(parts, since=since, until=until, step_s=step_s)
 
+    def prefetch(
+        self, store: StampedSource, *, since: datetime, until: datetime, step_s: int, limit: int
+    ) -> list[datetime]:
+        """Read into the cache up to ``limit`` whole days of [since, until) that are missing or
+        stale, newest first; return them. The watcher calls this once a cycle, so history from
+        before it started (or imported later) is cached too and a scan of it is fast."""
+        if DAY_S % step_s or limit <= 0:
+            return []
+        first = datetime.fromtimestamp(int(since.timestamp()) // DAY_S * DAY_S, UTC)
+        last = datetime.fromtimestamp(int(until.timestamp()) // DAY_S * DAY_S, UTC)
+        stamps = store.day_stamps(since=first, until=last)
+        done: list[datetime] = []
+        day = last - timedelta(days=1)
+        while day >= first and len(done) < limit:
+            stamp = stamps.get(int(day.timestamp()))
+            if stamp is not None and not _fresh(self._path(day, step_s), stamp):
+                self._day(store, day, step_s, stamp)
+                done.append(day)
+            day -= timedelta(days=1)
+        return done
+
+    def _path(self, day: datetime, step_s: int) -> Path:
+        return self.root / f"step{step_s}" / f"{day:%Y-%m-%d}.npz"
+
     def _day(self, store: StampedSource, day: datetime, step_s: int, stamp: int | None) -> Grid:
-        path = self.root / f"step{step_s}" / f"{day:%Y-%m-%d}.npz"
+        path = self._path(day, step_s)
         grid = _load(path, stamp)
         if grid is not None:
             self.stats.cached += 1
@@ -140,6 +164,16 @@ def _save(path: Path, grid: Grid, stamp: int | None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fresh(path: Path, stamp: int | None) -> bool:
+    """Whether the cached day at ``path`` carries ``stamp`` (its arrays are not read)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta: dict[str, Any] = json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return False
+    return meta.get("format") == FORMAT and meta.get("stamp") == stamp
 
 
 def _load(path: Path, stamp: int | None) -> Grid | None:

@@ -24,6 +24,7 @@ from collector.records import Event, EventState
 
 log = logging.getLogger("tyndau.anomaly")
 MAX_EVENT_AGE = timedelta(days=60)  # open events older than this are not looked for
+PREFETCH_PER_CYCLE = 1  # older days read into the grid cache per cycle (cache.py)
 Owns = Callable[[str], bool]
 
 
@@ -110,6 +111,17 @@ class Watcher:
         changes = evaluate(
             self.store, since=since, until=until, th=th, now=now, owns=self.owns, cache=self.cache
         )
+        if self.cache is not None and hasattr(self.store, "day_stamps"):
+            # one older day a cycle into the cache, so scans of the last MAX_EVENT_AGE are fast
+            # even for history from before this watcher started
+            read_from = since - timedelta(seconds=th.warmup_s)
+            self.cache.prefetch(
+                cast(StampedSource, self.store),
+                since=until - MAX_EVENT_AGE,
+                until=read_from,
+                step_s=th.step_s,
+                limit=PREFETCH_PER_CYCLE,
+            )
         changed_ids = {e.id for e in changes}
         still_open = [
             e

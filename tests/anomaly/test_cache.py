@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from collector.anomaly.alerts import Ledger
 from collector.anomaly.cache import GridCache
 from collector.anomaly.classify import detect
 from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.series import Grid, build_grid, merge_grids
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.settings import AnomalySettings, Thresholds
 from collector.anomaly.synth import World, generate
+from collector.anomaly.watcher import Watcher
 from collector.records import HeartbeatBucket, VerdictBucket
 
 TH = Thresholds()
@@ -36,8 +38,8 @@ class StampedMemoryStore(MemoryStore):
     def add(self, verdicts: list[VerdictBucket], heartbeats: list[HeartbeatBucket]) -> None:
         self.verdicts += verdicts
         self.heartbeats += heartbeats
-        for bucket in [*verdicts, *heartbeats]:
-            day = int(bucket.start.timestamp()) // DAY_S * DAY_S
+        for start in [b.start for b in verdicts] + [b.start for b in heartbeats]:
+            day = int(start.timestamp()) // DAY_S * DAY_S
             self.stamps[day] = self.stamps.get(day, 0) + 1
 
     def day_stamps(self, *, since: datetime, until: datetime) -> dict[int, int]:
@@ -65,8 +67,8 @@ def _canonical(grid: Grid) -> dict[str, Any]:
     for i, leaf in enumerate(grid.leaves):
         for name in ("heard", "offline", "verdicts", "control_ok"):
             out[f"{name}{leaf}"] = np.nan_to_num(getattr(grid, name)[i], nan=-1.0).tolist()
-    for p, (leaf, target) in enumerate(grid.pairs):
-        key = (grid.leaves[leaf], target)
+    for p, (row, target) in enumerate(grid.pairs):
+        key = (grid.leaves[row], target)
         for name in ("accessible", "blocked", "inconclusive", "probes"):
             out[f"{name}{key}"] = getattr(grid, name)[p].tolist()
     for name in ("methods", "reasons"):
@@ -151,3 +153,36 @@ def test_merge_cuts_to_the_range_and_drops_rows_absent_from_it() -> None:
     assert _canonical(merged) == _canonical(_direct(store, *window))
     with pytest.raises(ValueError, match="step"):
         merge_grids([part], since=window[0], until=window[1], step_s=600)
+
+
+def test_the_watcher_fills_the_cache_with_older_history_one_day_a_cycle(tmp_path: Path) -> None:
+    """History from before the watcher started gets cached too, so a later scan of it is
+    fast; only days with data are read, newest first, one per cycle."""
+    store, _, _ = _history()  # 2026-01-05 .. 2026-01-09, four days
+    cache = GridCache(tmp_path / "grids")
+    watcher = Watcher(
+        store,
+        AnomalySettings(state_dir=tmp_path),
+        channels=[],
+        ledger=Ledger(tmp_path / "alerts.sqlite3"),
+        state_dir=tmp_path,
+        cache=cache,
+    )
+    try:
+        watcher.cycle(datetime(2026, 1, 9, tzinfo=UTC))
+        cached = sorted(p.stem for p in (tmp_path / "grids" / "step300").iterdir())
+        assert cached == ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08"]
+        assert watcher.cache is cache
+        older = {"since": store_start(store), "until": datetime(2026, 1, 7, tzinfo=UTC)}
+        assert cache.prefetch(store, **older, step_s=300, limit=5) == []
+    finally:
+        watcher.close()
+    cache.grid(store, since=store_start(store), until=datetime(2026, 1, 9, tzinfo=UTC), step_s=300)
+    assert (cache.stats.cached, cache.stats.read) == (4, 0)
+    late = replace(store.verdicts[0], accessible=store.verdicts[0].accessible + 1)
+    store.add([late], [])  # a backlog into the oldest day makes it stale: prefetch reads it
+    assert cache.prefetch(store, **older, step_s=300, limit=5) == [store_start(store)]
+
+
+def store_start(store: MemoryStore) -> datetime:
+    return min(b.start for b in store.verdicts)
