@@ -99,6 +99,28 @@ class TargetRun:
     tput: tuple[datetime, float, http.Fetch] | None = None
     control: ControlObservation | None = None
 
+    def add(
+        self,
+        recorder: Recorder,
+        test: TestKind,
+        started: datetime,
+        mono: float,
+        *,
+        outcome: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Record one measurement of this target, timed from ``started`` / ``mono``."""
+        self.measurements.append(
+            recorder.record(
+                self.target,
+                test,
+                started_at=started,
+                started_mono=mono,
+                outcome=outcome,
+                details=details,
+            )
+        )
+
 
 def stage_details(prefix: str, **values: Any) -> dict[str, Any]:
     return {f"{prefix}_{k}": v for k, v in values.items()}
@@ -149,16 +171,7 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
                 control_reachable=run.control.reachable if run.control else None,
                 control_error=control_error,
             )
-        run.measurements.append(
-            recorder.record(
-                run.target,
-                TestKind.DNS,
-                started_at=started,
-                started_mono=mono,
-                outcome=judged.outcome,
-                details=details,
-            )
-        )
+        run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
     run.addresses, run.address_source = _usable_addresses(env, lookups)
     if env.resolvers and run.target.hosts and TestKind.DNS in env.tests:
         await _resolve_hosts(env, recorder, run)
@@ -197,16 +210,7 @@ async def _resolve_hosts(env: Environment, recorder: Recorder, run: TargetRun) -
             failure=None if judged.outcome == "ok" else judged.outcome,
             failure_raw=found.failure_raw,
         )
-        run.measurements.append(
-            recorder.record(
-                run.target,
-                TestKind.DNS,
-                started_at=started,
-                started_mono=mono,
-                outcome=judged.outcome,
-                details=details,
-            )
-        )
+        run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
 
 
 def _usable_addresses(env: Environment, lookups: Sequence[dns.Lookup]) -> tuple[list[str], str]:
@@ -248,16 +252,7 @@ async def injection_step(env: Environment, recorder: Recorder, run: TargetRun, s
         failure=None if outcome == "ok" else outcome,
         failure_raw=probe.failure_raw,
     )
-    run.measurements.append(
-        recorder.record(
-            run.target,
-            TestKind.DNS_INJECTION,
-            started_at=started,
-            started_mono=mono,
-            outcome=outcome,
-            details=details,
-        )
-    )
+    run.add(recorder, TestKind.DNS_INJECTION, started, mono, outcome=outcome, details=details)
 
 
 async def tcp_step(
@@ -274,16 +269,7 @@ async def tcp_step(
         failure=result.failure,
         failure_raw=result.failure_raw,
     )
-    run.measurements.append(
-        recorder.record(
-            run.target,
-            TestKind.TCP,
-            started_at=started,
-            started_mono=mono,
-            outcome=result.failure or "ok",
-            details=details,
-        )
-    )
+    run.add(recorder, TestKind.TCP, started, mono, outcome=result.failure or "ok", details=details)
     return result
 
 
@@ -333,16 +319,7 @@ async def tls_step(
         # what tells SNI filtering from IP filtering
         control_failure=_handshake_completed(control),
     )
-    run.measurements.append(
-        recorder.record(
-            run.target,
-            TestKind.TLS,
-            started_at=started,
-            started_mono=mono,
-            outcome=main.failure or "ok",
-            details=details,
-        )
-    )
+    run.add(recorder, TestKind.TLS, started, mono, outcome=main.failure or "ok", details=details)
 
 
 def _handshake_completed(result: tls.Handshake | None) -> str | None:
@@ -399,16 +376,7 @@ async def http_step(
         failure=None if outcome == "ok" else outcome,
         failure_raw=fetched.failure_raw,
     )
-    run.measurements.append(
-        recorder.record(
-            run.target,
-            TestKind.HTTP,
-            started_at=started,
-            started_mono=mono,
-            outcome=outcome,
-            details=details,
-        )
-    )
+    run.add(recorder, TestKind.HTTP, started, mono, outcome=outcome, details=details)
     return fetched
 
 
