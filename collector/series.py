@@ -67,11 +67,7 @@ def availability_series(
         lambda: defaultdict(lambda: [0, 0, 0, 0, 0])
     )
     for b in buckets:
-        if asn is not None and b.asn != asn:
-            continue
-        if network is not None and b.network != network:
-            continue
-        if target is not None and b.target != target:
+        if not _selected(b, asn, network, target):
             continue
         acc = sums[(b.target, b.category)][b.start]
         for index, value in enumerate(
@@ -86,6 +82,20 @@ def availability_series(
         )
         for (name, category), points in sorted(sums.items())
     ]
+
+
+def _selected(
+    bucket: VerdictBucket | MeasurementBucket,
+    asn: int | None,
+    network: str | None,
+    target: str | None,
+) -> bool:
+    """The bucket is of the asked ASN, network and target (None: any)."""
+    return (
+        (asn is None or bucket.asn == asn)
+        and (network is None or bucket.network == network)
+        and (target is None or bucket.target == target)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +130,7 @@ def outcome_series(
     """One test's success share per target over time: raw measurements, before any verdict."""
     sums: dict[tuple[str, str, str], dict[datetime, OutcomePoint]] = defaultdict(dict)
     for b in buckets:
-        if asn is not None and b.asn != asn:
-            continue
-        if network is not None and b.network != network:
-            continue
-        if target is not None and b.target != target:
+        if not _selected(b, asn, network, target):
             continue
         points = sums[(b.target, b.category, b.test)]
         old = points.get(b.start, OutcomePoint(b.start, 0, 0, 0, {}))
