@@ -176,32 +176,27 @@ def vantage(tmp_path_factory: pytest.TempPathFactory, pki: Any) -> Iterator[dict
         shutil.rmtree(etc, ignore_errors=True)
 
 
+def probe_cli(v: dict[str, Any], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``tyndau probe once --targets <lab targets> ARGS`` inside the vantage's namespace."""
+    return subprocess.run(
+        ["ip", "netns", "exec", v["ns"], str(TYNDAU), "probe", "once",
+         "--targets", str(v["work"] / "targets.toml"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
+    )  # fmt: skip
+
+
 def probe_once(v: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], float]:
     start = time.monotonic()
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            v["ns"],
-            str(TYNDAU),
-            "probe",
-            "once",
-            "--json",
-            "--targets",
-            str(v["work"] / "targets.toml"),
-            "--ca-bundle",
-            str(v["ca"]),
-            "--allow-net",
-            "198.18.0.0/15",
-            "--timeout",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
+    done = probe_cli(
+        v,
+        "--json",
+        "--ca-bundle",
+        str(v["ca"]),
+        "--allow-net",
+        "198.18.0.0/15",
+        "--timeout",
+        "2",
         timeout=60,
-        cwd=REPO,
-        check=False,
     )
     wall = time.monotonic() - start
     assert done.returncode == 0, done.stderr
@@ -244,29 +239,15 @@ def test_shutdown_is_offline_not_blocked(vantage: dict[str, Any]) -> None:
 
 
 def test_table_output_for_people(vantage: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            vantage["ns"],
-            str(TYNDAU),
-            "probe",
-            "once",
-            "--targets",
-            str(vantage["work"] / "targets.toml"),
-            "--ca-bundle",
-            str(vantage["ca"]),
-            "--allow-net",
-            "198.18.0.0/15",
-            "--timeout",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
+    done = probe_cli(
+        vantage,
+        "--ca-bundle",
+        str(vantage["ca"]),
+        "--allow-net",
+        "198.18.0.0/15",
+        "--timeout",
+        "2",
         timeout=60,
-        cwd=REPO,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -277,52 +258,14 @@ def test_table_output_for_people(vantage: dict[str, Any]) -> None:
 
 
 def test_bad_resolver_flag_is_a_clear_error(vantage: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            vantage["ns"],
-            str(TYNDAU),
-            "probe",
-            "once",
-            "--targets",
-            str(vantage["work"] / "targets.toml"),
-            "--resolver",
-            "dns.google",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=REPO,
-        check=False,
-    )
+    done = probe_cli(vantage, "--resolver", "dns.google", timeout=30)
     assert done.returncode == 2
     assert "configuration error" in done.stderr and "resolvers" in done.stderr
     assert "not an IP address" in done.stderr
 
 
 def test_missing_ca_bundle_is_a_clear_error(vantage: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            vantage["ns"],
-            str(TYNDAU),
-            "probe",
-            "once",
-            "--targets",
-            str(vantage["work"] / "targets.toml"),
-            "--ca-bundle",
-            "/nonexistent.pem",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=REPO,
-        check=False,
-    )
+    done = probe_cli(vantage, "--ca-bundle", "/nonexistent.pem", timeout=30)
     assert done.returncode == 2
     assert "ca_bundle" in done.stderr and "/nonexistent.pem" in done.stderr
     assert "Traceback" not in done.stderr
