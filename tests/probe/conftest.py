@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,3 +259,50 @@ class Kit:
 @pytest.fixture(scope="session")
 def kit() -> Kit:
     return Kit()
+
+
+@pytest.fixture
+def forging_resolver() -> Iterator[Callable[..., int]]:
+    """Start forging DNS servers (``forging_resolver("198.18.9.80")`` -> port); all are stopped
+    when the test ends."""
+    with ExitStack() as stack:
+        yield lambda *addresses: stack.enter_context(_forging_server(*addresses))
+
+
+@contextmanager
+def _forging_server(*addresses: str) -> Iterator[int]:
+    """A UDP DNS server on loopback answering each A query once per address, in order (one
+    address: an on-path injector; two: a race of a forged and a real answer). Yields its port."""
+    import dns.message
+    import dns.rrset
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            query = dns.message.from_wire(data)
+            for address in addresses:
+                response = dns.message.make_response(query)
+                if query.question[0].rdtype == 1:
+                    response.answer.append(
+                        dns.rrset.from_text(query.question[0].name, 60, "IN", "A", address)
+                    )
+                sock.sendto(response.to_wire(), peer)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        sock.close()

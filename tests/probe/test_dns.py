@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -125,38 +125,9 @@ def test_doh_server_down_is_connection_refused() -> None:
 
 
 @pytest.fixture
-def racing_injector() -> Iterator[int]:
+def racing_injector(forging_resolver: Callable[..., int]) -> int:
     """Answers every query twice: first a forged address, then the 'real' one (an on-path race)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            query = dns.message.from_wire(data)
-            for address in ("10.10.34.35", "198.19.1.7"):
-                response = dns.message.make_response(query)
-                if query.question[0].rdtype == 1:
-                    response.answer.append(
-                        dns.rrset.from_text(query.question[0].name, 60, "IN", "A", address)
-                    )
-                sock.sendto(response.to_wire(), peer)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        sock.close()
+    return forging_resolver("10.10.34.35", "198.19.1.7")
 
 
 def test_second_different_answer_is_injection(racing_injector: int) -> None:

@@ -5,47 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 
-import dns.message
-import dns.rrset
 import pytest
 
 from probe.injection import probe_silent_host
 
 
 @pytest.fixture
-def injector() -> Iterator[int]:
+def injector(forging_resolver: Callable[..., int]) -> int:
     """Answers any query with a forged A record, as an on-path injector does."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            query = dns.message.from_wire(data)
-            reply = dns.message.make_response(query)
-            reply.answer.append(
-                dns.rrset.from_text(query.question[0].name, 60, "IN", "A", "198.18.9.80")
-            )
-            sock.sendto(reply.to_wire(), peer)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        sock.close()
+    return forging_resolver("198.18.9.80")
 
 
 def test_no_reply_is_not_injection(kit: object) -> None:
