@@ -30,7 +30,7 @@ from collector.queries import router as query_router
 from collector.ratelimit import RateLimiter, retry_after
 from collector.schema import BatchIn, TagText, batch_problems, explain_errors
 from collector.settings import CollectorSettings
-from collector.store import Store, StoreError
+from collector.store import Store, StoreConflictError, StoreError, StoreRefusedError
 from collector.web import router as web_router
 from probe.model import utcnow
 from probe.targets import Target, load_targets
@@ -140,13 +140,33 @@ def _store_down(ctx: Context, exc: Exception) -> HTTPException:
     )
 
 
+def _refused(ctx: Context, exc: StoreRefusedError) -> HTTPException:
+    """409 for records reusing an id, 422 for records the store refuses as malformed: both
+    name the records (``loc``) so the probe quarantines only them; the store's text is logged."""
+    conflict = isinstance(exc, StoreConflictError)
+    ctx.metrics.count_rejected("id_conflict" if conflict else "refused_by_store")
+    log.warning("store refused a batch: %s", exc)
+    problems = [
+        {"loc": ["body", p.group, p.index, "id"], "msg": p.message, "type": p.kind}
+        for p in exc.problems
+    ] or [
+        {
+            "loc": ["body"],
+            "msg": "the store refused these records as malformed; send them one by one to "
+            "find the one at fault",
+            "type": "refused_by_store",
+        }
+    ]
+    return HTTPException(409 if conflict else 422, problems)
+
+
 def ingest_router(max_body_bytes: int) -> APIRouter:
     router = APIRouter(route_class=limited_route(max_body_bytes))
 
     @router.post(
         "/v1/measurements",
         response_model=IngestOut,
-        responses={401: {}, 413: {}, 415: {}, 422: {}, 429: {}, 503: {}},
+        responses={401: {}, 409: {}, 413: {}, 415: {}, 422: {}, 429: {}, 503: {}},
         openapi_extra={"requestBody": BATCH_BODY},
     )
     async def post_measurements(request: Request, probe_id: ProbeId, ctx: Ctx) -> IngestOut:
@@ -184,6 +204,8 @@ def ingest_router(max_body_bytes: int) -> APIRouter:
                     measurements=measurements, verdicts=verdicts, heartbeats=heartbeats
                 )
             )
+        except StoreRefusedError as exc:
+            raise _refused(ctx, exc) from exc
         except StoreError as exc:
             raise _store_down(ctx, exc) from exc
         finally:
@@ -251,8 +273,9 @@ def admin_router() -> APIRouter:
             if ctx.settings.control.ca_bundle
             else None,
             http_max_bytes=ctx.settings.control.http_max_bytes,
+            allow_net=ctx.settings.control.allow_net,
         )
-        result = await run_in_threadpool(control.measure, target, config)
+        result = await control.measure(target, config)
         return result.to_dict()
 
     @router.get("/healthz", responses={503: {}})

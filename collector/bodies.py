@@ -57,6 +57,10 @@ class LimitedRequest(Request):
             raise too_large(self.limit)
         if not inflater.eof:
             raise HTTPException(400, "body is not valid gzip: truncated stream")
+        if inflater.unused_data:
+            raise HTTPException(
+                400, "body is not valid gzip: bytes after the end of the stream; send one member"
+            )
         return data
 
 

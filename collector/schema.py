@@ -9,20 +9,24 @@ line_protocol_reference/#special-characters).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
     StrictInt,
     StrictStr,
 )
+from pydantic_core import PydanticCustomError
 
 from probe.failures import OK, Failure
 from probe.model import (
@@ -65,8 +69,9 @@ def tag_problem(value: str) -> str:
 def explain_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Validation errors with a tag's pattern mismatch told as the character or space to fix.
 
-    A string input that UTF-8 cannot carry (a lone surrogate, from JSON parsed in Python) is
-    echoed escaped, so that the 422 itself can be sent.
+    The echoed input is made sendable as JSON: bytes that are not UTF-8 and strings with lone
+    surrogates are escaped, NaN and infinities become their names, and long inputs are cut, so
+    that the 422 itself never fails to encode (which was a 500).
     """
     explained = []
     for error in errors:
@@ -75,10 +80,66 @@ def explain_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
         if item.get("type") == "string_pattern_mismatch" and context.get("pattern") == TAG_PATTERN:
             del item["ctx"]
             item["msg"] = tag_problem(str(item.get("input", "")))
-        if isinstance(item.get("input"), str):
-            item["input"] = item["input"].encode("utf-8", "backslashreplace").decode("utf-8")
+        if "input" in item:
+            item["input"] = sendable(item["input"])
+        if "ctx" in item:
+            item["ctx"] = sendable(item["ctx"])
         explained.append(item)
     return explained
+
+
+ECHO_LIMIT = 200  # characters of a bad input echoed back
+
+
+def sendable(value: Any, depth: int = 0) -> Any:
+    """``value`` as something JSON can carry exactly as text: the echo of a 422."""
+    if isinstance(value, dict) and depth < 8:
+        return {str(sendable(k, depth + 1)): sendable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple) and depth < 8:
+        return [sendable(v, depth + 1) for v in value[:50]]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value[: ECHO_LIMIT * 4]).decode("utf-8", "backslashreplace")
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "..."
+
+
+# RFC 3339 section 5.6 with upper-case T and Z, seconds required, at most microseconds (what
+# both stores keep exactly): anything else, a Unix number included, is refused, not guessed.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "rfc3339",
+        "must be an RFC 3339 string such as 2022-01-05T10:00:00.123456Z "
+        "(upper-case T and Z or an offset, at most 6 fraction digits)",
+    )
+
+
+def _finite_json(details: dict[str, Any]) -> dict[str, Any]:
+    """Refuse NaN and infinities anywhere in ``details``: JSON cannot carry them back."""
+    stack: list[tuple[str, Any]] = [("details", details)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise PydanticCustomError(
+                    "finite_number",
+                    "{path}: {value} is not a finite number; send a finite number, a string "
+                    "or null",
+                    {"path": path, "value": repr(value)},
+                )
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{index}", item) for index, item in enumerate(value))
+    return details
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -86,7 +147,11 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 # Both stores keep 64-bit nanoseconds (up to 2262); measurements began long after 2000.
-Timestamp = Annotated[AwareDatetime, Field(ge=EARLIEST, lt=LATEST)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), Field(ge=EARLIEST, lt=LATEST)]
+# What both stores hold: SQLite INTEGER and InfluxDB integer fields are signed 64-bit.
+INT64_MAX = 2**63 - 1
+Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
+Details = Annotated[dict[str, Any], AfterValidator(_finite_json)]
 TagText = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=TAG_PATTERN)]
 RecordId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 OUTCOMES = (OK, *(f.value for f in Failure))
@@ -154,7 +219,7 @@ class MeasurementIn(_Strict):
     duration_ms: NonNegative
     outcome: Outcome
     round_id: RecordId
-    details: dict[str, Any] = Field(default_factory=dict)  # came from JSON: JSON-valid
+    details: Details = Field(default_factory=dict)  # from JSON, all numbers finite
     schema_: Literal["tyndau.measurement/1"] = Field("tyndau.measurement/1", alias="schema")
 
     def to_model(self, shared: Shared) -> Measurement:
@@ -213,10 +278,8 @@ class HeartbeatIn(_Strict):
     vantage: VantageIn
     at: Timestamp
     uptime_s: NonNegative
-    outbox_depth: Annotated[StrictInt, Field(ge=0)]
-    dropped: dict[Annotated[StrictStr, Field(max_length=64)], Annotated[StrictInt, Field(ge=0)]] = (
-        Field(default_factory=dict)
-    )
+    outbox_depth: Count
+    dropped: dict[Annotated[StrictStr, Field(max_length=64)], Count] = Field(default_factory=dict)
     schema_: Literal["tyndau.heartbeat/1"] = Field("tyndau.heartbeat/1", alias="schema")
 
     def to_model(self, shared: Shared) -> Heartbeat:

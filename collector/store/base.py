@@ -30,6 +30,31 @@ class StoreUrlError(StoreError, ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class RecordProblem:
+    """Why one record of a batch was refused: its group (``measurements``...) and index there."""
+
+    group: str
+    index: int
+    message: str
+    kind: str
+
+
+class StoreRefusedError(StoreError):
+    """The back-end refuses the batch as malformed: retrying the same records cannot succeed.
+
+    ``problems`` names the records at fault when the store knows them (empty: the whole batch).
+    """
+
+    def __init__(self, message: str, problems: Sequence[RecordProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class StoreConflictError(StoreRefusedError):
+    """Records reuse an id that belongs to other content (or another probe): nothing stored."""
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """What a batch write did: records newly stored and records already present (re-sent)."""
 
@@ -119,6 +144,11 @@ class Store(Protocol):
     def add_probe(self, probe: ProbeRecord) -> None: ...
 
     def probe_by_token_hash(self, token_hash: str) -> ProbeRecord | None: ...
+
+    def publication_secret(self) -> bytes:
+        """The collector's secret for published pseudonyms (collector/pseudonym.py): made at the
+        first call, then the same for every later call and every process sharing the store."""
+        ...
 
     def ping(self) -> None:
         """Raise StoreUnavailableError when the back-end cannot serve."""

@@ -11,6 +11,7 @@ troubleshooting/frequently-asked-questions/#how-does-influxdb-handle-duplicate-p
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -21,12 +22,14 @@ from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
+from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
 from collector.store.base import (
     MeasurementPage,
     MeasurementQuery,
     ProbeRecord,
     StoreError,
+    StoreRefusedError,
     StoreUnavailableError,
     WriteResult,
 )
@@ -50,6 +53,7 @@ from collector.store.codec import (
     new_stamp,
     to_ns,
 )
+from collector.store.ids import Keyed, sort_out
 from collector.store.points import (
     NS,
     Fields,
@@ -59,15 +63,20 @@ from collector.store.points import (
     make_point,
     measurement_from_row,
     measurement_point,
+    point_identity,
     verdict_point,
 )
 from probe.model import Heartbeat, Measurement, Verdict
 
 WriteMode = Literal["auto", "v1", "v2"]
+# Answers about the points themselves (bad line protocol, field type conflict): retrying the
+# same records cannot succeed, so they are the client's 422, not a 503 (issue 14, item 3).
+REFUSED_AS_MALFORMED = frozenset({400, 422})
 _CURSOR_SLACK = 64  # extra rows fetched so that records sharing a timestamp are not skipped
 
 
 DAY_MEASUREMENT = "collector_day"
+SECRET_MEASUREMENT = "collector_secret"  # noqa: S105 (a measurement name, not a secret)
 
 
 def quote(value: str) -> str:
@@ -111,6 +120,7 @@ class InfluxStore:
         self._client: InfluxDBClient | None = None
         self._database_ready = False
         self._timeout_s = timeout_s
+        self._secret: bytes | None = None
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -121,17 +131,51 @@ class InfluxStore:
         verdicts: Sequence[Verdict] = (),
         heartbeats: Sequence[Heartbeat] = (),
     ) -> WriteResult:
-        """Write all points; InfluxDB overwrites re-sent points silently: ``duplicates`` is 0."""
-        points = [measurement_point(m) for m in measurements]
-        points += [verdict_point(v) for v in verdicts]
-        points += [heartbeat_point(h) for h in heartbeats]
-        accepted = len(points)
-        days = {day_of(m.started_at) for m in measurements}  # stamped (Store.day_stamps)
-        days.update(day_of(v.at) for v in verdicts)
-        days.update(day_of(h.at) for h in heartbeats)
-        points += day_points(days)
-        self.write_points(points)
-        return WriteResult(accepted=accepted, duplicates=0)
+        """Write the records new by id; the id rule (collector/store/ids.py) is applied against
+        the points already stored at the batch's times, so a re-send counts as a duplicate."""
+        groups = (
+            ("measurements", "probe_test", [measurement_point(m) for m in measurements]),
+            ("verdicts", "probe_verdict", [verdict_point(v) for v in verdicts]),
+            ("heartbeats", "probe_heartbeat", [heartbeat_point(h) for h in heartbeats]),
+        )
+        records: list[Measurement | Verdict | Heartbeat] = [*measurements, *verdicts, *heartbeats]
+        points = [point for _, _, group_points in groups for point in group_points]
+        keyed = [
+            Keyed(group, index, *point_identity(point))
+            for group, _, group_points in groups
+            for index, point in enumerate(group_points)
+        ]
+        stored: dict[tuple[str, str], Keyed] = {}
+        for group, name, _ in groups:
+            stored.update(self._stored(group, name, [k for k in keyed if k.group == group]))
+        kept = sort_out(keyed, stored)
+        fresh = [points[p] for p in kept.fresh]
+        days = {day_of(_record_time(records[p])) for p in kept.fresh}  # Store.day_stamps
+        self.write_points(fresh + day_points(days))
+        return WriteResult(accepted=len(fresh), duplicates=kept.duplicates)
+
+    def _stored(self, group: str, name: str, batch: list[Keyed]) -> dict[tuple[str, str], Keyed]:
+        """The points of ``name`` already stored under the batch's ids, looked up near the
+        batch's own times (records of one round are seconds apart): a point is found when it
+        has the id and a time within the batch's clusters."""
+        if not batch:
+            return {}
+        statements = []
+        for first, last, ids in lookup_windows(batch):
+            any_id = " OR ".join(f'"id" = {quote(i)}' for i in ids)
+            statements.append(
+                f'SELECT "id", "probe", "digest" FROM "{name}" '  # noqa: S608 (quoted values)
+                f"WHERE time >= {first} AND time <= {last} AND ({any_id})"
+            )
+        by_id = {k.id: k for k in batch}
+        found: dict[tuple[str, str], Keyed] = {}
+        for start in range(0, len(statements), 20):
+            for row in self._rows("; ".join(statements[start : start + 20]), method="POST"):
+                record_id, probe_id, stored_digest = str(row[1]), str(row[2]), row[3]
+                mine = by_id.get(record_id)
+                content = stored_digest if stored_digest else (mine.content if mine else "")
+                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, str(content))
+        return found
 
     def write_points(self, points: list[Point]) -> None:
         if not points:
@@ -153,6 +197,8 @@ class InfluxStore:
         if self._rp:
             params["rp"] = self._rp
         response = self._request("POST", "/write", params=params, content=body)
+        if response.status_code in REFUSED_AS_MALFORMED:
+            raise StoreRefusedError(f"influxdb /write refused the points: {response.text}")
         if response.status_code != 204:
             raise StoreError(f"influxdb /write answered {response.status_code}: {response.text}")
 
@@ -163,6 +209,10 @@ class InfluxStore:
             api = self._v2_client().write_api(write_options=SYNCHRONOUS)
             api.write(bucket=bucket, org=self._org, record=points, write_precision=NS)  # type: ignore[arg-type]
         except ApiException as exc:
+            if exc.status in REFUSED_AS_MALFORMED:
+                raise StoreRefusedError(
+                    f"influxdb write refused ({exc.status}): {exc.body}"
+                ) from exc
             if exc.status is not None and exc.status < 500:
                 raise StoreError(f"influxdb write refused ({exc.status}): {exc.body}") from exc
             raise StoreUnavailableError(f"influxdb write failed: {exc.status}") from exc
@@ -321,6 +371,26 @@ class InfluxStore:
         created_ns, probe_id, name, stored = rows[0][:4]
         return ProbeRecord(str(probe_id), str(name), str(stored), from_ns(int(created_ns)))
 
+    def publication_secret(self) -> bytes:
+        """A ``collector_secret`` point; the earliest candidate wins, so replicas that start on
+        an empty database at once agree once each has read the other's (docs/volunteers.md)."""
+        if self._secret is None:
+            candidates = self._secret_candidates()
+            if not candidates:
+                point = make_point(
+                    SECRET_MEASUREMENT, {}, {"value": new_secret().hex()}, time.time_ns()
+                )
+                self.write_points([point])
+                candidates = self._secret_candidates()
+            if not candidates:
+                raise StoreUnavailableError("influxdb did not keep the publication secret point")
+            self._secret = bytes.fromhex(min(candidates)[1])
+        return self._secret
+
+    def _secret_candidates(self) -> list[tuple[int, str]]:
+        rows = self._rows(f'SELECT "value" FROM "{SECRET_MEASUREMENT}"')  # noqa: S608
+        return [(int(row[0]), str(row[1])) for row in rows]
+
     def ping(self) -> None:
         response = self._request("GET", "/ping")
         if response.status_code != 204:
@@ -356,8 +426,8 @@ class InfluxStore:
         )
         return [(s.get("tags") or {}, s["values"]) for s in self._series(sql)]
 
-    def _rows(self, sql: str) -> list[list[Any]]:
-        return [row for s in self._series(sql) for row in s["values"]]
+    def _rows(self, sql: str, *, method: str = "GET") -> list[list[Any]]:
+        return [row for s in self._series(sql, method=method) for row in s["values"]]
 
     def _records(self, sql: str) -> list[dict[str, Any]]:
         """Rows as dicts by column name (tags of GROUP BY merged in)."""
@@ -367,12 +437,16 @@ class InfluxStore:
             for row in s["values"]
         ]
 
-    def _series(self, sql: str) -> list[dict[str, Any]]:
+    def _series(self, sql: str, *, method: str = "GET") -> list[dict[str, Any]]:
+        """Run InfluxQL; POST carries long statements (id lookups) in the form body."""
         self._ensure_database()
         params = {"db": self.database, "q": sql, "epoch": "ns"}
         if self._rp:
             params["rp"] = self._rp
-        response = self._request("GET", "/query", params=params)
+        if method == "POST":
+            response = self._request("POST", "/query", data=params)
+        else:
+            response = self._request("GET", "/query", params=params)
         if response.status_code >= 500:
             raise StoreUnavailableError(f"influxdb /query answered {response.status_code}")
         if response.status_code != 200:
@@ -425,6 +499,28 @@ def day_points(days: set[int]) -> list[Point]:
         make_point(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
         for day in sorted(days)
     ]
+
+
+LOOKUP_GAP_NS = 60 * 1_000_000_000  # records further apart are looked up in another window
+LOOKUP_IDS = 100  # ids per statement
+
+
+def lookup_windows(batch: list[Keyed]) -> list[tuple[int, int, list[str]]]:
+    """(first ns, last ns, ids) windows covering the batch's record times, gaps over a minute
+    split, so that a lookup scans only the moments the batch's records live at."""
+    timed = sorted((k.ns, k.id) for k in batch)
+    windows: list[tuple[int, int, list[str]]] = []
+    for ns, record_id in timed:
+        if windows and ns - windows[-1][1] <= LOOKUP_GAP_NS and len(windows[-1][2]) < LOOKUP_IDS:
+            first, _, ids = windows[-1]
+            windows[-1] = (first, ns, [*ids, record_id])
+        else:
+            windows.append((ns, ns, [record_id]))
+    return windows
+
+
+def _record_time(record: Measurement | Verdict | Heartbeat) -> datetime:
+    return record.started_at if isinstance(record, Measurement) else record.at
 
 
 def _int(text: str) -> int:

@@ -7,6 +7,7 @@ wire form, so raw measurements survive a round trip exactly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -34,6 +35,22 @@ def make_point(measurement: str, tags: dict[str, str], fields: Fields, ns: int) 
     return point
 
 
+def digest(*values: object) -> str:
+    """A short digest of a record's stored content: how the id rule tells a re-send (same id,
+    same digest) from other content under a known id, without reading the record back."""
+    return hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
+
+
+def point_identity(point: Point) -> tuple[str, str, str, int]:
+    """(id, probe, digest, ns) of a record's point, as built by the functions below."""
+    tags: dict[str, str] = point._tags
+    fields: Fields = point._fields
+    ns = point._time
+    if not isinstance(ns, int):
+        raise TypeError("record points carry integer nanoseconds")
+    return str(fields["id"]), tags["probe"], str(fields["digest"]), ns
+
+
 def line_protocol(point: Point) -> str:
     text: str = point.to_line_protocol()  # type: ignore[no-untyped-call]
     return text
@@ -55,6 +72,7 @@ def measurement_point(m: Measurement) -> Point:
         "test": m.test.value,
         "outcome": m.outcome,
     }
+    ns = record_ns(m.started_at, m.id)
     fields: Fields = {
         "id": m.id,
         "duration_ms": float(m.duration_ms),
@@ -63,7 +81,8 @@ def measurement_point(m: Measurement) -> Point:
         "round_id": m.round_id,
         "details": dumps(m.details),
     }
-    return make_point("probe_test", tags, fields, record_ns(m.started_at, m.id))
+    fields["digest"] = digest(ns, tags, fields)
+    return make_point("probe_test", tags, fields, ns)
 
 
 def measurement_from_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +121,9 @@ def verdict_point(v: Verdict) -> Point:
         "measurement_ids": dumps(list(v.measurement_ids)),
         "explanation": dumps(v.explanation),
     }
-    return make_point("probe_verdict", tags, fields, record_ns(v.at, v.id))
+    ns = record_ns(v.at, v.id)
+    fields["digest"] = digest(ns, tags, fields)
+    return make_point("probe_verdict", tags, fields, ns)
 
 
 def heartbeat_point(h: Heartbeat) -> Point:
@@ -113,7 +134,9 @@ def heartbeat_point(h: Heartbeat) -> Point:
         "outbox_depth": int(h.outbox_depth),
         "dropped": dumps(h.dropped),
     }
-    return make_point("probe_heartbeat", _vantage_tags(h), fields, record_ns(h.at, h.id))
+    ns, tags = record_ns(h.at, h.id), _vantage_tags(h)
+    fields["digest"] = digest(ns, tags, fields)
+    return make_point("probe_heartbeat", tags, fields, ns)
 
 
 def event_point(e: Event) -> Point:

@@ -15,11 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
 from collector.store.base import (
     MeasurementPage,
     MeasurementQuery,
     ProbeRecord,
+    StoreRefusedError,
     StoreUnavailableError,
     WriteResult,
 )
@@ -41,6 +43,7 @@ from collector.store.codec import (
     to_ns,
     verdict_record,
 )
+from collector.store.ids import Keyed, sort_out
 from probe.model import Heartbeat, Measurement, Verdict
 
 SCHEMA = """
@@ -73,6 +76,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (start_ns);
 CREATE TABLE IF NOT EXISTS day_stamps (day INTEGER PRIMARY KEY, stamp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS probes (
     probe_id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
     created_ns INTEGER NOT NULL
@@ -103,28 +107,40 @@ class SqliteStore:
         verdicts: Sequence[Verdict] = (),
         heartbeats: Sequence[Heartbeat] = (),
     ) -> WriteResult:
-        m_rows = [_measurement_row(m) for m in measurements]
-        v_rows = [_verdict_row(v) for v in verdicts]
-        h_rows = [_heartbeat_row(h) for h in heartbeats]
-        total = len(m_rows) + len(v_rows) + len(h_rows)
+        """Insert the records new by id; re-sent ones count as duplicates; the id rule
+        (collector/store/ids.py) refuses the whole batch when an id names other content."""
+        groups = (
+            ("measurements", [_measurement_row(m) for m in measurements], 9),
+            ("verdicts", [_verdict_row(v) for v in verdicts], 10),
+            ("heartbeats", [_heartbeat_row(h) for h in heartbeats], 5),
+        )
+        keyed = [
+            Keyed(group, index, row[0], row[1], row[-1])
+            for group, rows, _ in groups
+            for index, row in enumerate(rows)
+        ]
+        rows_of = [row for _, rows, _ in groups for row in rows]
+        time_column = [column for _, rows, column in groups for _ in rows]
         with self._transaction() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO measurements VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", m_rows
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", v_rows
-            )
-            db.executemany("INSERT OR IGNORE INTO heartbeats VALUES (?,?,?,?,?,?,?,?,?)", h_rows)
-            inserted = db.total_changes - before
-            if inserted:
-                times = [r[9] for r in m_rows] + [r[10] for r in v_rows] + [r[5] for r in h_rows]
+            kept = sort_out(keyed, _stored(db, keyed))
+            by_table: dict[str, list[tuple[Any, ...]]] = {group: [] for group, _, _ in groups}
+            for position in kept.fresh:
+                by_table[keyed[position].group].append(rows_of[position])
+            try:
+                for table, rows in by_table.items():
+                    if rows:
+                        marks = ",".join("?" * len(rows[0]))
+                        db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
+            except (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError) as exc:
+                raise StoreRefusedError(f"sqlite refused the batch: {exc}") from exc
+            if kept.fresh:
+                times = [rows_of[p][time_column[p]] for p in kept.fresh]
                 db.executemany(
                     "INSERT INTO day_stamps VALUES (?, ?)"
                     " ON CONFLICT (day) DO UPDATE SET stamp = excluded.stamp",
                     [(day, new_stamp()) for day in sorted(day_starts(times))],
                 )
-        return WriteResult(accepted=inserted, duplicates=total - inserted)
+        return WriteResult(accepted=len(kept.fresh), duplicates=kept.duplicates)
 
     def measurements(self, query: MeasurementQuery) -> MeasurementPage:
         where = ["started_ns >= ?", "started_ns < ?"]
@@ -275,6 +291,16 @@ class SqliteStore:
         probe_id, name, stored_hash, created_ns = rows[0]
         return ProbeRecord(probe_id, name, stored_hash, from_ns(created_ns))
 
+    def publication_secret(self) -> bytes:
+        """Kept in ``meta``; INSERT OR IGNORE in one transaction: the first writer's wins."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('publication_secret', ?)", (new_secret().hex(),)
+            )
+            row = db.execute("SELECT value FROM meta WHERE key = 'publication_secret'")
+            (value,) = row.fetchone()
+        return bytes.fromhex(value)
+
     def ping(self) -> None:
         self._read("SELECT 1", [])
 
@@ -322,6 +348,23 @@ class _Transaction:
             self._lock.release()
         if isinstance(exc, sqlite3.OperationalError):
             raise StoreUnavailableError(f"sqlite: {exc}") from exc
+
+
+_LOOKUP_CHUNK = 500  # ids per SELECT (SQLite allows 32,766 parameters since 3.32)
+
+
+def _stored(db: sqlite3.Connection, batch: Sequence[Keyed]) -> dict[tuple[str, str], Keyed]:
+    """The records already stored under the batch's ids, by (group, id)."""
+    found: dict[tuple[str, str], Keyed] = {}
+    for group in ("measurements", "verdicts", "heartbeats"):
+        ids = sorted({k.id for k in batch if k.group == group})
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, probe_id, record FROM {group} WHERE id IN ({marks})"  # noqa: S608
+            for record_id, probe_id, record in db.execute(sql, chunk):
+                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, record)
+    return found
 
 
 class _Starts(dict[int, datetime]):

@@ -261,3 +261,39 @@ def test_records_of_one_series_in_the_same_microsecond_are_both_kept(
     assert sorted(m["id"] for m in _all_measurements(store)) == sorted([first.id, second.id])
     buckets = store.measurement_buckets(since=T0, until=T0 + DAY, step_s=60)
     assert [(b.ok, b.failed) for b in buckets] == [(2, 0)]
+
+
+def test_an_id_belongs_to_one_record(store: Store, records: Any) -> None:
+    """The id rule of both stores: a re-send (same id, same content) is a duplicate; the same id
+    with other content, in the same batch or a later one, or under another probe, is refused
+    for that record (StoreConflictError naming it) and nothing of that batch is stored."""
+    from collector.store import StoreConflictError
+
+    first = records.measurement(at=T0)
+    beat = records.heartbeat(at=T0)
+    assert store.write_batch(measurements=[first], heartbeats=[beat]).accepted == 2
+    again = store.write_batch(measurements=[first], heartbeats=[beat])
+    assert (again.accepted, again.duplicates) == (0, 2)
+
+    twice = records.measurement(at=T0 + timedelta(seconds=1), target="telegram")
+    same = store.write_batch(measurements=[twice, twice])
+    assert (same.accepted, same.duplicates) == (1, 1)
+
+    fresh = records.measurement(at=T0 + timedelta(seconds=2), target="tiktok")
+    altered = replace(first, outcome="connection_reset")
+    stolen = replace(beat, probe_id="probe-2")
+    with pytest.raises(StoreConflictError) as refused:
+        store.write_batch(measurements=[fresh, altered], heartbeats=[stolen])
+    assert [(p.group, p.index) for p in refused.value.problems] == [
+        ("measurements", 1),
+        ("heartbeats", 0),
+    ]
+    clash = records.measurement(at=T0 + timedelta(seconds=3), target="youtube")
+    with pytest.raises(StoreConflictError) as within:
+        store.write_batch(measurements=[clash, replace(clash, duration_ms=99.0)])
+    assert [(p.group, p.index) for p in within.value.problems] == [("measurements", 1)]
+
+    stored = sorted((m["id"], m["outcome"], m["probe_id"]) for m in _all_measurements(store))
+    assert stored == sorted([(first.id, "ok", "probe-1"), (twice.id, "ok", "probe-1")])
+    beats = store.heartbeat_buckets(since=T0, until=T0 + DAY, step_s=600)
+    assert [(b.probes, b.heartbeats) for b in beats] == [(1, 1)]
