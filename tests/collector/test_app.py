@@ -122,6 +122,7 @@ def test_ingest_is_durable_idempotent_and_reads_back(
     page = client.get(
         "/v1/measurements",
         params={"since": "2022-01-05T00:00:00Z", "until": "2022-01-06T00:00:00Z"},
+        headers={"Authorization": f"Bearer {OPERATOR}"},  # public reads get pseudonyms
     ).json()
     assert page["measurements"] == body["measurements"]
     assert page["next_cursor"] is None
