@@ -54,6 +54,15 @@ class Depth:
     oldest_seq: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A record the collector refused, kept with its answer (``probe status`` lists them)."""
+
+    id: str
+    kind: str
+    reason: str
+
+
 class OutboxError(Exception):
     """The outbox file cannot be opened or written (disk full, permissions)."""
 
@@ -167,6 +176,14 @@ class Outbox:
                 )
                 self._db.execute("DELETE FROM records WHERE id = ?", (record_id,))
                 self._bump("quarantined", 1)
+
+    def quarantined(self, *, limit: int = 20) -> list[Quarantined]:
+        """The records set aside, newest first, each with the collector's answer."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, reason FROM quarantine ORDER BY rowid DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [Quarantined(str(i), str(k), str(r)) for i, k, r in rows]
 
     def depth(self) -> Depth:
         with self._lock:

@@ -20,6 +20,7 @@ from probe.settings import ProbeSettings, load_probe_settings
 
 STATUS_FILE = "status.json"
 CAP_NET_RAW = 13  # linux/capability.h
+QUARANTINE_SHOWN = 5  # latest quarantined records listed, with the collector's answer
 
 
 def has_cap_net_raw(proc_status: str) -> bool:
@@ -80,6 +81,10 @@ def collect_status(settings: ProbeSettings) -> dict[str, Any]:
                 status["outbox_bytes"] = depth.bytes
                 status["outbox_by_kind"] = outbox.counts_by_kind()
                 status["quarantined"] = outbox.counter("quarantined")
+                status["quarantine"] = [
+                    {"id": q.id, "kind": q.kind, "reason": q.reason}
+                    for q in outbox.quarantined(limit=QUARANTINE_SHOWN)
+                ]
             finally:
                 outbox.close()
     if "raw_tests_allowed" in status:  # the daemon's own view: its capabilities, not ours
@@ -114,6 +119,8 @@ def render(status: dict[str, Any]) -> str:
         f"outbox: {status.get('outbox_depth', 0)} records, {status.get('outbox_bytes', 0)} bytes"
         f", {status.get('quarantined', 0)} quarantined"
     )
+    for item in status.get("quarantine", []):
+        lines.append(f"  quarantined {item['kind']} {item['id']}: {item['reason'][:300]}")
     lines.append(f"last successful upload: {status.get('last_upload') or 'never'}")
     if status.get("last_upload_error"):
         lines.append(f"last upload error: {status['last_upload_error']}")

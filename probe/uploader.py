@@ -7,6 +7,8 @@ exponential backoff with full jitter (Brooker, "Exponential Backoff And Jitter",
 Architecture Blog, 2015) spreads a fleet's retries when a country comes back online. Any other
 4xx about the content is narrowed to the records at fault (the 422's ``loc``, else by halving the
 batch) and those are quarantined, counted and logged, so one bad record never blocks the queue.
+A batch that gets a server error ``poison_after`` times is bisected the same way: the records
+the collector still fails on alone are quarantined, once it has taken others (not in an outage).
 After an outage, batches alternate oldest and newest: the backlog drains in order while fresh
 rounds still arrive within a batch or two.
 """
@@ -38,6 +40,7 @@ GROUPS: dict[Kind, str] = {
 }
 RETRY_LATER = frozenset({429, 503})
 NOT_ABOUT_RECORDS = frozenset({401, 403, 404, 405, 408})
+POISON_AFTER = 3  # server errors of the same batch before it is bisected for a poison record
 
 
 @dataclass
@@ -126,6 +129,7 @@ class Uploader:
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
         timeout_s: float = 30.0,
+        poison_after: int = POISON_AFTER,
     ) -> None:
         self.outbox = outbox
         self.url = collector_url.rstrip("/") + "/v1/measurements"
@@ -144,6 +148,8 @@ class Uploader:
         self.last_error: str | None = None
         self._turn = 0
         self._lock = threading.Lock()
+        self.poison_after = poison_after
+        self._failing: dict[frozenset[str], tuple[int, float]] = {}  # batch: (failures, since)
 
     def close(self) -> None:
         self._client.close()
@@ -192,13 +198,71 @@ class Uploader:
         if status in RETRY_LATER:
             after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
             return self._wait(report, f"collector says wait (HTTP {status}): {text}", after)
-        if status == 413 and len(records) > 1:
-            self.batch_max_records = max(1, len(records) // 2)
-            log.warning("batch too large (413); now at most %d records", self.batch_max_records)
-            return True
         if status >= 500 or status in NOT_ABOUT_RECORDS or status < 400:
+            if status >= 500 and self._failed_again(records) >= self.poison_after:
+                return self._isolate(records, report, f"HTTP {status}: {text}")
             return self._wait(report, f"upload failed (HTTP {status}): {text}", None)
         return self._narrow_rejection(records, response, report)
+
+    def _failed_again(self, records: Sequence[Record]) -> int:
+        """Count one more server error of this batch (by its record ids); the count so far."""
+        key = frozenset(r.id for r in records)
+        failures, since = self._failing.get(key, (0, self._clock()))
+        if key not in self._failing and len(self._failing) >= 8:
+            self._failing.pop(next(iter(self._failing)))
+        self._failing[key] = (failures + 1, since)
+        return failures + 1
+
+    def _isolate(self, records: Sequence[Record], report: UploadReport, answer: str) -> bool:
+        """A batch the collector keeps answering with a server error: bisect it, deliver the
+        parts it takes, and quarantine the single records it still refuses, but only once the
+        collector has shown it is up (it took another part, or another batch since the first
+        failure), so an outage never quarantines anything (issue 14, item 7)."""
+        key = frozenset(r.id for r in records)
+        _, since = self._failing.get(key, (0, self._clock()))
+        suspects: list[Record] = []
+        before = report.acknowledged
+        if not self._bisect(list(records), report, suspects):
+            return False
+        healthy = report.acknowledged > before or (
+            self.last_success is not None and self.last_success >= since
+        )
+        if suspects and healthy:
+            reason = f"{answer} (alone, after {self.poison_after} failures of its batch)"
+            self.outbox.quarantine([r.id for r in suspects], reason)
+            report.quarantined += len(suspects)
+            log.error("collector fails on %d record(s), quarantined: %s", len(suspects), answer)
+            self._failing.pop(key, None)
+            return True
+        if suspects:
+            return self._wait(report, f"upload failed ({answer}); collector not seen up", None)
+        self._failing.pop(key, None)
+        return True
+
+    def _bisect(self, part: list[Record], report: UploadReport, suspects: list[Record]) -> bool:
+        """Send ``part``; on a server error send its halves. False: stop this drain (waiting)."""
+        report.batches += 1
+        try:
+            response = self._client.post(
+                self.url, content=encode_batch(part), headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            return self._wait(report, f"collector unreachable: {type(exc).__name__}: {exc}", None)
+        status = response.status_code
+        if status == 200:
+            self._acknowledged(part, response, report)
+            return True
+        if status in RETRY_LATER or status in NOT_ABOUT_RECORDS or status < 400:
+            return self._wait(report, f"upload failed (HTTP {status})", None)
+        if status < 500:
+            return self._narrow_rejection(part, response, report)
+        if len(part) == 1:
+            suspects.extend(part)
+            return True
+        half = len(part) // 2
+        return self._bisect(part[:half], report, suspects) and self._bisect(
+            part[half:], report, suspects
+        )
 
     def _acknowledged(
         self, records: Sequence[Record], response: httpx.Response, report: UploadReport
@@ -219,6 +283,10 @@ class Uploader:
         self, records: Sequence[Record], response: httpx.Response, report: UploadReport
     ) -> bool:
         """A 4xx about content: quarantine the records it names, else split until it can."""
+        if response.status_code == 413 and len(records) > 1:
+            self.batch_max_records = max(1, len(records) // 2)
+            log.warning("batch too large (413); now at most %d records", self.batch_max_records)
+            return True
         try:
             detail = response.json().get("detail")
         except (ValueError, AttributeError):

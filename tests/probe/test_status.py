@@ -132,3 +132,22 @@ def test_status_before_any_run_and_as_json_from_the_command_line(tmp_path: Path)
     assert status["raw_tests"]["configured"] is False and status["raw_tests"]["enabled"] is False
     assert "last round: none yet" in render(status)
     assert "raw-socket tests: disabled (not configured)" in render(status)
+
+
+def test_status_lists_quarantined_records_with_the_collectors_answer(tmp_path: Path) -> None:
+    config = write_config(tmp_path, raw_tests=False)
+    box = Outbox(tmp_path / "outbox.sqlite3", max_bytes=10**6)
+    box.put([(Kind.MEASUREMENT, {"id": "m1"}), (Kind.MEASUREMENT, {"id": "m2"})])
+    box.quarantine(["m1"], "HTTP 500: Internal Server Error (alone, after 3 failures)")
+    box.close()
+    status = collect_status(load_probe_settings(config))
+    assert status["quarantine"] == [
+        {
+            "id": "m1",
+            "kind": "measurement",
+            "reason": "HTTP 500: Internal Server Error (alone, after 3 failures)",
+        }
+    ]
+    text = render(status)
+    assert "1 quarantined" in text
+    assert "quarantined measurement m1: HTTP 500: Internal Server Error" in text

@@ -227,3 +227,51 @@ def test_encode_batch_groups_records_by_kind(tmp_path: Path) -> None:
         "verdicts": [],
         "heartbeats": [{"id": "h"}],
     }
+
+
+def _poison_answer(poison: str, status: int = 500) -> Callable[[dict[str, Any]], Answer]:
+    def answer(batch: dict[str, Any]) -> Answer:
+        if any(m["id"] == poison for m in batch["measurements"]):
+            return status, {}, {"detail": "Internal Server Error"}
+        return 200, {}, ok(batch)
+
+    return answer
+
+
+def _drain_until_quiet(up: Uploader, clock: FakeClock, rounds: int) -> None:
+    for _ in range(rounds):
+        up.drain()
+        clock.now = max(clock.now, up.not_before) + 1
+
+
+def test_a_record_the_collector_always_500s_is_isolated_and_quarantined(
+    tmp_path: Path, collector: Collector
+) -> None:
+    """Issue 14 item 7: one poison record no longer blocks the queue; after a few failures of
+    the same batch it is found by bisection and quarantined alone, with the answer."""
+    clock = FakeClock()
+    box, up = make(tmp_path, collector.url, clock, batch_max_records=8)
+    fill(box, 20)
+    collector.answer = _poison_answer("m0005")
+    _drain_until_quiet(up, clock, rounds=8)
+    assert box.depth().records == 0
+    assert box.counter("quarantined") == 1
+    [(record_id, reason)] = [(q.id, q.reason) for q in box.quarantined()]
+    assert record_id == "m0005"
+    assert "HTTP 500" in reason and "Internal Server Error" in reason
+    delivered = {m["id"] for r in collector.requests for m in r["measurements"]}
+    assert delivered >= {f"m{i:04d}" for i in range(20)}
+
+
+def test_an_outage_is_never_mistaken_for_poison(tmp_path: Path, collector: Collector) -> None:
+    """Every batch failing (a collector or its proxy down) keeps everything, however long."""
+    clock = FakeClock()
+    box, up = make(tmp_path, collector.url, clock, batch_max_records=8)
+    fill(box, 20)
+    collector.answer = lambda batch: (502, {}, {"detail": "bad gateway"})
+    _drain_until_quiet(up, clock, rounds=12)
+    assert box.depth().records == 20
+    assert box.counter("quarantined") == 0
+    collector.answer = lambda batch: (200, {}, ok(batch))
+    _drain_until_quiet(up, clock, rounds=3)
+    assert box.depth().records == 0
