@@ -1,0 +1,44 @@
+"""Deterministic ids for imported records, so importing the same measurement twice is a no-op.
+
+Ids keep the UUIDv7 layout (RFC 9562: 48-bit Unix milliseconds, version 7, variant 10) so that
+they sort by time like the ids our probes make, but the 74 "random" bits come from a SHA-256 of
+the measurement's identity: OONI's ``measurement_uid`` where the archive gives one, else
+``(report_id, input, measurement_start_time, test_name)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime
+
+PROBE_PREFIX = "ooni-"
+
+
+def stable_uuid7(at: datetime, key: str) -> str:
+    """A UUIDv7 whose time is ``at`` and whose other bits are a hash of ``key``."""
+    ms = int(at.timestamp() * 1000)
+    if not 0 <= ms < 1 << 48:
+        raise ValueError(f"time out of range for UUIDv7: {at}")
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    value = (
+        (ms << 80)
+        | (0x7 << 76)
+        | ((digest >> 62) & 0xFFF) << 64
+        | (0b10 << 62)
+        | (digest & ((1 << 62) - 1))
+    )
+    return str(uuid.UUID(int=value))
+
+
+def probe_id_for(report_id: str, *, key: bytes | None = None) -> str:
+    """``ooni-`` and 16 hex digits of a hash of the report id (HMAC-SHA256 when ``key`` is set).
+
+    One OONI report is one run of one probe, so it stands for a probe; no address is involved.
+    """
+    if key is None:
+        digest = hashlib.sha256(report_id.encode()).hexdigest()
+    else:
+        digest = hmac.new(key, report_id.encode(), hashlib.sha256).hexdigest()
+    return PROBE_PREFIX + digest[:16]

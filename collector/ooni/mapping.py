@@ -1,0 +1,117 @@
+"""One OONI measurement (a df-000-base object) -> an :class:`Imported`: our records per stage,
+the evidence and controls for the verdict, and OONI's own conclusions.
+
+The vantage is (``probe_cc``, ``probe_asn``, ``annotations.network_type`` or ``unknown``); the
+probe id is a hash of ``report_id`` (``ooni-`` prefix); ``probe_ip`` is never read. Ids are
+deterministic (see ``collector/ooni/ids.py``), so a re-import stores nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from collector.ooni import messengers, webconnectivity
+from collector.ooni.envelope import Envelope, OoniFormatError, format_ooni_time, parse_envelope
+from collector.ooni.evidence import Context, Imported
+from collector.ooni.ids import probe_id_for, stable_uuid7
+from collector.ooni.stages import Stamper
+from collector.ooni.targets import TargetIndex
+from probe.bogons import Network
+from probe.model import TargetRef, Vantage
+from probe.settings import DEFAULT_TARGETS
+
+WEB_TESTS = frozenset({"web_connectivity"})
+APP_TESTS = frozenset(messengers.BLOCKING_KEYS)
+SUPPORTED_TESTS = WEB_TESTS | APP_TESTS
+OONI_ID_KEYS = ("report_id", "measurement_uid", "input", "test_name", "test_version")
+
+
+class UnknownTestError(OoniFormatError):
+    """A measurement of a test tyndau does not map (yet)."""
+
+
+def identity(envelope: Envelope) -> str:
+    """OONI's measurement_uid, else the tuple that identifies a measurement within a report."""
+    if envelope.measurement_uid:
+        return envelope.measurement_uid
+    when = format_ooni_time(envelope.measurement_start_time)
+    return "|".join((envelope.report_id, envelope.input or "", when, envelope.test_name))
+
+
+def target_of(envelope: Envelope, context: Context) -> TargetRef:
+    if envelope.test_name in APP_TESTS:
+        return context.targets.for_app(envelope.test_name)
+    host, _ = webconnectivity.url_host(envelope.input)
+    return context.targets.for_host(host)
+
+
+def map_measurement(data: object, context: Context) -> Imported:
+    """Map one measurement; raises OoniFormatError (UnknownTestError) naming what is wrong."""
+    envelope = parse_envelope(data)
+    if envelope.test_name not in SUPPORTED_TESTS:
+        raise UnknownTestError(
+            "test_name",
+            f"unknown test {envelope.test_name!r}",
+            "one of " + ", ".join(sorted(SUPPORTED_TESTS)),
+        )
+    key = identity(envelope)
+    probe_id = probe_id_for(envelope.report_id, key=context.probe_key)
+    vantage = Vantage(envelope.probe_cc, envelope.probe_asn, envelope.network_type or "unknown")
+    target = target_of(envelope, context)
+    round_id = stable_uuid7(envelope.measurement_start_time, key)
+    stamper = Stamper(
+        key,
+        envelope.measurement_start_time,
+        probe_id,
+        f"ooni:{envelope.software}",
+        vantage,
+        target,
+        round_id,
+    )
+    test_keys = envelope.test_keys
+    if envelope.test_name in WEB_TESTS:
+        stored, evidence, controls = webconnectivity.map_web_connectivity(
+            stamper, test_keys, envelope.input, context
+        )
+        ooni = webconnectivity.ooni_conclusions(test_keys)
+    else:
+        stored, evidence, controls = messengers.map_messenger(
+            stamper, envelope.test_name, test_keys, context
+        )
+        ooni = messengers.ooni_conclusions(envelope.test_name, test_keys)
+    ids = {k: getattr(envelope, k) for k in OONI_ID_KEYS}
+    for record in stored:  # OONI's identity beside ours on every record; its conclusions once
+        record.details.update(
+            ooni_report_id=envelope.report_id, ooni_measurement_uid=envelope.measurement_uid
+        )
+    stored[0].details["ooni"] = {**ids, **_scalars(ooni)}
+    return Imported(
+        envelope, key, probe_id, vantage, target, round_id, stored, evidence, controls, ooni
+    )
+
+
+def _scalars(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is None or isinstance(v, str | int | float | bool)}
+
+
+def load_context(
+    targets_file: Path | None = None,
+    *,
+    allow_net: tuple[Network, ...] = (),
+    probe_key: bytes | None = None,
+) -> Context:
+    """Targets (``config/targets.toml`` by default), blockpages and interception CAs, read once."""
+    from probe.blockpages import load_blockpages
+    from probe.interception import load_interception_cas
+    from probe.targets import load_targets
+
+    path = targets_file or DEFAULT_TARGETS
+    return Context(
+        targets=TargetIndex.of(load_targets(path)),
+        blockpages=load_blockpages(),
+        interception=load_interception_cas(),
+        allow_net=allow_net,
+        probe_key=probe_key,
+    )

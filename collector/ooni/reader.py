@@ -1,0 +1,119 @@
+"""Streaming reader of OONI measurement files: one JSON object per file, JSON lines, gzip.
+
+OONI's archive ships ``.jsonl.gz`` files (one measurement per line); the API and ``miniooni``
+give ``.json`` files with one (often pretty-printed) object. A directory is walked in sorted
+order. Files are read line by line, so memory stays flat on a multi-gigabyte input. A line that
+is not JSON, a truncated gzip stream or an unreadable file becomes a :class:`BadInput` naming the
+file and line; reading goes on with the next line or file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GZIP_MAGIC = b"\x1f\x8b"
+SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # a single pretty-printed object larger than this is unusual
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One parsed JSON value and where it came from (``line`` counts from 1)."""
+
+    source: str
+    line: int
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class BadInput:
+    """Something that could not be read, with where and why."""
+
+    source: str
+    line: int
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.problem}"
+
+
+def expand(paths: Iterable[Path]) -> Iterator[Path | BadInput]:
+    """Files in argument order; a directory gives its measurement files, sorted, recursively."""
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+            if not found:
+                yield BadInput(str(path), 0, f"no {'/'.join(SUFFIXES)} file in this directory")
+            yield from found
+        elif path.is_file():
+            yield path
+        else:
+            yield BadInput(str(path), 0, "no such file or directory")
+
+
+def read_records(paths: Iterable[Path]) -> Iterator[RawRecord | BadInput]:
+    """Every JSON value of every file, in order; problems are yielded, never raised."""
+    for item in expand(paths):
+        if isinstance(item, BadInput):
+            yield item
+        else:
+            yield from _read_file(item)
+
+
+def _read_file(path: Path) -> Iterator[RawRecord | BadInput]:
+    source = str(path)
+    try:
+        with path.open("rb") as raw:
+            compressed = raw.read(2) == GZIP_MAGIC
+        if not compressed and not path.name.endswith((".jsonl", ".jsonl.gz")):
+            whole = _whole_object(path)
+            if whole is not None:
+                yield RawRecord(source, 1, whole)
+                return
+        if compressed:
+            with gzip.open(path, "rb") as unpacked:
+                yield from _read_lines(source, unpacked)
+        else:
+            with path.open("rb") as plain:
+                yield from _read_lines(source, plain)
+    except OSError as exc:
+        yield BadInput(source, 0, f"cannot read: {exc.strerror or exc}")
+
+
+def _whole_object(path: Path) -> Any:
+    """A ``.json`` file holding one (pretty-printed) object, or None to read it as JSON lines."""
+    if path.stat().st_size > WHOLE_FILE_LIMIT:
+        return None
+    text = path.read_bytes()
+    if text.count(b"\n", 0, len(text) - 1) == 0:
+        return None  # one line: the line reader reports it with its line number
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None  # several objects, one per line: JSON lines after all
+    return value if isinstance(value, dict) else None
+
+
+def _read_lines(source: str, stream: Iterable[bytes]) -> Iterator[RawRecord | BadInput]:
+    number = 0
+    try:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield RawRecord(source, number, json.loads(line))
+            except ValueError as exc:
+                yield BadInput(source, number, f"not JSON ({_short(exc)})")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        yield BadInput(source, number + 1, f"truncated or corrupt gzip stream ({_short(exc)})")
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,265 @@
+"""Web Connectivity (ooni/spec nettests/ts-017, test versions 0.4 and 0.5) onto our records.
+
+The probe's lookups (``queries``), connects (``tcp_connect``), handshakes (``tls_handshakes``) and
+final HTTP transaction (``requests[0]``: df-001 lists them newest first) become our DNS, TCP, TLS
+and HTTP measurements. Only the "classic" results are evidence (ts-017: "MUST only use the
+measurements collected by the classical algorithm"); 0.5's extension lookups (E003/E004) and
+connects are stored but not judged. ``test_keys.control`` (the test helper's view of the URL)
+gives the control addresses, tells whether the target works from elsewhere
+(``control_reachable``), and, when the probe reached it, that the vantage was online.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from collector.ooni import stages
+from collector.ooni.envelope import OoniFormatError
+from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau_controls
+from collector.ooni.failures import failure_of
+from probe.model import Measurement, TestKind
+
+OONI_KEYS = (
+    "blocking",
+    "accessible",
+    "dns_consistency",
+    "dns_experiment_failure",
+    "control_failure",
+    "http_experiment_failure",
+    "body_length_match",
+    "body_proportion",
+    "status_code_match",
+    "headers_match",
+    "title_match",
+    "x_blocking_flags",
+    "x_dns_flags",
+    "x_null_null_flags",
+    "client_resolver",
+)
+
+
+def url_host(url: str | None) -> tuple[str, int]:
+    """The input URL's host and port; OoniFormatError when there is no usable URL."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise OoniFormatError("input", f"got {url!r}", "an http:// or https:// URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise OoniFormatError("input", f"bad port in {url!r}", "a URL with a valid port") from None
+    return parts.hostname, port
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _http_control(control: Mapping[str, Any]) -> stages.HttpControl | None:
+    request = _mapping(control.get("http_request"))
+    if not request or request.get("failure"):
+        return None
+    status, length = request.get("status_code"), request.get("body_length")
+    title = request.get("title")
+    return stages.HttpControl(
+        status if isinstance(status, int) and status > 0 else None,
+        length if isinstance(length, int) else None,
+        title if isinstance(title, str) else None,
+    )
+
+
+def _dns_control(control: Mapping[str, Any]) -> stages.DnsControl | None:
+    dns = _mapping(control.get("dns"))
+    addrs = dns.get("addrs")
+    if not dns or dns.get("failure") or not isinstance(addrs, list):
+        return None
+    info = _mapping(control.get("ip_info"))
+    asns = {_mapping(v).get("asn") for v in info.values()}
+    return stages.DnsControl(
+        frozenset(a for a in addrs if isinstance(a, str)),
+        frozenset(a for a in asns if isinstance(a, int) and a > 0),
+    )
+
+
+def control_reachable(control: Mapping[str, Any]) -> bool | None:
+    """Whether the test helper could fetch the URL: ts-017's "expected failure" when not."""
+    if not control:
+        return None
+    request = _mapping(control.get("http_request"))
+    if request and not request.get("failure"):
+        return True
+    if _mapping(control.get("dns")).get("failure"):
+        return False
+    connects = [_mapping(v) for v in _mapping(control.get("tcp_connect")).values()]
+    if connects and any(c.get("status") is True for c in connects):
+        return None  # it connected but its GET failed: no clear answer
+    return False if request else None
+
+
+def map_web_connectivity(
+    stamper: stages.Stamper, test_keys: Mapping[str, Any], url: str | None, context: Context
+) -> tuple[list[Measurement], list[Measurement], dict[str, list[Measurement]]]:
+    """(stored records, evidence for the verdict, controls) of one Web Connectivity measurement."""
+    host, _port = url_host(url)
+    control = _mapping(test_keys.get("control"))
+    http_control = _http_control(control)
+    requests = stages.entries_of(test_keys.get("requests"))
+    tls_entries = stages.entries_of(test_keys.get("tls_handshakes"))
+    classic_tls = stages.classic_only(tls_entries)
+    final_ok = bool(requests) and not requests[0].get("failure")
+    validated = {
+        stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
+    }
+    evidence: list[Measurement] = []
+    dns_records = _dns_records(
+        stamper, test_keys, host, control, context, evidence, validated=validated, final_ok=final_ok
+    )
+    tcp_entries = stages.entries_of(test_keys.get("tcp_connect"))
+    classic_tcp = stages.classic_only(tcp_entries)
+    tcp = stages.tcp_records(stamper, tcp_entries)
+    evidence += _classic(tcp, tcp_entries, classic_tcp)
+    tls = stages.tls_records(stamper, tls_entries, context.interception)
+    evidence += _classic(tls, tls_entries, classic_tls)
+    http = _http_records(stamper, test_keys, requests, url or "", http_control, context)
+    evidence += http
+    extra = _tyndau_extra(stamper, test_keys)
+    evidence += extra
+    stored = [*dns_records, *tcp, *tls, *http, *extra]
+    if not stored:
+        raise OoniFormatError(
+            "test_keys.queries",
+            "no DNS, TCP, TLS or HTTP result at all",
+            "at least one of queries, tcp_connect, requests",
+        )
+    controls = tyndau_controls(test_keys, stored[0])
+    if controls is None:
+        controls = {}
+        if control and not test_keys.get("control_failure"):
+            controls[TEST_HELPER] = [
+                control_record(
+                    stored[0], TEST_HELPER, works=True, note="the probe reached OONI's test helper"
+                )
+            ]
+    return stored, evidence, controls
+
+
+def _classic(
+    made: list[Measurement], entries: list[Mapping[str, Any]], classic: list[Mapping[str, Any]]
+) -> list[Measurement]:
+    keep = {id(c) for c in classic}
+    return [m for m, e in zip(made, entries, strict=True) if id(e) in keep]
+
+
+def _dns_records(
+    stamper: stages.Stamper,
+    test_keys: Mapping[str, Any],
+    host: str,
+    control: Mapping[str, Any],
+    context: Context,
+    evidence: list[Measurement],
+    *,
+    validated: set[str],
+    final_ok: bool,
+) -> list[Measurement]:
+    """Every lookup is stored; the classic lookups of the URL's host are evidence, the first of
+    them the primary. As the probe does, each is compared with the others' and the control's
+    addresses."""
+    found = stages.lookups(test_keys.get("queries"))
+    dns_control = _dns_control(control)
+    judged = [f for f in found if f.hostname == host and f.classic]
+    if not judged and test_keys.get("dns_experiment_failure"):
+        failure = failure_of(test_keys["dns_experiment_failure"], dns=True)
+        judged = [
+            stages.Lookup(
+                host, "system", "system", (), frozenset(), failure, None, 0.0, 0.0, classic=True
+            )
+        ]
+        found = [*judged, *found]
+    primary = judged[0] if judged else None
+    made: list[Measurement] = []
+    for lookup in found:
+        others = frozenset(a for f in judged if f is not lookup for a in f.addresses)
+        reference = stages.DnsControl(
+            (dns_control.addresses if dns_control else frozenset()) | others,
+            dns_control.asns if dns_control else frozenset(),
+        )
+        proven = final_ok or bool(validated & set(lookup.addresses))
+        outcome, consistency, bogons = stages.dns_outcome(
+            lookup, reference, context, validated=proven
+        )
+        details = stages.dns_details(
+            lookup,
+            primary=lookup is primary,
+            host=lookup.hostname != host,
+            consistency=consistency,
+            bogons=bogons,
+            outcome=outcome,
+        )
+        if lookup is primary:
+            details["control_addresses"] = sorted(dns_control.addresses) if dns_control else []
+            details["control_reachable"] = control_reachable(control)
+            details["control_error"] = failure_of(test_keys.get("control_failure"))
+        record = stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, details)
+        made.append(record)
+        if any(lookup is j for j in judged):
+            evidence.append(record)
+    return made
+
+
+def _http_records(
+    stamper: stages.Stamper,
+    test_keys: Mapping[str, Any],
+    requests: list[Mapping[str, Any]],
+    url: str,
+    http_control: stages.HttpControl | None,
+    context: Context,
+) -> list[Measurement]:
+    if not requests:
+        failure = test_keys.get("http_experiment_failure")
+        if not failure:
+            return []
+        requests = [{"failure": failure, "request": {"url": url}}]
+    # df-001: newest first; the later entries are the redirects that led to requests[0]
+    hops = [r for r in requests[1:] if stages.is_redirect(r)]
+    finals = [requests[0], *(r for r in requests[1:] if not stages.is_redirect(r))]
+    redirects = [str(stages.nested(r, "request", "url")) for r in reversed(hops)]
+    return [
+        stages.http_record(
+            stamper,
+            r,
+            redirects=redirects,
+            blockpages=context.blockpages,
+            control=http_control,
+            fallback_url=url,
+        )
+        for r in finals
+    ]
+
+
+def _tyndau_extra(stamper: stages.Stamper, test_keys: Mapping[str, Any]) -> list[Measurement]:
+    """``x_tyndau_measurements`` (our export): the tests OONI's format has no key for."""
+    made = []
+    for entry in stages.entries_of(test_keys.get("x_tyndau_measurements")):
+        test = entry.get("test")
+        if test not in {TestKind.DNS_INJECTION.value, TestKind.THROUGHPUT.value}:
+            raise OoniFormatError(
+                "test_keys.x_tyndau_measurements.test",
+                f"got {test!r}",
+                "dns_injection or throughput",
+            )
+        details = entry.get("details")
+        made.append(
+            stamper.make(
+                TestKind(test),
+                entry.get("t0"),
+                entry.get("t"),
+                str(entry.get("outcome") or "ok"),
+                dict(details) if isinstance(details, Mapping) else {},
+            )
+        )
+    return made
+
+
+def ooni_conclusions(test_keys: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: test_keys.get(key) for key in OONI_KEYS if key in test_keys}
