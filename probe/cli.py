@@ -261,6 +261,54 @@ def _add_timeline_command(root: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
+def _add_ooni_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``tyndau import ooni`` and ``tyndau export ooni`` (collector/ooni/, docs/ooni.md)."""
+    into = root.add_parser(
+        "import", help="read other tools' measurements", description="Read other tools' data."
+    )
+    sub = into.add_subparsers(dest="import_command", required=True, metavar="FORMAT")
+    read = _command(
+        sub,
+        "ooni",
+        "collector.ooni.cli:import_ooni",
+        "judge OONI measurements (.json, .jsonl, .jsonl.gz, directories) with our verdicts",
+        "import ooni",
+    )
+    read.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    read.add_argument("--json", action="store_true", help="one verdict line per measurement")
+    read.add_argument("--store", metavar="URL", help="store them too: sqlite:PATH or influxdb:URL")
+    read.add_argument("--config", type=Path, help="collector configuration file (its store)")
+    read.add_argument("--since", help="only measurements from (RFC 3339 UTC)")
+    read.add_argument("--until", help="only measurements before (RFC 3339 UTC)")
+    read.add_argument("--cc", help="only this probe_cc")
+    read.add_argument("--test", help="only this test_name, e.g. web_connectivity")
+    read.add_argument("--targets", type=Path, help="targets file (default config/targets.toml)")
+    read.add_argument(
+        "--allow-net",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="addresses in this range are not bogons (repeatable; labs: 198.18.0.0/15)",
+    )
+    out = root.add_parser(
+        "export", help="write our measurements in other formats", description="Write our data."
+    )
+    sub = out.add_subparsers(dest="export_command", required=True, metavar="FORMAT")
+    write = _command(
+        sub,
+        "ooni",
+        "collector.ooni.cli:export_ooni",
+        "stored measurements as OONI JSON lines (web_connectivity-like, pseudonymous)",
+        "export ooni",
+    )
+    write.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+    write.add_argument("--config", type=Path, help="collector configuration file (its store)")
+    write.add_argument("--since", help="start (RFC 3339 UTC; default: everything)")
+    write.add_argument("--until", help="end (RFC 3339 UTC; default: now)")
+    write.add_argument("--cc", help="only this country")
+    write.add_argument("--output", type=Path, help="file (.gz: gzip'd); default: stdout")
+
+
 def _add_lab_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = root.add_parser(
         "lab",
@@ -338,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_collector_commands(root)
     _add_anomaly_commands(root)
     _add_timeline_command(root)
+    _add_ooni_commands(root)
     _add_lab_commands(root)
     demo = _command(
         root,
