@@ -127,6 +127,12 @@ def _add_probe_commands(root: argparse._SubParsersAction[argparse.ArgumentParser
         "probe run",
     )
     common(run)
+    run.add_argument(
+        "--no-heartbeats",
+        action="store_true",
+        help="send no heartbeats (high-risk places: the collector then hears the probe only "
+        "through its rounds; see docs/volunteers.md)",
+    )
     status = _command(
         sub,
         "status",
@@ -148,7 +154,13 @@ def _add_probe_commands(root: argparse._SubParsersAction[argparse.ArgumentParser
     register.add_argument(
         "--token",
         metavar="T",
-        help="operator-issued registration token, if the collector needs one",
+        help="enrolment token from the collector's operator (tyndau collector enrol-token "
+        "create), if the collector needs one",
+    )
+    register.add_argument(
+        "--replace",
+        action="store_true",
+        help="become a new probe although credentials exist (refused while records wait)",
     )
 
 
@@ -211,7 +223,10 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
         "--cc", action="append", default=[], help="only these countries (repeatable; partitions)"
     )
     watch.add_argument(
-        "--state-dir", type=Path, help="alert ledger, lease files and the day-grid cache"
+        "--state-dir",
+        type=Path,
+        help="alert ledger, lease files and the day-grid cache"
+        " (default: [anomaly] state_dir, else /var/lib/tyndau/anomaly)",
     )
     watch.add_argument("--once", action="store_true", help="run one cycle and exit")
     scan = _command(
@@ -228,7 +243,7 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
     scan.add_argument(
         "--state-dir",
         type=Path,
-        help="day-grid cache location (default: [anomaly] state_dir, else state/anomaly)",
+        help="day-grid cache location (default: [anomaly] state_dir, else /var/lib/tyndau/anomaly)",
     )
     scan.add_argument(
         "--no-cache",

@@ -65,12 +65,19 @@ def collector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def register(tmp_path: Path, url: str, *token: str) -> subprocess.CompletedProcess[str]:
+def register(
+    tmp_path: Path, url: str, *token: str, replace: bool = False
+) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "probe.toml"
-    config.write_text(f'[upload]\ncredentials_file = "{tmp_path}/secret/dir/credentials.json"\n')
+    config.write_text(
+        f'[probe]\nstate_dir = "{tmp_path}"\n'
+        f'[upload]\ncredentials_file = "{tmp_path}/secret/dir/credentials.json"\n'
+    )
     argv = ["probe", "register", "--config", str(config), "--collector", url]
     if token:
         argv += ["--token", token[0]]
+    if replace:
+        argv.append("--replace")
     return subprocess.run(
         [TYNDAU, *argv],
         cwd=ROOT,
@@ -119,7 +126,7 @@ def test_a_wrong_operator_token_is_refused_with_what_to_do(
 ) -> None:
     done = register(tmp_path, collector_url, "not-the-operator-token")
     assert done.returncode == 2
-    assert "ask the collector's operator for a token" in done.stderr
+    assert "ask the collector's operator for an enrolment token" in done.stderr
     assert not (tmp_path / "secret" / "dir" / "credentials.json").exists()
 
 
@@ -135,3 +142,28 @@ def test_unreadable_credentials_say_how_to_fix_them(tmp_path: Path) -> None:
     bad.write_text('{"probe_id": "p1"}')
     with pytest.raises(CredentialsError, match="'token' is missing"):
         load_credentials(bad)
+
+
+def test_registering_again_keeps_the_identity_and_never_orphans_the_backlog(
+    tmp_path: Path, collector_url: str
+) -> None:
+    """Issue 14 item 8: a second ``probe register`` refused to replace the credentials (the
+    waiting records carry the old probe id); ``--replace`` only with an empty outbox."""
+    assert register(tmp_path, collector_url, OPERATOR_TOKEN).returncode == 0
+    path = tmp_path / "secret" / "dir" / "credentials.json"
+    first = load_credentials(path)
+    box = Outbox(tmp_path / "outbox.sqlite3", max_bytes=10**6)
+    box.put([(Kind.MEASUREMENT, {"id": "m1", "probe_id": first.probe_id})])
+    again = register(tmp_path, collector_url, OPERATOR_TOKEN)
+    assert again.returncode == 2
+    assert f"already registered as probe {first.probe_id}" in again.stderr
+    assert "--replace" in again.stderr
+    forced = register(tmp_path, collector_url, OPERATOR_TOKEN, replace=True)
+    assert forced.returncode == 2
+    assert "1 record(s) of probe" in forced.stderr and "would be refused" in forced.stderr
+    assert load_credentials(path) == first
+    box.ack(["m1"])
+    box.close()
+    fresh = register(tmp_path, collector_url, OPERATOR_TOKEN, replace=True)
+    assert fresh.returncode == 0, fresh.stderr
+    assert load_credentials(path).probe_id != first.probe_id
