@@ -91,6 +91,7 @@ class Daemon:
         raw_allowed: bool = False,
         cap_net_raw: bool = False,
         write_status: Callable[[dict[str, Any]], None] | None = None,
+        heartbeats: bool = True,
     ) -> None:
         self.settings = settings
         self.probe_id = probe_id
@@ -101,6 +102,7 @@ class Daemon:
         self.vantage = Vantage(settings.cc, settings.asn, settings.network)
         self.allowed = ALL_TESTS if raw_allowed else ALL_TESTS - {TestKind.DNS_INJECTION}
         self.raw_allowed = raw_allowed
+        self.heartbeats = heartbeats  # off: ``probe run --no-heartbeats`` (docs/volunteers.md)
         self.started_at = clock()
         self.stop_event = threading.Event()
         self.last_test_run: dict[str, datetime] = {}
@@ -114,6 +116,7 @@ class Daemon:
             "started_at": format_time(self.started_at),
             "raw_tests_allowed": raw_allowed,
             "cap_net_raw": cap_net_raw,
+            "heartbeats": heartbeats,
         }
         self.next_round: Callable[[], datetime | None] = lambda: None
 
@@ -264,14 +267,15 @@ class Daemon:
             misfire_grace_time=max(1, int(round_s)),
             next_run_time=start + timedelta(seconds=first_round_delay_s),
         )
-        scheduler.add_job(
-            self.heartbeat,
-            "interval",
-            id="heartbeat",
-            seconds=schedule.heartbeat_seconds,
-            misfire_grace_time=max(1, int(schedule.heartbeat_seconds)),
-            next_run_time=start,
-        )
+        if self.heartbeats:
+            scheduler.add_job(
+                self.heartbeat,
+                "interval",
+                id="heartbeat",
+                seconds=schedule.heartbeat_seconds,
+                misfire_grace_time=max(1, int(schedule.heartbeat_seconds)),
+                next_run_time=start,
+            )
         scheduler.add_job(
             self.upload,
             "interval",
@@ -372,6 +376,7 @@ def main(args: argparse.Namespace) -> int:
         raw_allowed=settings.raw_tests and raw_capable,
         cap_net_raw=raw_capable,
         write_status=lambda status: write_status(path, status),
+        heartbeats=not getattr(args, "no_heartbeats", False),
     )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

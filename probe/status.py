@@ -125,6 +125,8 @@ def render(status: dict[str, Any]) -> str:
     if status.get("last_upload_error"):
         lines.append(f"last upload error: {status['last_upload_error']}")
     lines.append(f"next round: {status.get('next_round') or 'not scheduled'}")
+    if status.get("heartbeats") is False:
+        lines.append("heartbeats: off (--no-heartbeats)")
     raw = status.get("raw_tests", {})
     state = "enabled" if raw.get("enabled") else "disabled"
     why = (
