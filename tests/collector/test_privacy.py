@@ -482,3 +482,28 @@ def test_timeline_outputs_hold_no_probe_id(fleet: Fleet, store: Store, tmp_path:
     for secret in fleet.secrets():
         assert all(secret not in text for text in texts)
         assert secret.encode() not in png
+
+
+def _store_url(store: Store) -> str:
+    if isinstance(store, SqliteStore):
+        return f"sqlite:{store.path}"
+    assert isinstance(store, InfluxStore)
+    return f"influxdb:{store.url}?db={store.database}"
+
+
+def test_the_ooni_export_names_probes_by_pseudonym(
+    fleet: Fleet, store: Store, tmp_path: Path
+) -> None:
+    from probe.cli import main
+
+    out = tmp_path / "ooni.jsonl"
+    assert main(["export", "ooni", "--store", _store_url(store), "--output", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines
+    text = out.read_text()
+    for secret in fleet.secrets():
+        assert secret not in text
+    public = {m["probe_id"] for m in _public_measurements(fleet.client, limit=1000)}
+    labels = {line["report_id"].rsplit("_", 1)[1] for line in lines}
+    assert labels <= public  # the API's pseudonyms, not new ones
+    assert "192.168.178.1" not in text
