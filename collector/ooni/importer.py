@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from collector.ooni.agreement import Agreement
 from collector.ooni.envelope import OoniFormatError, parse_ooni_time
 from collector.ooni.evidence import Context
 from collector.ooni.judge import unjudged_line, verdict_line, verdict_of
@@ -60,11 +61,13 @@ class Summary:
     records: int = 0  # JSON values read
     imported: int = 0  # mapped and judged
     filtered: int = 0
+    unjudged: int = 0  # measurements that could not be mapped (each also a bad input)
     bad: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     stored: int = 0
     duplicates: int = 0
+    agreement: Agreement = field(default_factory=Agreement)
 
     def problem(self, where: str, text: str) -> None:
         self.bad += 1
@@ -74,9 +77,10 @@ class Summary:
     def lines(self) -> list[str]:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.verdicts.items())) or "none"
         out = [
-            f"read {self.records} record(s): imported {self.imported} ({kinds}), "
-            f"filtered out {self.filtered}, bad {self.bad}"
+            f"read {self.records} record(s): judged {self.imported} ({kinds}), "
+            f"not imported {self.unjudged}, filtered out {self.filtered}; bad input {self.bad}"
         ]
+        out.append(self.agreement.line())
         if self.stored or self.duplicates:
             out.append(f"store: {self.stored} new record(s), {self.duplicates} already there")
         out += self.problems
@@ -117,6 +121,8 @@ def run_import(
         verdict = verdict_of(imported)
         summary.imported += 1
         summary.verdicts[verdict.verdict.value] += 1
+        method = None if verdict.method is None else verdict.method.value
+        summary.agreement.add(verdict.verdict.value, method, imported.ooni)
         if emit is not None:
             emit(verdict_line(imported, verdict))
         if writer is not None:
@@ -137,6 +143,6 @@ def _unjudged(
     problem: str,
 ) -> None:
     summary.problem(where, problem)
-    summary.verdicts["inconclusive"] += 1
+    summary.unjudged += 1
     if emit is not None:
         emit(unjudged_line(data, f"not imported: {problem}"))

@@ -9,16 +9,16 @@ file and line; reading goes on with the next line or file.
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+CHUNK = 1 << 16
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # a single pretty-printed object larger than this is unusual
 
 
@@ -72,22 +72,23 @@ def _read_file(path: Path) -> Iterator[RawRecord | BadInput]:
         with path.open("rb") as raw:
             compressed = raw.read(2) == GZIP_MAGIC
         if not compressed and not path.name.endswith((".jsonl", ".jsonl.gz")):
-            whole = _whole_object(path)
+            whole = _whole_file(path)
             if whole is not None:
-                yield RawRecord(source, 1, whole)
+                for index, value in enumerate(whole, start=1):
+                    yield RawRecord(source, index, value)
                 return
-        if compressed:
-            with gzip.open(path, "rb") as unpacked:
-                yield from _read_lines(source, unpacked)
-        else:
-            with path.open("rb") as plain:
-                yield from _read_lines(source, plain)
+        with path.open("rb") as raw_stream:
+            chunks = (
+                _gunzip(raw_stream) if compressed else iter(lambda: raw_stream.read(CHUNK), b"")
+            )
+            yield from _read_lines(source, chunks)
     except OSError as exc:
         yield BadInput(source, 0, f"cannot read: {exc.strerror or exc}")
 
 
-def _whole_object(path: Path) -> Any:
-    """A ``.json`` file holding one (pretty-printed) object, or None to read it as JSON lines."""
+def _whole_file(path: Path) -> list[Any] | None:
+    """A ``.json`` file holding one (pretty-printed) object or an array of them (``line`` is
+    then the position in the array), or None to read it as JSON lines."""
     if path.stat().st_size > WHOLE_FILE_LIMIT:
         return None
     text = path.read_bytes()
@@ -97,21 +98,57 @@ def _whole_object(path: Path) -> Any:
         value = json.loads(text)
     except ValueError:
         return None  # several objects, one per line: JSON lines after all
-    return value if isinstance(value, dict) else None
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else None
 
 
-def _read_lines(source: str, stream: Iterable[bytes]) -> Iterator[RawRecord | BadInput]:
+def _gunzip(stream: BinaryIO) -> Iterator[bytes]:
+    """Decompressed chunks of a (possibly multi-member) gzip stream. A stream cut off mid-member
+    raises EOFError, after every byte that could be decompressed before the cut was given."""
+    unpack = zlib.decompressobj(wbits=31)
+    fed = False  # the current member has begun
+    while chunk := stream.read(CHUNK):
+        while chunk:
+            fed = True
+            yield unpack.decompress(chunk)
+            if not unpack.eof:
+                break
+            chunk = unpack.unused_data  # the next member starts here
+            unpack, fed = zlib.decompressobj(wbits=31), False
+    if fed and not unpack.eof:
+        raise EOFError("the gzip data ends before its end-of-stream marker")
+
+
+def _read_lines(source: str, chunks: Iterator[bytes]) -> Iterator[RawRecord | BadInput]:
     number = 0
+    pending = b""
     try:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield RawRecord(source, number, json.loads(line))
-            except ValueError as exc:
-                yield BadInput(source, number, f"not JSON ({_short(exc)})")
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        for chunk in chunks:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                number += 1
+                yield from _parse(source, number, line)
+    except (EOFError, zlib.error) as exc:
+        if pending.strip():
+            number += 1
+            yield BadInput(
+                source, number, f"cut off by the end of the gzip data ({len(pending)} bytes)"
+            )
         yield BadInput(source, number + 1, f"truncated or corrupt gzip stream ({_short(exc)})")
+        return
+    if pending.strip():
+        yield from _parse(source, number + 1, pending)
+
+
+def _parse(source: str, number: int, line: bytes) -> Iterator[RawRecord | BadInput]:
+    if not line.strip():
+        return
+    try:
+        yield RawRecord(source, number, json.loads(line))
+    except ValueError as exc:
+        yield BadInput(source, number, f"not JSON ({_short(exc)})")
 
 
 def _short(exc: Exception) -> str:
