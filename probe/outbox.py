@@ -111,6 +111,9 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            # acknowledged records are overwritten, not left in free pages for a forensic
+            # reader of a seized device (docs/volunteers.md, "Who can learn what")
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"cannot open the outbox {path}: {exc}") from exc
