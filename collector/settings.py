@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from collector.control import split_host_port
+from probe.bogons import Network
 from probe.configfile import ConfigError, Section, open_section
 from probe.settings import DEFAULT_TARGETS
 
@@ -35,6 +36,9 @@ class ControlSettings:
     resolver: str | None = None  # "IP" or "IP:PORT"; None: the host's resolver
     ca_bundle: Path | None = None
     http_max_bytes: int = 65_536
+    # special-purpose networks the control endpoint may dial (a lab's 198.18.0.0/15); every
+    # other special-purpose address (loopback, private, ...) is refused
+    allow_net: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,7 @@ def _control(section: Section) -> ControlSettings:
         resolver=_resolver(section),
         ca_bundle=section.path("ca_bundle", None),
         http_max_bytes=section.integer("http_max_bytes", d.http_max_bytes, minimum=1024),
+        allow_net=tuple(section.networks("allow_net", [])),
     )
     section.done()
     return control

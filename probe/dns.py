@@ -49,6 +49,14 @@ class Resolver:
     system: bool = False
 
     @property
+    def identity(self) -> tuple[str, str, int]:
+        """Who answers: transport, address and port (where it was configured does not count)."""
+        address = self.address
+        if self.transport != "doh":
+            address = str(ipaddress.ip_address(address))  # one spelling per IPv6 address
+        return (self.transport, address, self.port)
+
+    @property
     def label(self) -> str:
         if self.transport == "doh":
             return self.address

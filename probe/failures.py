@@ -45,6 +45,8 @@ class Failure(StrEnum):
     HTTP_TOO_MANY_REDIRECTS = "http_too_many_redirects"
     HTTP_BODY_TOO_LARGE = "http_body_too_large"
     HTTP_DIFF = "http_diff_from_control"
+    # The control endpoint's own (tyndau): an address it refuses to dial (special-purpose)
+    ADDRESS_REFUSED = "address_refused"
     # Throughput (tyndau's own)
     THROTTLED = "throttled"
     # Anything else: the raw error text is kept in the measurement's ``failure_raw`` field.

@@ -13,13 +13,14 @@ import hashlib
 import re
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from probe import pagediff
 from probe.errors import map_os_error, raw_text
 from probe.failures import Failure
 from probe.tls import map_tls_exception
@@ -48,6 +49,16 @@ class Fetch:
     redirects: tuple[str, ...] = ()
     t: float = 0.0  # seconds to the end of the body (or the failure)
     t_first_byte: float | None = None
+    header_names: tuple[str, ...] = ()  # every response header name, lower case, sorted
+    final_url: str | None = None  # the last URL requested (after redirects)
+
+
+class AddressRefusedError(Exception):
+    """A ``pin`` refused the address a redirect hop would dial; the message says why."""
+
+
+# Resolves a redirect hop's host to the one address to dial; raises AddressRefusedError to refuse.
+Pin = Callable[[str], Awaitable[str]]
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -81,6 +92,7 @@ def map_http_exception(exc: BaseException) -> str:
 
 
 _HTTP_ERRORS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((AddressRefusedError,), Failure.ADDRESS_REFUSED),
     ((httpx.ReadError, httpx.WriteError), Failure.CONNECTION_RESET),
     (
         (
@@ -117,6 +129,8 @@ class _Progress:
     start: float
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    header_names: tuple[str, ...] = ()
+    final_url: str | None = None
     length: int = 0
     head: bytearray = field(default_factory=bytearray)
     digest: Any = field(default_factory=hashlib.sha256)
@@ -139,6 +153,8 @@ class _Progress:
             redirects=tuple(redirects),
             t=time.monotonic() - self.start,
             t_first_byte=self.t_first_byte,
+            header_names=self.header_names,
+            final_url=self.final_url,
         )
 
 
@@ -150,11 +166,13 @@ async def fetch(
     timeout: float,
     max_bytes: int = MAX_BODY_BYTES,
     total_timeout: float | None = None,
+    pin: Pin | None = None,
 ) -> Fetch:
     """GET ``url`` through ``address`` (redirects to the same host too); failures are data.
 
     ``timeout`` bounds each network wait (connect, each read); ``total_timeout`` (default: the
-    same) bounds the whole exchange, body included.
+    same) bounds the whole exchange, body included. ``pin`` picks (or refuses, raising
+    AddressRefusedError) the address of a redirect hop to another host; without it httpx resolves.
 
     A timeout or reset after the headers keeps what arrived (status, bytes, first-byte time):
     a slow body is a throughput finding, not a missing page.
@@ -162,7 +180,7 @@ async def fetch(
     start = time.monotonic()
     host = urlsplit(url).hostname
     redirects: list[str] = []
-    progress = _Progress(url, address, start)
+    progress = _Progress(url, address, start, final_url=url)
     try:
         async with (
             asyncio.timeout(total_timeout or timeout),
@@ -170,8 +188,11 @@ async def fetch(
         ):
             current = url
             for _ in range(MAX_REDIRECTS + 1):
-                progress = _Progress(url, address, start)
-                via = address if urlsplit(current).hostname == host else None
+                progress = _Progress(url, address, start, final_url=current)
+                hop = urlsplit(current).hostname or ""
+                via = address if hop == host else None
+                if via is None and pin is not None:
+                    via = await pin(hop)
                 await _get_once(client, current, via, max_bytes, progress)
                 location = progress.headers.get("location")
                 if progress.status not in {301, 302, 303, 307, 308} or not location:
@@ -201,6 +222,7 @@ async def _get_once(
         progress.headers = {
             k: response.headers[k] for k in SELECTED_HEADERS if k in response.headers
         }
+        progress.header_names = tuple(sorted({k.lower() for k in response.headers}))
         async for chunk in response.aiter_raw():
             progress.length += len(chunk)
             progress.digest.update(chunk)
@@ -222,16 +244,17 @@ def title_of(head: bytes) -> str | None:
     return text[:200]
 
 
-BODY_PROPORTION_THRESHOLD = 0.7  # OONI Web Connectivity (ts-017): body_length_match
+def page_of(fetched: Fetch) -> pagediff.Page:
+    """The parts of a GET that the page comparison looks at."""
+    return pagediff.Page(
+        status=fetched.status,
+        body_length=fetched.body_length if fetched.status is not None else None,
+        title=fetched.title,
+        header_names=fetched.header_names,
+        truncated=fetched.body_truncated,
+    )
 
 
 def differs_from_control(ours: Fetch, control: Fetch) -> bool:
-    """OONI ts-017's comparison: status, then body length proportion, then title words."""
-    if ours.status != control.status:
-        return True
-    small, large = sorted((ours.body_length, control.body_length))
-    if large and small / large < BODY_PROPORTION_THRESHOLD:
-        ours_words = {w for w in (ours.title or "").split() if len(w) >= 5}
-        control_words = {w for w in (control.title or "").split() if len(w) >= 5}
-        return not (ours_words & control_words)
-    return False
+    """OONI ts-017's comparison (probe/pagediff.py) of two GETs: status, length, headers, title."""
+    return pagediff.compare(page_of(ours), page_of(control)).differs

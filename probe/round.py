@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from probe import steps, throughput
+from probe import http, steps, throughput
 from probe.failures import Failure
 from probe.ids import uuid7
 from probe.model import Measurement, TestKind, Vantage, Verdict, VerdictKind, utcnow
@@ -25,6 +25,7 @@ from probe.targets import Target, load_targets
 from probe.verdict import judge
 
 DEFAULT_TESTS: frozenset[TestKind] = frozenset(TestKind)
+MAX_GET_ATTEMPTS = 4  # addresses a GET is tried through, per scheme, until one answers
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,12 @@ async def _transport_chain(
     run: steps.TargetRun,
     runs: Sequence[steps.TargetRun],
 ) -> None:
+    """Every address (bounded per family): TCP 443 and 80, TLS where 443 opened, then GETs.
+
+    As a browser falls back from one address to the next, the GETs go through the addresses
+    one after the other until one works: the target is reachable if any address works end to
+    end, and the verdict never depends on the resolver's answer order.
+    """
     open_443: list[str] = []
     open_80: list[str] = []
     if TestKind.TCP in env.tests:
@@ -108,36 +115,56 @@ async def _transport_chain(
         open_80 = [c.address for c in results if c.port == 80 and c.failure is None]
     else:
         open_443 = open_80 = list(run.addresses)
-    tls_ok = asyncio.Event()
+    validated = list(open_443)
     if open_443 and TestKind.TLS in env.tests:
         control_sni = _control_sni(run, runs)
-        await steps.tls_step(env, recorder, run, open_443[0], control_sni, tls_ok)
-    elif open_443:
-        tls_ok.set()
+        shakes = await asyncio.gather(
+            *(steps.tls_step(env, recorder, run, a, control_sni) for a in open_443)
+        )
+        validated = [h.address for h in shakes if h.validated]
     # HTTPS before plain HTTP, one after the other: on a throttled path a concurrent transfer
     # would fill the shaper's queue and starve the other, and the HTTPS GET is the throughput
     # sample.
+    if validated and (TestKind.HTTP in env.tests or TestKind.THROUGHPUT in env.tests):
+        await _fetch_https(env, recorder, run, validated)
+    if open_80 and TestKind.HTTP in env.tests:
+        plain = "http://" + run.target.url.split("://", 1)[1]
+        for address in open_80[:MAX_GET_ATTEMPTS]:
+            fetched = await steps.http_step(env, recorder, run, plain, address)
+            if run.measurements[-1].outcome in {"ok", Failure.HTTP_BODY_TOO_LARGE}:
+                break
+            if fetched.failure == Failure.GENERIC_TIMEOUT and fetched.t_first_byte is not None:
+                break  # a slow body: reachable, for the throughput test to judge
+
+
+async def _fetch_https(
+    env: steps.Environment, recorder: Recorder, run: steps.TargetRun, validated: list[str]
+) -> None:
+    """The HTTPS GET through each validated address until one answers; the first answer (or
+    stall) is the throughput sample, so there is never a second transfer."""
     sample = TestKind.THROUGHPUT in env.tests
-    if tls_ok.is_set() and (TestKind.HTTP in env.tests or sample):
-        https = "https://" + run.target.url.split("://", 1)[1]
-        timeouts = env.settings.timeouts
+    https = "https://" + run.target.url.split("://", 1)[1]
+    timeouts = env.settings.timeouts
+    stall: tuple[datetime, float, http.Fetch] | None = None
+    for address in validated[:MAX_GET_ATTEMPTS]:
         started, mono = utcnow(), time.monotonic()
         fetched = await steps.http_step(
             env,
             recorder,
             run,
             https,
-            open_443[0],
+            address,
             record=TestKind.HTTP in env.tests,
             total_timeout=max(timeouts.http, timeouts.throughput) if sample else None,
         )
-        stalled = fetched.failure == Failure.GENERIC_TIMEOUT and fetched.t_first_byte is None
-        if sample and (fetched.t_first_byte is not None or stalled):
-            # the HTTPS GET is the bounded download (byte cap, time cap): no second transfer
-            run.tput = (started, mono, fetched)
-    if open_80 and TestKind.HTTP in env.tests:
-        plain = "http://" + run.target.url.split("://", 1)[1]
-        await steps.http_step(env, recorder, run, plain, open_80[0])
+        if fetched.t_first_byte is not None:
+            if sample:
+                run.tput = (started, mono, fetched)
+            return
+        if fetched.failure == Failure.GENERIC_TIMEOUT and stall is None:
+            stall = (started, mono, fetched)  # a throttled path stalls: judged if nothing answers
+    if sample and stall is not None:
+        run.tput = stall
 
 
 def _control_sni(run: steps.TargetRun, runs: Sequence[steps.TargetRun]) -> str | None:

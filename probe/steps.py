@@ -16,11 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from probe import dns, http, injection, tcp, tls
+from probe import dns, http, injection, pagediff, tcp, tls
 from probe.blockpages import Blockpages, load_blockpages
 from probe.bogons import is_bogon
 from probe.configfile import ConfigError
-from probe.control import ControlClient, ControlObservation, read_token
+from probe.control import ControlClient, read_token
+from probe.evidence import ControlResult
 from probe.failures import Failure
 from probe.interception import InterceptionCAs, load_interception_cas
 from probe.model import Measurement, TestKind, utcnow
@@ -29,7 +30,7 @@ from probe.settings import ProbeSettings
 from probe.targets import Target
 
 RESOLV_CONF = Path("/etc/resolv.conf")
-MAX_ADDRESSES = 2  # per target: the first IPv4 and the first IPv6 answer
+MAX_PER_FAMILY = 4  # addresses measured per target and family (IPv4, IPv6), in answer order
 INJECTION_WAIT_S = 1.0
 
 
@@ -71,7 +72,7 @@ def load_environment(settings: ProbeSettings, tests: frozenset[TestKind]) -> Env
                 "a PEM file",
             ) from None
     return Environment(
-        resolvers=tuple(dict.fromkeys(resolvers)),
+        resolvers=distinct_resolvers(resolvers),
         blockpages=load_blockpages(),
         interception=interception,
         tls_context=tls_context or tls.make_context(None),
@@ -79,6 +80,16 @@ def load_environment(settings: ProbeSettings, tests: frozenset[TestKind]) -> Env
         tests=tests,
         control=_control_client(settings),
     )
+
+
+def distinct_resolvers(resolvers: Sequence[dns.Resolver]) -> tuple[dns.Resolver, ...]:
+    """Each resolver once, by identity (transport, address, port), the first mention kept: a
+    resolver named in the config that is also the system's is one resolver, not its own control.
+    """
+    seen: dict[tuple[str, str, int], dns.Resolver] = {}
+    for resolver in resolvers:
+        seen.setdefault(resolver.identity, resolver)
+    return tuple(seen.values())
 
 
 def _control_client(settings: ProbeSettings) -> ControlClient | None:
@@ -97,7 +108,8 @@ class TargetRun:
     addresses: list[str] = field(default_factory=list)
     address_source: str = "primary"
     tput: tuple[datetime, float, http.Fetch] | None = None
-    control: ControlObservation | None = None
+    control: ControlResult | None = None
+    https_page: http.Fetch | None = None  # this vantage's GET over validated TLS, if any
 
     def add(
         self,
@@ -166,20 +178,35 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
         if TestKind.DNS not in env.tests:
             continue  # resolved for the later tests' addresses, not recorded
         if index == 0 and env.control is not None:
-            details.update(
-                control_addresses=list(from_control),
-                control_reachable=run.control.reachable if run.control else None,
-                control_error=control_error,
-            )
+            details.update(control_details(run.control, control_error))
         run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
     run.addresses, run.address_source = _usable_addresses(env, lookups)
     if env.resolvers and run.target.hosts and TestKind.DNS in env.tests:
         await _resolve_hosts(env, recorder, run)
 
 
-async def _observe(
-    env: Environment, target: Target
-) -> tuple[ControlObservation | None, str | None]:
+def control_details(control: ControlResult | None, error: str | None) -> dict[str, Any]:
+    """The control endpoint's view, on the primary DNS measurement (wire keys ``control_*``).
+
+    ``control_reachable`` is None when the control has no view (it refused every address).
+    """
+    if control is None:
+        return {
+            "control_addresses": [],
+            "control_reachable": None,
+            "control_error": error,
+            "control_result": None,
+        }
+    refused_all = control.tcp_failure == Failure.ADDRESS_REFUSED
+    return {
+        "control_addresses": list(control.addresses),
+        "control_reachable": None if refused_all else control.reachable,
+        "control_error": error,
+        "control_result": control.to_dict(),
+    }
+
+
+async def _observe(env: Environment, target: Target) -> tuple[ControlResult | None, str | None]:
     if env.control is None:
         return None, None
     return await env.control.observe(target.name)
@@ -222,16 +249,19 @@ def _usable_addresses(env: Environment, lookups: Sequence[dns.Lookup]) -> tuple[
         return [a for a in found.addresses if a not in bad and not is_bogon(a, allow=allow)]
 
     if lookups and not lookups[0].extra_answers and (first := clean(lookups[0])):
-        return _one_per_family(first), "primary"
+        return bounded_per_family(first), "primary"
     rest = [a for found in lookups[1:] for a in clean(found)]
-    return _one_per_family(rest), "control_resolver"
+    return bounded_per_family(rest), "control_resolver"
 
 
-def _one_per_family(addresses: Sequence[str]) -> list[str]:
-    chosen: dict[int, str] = {}
-    for address in addresses:
-        chosen.setdefault(ipaddress.ip_address(address).version, address)
-    return [chosen[v] for v in sorted(chosen)][:MAX_ADDRESSES]
+def bounded_per_family(addresses: Sequence[str]) -> list[str]:
+    """Every address once, at most MAX_PER_FAMILY per family, IPv4 first, in answer order."""
+    by_family: dict[int, list[str]] = {4: [], 6: []}
+    for address in dict.fromkeys(addresses):
+        family = by_family[ipaddress.ip_address(address).version]
+        if len(family) < MAX_PER_FAMILY:
+            family.append(address)
+    return by_family[4] + by_family[6]
 
 
 async def injection_step(env: Environment, recorder: Recorder, run: TargetRun, silent: str) -> None:
@@ -279,8 +309,7 @@ async def tls_step(
     run: TargetRun,
     address: str,
     control_sni: str | None,
-    ok: asyncio.Event,
-) -> None:
+) -> tls.Handshake:
     started, mono = utcnow(), time.monotonic()
     timeout = env.settings.timeouts.tls
     attempts = [
@@ -299,8 +328,6 @@ async def tls_step(
     results = await asyncio.gather(*attempts)
     main = results[0]
     control = results[1] if len(results) > 1 else None
-    if main.failure is None:
-        ok.set()
     details = stage_details(
         "tls",
         address=address,
@@ -311,6 +338,8 @@ async def tls_step(
         subject=main.subject,
         leaf_sha256=main.leaf_sha256,
         interception_ca=main.interception_ca,
+        verify_code=main.verify_code,
+        chain_trusted=main.chain_trusted,
         t=round(main.t, 6),
         failure=main.failure,
         failure_raw=main.failure_raw,
@@ -320,6 +349,7 @@ async def tls_step(
         control_failure=_handshake_completed(control),
     )
     run.add(recorder, TestKind.TLS, started, mono, outcome=main.failure or "ok", details=details)
+    return main
 
 
 def _handshake_completed(result: tls.Handshake | None) -> str | None:
@@ -355,9 +385,10 @@ async def http_step(
         return fetched
     blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
     outcome = fetched.failure or "ok"
+    diff = _compare_cleartext(run, fetched) if outcome == "ok" else {}
     if blockpage is not None:
         outcome = Failure.HTTP_BLOCKPAGE
-    elif outcome == "ok" and url.startswith("https:") and _differs_from_control(run, fetched):
+    elif diff.get("http_diff_differs"):
         outcome = Failure.HTTP_DIFF
     details = stage_details(
         "http",
@@ -365,27 +396,59 @@ async def http_step(
         address=address,
         status=fetched.status,
         headers=fetched.headers,
+        header_names=list(fetched.header_names),
         title=fetched.title,
         body_length=fetched.body_length,
         body_sha256=fetched.body_sha256,
         body_truncated=fetched.body_truncated,
         blockpage=blockpage.name if blockpage else None,
         redirects=list(fetched.redirects),
+        final_url=fetched.final_url,
         t=round(fetched.t, 6),
         t_first_byte=fetched.t_first_byte,
         failure=None if outcome == "ok" else outcome,
         failure_raw=fetched.failure_raw,
     )
+    details.update(diff)
     run.add(recorder, TestKind.HTTP, started, mono, outcome=outcome, details=details)
+    if url.startswith("https:") and outcome == "ok" and run.https_page is None:
+        run.https_page = fetched
     return fetched
 
 
-def _differs_from_control(run: TargetRun, fetched: http.Fetch) -> bool:
-    """OONI ts-017's HTTP comparison against the control endpoint's GET, when there is one."""
+def _compare_cleartext(run: TargetRun, fetched: http.Fetch) -> dict[str, Any]:
+    """OONI ts-017's HTTP comparison, for a page that arrived in cleartext only.
+
+    A page that ended over validated TLS is the site's own (a challenge or geo page included);
+    a cleartext page is compared with the independent views this round has: the same site over
+    validated HTTPS from this vantage, and the control endpoint's GET. It differs only when it
+    differs from every view (evidence keys ``http_diff_*``).
+    """
+    if not (fetched.final_url or fetched.url).startswith("http:"):
+        return {}
+    references: dict[str, pagediff.Page] = {}
+    if run.https_page is not None:
+        references["https"] = http.page_of(run.https_page)
     control = run.control
-    if control is None or not control.reachable or control.http_body_length is None:
-        return False
-    reference = http.Fetch(
-        fetched.url, None, status=control.http_status, body_length=control.http_body_length
+    if control is not None and control.reachable:
+        references["control"] = pagediff.Page(
+            status=control.http_status,
+            body_length=control.http_body_length,
+            title=control.http_title,
+            header_names=control.http_header_names,
+            truncated=control.http_body_truncated,
+        )
+    if not references:
+        return {}
+    ours = http.page_of(fetched)
+    diffs = {name: pagediff.compare(ours, page) for name, page in references.items()}
+    closest = min(diffs.values(), key=lambda d: d.differs)
+    return stage_details(
+        "http_diff",
+        reference="+".join(diffs),
+        differs=all(d.differs for d in diffs.values()),
+        status_match=closest.status_match,
+        body_proportion=closest.body_proportion,
+        title_match=closest.title_match,
+        headers_match=closest.headers_match,
     )
-    return http.differs_from_control(fetched, reference)

@@ -29,6 +29,18 @@ _VERIFY_CODES: dict[int, str] = {
     20: Failure.SSL_UNKNOWN_AUTHORITY,  # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
     21: Failure.SSL_UNKNOWN_AUTHORITY,  # UNABLE_TO_VERIFY_LEAF_SIGNATURE
 }
+# Codes OpenSSL reports only after the chain was built to a trusted root: it checks the chain
+# first, then the host name, then validity dates (X509_verify_cert's order), so an expired or
+# wrong-name leaf with one of these codes was issued under a CA the trust store holds.
+TRUSTED_CHAIN_CODES = frozenset(
+    {
+        9,  # X509_V_ERR_CERT_NOT_YET_VALID
+        10,  # X509_V_ERR_CERT_HAS_EXPIRED
+        62,  # X509_V_ERR_HOSTNAME_MISMATCH
+        64,  # X509_V_ERR_IP_ADDRESS_MISMATCH
+    }
+)
+UNTRUSTED_CHAIN_CODES = frozenset({2, 18, 19, 20, 21})
 NO_INTERCEPTION_CAS = InterceptionCAs()
 _CERT_FAILURES = frozenset(
     {Failure.SSL_INVALID_HOSTNAME, Failure.SSL_UNKNOWN_AUTHORITY, Failure.SSL_INVALID_CERTIFICATE}
@@ -64,6 +76,22 @@ class Handshake:
     subject: str | None = None
     leaf_sha256: str | None = None
     interception_ca: str | None = None
+    verify_code: int | None = None  # OpenSSL X509_V_ERR code when validation failed
+    chain_trusted: bool | None = None  # the refused leaf chains to a trusted root
+
+    @property
+    def validated(self) -> bool:
+        """A complete handshake whose certificate validated (and was not intercepted)."""
+        return self.failure is None and self.stage == "done"
+
+
+def chain_trusted(verify_code: int | None) -> bool | None:
+    """Whether a refused certificate chained to a trusted root, from OpenSSL's verify code."""
+    if verify_code in TRUSTED_CHAIN_CODES:
+        return True
+    if verify_code in UNTRUSTED_CHAIN_CODES:
+        return False
+    return None
 
 
 def map_tls_exception(exc: BaseException) -> str:
@@ -107,8 +135,10 @@ async def handshake(
         failure = map_tls_exception(exc)
         elapsed = time.monotonic() - start
         if stage == "handshake" and failure in _CERT_FAILURES:
+            code = exc.verify_code if isinstance(exc, ssl.SSLCertVerificationError) else None
+            refused = _Refused(failure, raw_text(exc), code)
             return await _diagnose_certificate(
-                address, port, sni, failure, raw_text(exc), elapsed, timeout, interception
+                address, port, sni, refused, elapsed, timeout, interception
             )
         return Handshake(address, port, sni, failure, raw_text(exc), stage, elapsed)
     elapsed = time.monotonic() - start
@@ -139,17 +169,26 @@ def _names(der: bytes | None) -> CertNames | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Why validation refused the certificate."""
+
+    failure: str
+    failure_raw: str
+    verify_code: int | None
+
+
 async def _diagnose_certificate(
     address: str,
     port: int,
     sni: str,
-    failure: str,
-    failure_raw: str,
+    refused: _Refused,
     elapsed: float,
     timeout: float,
     interception: InterceptionCAs,
 ) -> Handshake:
     """Second handshake with validation off, to learn the issuer of the refused certificate."""
+    failure, failure_raw = refused.failure, refused.failure_raw
     der: bytes | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -176,4 +215,6 @@ async def _diagnose_certificate(
         subject=names.subject_text if names else None,
         leaf_sha256=names.sha256 if names else None,
         interception_ca=intercepted,
+        verify_code=refused.verify_code,
+        chain_trusted=chain_trusted(refused.verify_code),
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import hashlib
+import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +28,7 @@ from collector.control import ControlConfig, measure, split_host_port
 from collector.settings import CollectorSettings, ControlSettings
 from collector.store import open_store
 from collector.store.influxd import free_port
+from probe.evidence import ControlResult
 from probe.model import Category
 from probe.targets import Target
 
@@ -96,11 +98,14 @@ class Platform:
     https_port: int
     ca: Path
 
+    connections: Callable[[], int]
+
     def config(self, **changes: object) -> ControlConfig:
         base = {
             "timeout_s": 2.0,
             "resolver": f"127.0.0.1:{self.dns_port}",
             "ca_bundle": str(self.ca),
+            "allow_net": LOOPBACK,
         }
         return ControlConfig(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -122,14 +127,24 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     dns_sock.bind(("127.0.0.1", 0))
     dns_thread = threading.Thread(target=_serve_dns, args=(dns_sock, stop), daemon=True)
     dns_thread.start()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    accepted = [0]
+
+    class _Counting(ThreadingHTTPServer):
+        def get_request(self) -> tuple[socket.socket, object]:
+            request = super().get_request()
+            accepted[0] += 1
+            return request
+
+    httpd = _Counting(("127.0.0.1", 0), _Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     http_thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     http_thread.start()
     try:
-        yield Platform(dns_sock.getsockname()[1], httpd.server_address[1], cert)
+        yield Platform(
+            dns_sock.getsockname()[1], httpd.server_address[1], cert, lambda: accepted[0]
+        )
     finally:
         stop.set()
         httpd.shutdown()
@@ -138,39 +153,61 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         dns_sock.close()
 
 
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
+
+
 def test_reachable_target(platform: Platform) -> None:
-    result = measure(platform.target(), platform.config())
-    assert result.addresses == ["127.0.0.1"]
-    assert result.dns.failure is None
-    assert result.tcp is not None and result.tcp.failure is None
-    assert result.tls is not None and result.tls.failure is None
-    assert result.http is not None and result.http.failure is None
+    result = asyncio.run(measure(platform.target(), platform.config()))
+    assert result.addresses == ("127.0.0.1",)
+    assert result.dns_failure is None
+    assert (result.tcp_address, result.tcp_failure, result.tls_failure) == ("127.0.0.1", None, None)
+    assert result.tls_leaf_sha256 and result.tls_chain_trusted is True
+    assert result.http_failure is None and result.reachable
     assert result.http_status == 200
     assert result.http_body_length == len(BODY)
-    assert result.http_body_sha256 == hashlib.sha256(BODY).hexdigest()
+    assert "content-length" in result.http_header_names
+    assert result.refused == ()
 
 
 def test_failures_are_data(platform: Platform) -> None:
-    gone = measure(platform.target("gone.test"), platform.config())
-    assert gone.dns.failure == "dns_nxdomain_error"
-    assert gone.tcp is None
-    refused = measure(platform.target(port=free_port()), platform.config())
-    assert refused.tcp is not None and refused.tcp.failure == "connection_refused"
-    untrusted = measure(platform.target(), platform.config(ca_bundle=None))
-    assert untrusted.tls is not None
-    assert untrusted.tls.failure == "ssl_unknown_authority"
-    assert untrusted.tls.raw
-    silent = measure(
-        platform.target(), platform.config(resolver=f"127.0.0.1:{free_port()}", timeout_s=0.5)
+    gone = asyncio.run(measure(platform.target("gone.test"), platform.config()))
+    assert gone.dns_failure == "dns_nxdomain_error"
+    assert gone.tcp_address is None and not gone.reachable
+    refused = asyncio.run(measure(platform.target(port=free_port()), platform.config()))
+    assert refused.tcp_failure == "connection_refused"
+    untrusted = asyncio.run(measure(platform.target(), platform.config(ca_bundle=None)))
+    # the probe's own OpenSSL verify-code mapping, not words in a message
+    assert untrusted.tls_failure == "ssl_unknown_authority"
+    assert untrusted.tls_chain_trusted is False and untrusted.tls_leaf_sha256
+    silent = asyncio.run(
+        measure(
+            platform.target(), platform.config(resolver=f"127.0.0.1:{free_port()}", timeout_s=0.5)
+        )
     )
-    assert silent.dns.failure in {"dns_timeout_error", "dns_server_failure"}
+    # a closed port answers ICMP port unreachable: the probe's own mapping says so
+    assert silent.dns_failure in {"dns_timeout_error", "connection_refused"}
+
+
+def test_special_purpose_addresses_are_never_dialled(platform: Platform) -> None:
+    """Without allow_net, loopback is refused: the server sees no connection at all."""
+    before = platform.connections()
+    result = asyncio.run(measure(platform.target(), platform.config(allow_net=())))
+    assert result.addresses == ("127.0.0.1",)
+    assert result.tcp_failure == "address_refused" and result.tcp_address is None
+    assert [r.address for r in result.refused] == ["127.0.0.1"]
+    assert "RFC 6890" in result.refused[0].reason
+    assert not result.reachable
+    assert platform.connections() == before
 
 
 def test_control_endpoint_measures_listed_targets(platform: Platform, tmp_path: Path) -> None:
     settings = CollectorSettings(
         operator_token=OPERATOR,
         control=ControlSettings(
-            timeout_s=2.0, resolver=f"127.0.0.1:{platform.dns_port}", ca_bundle=platform.ca
+            timeout_s=2.0,
+            resolver=f"127.0.0.1:{platform.dns_port}",
+            ca_bundle=platform.ca,
+            allow_net=LOOPBACK,
         ),
     )
     store = open_store(f"sqlite:{tmp_path / 'c.sqlite3'}")
@@ -182,8 +219,8 @@ def test_control_endpoint_measures_listed_targets(platform: Platform, tmp_path: 
     response = client.post("/v1/control", json={"target": "example.test"}, headers=auth)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["http_status"] == 200
-    assert body["dns"]["failure"] is None
+    result = ControlResult.from_dict(body)  # the one type, read back as the probe reads it
+    assert result.http_status == 200 and result.dns_failure is None
     assert "body" not in body  # a summary, never the content: not a proxy
     store.close()
 

@@ -4,38 +4,57 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from probe.control import ControlClient, parse_control, read_token
+from probe.evidence import ControlResult, ControlResultError, RefusedAddress
 
 
-def test_parses_the_collectors_control_result() -> None:
-    control = pytest.importorskip("collector.control", reason="collector extra not installed")
-    result = control.ControlResult(
+def _result(**changes: object) -> ControlResult:
+    base = ControlResult(
         target="facebook",
         domain="facebook.com",
-        at="2022-01-05T10:00:00Z",
-        addresses=["198.19.1.5"],
-        dns=control.Stage(),
-        tcp=control.Stage(),
-        tls=control.Stage(failure="connection_reset"),
-        http=None,
-        http_status=None,
+        url="https://facebook.com/",
+        at="2022-01-05T10:00:00.000000Z",
+        addresses=("198.19.1.5",),
+        refused=(RefusedAddress("10.0.0.1", "special-purpose"),),
+        tcp_address="198.19.1.5",
+        tls_failure="connection_reset",
     )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_the_control_result_round_trips_through_json() -> None:
+    result = _result()
     seen = parse_control(json.loads(json.dumps(result.to_dict())))
-    assert seen.addresses == ("198.19.1.5",)
+    assert seen == result
     assert (seen.tcp_failure, seen.tls_failure) == (None, "connection_reset")
     assert not seen.reachable
+    answered = _result(tls_failure=None, http_status=200, http_failure="http_body_too_large")
+    assert answered.reachable and answered.tls_valid
 
 
-def test_rejects_what_is_not_a_control_result() -> None:
-    with pytest.raises(ValueError, match="addresses"):
-        parse_control({"detail": "not found"})
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"detail": "not found"}, "schema"),
+        ({**_result().to_dict(), "addresses": "198.19.1.5"}, "addresses"),
+        ({**_result().to_dict(), "http_status": "200"}, "http_status"),
+        ({**_result().to_dict(), "http_status": True}, "http_status"),
+        ({**_result().to_dict(), "refused": [{"address": 1}]}, "refused[0].address"),
+        ({**_result().to_dict(), "target": None}, "target"),
+    ],
+)
+def test_rejects_what_is_not_a_control_result(data: dict[str, object], field: str) -> None:
+    with pytest.raises(ControlResultError, match=re.escape(field)):
+        parse_control(data)
 
 
 def test_read_token(tmp_path: Path) -> None:
@@ -56,9 +75,7 @@ def endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             seen.append({"auth": self.headers.get("authorization", ""), **body})
             status = 200 if body["target"] == "facebook" else 404
-            reply = json.dumps(
-                {"addresses": ["198.19.1.5"], "http": {"failure": None}, "http_status": 200}
-            ).encode()
+            reply = json.dumps(_result(tls_failure=None, http_status=200).to_dict()).encode()
             self.send_response(status)
             self.send_header("content-length", str(len(reply)))
             self.end_headers()

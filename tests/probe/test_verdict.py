@@ -41,15 +41,27 @@ def m(test: TestKind, outcome: str = "ok", **details: Any) -> Measurement:
     )
 
 
+ISP_RESOLVER = "198.18.0.53:53"
+OTHER_RESOLVER = "198.19.0.9:53"
+
+
 def dns(
-    outcome: str = "ok", *, primary: bool = True, answers: list[str] | None = None
+    outcome: str = "ok",
+    *,
+    primary: bool = True,
+    answers: list[str] | None = None,
+    resolver: str | None = None,
+    transport: str = "udp",
+    **details: Any,
 ) -> Measurement:
     return m(
         TestKind.DNS,
         outcome,
         dns_primary=primary,
-        dns_resolver="198.18.0.53:53",
+        dns_resolver=resolver or (ISP_RESOLVER if primary else OTHER_RESOLVER),
+        dns_transport=transport,
         dns_answers=answers if answers is not None else ["198.19.1.5"],
+        **details,
     )
 
 

@@ -1,0 +1,274 @@
+"""One function per layer (DNS, TCP, TLS, HTTP, throughput): its Finding or Caveat, if any.
+
+Pure logic over Measurement records (probe/findings.py holds the types and shared helpers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from probe.evidence import ControlResult
+from probe.failures import Failure
+from probe.findings import (
+    HARMLESS,
+    OK,
+    Caveat,
+    Finding,
+    injected_answers_genuine,
+    of,
+    primary_dns,
+    resolver_identity,
+    slow_not_missing,
+)
+from probe.model import BlockMethod, Measurement, Reason, TestKind
+
+_DNS_REASONS: dict[str, Reason] = {
+    Failure.DNS_NXDOMAIN: Reason.DNS_NXDOMAIN,
+    Failure.DNS_REFUSED: Reason.DNS_REFUSED,
+    Failure.DNS_SERVFAIL: Reason.DNS_SERVFAIL,
+    Failure.DNS_TIMEOUT: Reason.DNS_TIMEOUT,
+    Failure.DNS_BOGON: Reason.DNS_BOGON,
+    Failure.DNS_BLOCKPAGE: Reason.DNS_BLOCKPAGE,
+    Failure.DNS_INJECTED: Reason.DNS_INJECTED,
+    Failure.DNS_INCONSISTENT: Reason.DNS_INCONSISTENT,
+}
+# A RST in answer to a SYN surfaces as ECONNREFUSED (connection_refused): on a path where the
+# controls connect, that RST is the censor's (tcp.reset). ICMP rejects are tcp.refused.
+_TCP_REASONS: dict[str, Reason] = {
+    Failure.CONNECTION_RESET: Reason.TCP_RESET,
+    Failure.GENERIC_TIMEOUT: Reason.TCP_TIMEOUT,
+    Failure.CONNECTION_REFUSED: Reason.TCP_RESET,
+    Failure.HOST_UNREACHABLE: Reason.TCP_REFUSED,
+    Failure.NETWORK_UNREACHABLE: Reason.TCP_REFUSED,
+}
+_TLS_REASONS: dict[str, Reason] = {
+    Failure.CONNECTION_RESET: Reason.TLS_RESET,
+    Failure.EOF: Reason.TLS_RESET,
+    Failure.SSL_FAILED_HANDSHAKE: Reason.TLS_RESET,
+    Failure.GENERIC_TIMEOUT: Reason.TLS_TIMEOUT,
+    Failure.SSL_INTERCEPTED: Reason.TLS_MITM,
+    Failure.SSL_UNKNOWN_AUTHORITY: Reason.TLS_CERT,
+    Failure.SSL_INVALID_HOSTNAME: Reason.TLS_CERT,
+    Failure.SSL_INVALID_CERTIFICATE: Reason.TLS_CERT,
+}
+_HTTP_REASONS: dict[str, Reason] = {
+    Failure.HTTP_BLOCKPAGE: Reason.HTTP_BLOCKPAGE,
+    Failure.CONNECTION_RESET: Reason.HTTP_RESET,
+    Failure.EOF: Reason.HTTP_RESET,
+    Failure.HTTP_INVALID_RESPONSE: Reason.HTTP_RESET,
+    Failure.GENERIC_TIMEOUT: Reason.HTTP_TIMEOUT,
+    Failure.HTTP_DIFF: Reason.HTTP_DIFF,
+}
+# How strongly each signal alone points at deliberate interference (before the control factor).
+# Explicit artefacts (bogons, blockpages, injection, a known interception CA) are near-certain;
+# timeouts are also what a congested path looks like, so they weigh less.
+BASE_CONFIDENCE: dict[Reason, float] = {
+    Reason.DNS_NXDOMAIN: 0.8,
+    Reason.DNS_REFUSED: 0.8,
+    Reason.DNS_SERVFAIL: 0.7,
+    Reason.DNS_TIMEOUT: 0.6,
+    Reason.DNS_BOGON: 0.95,
+    Reason.DNS_BLOCKPAGE: 0.98,
+    Reason.DNS_INJECTED: 0.95,
+    Reason.DNS_INCONSISTENT: 0.6,
+    Reason.TCP_RESET: 0.85,
+    Reason.TCP_TIMEOUT: 0.7,
+    Reason.TCP_REFUSED: 0.7,
+    Reason.TLS_RESET: 0.8,
+    Reason.TLS_TIMEOUT: 0.7,
+    Reason.TLS_MITM: 0.95,
+    Reason.TLS_CERT: 0.6,
+    Reason.HTTP_BLOCKPAGE: 0.98,
+    Reason.HTTP_RESET: 0.8,
+    Reason.HTTP_TIMEOUT: 0.6,
+    Reason.HTTP_DIFF: 0.5,
+    Reason.THROTTLED: 0.7,
+}
+SNI_CONTROL_BONUS = 0.15  # the same address completes a handshake for a control SNI
+CONTROL_CERT_CONFIDENCE = 0.9  # the control endpoint validates a different certificate
+_RCODE_AGREEMENT = {Reason.DNS_NXDOMAIN, Reason.DNS_SERVFAIL, Reason.DNS_REFUSED}
+
+
+def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
+    genuine = injected_answers_genuine(measurements)
+    for m in of(measurements, TestKind.DNS_INJECTION):
+        if m.outcome == Failure.DNS_INJECTED and genuine is not True:
+            note = f"an answer came from {m.details.get('inj_address')}, which runs no resolver"
+            return Finding(BlockMethod.DNS, Reason.DNS_INJECTED, (m.id,), note, 0.95)
+    primary = primary_dns(measurements)
+    if primary is None or primary.outcome not in _DNS_REASONS:
+        return None
+    reason = _DNS_REASONS[primary.outcome]
+    if reason is Reason.DNS_INJECTED and genuine is True:
+        return None  # raced by the genuine answer: recorded (a note), not a block
+    query = primary.details.get("dns_query")
+    others = [
+        m
+        for m in of(measurements, TestKind.DNS)
+        if m is not primary
+        and m.details.get("dns_query") == query
+        and not m.details.get("dns_host")
+        and resolver_identity(m) != resolver_identity(primary)  # never its own control
+    ]
+    agree = [m for m in others if m.outcome == primary.outcome]
+    resolver = primary.details.get("dns_resolver")
+    if reason is Reason.DNS_INCONSISTENT and _validated(measurements, primary):
+        return None  # a CDN answer: the address proves itself by TLS (OONI ts-017 does the same)
+    if agree and reason in _RCODE_AGREEMENT:
+        note = f"{primary.outcome} from {resolver} and from {len(agree)} control resolver(s) too"
+        return Finding(BlockMethod.DNS, reason, (primary.id, *(m.id for m in agree)), note, 0.2)
+    confidence = BASE_CONFIDENCE[reason]
+    healthy = [m for m in others if m.outcome == OK]
+    if healthy:
+        confidence = min(1.0, confidence + 0.1)
+    note = f"{primary.outcome} from {resolver}" + (
+        f"; {len(healthy)} control resolver(s) answered normally" if healthy else ""
+    )
+    return Finding(
+        BlockMethod.DNS, reason, (primary.id, *(m.id for m in healthy)), note, confidence
+    )
+
+
+def _validated(measurements: Sequence[Measurement], primary: Measurement) -> bool:
+    answers = set(primary.details.get("dns_answers", []))
+    return any(
+        m.outcome == OK and m.details.get("tls_address") in answers
+        for m in of(measurements, TestKind.TLS)
+    )
+
+
+def tcp_finding(measurements: Sequence[Measurement]) -> Finding | None:
+    """Blocked at TCP only when no address connected (443 when it was tried)."""
+    tcp = of(measurements, TestKind.TCP)
+    https = [m for m in tcp if m.details.get("tcp_port") == 443] or tcp
+    if not https or any(m.outcome == OK for m in https):
+        return None
+    first = https[0]
+    reason = _TCP_REASONS.get(first.outcome)
+    if reason is None:
+        return None
+    ports = sorted({int(m.details.get("tcp_port", 0)) for m in tcp if m.outcome != OK})
+    addresses = sorted({str(m.details.get("tcp_address")) for m in https})
+    note = f"{first.outcome} connecting to {', '.join(addresses)} (ports {ports})"
+    return Finding(
+        BlockMethod.TCP, reason, tuple(m.id for m in https), note, BASE_CONFIDENCE[reason]
+    )
+
+
+def tls_finding(
+    measurements: Sequence[Measurement], control: ControlResult | None
+) -> Finding | Caveat | None:
+    """Blocked at TLS only when no address completed a validated handshake."""
+    shakes = [m for m in of(measurements, TestKind.TLS) if m.details.get("tls_stage") != "connect"]
+    if any(m.outcome == OK for m in shakes):
+        return None
+    for m in shakes:
+        reason = _TLS_REASONS.get(m.outcome)
+        if reason is None:
+            continue
+        if reason is Reason.TLS_CERT:
+            return certificate_judgement(m, control)
+        confidence = BASE_CONFIDENCE[reason]
+        note = f"{m.outcome} in the handshake with SNI {m.details.get('tls_sni')}"
+        sni_control = m.details.get("tls_control_failure")
+        if reason in {Reason.TLS_RESET, Reason.TLS_TIMEOUT} and sni_control is not None:
+            sni = m.details.get("tls_control_sni")
+            if sni_control == OK:
+                confidence = min(1.0, confidence + SNI_CONTROL_BONUS)
+                note += f"; SNI {sni} to the same address works: SNI filtering"
+            else:
+                note += f"; SNI {sni} to the same address fails too ({sni_control}): IP filtering"
+        if reason is Reason.TLS_MITM:
+            note += f"; certificate issued by {m.details.get('tls_issuer')}"
+        return Finding(BlockMethod.TLS, reason, (m.id,), note, confidence)
+    return None
+
+
+_CERT_PROBLEM: dict[str, str] = {
+    Failure.SSL_INVALID_HOSTNAME: "names another host",
+    Failure.SSL_INVALID_CERTIFICATE: "is expired or not valid",
+    Failure.SSL_UNKNOWN_AUTHORITY: "is issued by an unknown CA",
+}
+
+
+def certificate_judgement(m: Measurement, control: ControlResult | None) -> Finding | Caveat:
+    """Interception or the site's own misconfiguration?
+
+    A certificate that chains to a trusted root but is expired or names another host is the
+    site's fault, unless the control endpoint validates a different certificate for the same
+    name (the failure is this vantage's only). A certificate from an unknown CA is read as
+    interception, unless the control sees the same certificate or the same failure.
+    """
+    leaf = m.details.get("tls_leaf_sha256")
+    issuer = m.details.get("tls_issuer")
+    problem = f"the certificate ({issuer}) {_CERT_PROBLEM.get(m.outcome, m.outcome)}"
+    if control is not None and control.tcp_address is not None and control.tcp_failure is None:
+        if control.tls_failure is None and control.tls_leaf_sha256 not in {None, leaf}:
+            note = (
+                f"interception: {problem}, while the control endpoint validates a different "
+                "certificate for the same name"
+            )
+            return Finding(BlockMethod.TLS, Reason.TLS_CERT, (m.id,), note, CONTROL_CERT_CONFIDENCE)
+        seen = control.tls_failure or "the same certificate"
+        if control.tls_failure is not None or control.tls_leaf_sha256 == leaf:
+            return Caveat(
+                f"site misconfiguration: {problem}; the control endpoint sees {seen} too",
+                (m.id,),
+            )
+    trusted = m.details.get("tls_chain_trusted")
+    if trusted is None:
+        trusted = m.outcome in {Failure.SSL_INVALID_HOSTNAME, Failure.SSL_INVALID_CERTIFICATE}
+    if trusted:
+        return Caveat(
+            f"site misconfiguration: {problem}, but it chains to a trusted root; nothing shows "
+            "interception (no control endpoint view of a different certificate)",
+            (m.id,),
+        )
+    note = f"{m.outcome} in the handshake with SNI {m.details.get('tls_sni')}: {problem}"
+    note += "; read as interception by an unknown CA"
+    return Finding(
+        BlockMethod.TLS, Reason.TLS_CERT, (m.id,), note, BASE_CONFIDENCE[Reason.TLS_CERT]
+    )
+
+
+def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
+    """Per scheme: a finding only when no GET of that scheme worked through any address."""
+    gets = of(measurements, TestKind.HTTP)
+    for secure in (True, False):
+        group = [
+            m for m in gets if str(m.details.get("http_url", "")).startswith("https:") is secure
+        ]
+        if any(m.outcome in HARMLESS or slow_not_missing(m) for m in group):
+            continue
+        for m in group:
+            reason = _HTTP_REASONS.get(m.outcome)
+            if reason is None or slow_not_missing(m):
+                continue  # a slow body is for the throughput test to judge
+            note = f"{m.outcome} fetching {m.details.get('http_url')}"
+            if m.details.get("http_blockpage"):
+                note += f" (fingerprint {m.details['http_blockpage']})"
+            if reason is Reason.HTTP_DIFF:
+                note += _diff_note(m)
+            return Finding(BlockMethod.HTTP, reason, (m.id,), note, BASE_CONFIDENCE[reason])
+    return None
+
+
+def _diff_note(m: Measurement) -> str:
+    d = m.details
+    return (
+        f": the cleartext page differs from the {d.get('http_diff_reference')} view "
+        f"(status match {d.get('http_diff_status_match')}, body proportion "
+        f"{d.get('http_diff_body_proportion')}, title match {d.get('http_diff_title_match')}, "
+        f"headers match {d.get('http_diff_headers_match')})"
+    )
+
+
+def throughput_finding(measurements: Sequence[Measurement]) -> Finding | None:
+    for m in of(measurements, TestKind.THROUGHPUT):
+        if m.outcome == Failure.THROTTLED:
+            note = (
+                f"{m.details.get('tput_bps', 0):.0f} B/s against the controls' "
+                f"{m.details.get('tput_control_bps', 0):.0f} B/s"
+            )
+            return Finding(BlockMethod.THROTTLED, Reason.THROTTLED, (m.id,), note, 0.7)
+    return None
