@@ -143,7 +143,7 @@ def tcp_finding(measurements: Sequence[Measurement]) -> Finding | None:
     https = [m for m in tcp if m.details.get("tcp_port") == 443] or tcp
     if not https or any(m.outcome == OK for m in https):
         return None
-    first = https[0]
+    first = min(https, key=_strongest)  # the same choice whatever the answer order
     reason = _TCP_REASONS.get(first.outcome)
     if reason is None:
         return None
@@ -155,6 +155,14 @@ def tcp_finding(measurements: Sequence[Measurement]) -> Finding | None:
     )
 
 
+def _strongest(m: Measurement) -> tuple[float, str]:
+    """Order failures by what they prove (an explicit reset before a timeout), then address."""
+    reason = (_TCP_REASONS if m.test is TestKind.TCP else _TLS_REASONS).get(m.outcome)
+    strength = BASE_CONFIDENCE.get(reason, 0.0) if reason is not None else 0.0
+    address = m.details.get("tcp_address") or m.details.get("tls_address") or ""
+    return (-strength, str(address))
+
+
 def tls_finding(
     measurements: Sequence[Measurement], control: ControlResult | None
 ) -> Finding | Caveat | None:
@@ -162,7 +170,7 @@ def tls_finding(
     shakes = [m for m in of(measurements, TestKind.TLS) if m.details.get("tls_stage") != "connect"]
     if any(m.outcome == OK for m in shakes):
         return None
-    for m in shakes:
+    for m in sorted(shakes, key=_strongest):
         reason = _TLS_REASONS.get(m.outcome)
         if reason is None:
             continue

@@ -17,6 +17,7 @@ from typing import Any
 
 from probe import http, steps, throughput
 from probe.failures import Failure
+from probe.findings import injected_answers_genuine
 from probe.ids import uuid7
 from probe.model import Measurement, TestKind, Vantage, Verdict, VerdictKind, utcnow
 from probe.recorder import Recorder
@@ -87,6 +88,20 @@ async def _connect_and_fetch(
     if TestKind.DNS_INJECTION in env.tests and silent is not None:
         pending.append(steps.injection_step(env, recorder, run, silent))
     await asyncio.gather(*pending)
+    _mark_genuine_injection(run.measurements)
+
+
+def _mark_genuine_injection(measurements: Sequence[Measurement]) -> None:
+    """Record on the injected measurements whether the forged answers were the genuine ones
+    (``inj_genuine`` / ``dns_injected_genuine``): an injector is evidence, not always a block."""
+    genuine = injected_answers_genuine(measurements)
+    if genuine is None:
+        return
+    for m in measurements:
+        if m.test is TestKind.DNS_INJECTION and m.outcome == Failure.DNS_INJECTED:
+            m.details["inj_genuine"] = genuine
+        elif m.test is TestKind.DNS and m.outcome == Failure.DNS_INJECTED:
+            m.details["dns_injected_genuine"] = genuine
 
 
 async def _transport_chain(

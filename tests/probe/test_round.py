@@ -22,10 +22,17 @@ REPO = Path(__file__).resolve().parents[2]
 TYNDAU = Path(sys.executable).parent / "tyndau"
 SERVER = r"""
 import http.server, ssl, sys, threading
+NOTICE = b"<html><title>Access to this resource is restricted</title>by order</html>"
+CHALLENGE = b"<html><title>Just a moment...</title><div id=challenge>verify</div></html>"
 class Page(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = b"<html><title>tyndau test page</title>" + b"x" * 70000 + b"</html>"
-        self.send_response(200)
+        host = self.headers.get("Host", "")
+        status, body = 200, b"<html><title>tyndau test page</title>" + b"x" * 70000 + b"</html>"
+        if host.startswith("hotel.") and self.server.server_port == 80:
+            body = NOTICE  # the plain-HTTP page replaced in transit (here: by the server)
+        elif host.startswith("india."):
+            status, body = 403, CHALLENGE  # the real site's bot challenge, on both schemes
+        self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -60,6 +67,12 @@ server:
   local-data: "bravo.tyndau.test. A 198.19.1.2"
   local-data: "charlie.tyndau.test. A 198.19.1.3"
   local-data: "echo.tyndau.test. A 10.10.34.35"
+  local-data: "foxtrot.tyndau.test. A 198.19.1.2"
+  local-data: "foxtrot.tyndau.test. A 198.19.1.1"
+  local-data: "golf.tyndau.test. A 198.19.1.3"
+  local-data: "golf.tyndau.test. A 198.19.1.2"
+  local-data: "hotel.tyndau.test. A 198.19.1.1"
+  local-data: "india.tyndau.test. A 198.19.1.1"
   local-data: "ctl.tyndau.test. A 198.19.1.10"
   local-data: "ctl2.tyndau.test. A 198.19.1.11"
 stub-zone:
@@ -88,6 +101,22 @@ category = "platform"
 [[targets]]
 name = "echo"
 domain = "echo.tyndau.test"
+category = "platform"
+[[targets]]
+name = "foxtrot"
+domain = "foxtrot.tyndau.test"
+category = "platform"
+[[targets]]
+name = "golf"
+domain = "golf.tyndau.test"
+category = "platform"
+[[targets]]
+name = "hotel"
+domain = "hotel.tyndau.test"
+category = "platform"
+[[targets]]
+name = "india"
+domain = "india.tyndau.test"
 category = "platform"
 [[targets]]
 name = "ctl"
@@ -215,6 +244,14 @@ def test_round_separates_layers_and_ends_in_one_timeout(vantage: dict[str, Any])
         "charlie": ("blocked", "tcp.reset"),
         "delta": ("blocked", "dns.nxdomain"),
         "echo": ("blocked", "dns.bogon"),
+        # one blackholed and one working address, in either answer order: reachable
+        "foxtrot": ("accessible", None),
+        # every address fails: blocked, the reset (the stronger proof) named whatever the order
+        "golf": ("blocked", "tcp.reset"),
+        # the plain-HTTP page differs from the site over validated HTTPS
+        "hotel": ("blocked", "http.diff"),
+        # a 403 challenge page from the real site over validated TLS
+        "india": ("accessible", None),
         "ctl": ("accessible", None),
         "ctl2": ("accessible", None),
     }
@@ -226,6 +263,21 @@ def test_round_separates_layers_and_ends_in_one_timeout(vantage: dict[str, Any])
         assert all(i in by_id for i in verdict["measurement_ids"])
     alpha_tests = {m["test"] for m in measurements if m["target"]["name"] == "alpha"}
     assert alpha_tests == {"dns", "dns_injection", "tcp", "tls", "http", "throughput"}
+    # every address is connected to, not only the first of its family
+    foxtrot = {
+        m["details"]["tcp_address"]
+        for m in measurements
+        if m["target"]["name"] == "foxtrot" and m["test"] == "tcp"
+    }
+    assert foxtrot == {"198.19.1.1", "198.19.1.2"}
+    diff = [
+        m["details"]
+        for m in measurements
+        if m["target"]["name"] == "hotel" and m["outcome"] == "http_diff_from_control"
+    ]
+    assert len(diff) == 1 and diff[0]["http_diff_reference"] == "https"
+    assert diff[0]["http_diff_status_match"] is True
+    assert diff[0]["http_diff_title_match"] is False
 
 
 def test_shutdown_is_offline_not_blocked(vantage: dict[str, Any]) -> None:
@@ -254,7 +306,7 @@ def test_table_output_for_people(vantage: dict[str, Any]) -> None:
     assert lines[0].split()[:4] == ["TARGET", "VERDICT", "METHOD", "REASON"]
     assert any(line.split()[:4] == ["bravo", "blocked", "tcp", "tcp.timeout"] for line in lines)
     assert "failed measurements:" in done.stdout
-    assert lines[-1].endswith("7 targets, 4 blocked")
+    assert lines[-1].endswith("11 targets, 6 blocked")
 
 
 def test_bad_resolver_flag_is_a_clear_error(vantage: dict[str, Any]) -> None:
