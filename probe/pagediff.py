@@ -10,6 +10,7 @@ view and with its own validated HTTPS GET; the OONI importer can call the same f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -115,7 +116,8 @@ def _body_proportion(ours: Page, reference: Page) -> float | None:
 
 
 def _long_words(title: str) -> set[str]:
-    return {w.casefold() for w in title.split() if len(w) >= TITLE_WORD_MIN}
+    """Words (letters and digits; punctuation apart, unlike OONI's split on spaces) of 5+."""
+    return {w.casefold() for w in re.findall(r"\w+", title) if len(w) >= TITLE_WORD_MIN}
 
 
 def _title_match(ours: str | None, reference: str | None) -> bool | None:

@@ -14,6 +14,7 @@ import pytest
 from probe.blockpages import load_blockpages
 from probe.failures import Failure
 from probe.http import Fetch, differs_from_control, fetch, title_of
+from probe.pagediff import Page, compare
 from probe.tls import make_context
 
 PAGE = b"<html><head><title> Facebook  - log in</title></head><body>hello</body></html>"
@@ -171,3 +172,32 @@ def test_title_of() -> None:
 def test_differs_from_control(ours: Fetch, control: int, differs: bool) -> None:
     reference = Fetch("u", None, status=control, body_length=1000, title="Facebook login")
     assert differs_from_control(ours, reference) is differs
+
+
+SITE = Page(200, 5000, "Facebook - log in or sign up", ("content-type", "x-fb-debug"))
+
+
+@pytest.mark.parametrize(
+    ("ours", "differs", "why"),
+    [
+        (SITE, False, "the same page"),
+        (Page(200, 4000, "Facebook - log in or sign up"), False, "length within 0.7, same title"),
+        (Page(200, 300, "Access restricted by court order"), True, "short, other title"),
+        (Page(403, 5000, "Facebook - log in or sign up"), True, "another status"),
+        (Page(200, 300, "Facebook: log in"), False, "the title's long words"),
+        (Page(200, 300, "Notice", ("x-fb-debug",)), False, "an uncommon header in common"),
+        (Page(200, 300, "Notice", ("server", "date")), True, "only common headers, other title"),
+        (Page(200, 300, None, (), truncated=True), True, "no title, no uncommon header"),
+    ],
+)
+def test_page_comparison_follows_ooni(ours: Page, differs: bool, why: str) -> None:
+    assert compare(ours, SITE).differs is differs, why
+
+
+def test_unknowable_comparisons_are_not_a_difference() -> None:
+    broken = Page(503, None)  # the reference had trouble: no status to compare with
+    result = compare(Page(200, 300, "Notice"), broken)
+    assert (result.status_match, result.body_proportion, result.title_match) == (None, None, None)
+    assert result.differs is False
+    capped = compare(Page(200, 65536, truncated=True), Page(200, 2_000_000, "A site title"))
+    assert capped.body_proportion is None

@@ -1,0 +1,403 @@
+"""Verdict tables for the six classes a researcher must get right (issue 11): one resolver counted
+twice, a site's own certificate problem, a replaced plain-HTTP page, an injector forging the true
+answer, several addresses, and a site down for everyone. Pure logic: Measurement records in,
+Assessment out; the I/O side of these classes is tested for real in test_round.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+import pytest
+
+from probe import dns as probe_dns
+from probe.evidence import ControlResult
+from probe.failures import Failure
+from probe.model import Category, Measurement, Reason, TargetRef, TestKind, Vantage, VerdictKind
+from probe.steps import distinct_resolvers
+from probe.verdict import judge
+
+_ids = count()
+AT = datetime(2022, 1, 5, tzinfo=UTC)
+ISP, OTHER = "198.18.0.53:53", "198.19.0.9:53"
+A, B = "198.19.1.5", "198.19.1.6"
+LEAF, OTHER_LEAF = "aa" * 32, "bb" * 32
+
+
+def m(test: TestKind, outcome: str = "ok", **details: Any) -> Measurement:
+    return Measurement(
+        id=f"c{next(_ids)}",
+        probe_id="p",
+        probe_version="0",
+        vantage=Vantage("KZ", 9198, "fixed"),
+        target=TargetRef("site", "site.example", Category.PLATFORM),
+        test=test,
+        started_at=AT,
+        duration_ms=1.0,
+        outcome=outcome,
+        round_id="r",
+        details=details,
+    )
+
+
+def dns(
+    outcome: str = "ok",
+    *,
+    primary: bool = True,
+    resolver: str = ISP,
+    answers: tuple[str, ...] = (A,),
+    **details: Any,
+) -> Measurement:
+    return m(
+        TestKind.DNS,
+        outcome,
+        dns_primary=primary,
+        dns_query="site.example",
+        dns_resolver=resolver,
+        dns_transport="udp",
+        dns_answers=list(answers),
+        **details,
+    )
+
+
+def tcp(outcome: str = "ok", address: str = A, port: int = 443) -> Measurement:
+    return m(TestKind.TCP, outcome, tcp_address=address, tcp_port=port)
+
+
+def tls(outcome: str = "ok", address: str = A, **details: Any) -> Measurement:
+    base = {
+        "tls_address": address,
+        "tls_sni": "site.example",
+        "tls_stage": "done" if outcome == "ok" else "handshake",
+        "tls_leaf_sha256": LEAF,
+        "tls_issuer": "CN=Some Public CA",
+    }
+    return m(TestKind.TLS, outcome, **{**base, **details})
+
+
+def get(
+    outcome: str = "ok", *, scheme: str = "https", address: str = A, **details: Any
+) -> Measurement:
+    return m(
+        TestKind.HTTP,
+        outcome,
+        http_url=f"{scheme}://site.example/",
+        http_address=address,
+        http_status=details.pop("status", 200),
+        **details,
+    )
+
+
+def control_dns(control: ControlResult, outcome: str = "ok", **details: Any) -> Measurement:
+    return dns(
+        outcome,
+        control_result=control.to_dict(),
+        control_reachable=control.reachable,
+        control_addresses=list(control.addresses),
+        **details,
+    )
+
+
+def control(**changes: Any) -> ControlResult:
+    base: dict[str, Any] = {
+        "target": "site",
+        "domain": "site.example",
+        "url": "https://site.example/",
+        "at": "2022-01-05T00:00:00.000000Z",
+        "addresses": (A,),
+        "tcp_address": A,
+        "tls_leaf_sha256": LEAF,
+        "tls_chain_trusted": True,
+        "http_status": 200,
+        "http_title": "Site",
+        "http_body_length": 5000,
+    }
+    return ControlResult(**{**base, **changes})
+
+
+def healthy(*, resolver: str = ISP) -> list[Measurement]:
+    return [dns(resolver=resolver), tcp(), tcp(port=80), tls(), get(), get(scheme="http")]
+
+
+CONTROLS = {"ctl": healthy(), "ctl2": healthy()}
+
+
+def verdict(measurements: list[Measurement], controls: Any = None) -> tuple[Any, ...]:
+    result = judge(measurements, CONTROLS if controls is None else controls)
+    return (result.kind, result.reason)
+
+
+# ----- 1. a resolver is (address, port, transport), not where it was configured -----
+
+
+def test_the_same_resolver_twice_is_not_its_own_control() -> None:
+    """resolv.conf and --resolver name one resolver: NXDOMAIN there stays a DNS block."""
+    target = [dns(Failure.DNS_NXDOMAIN), dns(Failure.DNS_NXDOMAIN, primary=False, resolver=ISP)]
+    assert verdict(target) == (VerdictKind.BLOCKED, Reason.DNS_NXDOMAIN)
+    confirmed = [
+        dns(Failure.DNS_NXDOMAIN),
+        dns(Failure.DNS_NXDOMAIN, primary=False, resolver=OTHER),
+    ]
+    assert verdict(confirmed)[0] is VerdictKind.INCONCLUSIVE  # a different resolver agrees
+
+
+@pytest.mark.parametrize("failure", [Failure.DNS_REFUSED, Failure.DNS_SERVFAIL])
+def test_rcode_blocks_with_a_duplicated_resolver(failure: Failure) -> None:
+    target = [dns(failure), dns(failure, primary=False, resolver=ISP), *healthy()[1:]]
+    assert verdict(target)[0] is VerdictKind.BLOCKED
+
+
+def test_resolvers_are_deduplicated_by_identity() -> None:
+    system = probe_dns.parse_resolver("198.18.0.53", system=True)
+    same = probe_dns.parse_resolver("198.18.0.53:53")
+    over_tcp = probe_dns.parse_resolver("tcp://198.18.0.53")
+    v6 = probe_dns.parse_resolver("[2001:db8:0::1]:53")
+    v6_again = probe_dns.parse_resolver("[2001:db8::1]")
+    assert distinct_resolvers([system, same, over_tcp, v6, v6_again]) == (system, over_tcp, v6)
+
+
+# ----- 2. certificates: the site's own problem, or interception -----
+
+CERT_CASES: list[tuple[str, list[Measurement], VerdictKind, Reason | None, str]] = [
+    (
+        "expired, chains to a trusted root, no control",
+        [dns(), tcp(), tls(Failure.SSL_INVALID_CERTIFICATE, tls_chain_trusted=True)],
+        VerdictKind.INCONCLUSIVE,
+        None,
+        "site misconfiguration",
+    ),
+    (
+        "another host's valid certificate, no control",
+        [dns(), tcp(), tls(Failure.SSL_INVALID_HOSTNAME, tls_chain_trusted=True)],
+        VerdictKind.INCONCLUSIVE,
+        None,
+        "site misconfiguration",
+    ),
+    (
+        "wrong name and the plain-HTTP page works: still not accessible",
+        [
+            dns(),
+            tcp(),
+            tcp(port=80),
+            tls(Failure.SSL_INVALID_HOSTNAME, tls_chain_trusted=True),
+            get(scheme="http"),
+        ],
+        VerdictKind.INCONCLUSIVE,
+        None,
+        "site misconfiguration",
+    ),
+    (
+        "control sees the same expired certificate",
+        [
+            control_dns(control(tls_failure="ssl_invalid_certificate")),
+            tcp(),
+            tls(Failure.SSL_INVALID_CERTIFICATE, tls_chain_trusted=True),
+        ],
+        VerdictKind.INCONCLUSIVE,
+        None,
+        "control endpoint sees ssl_invalid_certificate",
+    ),
+    (
+        "unknown CA, and the control sees the same leaf: a self-signed site",
+        [
+            control_dns(control(tls_failure="ssl_unknown_authority", tls_chain_trusted=False)),
+            tcp(),
+            tls(Failure.SSL_UNKNOWN_AUTHORITY, tls_chain_trusted=False),
+        ],
+        VerdictKind.INCONCLUSIVE,
+        None,
+        "site misconfiguration",
+    ),
+    (
+        "wrong name here, the control validates a different certificate",
+        [
+            control_dns(control(tls_leaf_sha256=OTHER_LEAF)),
+            tcp(),
+            tls(Failure.SSL_INVALID_HOSTNAME, tls_chain_trusted=True),
+        ],
+        VerdictKind.BLOCKED,
+        Reason.TLS_CERT,
+        "interception",
+    ),
+    (
+        "unknown CA, no control: read as interception",
+        [dns(), tcp(), tls(Failure.SSL_UNKNOWN_AUTHORITY, tls_chain_trusted=False)],
+        VerdictKind.BLOCKED,
+        Reason.TLS_CERT,
+        "unknown CA",
+    ),
+    (
+        "a known interception CA, whatever the control",
+        [
+            control_dns(control(tls_failure="ssl_unknown_authority")),
+            tcp(),
+            tls(Failure.SSL_INTERCEPTED, tls_interception_ca="Qaznet"),
+        ],
+        VerdictKind.BLOCKED,
+        Reason.TLS_MITM,
+        "issued by",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "reason", "words"),
+    [row[1:] for row in CERT_CASES],
+    ids=[row[0] for row in CERT_CASES],
+)
+def test_certificate_problems(
+    target: list[Measurement], kind: VerdictKind, reason: Reason | None, words: str
+) -> None:
+    result = judge(target, CONTROLS)
+    assert (result.kind, result.reason) == (kind, reason)
+    assert words in result.explanation
+
+
+def test_control_validating_a_different_leaf_is_more_certain() -> None:
+    alone = judge([dns(), tcp(), tls(Failure.SSL_UNKNOWN_AUTHORITY)], CONTROLS)
+    seen = judge(
+        [
+            control_dns(control(tls_leaf_sha256=OTHER_LEAF)),
+            tcp(),
+            tls(Failure.SSL_UNKNOWN_AUTHORITY),
+        ],
+        CONTROLS,
+    )
+    assert alone.reason is seen.reason is Reason.TLS_CERT
+    assert seen.confidence > alone.confidence
+
+
+# ----- 3. a plain-HTTP page replaced by a notice page -----
+
+
+def test_a_replaced_cleartext_page_is_an_http_block() -> None:
+    diff = get(
+        Failure.HTTP_DIFF,
+        scheme="http",
+        http_diff_reference="https",
+        http_diff_status_match=True,
+        http_diff_title_match=False,
+        http_diff_body_proportion=0.01,
+        http_diff_headers_match=None,
+    )
+    target = [dns(), tcp(), tcp(port=80), tls(), get(), diff]
+    result = judge(target, CONTROLS)
+    assert (result.kind, result.reason) == (VerdictKind.BLOCKED, Reason.HTTP_DIFF)
+    assert "title match False" in result.explanation and "https view" in result.explanation
+
+
+def test_a_challenge_page_over_validated_tls_is_accessible() -> None:
+    target = [dns(), tcp(), tcp(port=80), tls(), get(status=403), get(scheme="http", status=403)]
+    assert verdict(target) == (VerdictKind.ACCESSIBLE, None)
+
+
+# ----- 4. an injector forging the true answer -----
+
+
+def test_an_injector_forging_the_genuine_address_is_recorded_not_blocked() -> None:
+    injected = m(
+        TestKind.DNS_INJECTION,
+        Failure.DNS_INJECTED,
+        inj_address="198.19.1.10",
+        inj_answers=[[A]],
+    )
+    result = judge([*healthy(), injected], CONTROLS)
+    assert result.kind is VerdictKind.ACCESSIBLE
+    assert "injector" in result.explanation and "genuine" in result.explanation
+
+
+def test_an_injector_forging_another_address_is_a_block() -> None:
+    injected = m(
+        TestKind.DNS_INJECTION,
+        Failure.DNS_INJECTED,
+        inj_address="198.19.1.10",
+        inj_answers=[["198.19.66.6"]],
+    )
+    assert verdict([*healthy(), injected]) == (VerdictKind.BLOCKED, Reason.DNS_INJECTED)
+
+
+def test_a_raced_resolver_answer_that_is_genuine_is_not_a_block() -> None:
+    primary = dns(Failure.DNS_INJECTED, answers=(A,), dns_extra_answers=[[A, B]])
+    target = [primary, dns(primary=False, resolver=OTHER, answers=(A, B)), *healthy()[1:]]
+    assert verdict(target) == (VerdictKind.ACCESSIBLE, None)
+    forged = dns(Failure.DNS_INJECTED, answers=("198.19.66.6",), dns_extra_answers=[[A]])
+    assert verdict([forged, *healthy()[1:]]) == (VerdictKind.BLOCKED, Reason.DNS_INJECTED)
+
+
+# ----- 5. every address; any one working end to end is enough -----
+
+
+def _two_addresses(first_ok: bool) -> list[Measurement]:
+    good = [tcp(address=B), tls(address=B), get(address=B)]
+    bad = [tcp(Failure.GENERIC_TIMEOUT, address=A)]
+    layers = good + bad if first_ok else bad + good
+    return [dns(answers=(A, B) if first_ok else (B, A)), *layers]
+
+
+@pytest.mark.parametrize("first_ok", [True, False])
+def test_one_working_address_is_enough_in_any_order(first_ok: bool) -> None:
+    assert verdict(_two_addresses(first_ok)) == (VerdictKind.ACCESSIBLE, None)
+
+
+def test_tls_blocked_on_one_address_and_working_on_another_is_accessible() -> None:
+    target = [dns(answers=(A, B)), tcp(), tcp(address=B), tls(Failure.CONNECTION_RESET)]
+    target += [tls(address=B), get(address=B)]
+    assert verdict(target) == (VerdictKind.ACCESSIBLE, None)
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_every_address_failing_names_the_same_reason_in_any_order(order: int) -> None:
+    failing = [tcp(Failure.GENERIC_TIMEOUT, address=A), tcp(Failure.CONNECTION_RESET, address=B)]
+    target = [dns(answers=(A, B)), *failing[::order]]
+    assert verdict(target) == (VerdictKind.BLOCKED, Reason.TCP_RESET)
+
+
+# ----- 6. down or gone for everyone -----
+
+
+def test_site_down_from_the_control_too_is_inconclusive() -> None:
+    down = control(tcp_failure="connection_refused", http_status=None, tls_leaf_sha256=None)
+    target = [control_dns(down), tcp(Failure.CONNECTION_REFUSED)]
+    result = judge(target, CONTROLS)
+    assert result.kind is VerdictKind.INCONCLUSIVE and "control endpoint" in result.explanation
+
+
+def test_nxdomain_at_every_resolver_and_the_control_is_inconclusive() -> None:
+    gone = control(dns_failure="dns_nxdomain_error", addresses=(), tcp_address=None)
+    target = [
+        control_dns(gone, Failure.DNS_NXDOMAIN),
+        dns(Failure.DNS_NXDOMAIN, primary=False, resolver=OTHER),
+    ]
+    assert verdict(target)[0] is VerdictKind.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("failure", [Failure.DNS_SERVFAIL, Failure.DNS_TIMEOUT])
+def test_isp_resolver_down_for_every_name_is_inconclusive(failure: Failure) -> None:
+    """The controls resolve through another resolver and work; at the ISP's they fail too."""
+
+    def via_other() -> list[Measurement]:
+        return [dns(failure), dns(primary=False, resolver=OTHER), *healthy()[1:]]
+
+    result = judge(via_other(), {"ctl": via_other(), "ctl2": via_other()})
+    assert result.kind is VerdictKind.INCONCLUSIVE
+    assert "down for every name" in result.explanation
+
+
+def test_resolver_answering_servfail_for_everything_is_not_a_shutdown() -> None:
+    """Nothing else to try, but the resolver answers: the vantage is online."""
+    controls = {"ctl": [dns(Failure.DNS_SERVFAIL)], "ctl2": [dns(Failure.DNS_SERVFAIL)]}
+    assert verdict([dns(Failure.DNS_SERVFAIL)], controls)[0] is VerdictKind.INCONCLUSIVE
+    silent = {"ctl": [dns(Failure.DNS_TIMEOUT)], "ctl2": [dns(Failure.DNS_TIMEOUT)]}
+    assert verdict([dns(Failure.DNS_TIMEOUT)], silent)[0] is VerdictKind.OFFLINE
+
+
+def test_a_control_endpoint_that_refused_to_dial_gives_no_view() -> None:
+    """A lab address the collector does not allow is no evidence of an outage."""
+    refused = control(tcp_failure="address_refused", tcp_address=None, http_status=None)
+    primary = control_dns(refused)
+    primary.details["control_reachable"] = None  # what steps.control_details records
+    assert verdict([primary, tcp(Failure.GENERIC_TIMEOUT)]) == (
+        VerdictKind.BLOCKED,
+        Reason.TCP_TIMEOUT,
+    )
