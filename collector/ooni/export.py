@@ -103,6 +103,7 @@ def to_ooni_measurement(
         "requests": [_request(m, start) for m in ms if m.test is TestKind.HTTP],
         "control": _control(ms),
         "control_failure": None,
+        "x_tyndau_control_result": _control_result(ms),
         "x_tyndau_controls": [{"name": n, "works": works(c)} for n, c in controls.items()],
         "x_tyndau_measurements": [
             _extra(m, start) for m in ms if m.test in {TestKind.DNS_INJECTION, TestKind.THROUGHPUT}
@@ -194,6 +195,7 @@ def _handshake(m: Measurement, start: datetime) -> dict[str, Any]:
         "no_tls_verify": False,
         "tags": CLASSIC,
         "x_tyndau_issuer": d.get("tls_issuer"),
+        "x_tyndau_leaf_sha256": d.get("tls_leaf_sha256"),
         "x_tyndau_interception_ca": d.get("tls_interception_ca"),
         "x_tyndau_control_sni": d.get("tls_control_sni"),
         "x_tyndau_control_failure": d.get("tls_control_failure"),
@@ -216,6 +218,7 @@ def _request(m: Measurement, start: datetime) -> dict[str, Any]:
         },
         "address": d.get("http_address"),
         "failure": None if judged else to_ooni(m.outcome),
+        "x_tyndau_header_names": d.get("http_header_names"),
         "tags": CLASSIC,
         "x_tyndau_blockpage": d.get("http_blockpage") if m.outcome == "http_blockpage" else None,
         "x_tyndau_http_diff": m.outcome == "http_diff_from_control",
@@ -223,21 +226,42 @@ def _request(m: Measurement, start: datetime) -> dict[str, Any]:
     }
 
 
+def _primary(ms: Sequence[Measurement]) -> Measurement | None:
+    return next((m for m in ms if m.test is TestKind.DNS and m.details.get("dns_primary")), None)
+
+
+def _control_result(ms: Sequence[Measurement]) -> Any:
+    primary = _primary(ms)
+    return None if primary is None else primary.details.get("control_result")
+
+
 def _control(ms: Sequence[Measurement]) -> dict[str, Any]:
-    """ts-017's control block from what our control endpoint said (on the primary lookup)."""
-    primary = next((m for m in ms if m.test is TestKind.DNS and m.details.get("dns_primary")), None)
-    if primary is None or primary.details.get("control_reachable") is None:
+    """ts-017's control block (the test helper's response) from our ControlResult."""
+    data = _control_result(ms)
+    if not isinstance(data, dict):
         return {}
-    reachable = primary.details["control_reachable"]
+    tcp = data.get("tcp_address")
+    endpoint = (f"[{tcp}]:443" if ":" in str(tcp) else f"{tcp}:443") if tcp else None
+    connects, shakes = {}, {}
+    if endpoint is not None:
+        tcp_failure, tls_failure = data.get("tcp_failure"), data.get("tls_failure")
+        connects[endpoint] = {"status": tcp_failure is None, "failure": to_ooni(tcp_failure)}
+        shakes[endpoint] = {
+            "server_name": data.get("domain"),
+            "status": tls_failure is None,
+            "failure": to_ooni(tls_failure),
+        }
+    length = data.get("http_body_length")
     return {
-        "dns": {"failure": None, "addrs": list(primary.details.get("control_addresses") or [])},
-        "tcp_connect": {},
+        "dns": {"failure": to_ooni(data.get("dns_failure")), "addrs": data.get("addresses") or []},
+        "tcp_connect": connects,
+        "tls_handshake": shakes,
         "http_request": {
-            "failure": None if reachable else "generic_timeout_error",
-            "status_code": 200 if reachable else -1,
-            "body_length": -1,
-            "title": "",
-            "headers": {},
+            "failure": to_ooni(data.get("http_failure")),
+            "status_code": data.get("http_status") or -1,
+            "body_length": -1 if length is None else length,
+            "title": data.get("http_title") or "",
+            "headers": {name: "" for name in data.get("http_header_names") or []},
         },
     }
 

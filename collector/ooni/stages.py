@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,14 +21,15 @@ from typing import Any
 from collector.ooni.evidence import Context
 from collector.ooni.failures import failure_of
 from collector.ooni.ids import stable_uuid7
-from probe import http
+from probe import http, pagediff
 from probe.blockpages import Blockpages
 from probe.bogons import is_bogon
 from probe.dns import consistency_of
+from probe.evidence import ControlResult
 from probe.failures import Failure
 from probe.interception import InterceptionCAs
 from probe.model import Measurement, TargetRef, TestKind, Vantage
-from probe.x509 import CertificateParseError, read_names
+from probe.x509 import CertificateParseError, CertNames, read_names
 
 OK = "ok"
 SYSTEM_ENGINES = frozenset({"system", "getaddrinfo", "golang_net_resolver", "go", "unknown", ""})
@@ -81,10 +83,17 @@ def entries_of(value: object) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
-def classic_only(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """ts-017: results come from the "classic" algorithm only. Lists without tags (0.4) are."""
-    tagged = [e for e in entries if "classic" in (e.get("tags") or ())]
-    return tagged if tagged else list(entries)
+def classic_only(entries: Sequence[Mapping[str, Any]], *, tagged: bool) -> list[Mapping[str, Any]]:
+    """ts-017: results come from the "classic" algorithm only. In a measurement that tags its
+    results (0.5) that is the ``classic``-tagged ones; untagged measurements (0.4) are classic."""
+    if not tagged:
+        return list(entries)
+    return [e for e in entries if "classic" in (e.get("tags") or ())]
+
+
+def uses_tags(*lists: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a measurement marks its classic results with the ``classic`` tag (0.5)."""
+    return any("classic" in (e.get("tags") or ()) for entries in lists for e in entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +149,7 @@ def lookups(queries: object) -> list[Lookup]:
                 rcode=rcode if isinstance(rcode, int) else None,
                 t0=min(_seconds(q.get("t0")) for q in group),
                 t=max(_seconds(q.get("t")) for q in group),
-                classic=any("classic" in (q.get("tags") or ()) for q in group)
-                or engine in SYSTEM_ENGINES,
+                classic=any("classic" in (q.get("tags") or ()) for q in group),
                 extra_answers=tuple(tuple(map(str, e)) for e in extra if isinstance(e, list))
                 if isinstance(extra, list)
                 else (),
@@ -250,9 +258,12 @@ def tls_records(
         failure = failure_of(entry.get("failure"))
         address, _ = split_endpoint(entry.get("address"))
         issuer, ca = entry.get("x_tyndau_issuer"), entry.get("x_tyndau_interception_ca")
-        subject = None
-        if failure is not None and issuer is None:  # a failed validation: whose certificate was it?
-            names = _leaf_names(entry.get("peer_certificates"))
+        leaf, subject = entry.get("x_tyndau_leaf_sha256"), None
+        der = _leaf_der(entry.get("peer_certificates"))
+        if der is not None:
+            leaf = hashlib.sha256(der).hexdigest()
+        if der is not None and failure is not None:  # a refused certificate: whose was it?
+            names = _names(der)
             if names is not None:
                 issuer, subject = names.issuer_text, names.subject_text
                 ca = interception.match(names)
@@ -266,6 +277,7 @@ def tls_records(
             "tls_issuer": issuer,
             "tls_subject": subject,
             "tls_interception_ca": ca,
+            "tls_leaf_sha256": leaf,
             "tls_t": round(_seconds(entry.get("t")) - _seconds(entry.get("t0")), 6),
             "tls_failure": failure,
             "tls_chain_trusted": _chain_trusted(failure),
@@ -287,13 +299,21 @@ def _chain_trusted(failure: str | None) -> bool | None:
     return None
 
 
-def _leaf_names(certificates: object) -> Any:
+def _leaf_der(certificates: object) -> bytes | None:
+    """The first (leaf) of df-006 ``peer_certificates`` (BinaryData, base64 DER)."""
     first = entries_of(certificates)[:1]
     if not first or not isinstance(first[0].get("data"), str):
         return None
     try:
-        return read_names(base64.b64decode(first[0]["data"], validate=True))
-    except (binascii.Error, ValueError, CertificateParseError):
+        return base64.b64decode(first[0]["data"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _names(der: bytes) -> CertNames | None:
+    try:
+        return read_names(der)
+    except CertificateParseError:
         return None
 
 
@@ -309,22 +329,13 @@ def maybe_binary(value: object) -> bytes:
     return b""
 
 
-@dataclass(frozen=True, slots=True)
-class HttpControl:
-    """The test helper's own GET of the URL (ts-017 ``control.http_request``)."""
-
-    status: int | None
-    body_length: int | None
-    title: str | None
-
-
 def http_record(
     stamper: Stamper,
     request: Mapping[str, Any],
     *,
     redirects: Sequence[str],
     blockpages: Blockpages,
-    control: HttpControl | None,
+    control: ControlResult | None,
     fallback_url: str,
 ) -> Measurement:
     """One df-001 transaction (the final one of a redirect chain) as our HTTP measurement."""
@@ -338,16 +349,18 @@ def http_record(
     status = code if isinstance(code, int) and code > 0 and failure is None else None
     length = resp.get("x_tyndau_body_length")  # exported by us: no body, its length
     title = resp.get("x_tyndau_title")
-    fetched = http.Fetch(
-        url,
-        None,
-        failure=failure,
+    names = request.get("x_tyndau_header_names")  # ours: every header name, not just a few
+    page = pagediff.Page(
         status=status,
-        headers=headers,
         body_length=length if isinstance(length, int) else len(body),
         title=title if isinstance(title, str) else http.title_of(body[:65536]),
+        header_names=tuple(sorted(str(n).lower() for n in names))
+        if isinstance(names, list)
+        else tuple(sorted(k.lower() for k in headers)),
+        truncated=bool(resp.get("body_is_truncated")),
     )
     outcome = failure or OK
+    diff = _compare_cleartext(url, page, control) if outcome == OK else {}
     named = request.get("x_tyndau_blockpage")
     blockpage_name = named if isinstance(named, str) and named else None
     if blockpage_name is None and failure is None:
@@ -356,8 +369,7 @@ def http_record(
     if blockpage_name is not None:
         outcome = Failure.HTTP_BLOCKPAGE
     elif outcome == OK and (
-        request.get("x_tyndau_http_diff") is True
-        or (control is not None and url.startswith("http:") and _differs(fetched, control))
+        request.get("x_tyndau_http_diff") is True or diff.get("http_diff_differs")
     ):
         outcome = Failure.HTTP_DIFF
     details = {
@@ -365,30 +377,43 @@ def http_record(
         "http_address": split_endpoint(request.get("address"))[0] or None,
         "http_status": status,
         "http_headers": headers,
-        "http_header_names": sorted(k.lower() for k in headers),
+        "http_header_names": list(page.header_names),
         "http_final_url": url,
-        "http_title": fetched.title,
-        "http_body_length": fetched.body_length,
+        "http_title": page.title,
+        "http_body_length": page.body_length,
         "http_body_truncated": bool(resp.get("body_is_truncated")),
         "http_blockpage": blockpage_name,
         "http_redirects": list(redirects),
         "http_t": round(_seconds(request.get("t")) - _seconds(request.get("t0")), 6),
         "http_failure": None if outcome == OK else outcome,
+        **diff,
     }
     return stamper.make(TestKind.HTTP, request.get("t0"), request.get("t"), outcome, details)
 
 
-def _differs(fetched: http.Fetch, control: HttpControl) -> bool:
-    if control.status is None or control.body_length is None or control.body_length < 0:
-        return False  # ts-017: the control sets -1 when its own GET failed
-    reference = http.Fetch(
-        fetched.url,
-        None,
-        status=control.status,
-        body_length=control.body_length,
-        title=control.title,
+def _compare_cleartext(
+    url: str, page: pagediff.Page, control: ControlResult | None
+) -> dict[str, Any]:
+    """ts-017's HTTP diff against the test helper's GET, for a page that came in cleartext (a
+    page over validated TLS is the site's own), with probe/steps.py's ``http_diff_*`` keys."""
+    if not url.startswith("http:") or control is None or not control.reachable:
+        return {}
+    reference = pagediff.Page(
+        status=control.http_status,
+        body_length=control.http_body_length,
+        title=control.http_title,
+        header_names=control.http_header_names,
+        truncated=control.http_body_truncated,
     )
-    return http.differs_from_control(fetched, reference)
+    diff = pagediff.compare(page, reference)
+    return {
+        "http_diff_reference": "control",
+        "http_diff_differs": diff.differs,
+        "http_diff_status_match": diff.status_match,
+        "http_diff_body_proportion": diff.body_proportion,
+        "http_diff_title_match": diff.title_match,
+        "http_diff_headers_match": diff.headers_match,
+    }
 
 
 def nested(entry: Mapping[str, Any], outer: str, inner: str) -> object:

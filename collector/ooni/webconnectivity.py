@@ -5,13 +5,15 @@ final HTTP transaction (``requests[0]``: df-001 lists them newest first) become 
 and HTTP measurements. Only the "classic" results are evidence (ts-017: "MUST only use the
 measurements collected by the classical algorithm"); 0.5's extension lookups (E003/E004) and
 connects are stored but not judged. ``test_keys.control`` (the test helper's view of the URL)
-gives the control addresses, tells whether the target works from elsewhere
-(``control_reachable``), and, when the probe reached it, that the vantage was online.
+becomes our typed ControlResult (collector/ooni/thcontrol.py): the control addresses, whether
+the target works from elsewhere, and, when the probe reached the helper, that the vantage was
+online.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +21,10 @@ from collector.ooni import stages
 from collector.ooni.envelope import OoniFormatError
 from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau_controls
 from collector.ooni.failures import failure_of
+from collector.ooni.thcontrol import control_result
+from probe.evidence import ControlResult, ControlResultError
 from probe.model import Measurement, TestKind
+from probe.steps import control_details
 
 OONI_KEYS = (
     "blocking",
@@ -56,45 +61,39 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _http_control(control: Mapping[str, Any]) -> stages.HttpControl | None:
-    request = _mapping(control.get("http_request"))
-    if not request or request.get("failure"):
-        return None
-    status, length = request.get("status_code"), request.get("body_length")
-    title = request.get("title")
-    return stages.HttpControl(
-        status if isinstance(status, int) and status > 0 else None,
-        length if isinstance(length, int) else None,
-        title if isinstance(title, str) else None,
-    )
-
-
-def _dns_control(control: Mapping[str, Any]) -> stages.DnsControl | None:
-    dns = _mapping(control.get("dns"))
-    addrs = dns.get("addrs")
-    if not dns or dns.get("failure") or not isinstance(addrs, list):
-        return None
-    info = _mapping(control.get("ip_info"))
-    asns = {_mapping(v).get("asn") for v in info.values()}
+def _dns_control(result: ControlResult | None, control: Mapping[str, Any]) -> stages.DnsControl:
+    if result is None or result.dns_failure is not None:
+        return stages.DnsControl()
+    asns = {_mapping(v).get("asn") for v in _mapping(control.get("ip_info")).values()}
     return stages.DnsControl(
-        frozenset(a for a in addrs if isinstance(a, str)),
-        frozenset(a for a in asns if isinstance(a, int) and a > 0),
+        frozenset(result.addresses), frozenset(a for a in asns if isinstance(a, int) and a > 0)
     )
 
 
-def control_reachable(control: Mapping[str, Any]) -> bool | None:
-    """Whether the test helper could fetch the URL: ts-017's "expected failure" when not."""
-    if not control:
-        return None
-    request = _mapping(control.get("http_request"))
-    if request and not request.get("failure"):
-        return True
-    if _mapping(control.get("dns")).get("failure"):
-        return False
-    connects = [_mapping(v) for v in _mapping(control.get("tcp_connect")).values()]
-    if connects and any(c.get("status") is True for c in connects):
-        return None  # it connected but its GET failed: no clear answer
-    return False if request else None
+@dataclass(frozen=True)
+class _View:
+    """What the stages of one measurement need to know about the others and the control."""
+
+    host: str
+    control: ControlResult | None
+    control_error: str | None
+    dns_control: stages.DnsControl
+    validated: frozenset[str]  # addresses a handshake validated for the name
+    final_ok: bool  # the final GET got a response
+    tagged: bool  # 0.5: classic results carry the "classic" tag
+
+
+def _control_of(
+    test_keys: Mapping[str, Any], stamper: stages.Stamper, host: str, url: str
+) -> ControlResult | None:
+    ours = test_keys.get("x_tyndau_control_result")  # our export: the control endpoint's own
+    if isinstance(ours, dict):
+        try:
+            return ControlResult.from_dict(ours)
+        except ControlResultError as exc:
+            raise OoniFormatError("test_keys.x_tyndau_control_result", str(exc), "ours") from None
+    control = _mapping(test_keys.get("control"))
+    return control_result(control, target=stamper.target, host=host, url=url, at=stamper.start)
 
 
 def map_web_connectivity(
@@ -102,26 +101,32 @@ def map_web_connectivity(
 ) -> tuple[list[Measurement], list[Measurement], dict[str, list[Measurement]]]:
     """(stored records, evidence for the verdict, controls) of one Web Connectivity measurement."""
     host, _port = url_host(url)
-    control = _mapping(test_keys.get("control"))
-    http_control = _http_control(control)
     requests = stages.entries_of(test_keys.get("requests"))
     tls_entries = stages.entries_of(test_keys.get("tls_handshakes"))
-    classic_tls = stages.classic_only(tls_entries)
-    final_ok = bool(requests) and not requests[0].get("failure")
-    validated = {
-        stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
-    }
-    evidence: list[Measurement] = []
-    dns_records = _dns_records(
-        stamper, test_keys, host, control, context, evidence, validated=validated, final_ok=final_ok
-    )
     tcp_entries = stages.entries_of(test_keys.get("tcp_connect"))
-    classic_tcp = stages.classic_only(tcp_entries)
+    queries = stages.entries_of(test_keys.get("queries"))
+    tagged = stages.uses_tags(queries, tcp_entries, tls_entries, requests)
+    classic_tls = stages.classic_only(tls_entries, tagged=tagged)
+    result = _control_of(test_keys, stamper, host, url or "")
+    view = _View(
+        host=host,
+        control=result,
+        control_error=failure_of(test_keys.get("control_failure")),
+        dns_control=_dns_control(result, _mapping(test_keys.get("control"))),
+        validated=frozenset(
+            stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
+        ),
+        final_ok=bool(requests) and not requests[0].get("failure"),
+        tagged=tagged,
+    )
+    evidence: list[Measurement] = []
+    dns_records = _dns_records(stamper, test_keys, view, context, evidence)
+    classic_tcp = stages.classic_only(tcp_entries, tagged=tagged)
     tcp = stages.tcp_records(stamper, tcp_entries)
     evidence += _classic(tcp, tcp_entries, classic_tcp)
     tls = stages.tls_records(stamper, tls_entries, context.interception)
     evidence += _classic(tls, tls_entries, classic_tls)
-    http = _http_records(stamper, test_keys, requests, url or "", http_control, context)
+    http = _http_records(stamper, test_keys, requests, url or "", result, context)
     evidence += http
     extra = _tyndau_extra(stamper, test_keys)
     evidence += extra
@@ -135,12 +140,9 @@ def map_web_connectivity(
     controls = tyndau_controls(test_keys, stored[0])
     if controls is None:
         controls = {}
-        if control and not test_keys.get("control_failure"):
-            controls[TEST_HELPER] = [
-                control_record(
-                    stored[0], TEST_HELPER, works=True, note="the probe reached OONI's test helper"
-                )
-            ]
+        if result is not None and view.control_error is None:
+            note = "the probe reached OONI's test helper"
+            controls[TEST_HELPER] = [control_record(stored[0], TEST_HELPER, works=True, note=note)]
     return stored, evidence, controls
 
 
@@ -154,25 +156,20 @@ def _classic(
 def _dns_records(
     stamper: stages.Stamper,
     test_keys: Mapping[str, Any],
-    host: str,
-    control: Mapping[str, Any],
+    view: _View,
     context: Context,
     evidence: list[Measurement],
-    *,
-    validated: set[str],
-    final_ok: bool,
 ) -> list[Measurement]:
     """Every lookup is stored; the classic lookups of the URL's host are evidence, the first of
     them the primary. As the probe does, each is compared with the others' and the control's
-    addresses."""
+    addresses; the primary carries the control's view (probe/steps.py ``control_details``)."""
     found = stages.lookups(test_keys.get("queries"))
-    dns_control = _dns_control(control)
-    judged = [f for f in found if f.hostname == host and f.classic]
+    judged = [f for f in found if f.hostname == view.host and (f.classic or not view.tagged)]
     if not judged and test_keys.get("dns_experiment_failure"):
         failure = failure_of(test_keys["dns_experiment_failure"], dns=True)
         judged = [
             stages.Lookup(
-                host, "system", "system", (), frozenset(), failure, None, 0.0, 0.0, classic=True
+                view.host, "system", "system", (), frozenset(), failure, None, 0.0, 0.0, True
             )
         ]
         found = [*judged, *found]
@@ -180,26 +177,21 @@ def _dns_records(
     made: list[Measurement] = []
     for lookup in found:
         others = frozenset(a for f in judged if f is not lookup for a in f.addresses)
-        reference = stages.DnsControl(
-            (dns_control.addresses if dns_control else frozenset()) | others,
-            dns_control.asns if dns_control else frozenset(),
-        )
-        proven = final_ok or bool(validated & set(lookup.addresses))
+        reference = stages.DnsControl(view.dns_control.addresses | others, view.dns_control.asns)
+        proven = view.final_ok or bool(view.validated & set(lookup.addresses))
         outcome, consistency, bogons = stages.dns_outcome(
             lookup, reference, context, validated=proven
         )
         details = stages.dns_details(
             lookup,
             primary=lookup is primary,
-            host=lookup.hostname != host,
+            host=lookup.hostname != view.host,
             consistency=consistency,
             bogons=bogons,
             outcome=outcome,
         )
-        if lookup is primary:
-            details["control_addresses"] = sorted(dns_control.addresses) if dns_control else []
-            details["control_reachable"] = control_reachable(control)
-            details["control_error"] = failure_of(test_keys.get("control_failure"))
+        if lookup is primary and (view.control is not None or view.control_error is not None):
+            details.update(control_details(view.control, view.control_error))
         record = stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, details)
         made.append(record)
         if any(lookup is j for j in judged):
@@ -212,7 +204,7 @@ def _http_records(
     test_keys: Mapping[str, Any],
     requests: list[Mapping[str, Any]],
     url: str,
-    http_control: stages.HttpControl | None,
+    http_control: ControlResult | None,
     context: Context,
 ) -> list[Measurement]:
     if not requests:

@@ -1,0 +1,72 @@
+"""OONI's test-helper response (ts-017 ``test_keys.control``) as our typed ControlResult.
+
+OONI's test helper measures the URL from OONI's side, as our control endpoint does from the
+collector's (probe/evidence.py): its DNS answer, its connects, its TLS handshakes (0.5) and its
+GET. Its ``body_length`` / ``status_code`` of -1 mean "no answer" (ts-017). The probe's own
+``control_details`` (probe/steps.py) turns the result into the primary lookup's ``control_*`` keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from collector.ooni.failures import failure_of
+from collector.ooni.stages import mapping_of, split_endpoint
+from probe.evidence import ControlResult
+from probe.model import TargetRef, format_time
+
+
+def control_result(
+    control: Mapping[str, Any], *, target: TargetRef, host: str, url: str, at: datetime
+) -> ControlResult | None:
+    """The test helper's view, or None when the measurement has no control block."""
+    if not control:
+        return None
+    dns = mapping_of(control.get("dns"))
+    raw_addrs = dns.get("addrs")
+    addresses = (
+        tuple(a for a in raw_addrs if isinstance(a, str)) if isinstance(raw_addrs, list) else ()
+    )
+    connects = mapping_of(control.get("tcp_connect"))
+    chosen, tcp_failure = _first_working(connects)
+    shake = mapping_of(mapping_of(control.get("tls_handshake")).get(f"{chosen}")) if chosen else {}
+    request = mapping_of(control.get("http_request"))
+    status, length, title = (request.get(k) for k in ("status_code", "body_length", "title"))
+    headers = mapping_of(request.get("headers"))
+    http_failure = failure_of(request.get("failure"))
+    tls_failure = failure_of(shake.get("failure")) if shake else None
+    if not shake and url.startswith("https:") and http_failure is not None and chosen:
+        tls_failure = http_failure  # 0.4 helpers report no handshake: the GET's failure covers it
+    return ControlResult(
+        target=target.name,
+        domain=host,
+        url=url,
+        at=format_time(at),
+        addresses=addresses,
+        dns_failure=failure_of(dns.get("failure"), dns=True),
+        tcp_address=split_endpoint(chosen)[0] if chosen else None,
+        tcp_failure=tcp_failure,
+        tls_failure=tls_failure,
+        http_failure=http_failure,
+        http_status=status if isinstance(status, int) and status > 0 else None,
+        http_title=title if isinstance(title, str) and title else None,
+        http_body_length=length if isinstance(length, int) and length >= 0 else None,
+        http_header_names=tuple(sorted(str(k).lower() for k in headers)),
+    )
+
+
+def _first_working(connects: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The endpoint the helper connected to (or the first it tried) and that connect's failure."""
+    first: tuple[str | None, str | None] = (None, None)
+    for endpoint, raw in connects.items():
+        result = mapping_of(raw)
+        failure = None if result.get("status") is True else failure_of(result.get("failure"))
+        if failure is None and result.get("status") is not True:
+            failure = "unknown_failure"
+        if failure is None:
+            return str(endpoint), None
+        if first[0] is None:
+            first = (str(endpoint), failure)
+    return first
