@@ -1,0 +1,444 @@
+"""The page's charts as server-drawn SVG: the availability heatmap and the signals strips.
+
+Drawn on the server so that they show without JavaScript; static/web.js adds zoom and hover
+(uPlot) on top of the signals. Cells keep their state in ``data-state`` and a second cue
+(SVG hatching) beside the colour; time labels come from collector/timeaxis.py.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from collector.palette import EVENT_COLOURS, LOOKS, SIGNAL_COLOURS, CellState, cell_state
+from collector.signals import Signals
+from collector.timeaxis import midnights, ticks
+from collector.web.html import clock, el, event_title, status_words
+from collector.web.views import RowGroup
+from probe.model import format_time, parse_time
+
+LABEL_W, PLOT_W, AXIS_H, ROW_H, LANE_H, PAD = 190, 1000, 30, 24, 20, 8
+SIGNAL_H = 96
+XOf = Callable[[datetime], float]
+PATTERNS = {  # state -> (pattern id, the path drawn in a 6x6 tile)
+    CellState.MOSTLY_ACCESSIBLE: ("hatch-light", "M0,6 L6,0"),
+    CellState.MOSTLY_BLOCKED: ("hatch", "M0,6 L6,0 M-1,1 L1,-1 M5,7 L7,5"),
+    CellState.BLOCKED: ("cross", "M0,6 L6,0 M0,0 L6,6"),
+    CellState.OFFLINE: ("dots", "M2,2 h1 v1 h-1 Z M5,5 h1 v1 h-1 Z"),
+}
+
+
+def x_scale(since: datetime, until: datetime) -> XOf:
+    span = (until - since).total_seconds()
+
+    def x_of(at: datetime) -> float:
+        share = (at - since).total_seconds() / span
+        return round(LABEL_W + max(0.0, min(1.0, share)) * PLOT_W, 2)
+
+    return x_of
+
+
+def _defs(svg: ET.Element) -> None:
+    defs = el(svg, "defs")
+    for state, (name, path) in PATTERNS.items():
+        pattern = el(defs, "pattern", id=name, width=6, height=6, patternUnits="userSpaceOnUse")
+        ink = "#ffffff" if state is CellState.OFFLINE else "#000000"
+        el(pattern, "path", d=path, stroke=ink, stroke_width=1, class_="pattern-ink")
+
+
+def axis(svg: ET.Element, since: datetime, until: datetime, x_of: XOf, bottom: float) -> None:
+    """Tick labels along the top, lines down to ``bottom``; midnights drawn darker."""
+    layer = el(svg, "g", class_="grid", aria_hidden="true")
+    for day in midnights(since, until):
+        el(layer, "line", x1=x_of(day), x2=x_of(day), y1=AXIS_H - 8, y2=bottom, class_="day")
+    for tick in ticks(since, until):
+        x = x_of(tick.at)
+        el(layer, "line", x1=x, x2=x, y1=AXIS_H - 6, y2=bottom, class_="tick")
+        css = "tick-label day-label" if tick.midnight else "tick-label"
+        if x - LABEL_W < 18:
+            css += " first"
+        elif LABEL_W + PLOT_W - x < 18:
+            css += " last"
+        el(layer, "text", tick.label, x=x, y=AXIS_H - 11, class_=css)
+    el(layer, "text", "UTC", x=LABEL_W - 30, y=AXIS_H - 11, class_="axis-unit")
+
+
+def _lanes(events: Sequence[dict[str, Any]], now: datetime) -> list[int]:
+    """A lane per event so that bands never overlap (greedy, in start order)."""
+    ends: list[datetime] = []
+    lanes = []
+    for e in events:
+        start = parse_time(e["start"])
+        lane = next((i for i, end in enumerate(ends) if end <= start), len(ends))
+        finish = parse_time(e["end"]) if e["end"] else now
+        if lane < len(ends):
+            ends[lane] = finish
+        else:
+            ends.append(finish)
+        lanes.append(lane)
+    return lanes
+
+
+GROUP_H = 20
+
+
+def heatmap(
+    parent: ET.Element,
+    doc: dict[str, Any],
+    groups: Sequence[RowGroup],
+    *,
+    now: datetime,
+    root: str,
+    vantage: dict[str, Any],
+) -> None:
+    """Availability per target (platforms first, controls after), one block of rows per
+    network, under lanes of event bands."""
+    since, until = parse_time(doc["since"]), parse_time(doc["until"])
+    events = sorted(doc["events"], key=lambda e: (e["start"], e["id"]))
+    lanes = _lanes(events, now)
+    top = AXIS_H + (max(lanes, default=-1) + 1) * LANE_H
+    titled = len(groups) > 1
+    layout = []  # (group, its first row's y, its rows in order)
+    y = top
+    for group in groups:
+        rows = sorted(group.series, key=lambda s: (s["category"] == "control", s["target"]))
+        y += GROUP_H if titled else 0
+        layout.append((group, y, rows))
+        y += ROW_H * len(rows)
+    count = sum(len(rows) for _, _, rows in layout)
+    height = max(y, top + ROW_H) + PAD
+    figure = el(parent, "figure", class_="heatmap")
+    summary = f"Availability of {count} rows, {clock(since)} to {clock(until)} UTC"
+    svg = el(
+        figure,
+        "svg",
+        viewBox=f"0 0 {LABEL_W + PLOT_W} {height}",
+        class_="chart",
+        role="img",
+        aria_label=summary,
+    )
+    _defs(svg)
+    x_of = x_scale(since, until)
+    step = timedelta(seconds=int(doc["step_s"]))
+    if not count:
+        el(svg, "text", "No verdicts in this range.", x=LABEL_W + 8, y=top + 16, class_="label")
+    for group, first, rows in layout:
+        if titled:
+            el(svg, "text", f"{group.network} network", x=8, y=first - 6, class_="group-label")
+        where = {**vantage, "network": group.network or vantage.get("network")}
+        prefix = f"{group.network}-" if titled else ""
+        for index, series in enumerate(rows):
+            row_y = first + index * ROW_H
+            control = series["category"] == "control"
+            name = series["target"] + (" (control)" if control else "")
+            el(
+                svg,
+                "text",
+                name,
+                x=LABEL_W - 8,
+                y=row_y + ROW_H / 2 + 4,
+                class_="label control" if control else "label",
+            )
+            el(
+                svg,
+                "rect",
+                x=LABEL_W,
+                y=row_y + 2,
+                width=PLOT_W,
+                height=ROW_H - 4,
+                fill=LOOKS[CellState.NO_DATA].colour,
+                class_="row-bg",
+            )
+            for point in series["points"]:
+                start = parse_time(point["start"])
+                lo, hi = max(start, since), min(start + step, until)
+                cell = Cell(series["target"], prefix, lo, hi, point)
+                _cell(svg, cell, x_of, row_y, root=root, vantage=where)
+    for event, lane in zip(events, lanes, strict=True):
+        _band(svg, event, lane, now=now, until=until, x_of=x_of, root=root)
+        for group, first, rows in layout:
+            if event["scope"]["network"] in (None, group.network) or group.network is None:
+                names = [s["target"] for s in rows]
+                _shade(svg, event, names, first, now, until, x_of)
+    axis(svg, since, until, x_of, height - PAD)
+    legend(figure, int(doc["step_s"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    target: str
+    prefix: str  # the network's name and "-" when the rows are grouped by network
+    lo: datetime
+    hi: datetime
+    point: dict[str, Any]
+
+
+def _cell(
+    svg: ET.Element, cell: Cell, x_of: XOf, y: float, *, root: str, vantage: dict[str, Any]
+) -> None:
+    point, lo, hi = cell.point, cell.lo, cell.hi
+    state = cell_state(
+        accessible=point["accessible"],
+        blocked=point["blocked"],
+        offline=point["offline"],
+        inconclusive=point["inconclusive"],
+    )
+    params = {**vantage, "target": cell.target, "since": format_time(lo), "until": format_time(hi)}
+    href = f"{root}v1/measurements?" + urlencode({k: v for k, v in params.items() if v})
+    label = cell_label(cell.target, lo, hi, point)
+    if cell.prefix:
+        label = f"{cell.prefix[:-1]}: {label}"
+    link = el(
+        svg,
+        "a",
+        href=href + "&limit=100",
+        class_="cell",
+        aria_label=label,
+        id=f"cell-{cell.prefix}{cell.target}-{int(lo.timestamp())}",
+        data_target=cell.target,
+        data_since=format_time(lo),
+        data_state=state.value,
+    )
+    x0, x1 = x_of(lo), x_of(hi)
+    box: dict[str, Any] = {
+        "x": x0,
+        "y": y + 2,
+        "width": max(0.5, round(x1 - x0, 2)),
+        "height": ROW_H - 4,
+    }
+    rect = el(link, "rect", **box, fill=LOOKS[state].colour, class_="fill")
+    el(rect, "title", label)
+    if state in PATTERNS:
+        el(link, "rect", **box, fill=f"url(#{PATTERNS[state][0]})", class_="cue")
+    if point["offline"] and state is not CellState.OFFLINE:  # partly offline: dots on top
+        el(link, "rect", **box, fill="url(#dots)", class_="cue part-offline")
+
+
+def cell_label(target: str, lo: datetime, hi: datetime, point: dict[str, Any]) -> str:
+    share = point["availability"]
+    percent = "no accessible/blocked verdict" if share is None else f"{share:.0%} available"
+    counts = (
+        f"{point['accessible']} accessible, {point['blocked']} blocked, "
+        f"{point['offline']} offline, {point['inconclusive']} inconclusive"
+    )
+    return f"{target}, {lo:%Y-%m-%d %H:%M}–{hi:%H:%M} UTC: {percent} ({counts})"
+
+
+def _band(
+    svg: ET.Element,
+    e: dict[str, Any],
+    lane: int,
+    *,
+    now: datetime,
+    until: datetime,
+    x_of: XOf,
+    root: str,
+) -> None:
+    """The event's band in its lane: to "now" while ongoing, dashed when retracted."""
+    start = parse_time(e["start"])
+    end = parse_time(e["end"]) if e["end"] else min(now, until)
+    x0, x1 = x_of(start), x_of(end)
+    if x1 <= x0:
+        x1 = x0 + 1
+    y = AXIS_H + lane * LANE_H + 2
+    retracted = bool(e.get("evidence", {}).get("retracted"))
+    css = " ".join(
+        [
+            "band",
+            e["kind"],
+            *(["retracted"] if retracted else []),
+            *(["ongoing"] if not e["end"] else []),
+        ]
+    )
+    title = f"{event_title(e)}: {clock(e['start'])} to {clock(e['end']) if e['end'] else 'now'}"
+    title += f" UTC, {status_words(e)}, confidence {e['confidence']:.0%}"
+    link = el(svg, "a", href=f"{root}event/{e['id']}", class_="band-link", aria_label=title)
+    colour = EVENT_COLOURS.get(e["kind"], "#555555")
+    rect = el(
+        link,
+        "rect",
+        x=x0,
+        y=y,
+        width=round(x1 - x0, 2),
+        height=LANE_H - 4,
+        fill="none" if retracted else colour,
+        stroke=colour,
+        class_=css,
+    )
+    el(rect, "title", title)
+    words = e["kind"].replace("_", " ") + (f" {e['target']}" if e["target"] else "")
+    words += " (retracted)" if retracted else "" if e["end"] else " (ongoing)"
+    if x1 - x0 > 7 * len(words):
+        el(
+            link,
+            "text",
+            words,
+            x=x0 + 4,
+            y=y + LANE_H - 8,
+            class_="band-label dark" if retracted else "band-label",
+        )
+
+
+def _shade(
+    svg: ET.Element,
+    e: dict[str, Any],
+    names: list[str],
+    top: float,
+    now: datetime,
+    until: datetime,
+    x_of: XOf,
+) -> None:
+    """An outline over the rows the event concerns (its target's, or all for a shutdown)."""
+    if e.get("evidence", {}).get("retracted") or not names:
+        return
+    start = parse_time(e["start"])
+    end = parse_time(e["end"]) if e["end"] else min(now, until)
+    x0, x1 = x_of(start), x_of(end)
+    if x1 <= x0:
+        return
+    first, count = (names.index(e["target"]), 1) if e["target"] in names else (0, len(names))
+    el(
+        svg,
+        "rect",
+        x=x0,
+        y=top + first * ROW_H + 1,
+        width=round(x1 - x0, 2),
+        height=count * ROW_H - 2,
+        class_=f"shade {e['kind']}",
+        stroke=EVENT_COLOURS.get(e["kind"], "#555555"),
+        aria_hidden="true",
+    )
+
+
+def legend(figure: ET.Element, step_s: int) -> None:
+    caption = el(figure, "figcaption", class_="legend")
+    el(caption, "span", f"one cell = {_size(step_s)}", class_="key")
+    for state, look in LOOKS.items():
+        item = el(caption, "span", class_="key", data_state=state.value)
+        swatch = el(item, "svg", viewBox="0 0 14 14", width=14, height=14, aria_hidden="true")
+        _defs(swatch)
+        el(swatch, "rect", width=14, height=14, fill=look.colour, class_="swatch")
+        if state in PATTERNS:
+            el(swatch, "rect", width=14, height=14, fill=f"url(#{PATTERNS[state][0]})")
+        el(item, "span", look.label)
+    for kind, colour in EVENT_COLOURS.items():
+        item = el(caption, "span", class_="key")
+        swatch = el(item, "svg", viewBox="0 0 14 14", width=14, height=14, aria_hidden="true")
+        el(swatch, "rect", width=14, height=8, y=3, fill=colour)
+        el(item, "span", f"{kind.replace('_', ' ')} event")
+
+
+def _size(step_s: int) -> str:
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if step_s % size == 0:
+            return f"{step_s // size} {unit}"
+    return f"{step_s} s"
+
+
+def signals_chart(
+    parent: ET.Element, group: Signals, *, since: datetime, until: datetime, step_s: int
+) -> None:
+    """One group's probes expected / heard / up and offline share, as lines over the range."""
+    figure = el(parent, "figure", class_="signals", id=f"signals-{group.key}", data_key=group.key)
+    el(figure, "figcaption", f"{group.label}: probes expected {group.expected}", class_="title")
+    height = AXIS_H + SIGNAL_H + PAD
+    svg = el(
+        figure,
+        "svg",
+        viewBox=f"0 0 {LABEL_W + PLOT_W} {height}",
+        class_="chart",
+        role="img",
+        aria_label=f"Signals of {group.label}",
+    )
+    x_of = x_scale(since, until)
+    peak = max(group.expected, 1)
+    base = AXIS_H + SIGNAL_H
+
+    def y_of(count: float) -> float:
+        return round(base - count / peak * (SIGNAL_H - 6), 2)
+
+    step = timedelta(seconds=step_s)
+    area = ["M"]
+    for p in group.points:
+        share = p.offline_share or 0.0
+        lo, hi = x_of(max(p.start, since)), x_of(min(p.start + step, until))
+        area.append(f"{lo},{base} {lo},{y_of(share * peak)} {hi},{y_of(share * peak)} {hi},{base}")
+    if len(area) > 1:
+        el(
+            svg,
+            "path",
+            d=" ".join(area) + " Z",
+            fill=SIGNAL_COLOURS["offline"],
+            class_="offline-area",
+        )
+    el(
+        svg,
+        "line",
+        x1=LABEL_W,
+        x2=LABEL_W + PLOT_W,
+        y1=y_of(group.expected),
+        y2=y_of(group.expected),
+        stroke=SIGNAL_COLOURS["expected"],
+        class_="expected",
+    )
+    for name, value in (("heard", "heard"), ("up", "up")):
+        points = " ".join(
+            f"{x_of(p.start + step / 2)},{y_of(getattr(p, value))}" for p in group.points
+        )
+        el(
+            svg,
+            "polyline",
+            points=points,
+            fill="none",
+            stroke=SIGNAL_COLOURS[name],
+            class_=f"line {name}",
+        )
+    for p in group.points:
+        lo, hi = x_of(max(p.start, since)), x_of(min(p.start + step, until))
+        offline = "no verdict" if p.offline_share is None else f"{p.offline_share:.0%} offline"
+        text = (
+            f"{p.start:%Y-%m-%d %H:%M} UTC: {p.heard} heard, {p.measured} measured, "
+            f"{p.up} up, {offline}"
+        )
+        hover = el(
+            svg,
+            "rect",
+            x=lo,
+            y=AXIS_H,
+            width=max(0.5, round(hi - lo, 2)),
+            height=SIGNAL_H,
+            class_="hover",
+        )
+        el(hover, "title", text)
+    for count in (peak, 0):
+        el(svg, "text", str(count), x=LABEL_W - 8, y=y_of(count) + 4, class_="label")
+    axis(svg, since, until, x_of, base)
+    key = el(figure, "p", class_="signal-key")
+    for name, words in (
+        ("expected", "expected (most probes in the range)"),
+        ("heard", "heard (heartbeats)"),
+        ("up", "up (verdicts not offline)"),
+        ("offline", "offline share (area, 0–100%)"),
+    ):
+        item = el(key, "span", class_=f"key signal-{name}")
+        el(item, "span", "", class_="swatch-line")
+        el(item, "span", words)
+
+
+def signals_json(group: Signals) -> dict[str, Any]:
+    """The data web.js hands to uPlot: seconds since the epoch and one list per line."""
+    return {
+        "label": group.label,
+        "expected": group.expected,
+        "t": [int(p.start.astimezone(UTC).timestamp()) for p in group.points],
+        "heard": [p.heard for p in group.points],
+        "measured": [p.measured for p in group.points],
+        "up": [p.up for p in group.points],
+        "offline": [
+            None if p.offline_share is None else round(p.offline_share, 4) for p in group.points
+        ],
+    }
