@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from collector import control
-from collector.auth import ProbeAuth, bearer, register_probe, same_secret
+from collector.auth import ProbeAuth, bearer, hash_token, register_probe, same_secret
 from collector.bodies import limited_route
 from collector.metrics import Metrics
 from collector.queries import router as query_router
@@ -223,6 +223,17 @@ def ingest_router(max_body_bytes: int) -> APIRouter:
     return router
 
 
+async def _enrolled(ctx: Context, token: str) -> bool:
+    """Whether ``token`` is a usable enrolment token; a use is counted when it is."""
+    try:
+        used = await run_in_threadpool(
+            lambda: ctx.store.use_enrolment(hash_token(token), now=ctx.clock())
+        )
+    except StoreError as exc:
+        raise _store_down(ctx, exc) from exc
+    return used is not None
+
+
 def admin_router() -> APIRouter:
     router = APIRouter(route_class=limited_route(SMALL_BODY_BYTES))
 
@@ -235,13 +246,19 @@ def admin_router() -> APIRouter:
     async def post_probe(
         ctx: Ctx, request: Request, body: RegisterIn | None = None, authorization: AuthHeader = None
     ) -> RegisterOut:
-        """Register a probe: operator token, or open registration (rate limited) when enabled."""
+        """Register a probe: an enrolment token (or the operator's), or open registration (rate
+        limited) when enabled."""
         token = bearer(authorization)
-        if token is not None and same_secret(token, ctx.settings.operator_token):
+        if token is not None and (
+            same_secret(token, ctx.settings.operator_token) or await _enrolled(ctx, token)
+        ):
             pass
         elif not ctx.settings.open_registration:
             ctx.metrics.count_rejected("registration_denied")
-            raise _unauthorized("registration needs the operator token")
+            raise _unauthorized(
+                "registration needs an enrolment token from this collector's operator "
+                "(tyndau collector enrol-token create)"
+            )
         else:
             caller = request.client.host if request.client else "unknown"  # memory only
             wait = ctx.register_limit.take(caller)

@@ -10,7 +10,7 @@ import uvicorn
 
 from collector.app import create_app
 from collector.settings import CollectorSettings, load_collector_settings, parse_listen
-from collector.store import StoreUrlError, open_store
+from collector.store import StoreMissingError, StoreUrlError, open_store
 from probe.configfile import ConfigError
 
 log = logging.getLogger("tyndau.collector")
@@ -52,9 +52,15 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     host, port = parse_listen(settings.listen, source="<settings>", key="listen")
     try:
-        store = open_store(settings.store, influx_token=settings.influx_token)
+        store = open_store(
+            settings.store,
+            influx_token=settings.influx_token,
+            create=bool(getattr(args, "init", False)),
+        )
     except StoreUrlError as exc:
         raise ConfigError(str(args.config), "store", str(exc)) from None
+    except StoreMissingError as exc:
+        raise ConfigError(str(args.config), "store", str(exc), "--init on the first run") from None
     app = create_app(settings, store)
     tune_gc()
     log.info("collector listening on %s:%d, store %s", host, port, settings.store.split("?")[0])

@@ -151,8 +151,8 @@ class Demo:
             encoding="utf-8",
         )
         log = (self.work / "collector.log").open("wb")
-        lab.popen("collector", [*_tyndau(), "collector", "serve", "--config", str(config)],
-                  stdout=log, stderr=log)  # fmt: skip
+        serve = [*_tyndau(), "collector", "serve", "--config", str(config), "--init"]
+        lab.popen("collector", serve, stdout=log, stderr=log)
         url = f"http://{COLLECTOR_ADDRESS}:{cfg.PORT}"
         curl = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
         _wait_for(lambda: lab.run("fixed", curl, timeout=5).returncode == 0, "the collector")

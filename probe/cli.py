@@ -183,6 +183,12 @@ def _add_collector_commands(root: argparse._SubParsersAction[argparse.ArgumentPa
     serve.add_argument(
         "--store", metavar="URL", help="sqlite:PATH or influxdb:URL (overrides the config file)"
     )
+    serve.add_argument(
+        "--init",
+        action="store_true",
+        help="make a new SQLite store if none exists (first run); without it a missing store "
+        "is an error, so a mistyped path is never a new empty store",
+    )
     add = _command(
         sub,
         "add-probe",
@@ -193,6 +199,40 @@ def _add_collector_commands(root: argparse._SubParsersAction[argparse.ArgumentPa
     add.add_argument("name", help="a label for the probe (kept for the operator only)")
     add.add_argument("--config", type=Path, help="collector configuration file (TOML)")
     add.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
+    add.add_argument(
+        "--create", action="store_true", help="make a new SQLite store if none exists at PATH"
+    )
+    _add_enrol_commands(sub)
+
+
+def _add_enrol_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    enrol = sub.add_parser(
+        "enrol-token",
+        help="tokens volunteers register probes with (the operator token stays with you)",
+        description="Enrolment tokens: limited in uses and time, stored hashed, revocable.",
+    )
+    actions = enrol.add_subparsers(dest="enrol_command", required=True, metavar="ACTION")
+    target = "collector.admin:enrol_token"
+    create = _command(
+        actions, "create", target, "make a token and print it once", "collector enrol-token create"
+    )
+    create.add_argument("--uses", type=int, default=1, help="probes it may register (default 1)")
+    create.add_argument("--expires", default="7d", help="lifetime: 30m, 12h, 7d, 2w (default 7d)")
+    create.add_argument("--note", default="", help="who it is for (kept for the operator only)")
+    listing = _command(
+        actions,
+        "list",
+        target,
+        "show every token's uses, expiry and state",
+        "collector enrol-token list",
+    )
+    revoke = _command(
+        actions, "revoke", target, "revoke a token by its id", "collector enrol-token revoke"
+    )
+    revoke.add_argument("id", help="enrolment_id from create or list")
+    for parser in (create, listing, revoke):
+        parser.add_argument("--config", type=Path, help="collector configuration file (TOML)")
+        parser.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
 
 
 def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

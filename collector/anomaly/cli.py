@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from collector.anomaly.alerts import Channel, Ledger
 from collector.anomaly.cache import GridCache
@@ -113,11 +114,17 @@ def watch(args: argparse.Namespace) -> int:
         cache=GridCache.for_store(settings.state_dir, url),
     )
     log.info(
-        "anomaly watcher: every %.0f s, %d alert channels, state in %s",
+        "anomaly watcher: every %.0f s, alert channels: %s, state in %s",
         settings.interval_s,
-        len(channels),
+        ", ".join(describe_channel(c) for c in channels) or "none",
         settings.state_dir,
     )
+    if not channels:
+        log.warning(
+            "anomaly watcher has NO alert channel: events are written to the store but nobody "
+            "is paged; set [anomaly] alertmanager or [[anomaly.webhook]] in the collector "
+            "config, or pass --alertmanager/--webhook/--slack-webhook"
+        )
     from collector.store import StoreError
 
     try:
@@ -125,6 +132,11 @@ def watch(args: argparse.Namespace) -> int:
             began = time.monotonic()
             try:
                 watcher.cycle(datetime.now(UTC))
+                log.info(
+                    "anomaly cycle: %d events open, %.2f s",
+                    watcher.open_events,
+                    time.monotonic() - began,
+                )
             except StoreError as exc:  # the store is down: keep watching, say so
                 log.warning("anomaly cycle skipped, store failed: %s", exc)
                 if args.once:
@@ -135,6 +147,14 @@ def watch(args: argparse.Namespace) -> int:
     finally:
         watcher.close()
         _close(store)
+
+
+def describe_channel(channel: Channel) -> str:
+    """A channel for the logs: its kind and host, never the rest of the URL (a Slack webhook's
+    path is its secret)."""
+    kind, _, url = channel.name.partition(":")
+    host = urlsplit(url).netloc or url
+    return f"{kind} ({host})"
 
 
 def build_channels(
@@ -157,7 +177,7 @@ def build_channels(
 
 def _open_store(args: argparse.Namespace, settings: AnomalySettings) -> tuple[AnomalyStore, str]:
     from collector.settings import load_collector_settings
-    from collector.store import StoreUrlError, open_store
+    from collector.store import StoreMissingError, StoreUrlError, open_store
 
     url, token = args.store or settings.store, None
     if args.config is not None:
@@ -168,8 +188,10 @@ def _open_store(args: argparse.Namespace, settings: AnomalySettings) -> tuple[An
             str(args.config or "<cli>"), "store", "no store given", "--store sqlite:PATH"
         )
     try:
-        store: Any = open_store(url, influx_token=token)
+        store: Any = open_store(url, influx_token=token, create=False)
     except StoreUrlError as exc:
+        raise ConfigError("<cli>", "--store", str(exc)) from None
+    except StoreMissingError as exc:  # a mistyped path is never a new empty store
         raise ConfigError("<cli>", "--store", str(exc)) from None
     opened: AnomalyStore = store
     return opened, url

@@ -1,6 +1,7 @@
 """Storage back-ends behind one interface: SQLite (embedded default) and InfluxDB."""
 
 from collector.store.base import (
+    Enrolment,
     MeasurementPage,
     MeasurementQuery,
     ProbeRecord,
@@ -8,6 +9,7 @@ from collector.store.base import (
     Store,
     StoreConflictError,
     StoreError,
+    StoreMissingError,
     StoreRefusedError,
     StoreUnavailableError,
     StoreUrlError,
@@ -17,6 +19,7 @@ from collector.store.buckets import MeasurementBucket
 from collector.store.url import open_store
 
 __all__ = [
+    "Enrolment",
     "MeasurementBucket",
     "MeasurementPage",
     "MeasurementQuery",
@@ -25,6 +28,7 @@ __all__ = [
     "Store",
     "StoreConflictError",
     "StoreError",
+    "StoreMissingError",
     "StoreRefusedError",
     "StoreUnavailableError",
     "StoreUrlError",

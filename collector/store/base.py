@@ -29,6 +29,10 @@ class StoreUrlError(StoreError, ValueError):
     """A store URL is malformed; the message names the accepted forms."""
 
 
+class StoreMissingError(StoreError):
+    """No store exists where one was to be opened (a mistyped path is never created)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecordProblem:
     """Why one record of a batch was refused: its group (``measurements``...) and index there."""
@@ -70,6 +74,24 @@ class ProbeRecord:
     name: str
     token_hash: str  # hex sha256 of the bearer token
     created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """An enrolment token (stored only as its hash): lets volunteers register up to
+    ``max_uses`` probes before ``expires``, so the operator token never leaves the operator."""
+
+    enrolment_id: str
+    note: str
+    token_hash: str
+    max_uses: int
+    uses: int
+    expires: datetime
+    created: datetime
+    revoked: bool = False
+
+    def usable(self, now: datetime) -> bool:
+        return not self.revoked and self.uses < self.max_uses and now < self.expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +166,19 @@ class Store(Protocol):
     def add_probe(self, probe: ProbeRecord) -> None: ...
 
     def probe_by_token_hash(self, token_hash: str) -> ProbeRecord | None: ...
+
+    def add_enrolment(self, enrolment: Enrolment) -> None: ...
+
+    def enrolments(self) -> list[Enrolment]: ...
+
+    def use_enrolment(self, token_hash: str, *, now: datetime) -> Enrolment | None:
+        """Count one registration against a usable enrolment token; None when it is unknown,
+        revoked, expired or used up (then nothing is counted)."""
+        ...
+
+    def revoke_enrolment(self, enrolment_id: str) -> bool:
+        """Revoke by id; False when there is no such enrolment."""
+        ...
 
     def publication_secret(self) -> bytes:
         """The collector's secret for published pseudonyms (collector/pseudonym.py): made at the

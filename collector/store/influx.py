@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from influxdb_client.rest import ApiException
 from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
 from collector.store.base import (
+    Enrolment,
     MeasurementPage,
     MeasurementQuery,
     ProbeRecord,
@@ -391,6 +393,57 @@ class InfluxStore:
         rows = self._rows(f'SELECT "value" FROM "{SECRET_MEASUREMENT}"')  # noqa: S608
         return [(int(row[0]), str(row[1])) for row in rows]
 
+    def add_enrolment(self, enrolment: Enrolment) -> None:
+        self.write_points([_enrolment_point(enrolment)])
+
+    def enrolments(self) -> list[Enrolment]:
+        """Enrolments (latest write per id: a revocation overwrites the point) and their uses,
+        counted from one point per registration (concurrent replicas may over-count by one)."""
+        rows = self._records(
+            'SELECT "note", "token_hash", "max_uses", "expires_ns", "revoked" '
+            'FROM "collector_enrolment" GROUP BY "enrolment"'
+        )
+        uses = {
+            str((s.get("tags") or {}).get("enrolment", "")): int(s["values"][0][1])
+            for s in self._series(
+                'SELECT count("probe") FROM "collector_enrolment_use" GROUP BY "enrolment"'
+            )
+        }
+        found = [
+            Enrolment(
+                enrolment_id=str(r["enrolment"]),
+                note=str(r["note"]),
+                token_hash=str(r["token_hash"]),
+                max_uses=int(r["max_uses"]),
+                uses=uses.get(str(r["enrolment"]), 0),
+                expires=from_ns(int(r["expires_ns"])),
+                created=from_ns(int(r["time"])),
+                revoked=bool(r["revoked"]),
+            )
+            for r in rows
+        ]
+        return sorted(found, key=lambda e: e.created)
+
+    def use_enrolment(self, token_hash: str, *, now: datetime) -> Enrolment | None:
+        found = next((e for e in self.enrolments() if e.token_hash == token_hash), None)
+        if found is None or not found.usable(now):
+            return None
+        point = make_point(
+            "collector_enrolment_use",
+            {"enrolment": found.enrolment_id},
+            {"probe": "registered"},
+            time.time_ns(),
+        )
+        self.write_points([point])
+        return replace(found, uses=found.uses + 1)
+
+    def revoke_enrolment(self, enrolment_id: str) -> bool:
+        found = next((e for e in self.enrolments() if e.enrolment_id == enrolment_id), None)
+        if found is None:
+            return False
+        self.write_points([_enrolment_point(replace(found, revoked=True))])
+        return True
+
     def ping(self) -> None:
         response = self._request("GET", "/ping")
         if response.status_code != 204:
@@ -490,6 +543,20 @@ class InfluxStore:
                 timeout=int(self._timeout_s * 1000),
             )
         return self._client
+
+
+def _enrolment_point(e: Enrolment) -> Point:
+    """One point per enrolment at its creation time: a rewrite (revocation) overwrites it."""
+    fields: Fields = {
+        "note": e.note,
+        "token_hash": e.token_hash,
+        "max_uses": e.max_uses,
+        "expires_ns": to_ns(e.expires),
+        "revoked": int(e.revoked),
+    }
+    return make_point(
+        "collector_enrolment", {"enrolment": e.enrolment_id}, fields, to_ns(e.created)
+    )
 
 
 def day_points(days: set[int]) -> list[Point]:

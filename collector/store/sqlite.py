@@ -18,9 +18,11 @@ from typing import Any
 from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
 from collector.store.base import (
+    Enrolment,
     MeasurementPage,
     MeasurementQuery,
     ProbeRecord,
+    StoreMissingError,
     StoreRefusedError,
     StoreUnavailableError,
     WriteResult,
@@ -77,6 +79,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_time ON events (start_ns);
 CREATE TABLE IF NOT EXISTS day_stamps (day INTEGER PRIMARY KEY, stamp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS enrolments (
+    id TEXT PRIMARY KEY, note TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+    max_uses INTEGER NOT NULL, uses INTEGER NOT NULL, expires_ns INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL, revoked INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS probes (
     probe_id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
     created_ns INTEGER NOT NULL
@@ -89,9 +96,16 @@ _MEASUREMENT_FILTERS = ("cc", "asn", "network", "target", "test", "probe_id")
 class SqliteStore:
     """A Store in one SQLite file (``sqlite:PATH``); ``:memory:`` works for tests."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        """Open the store at ``path``; with ``create=False`` a missing file is an error, so a
+        mistyped path never becomes a new, empty store (issue 14, item 13)."""
         self.path = str(path)
         if self.path != ":memory:":
+            if not create and not Path(self.path).is_file():
+                raise StoreMissingError(
+                    f"no store at {self.path}: check the path; a new store is made only by "
+                    "'tyndau collector serve --init' or 'tyndau collector add-probe --create'"
+                )
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -301,6 +315,47 @@ class SqliteStore:
             (value,) = row.fetchone()
         return bytes.fromhex(value)
 
+    def add_enrolment(self, enrolment: Enrolment) -> None:
+        e = enrolment
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO enrolments VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    e.enrolment_id,
+                    e.note,
+                    e.token_hash,
+                    e.max_uses,
+                    e.uses,
+                    to_ns(e.expires),
+                    to_ns(e.created),
+                    int(e.revoked),
+                ),
+            )
+
+    def enrolments(self) -> list[Enrolment]:
+        rows = self._read(f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments ORDER BY created_ns", [])  # noqa: S608
+        return [_enrolment(row) for row in rows]
+
+    def use_enrolment(self, token_hash: str, *, now: datetime) -> Enrolment | None:
+        with self._transaction() as db:
+            used = db.execute(
+                "UPDATE enrolments SET uses = uses + 1 WHERE token_hash = ? AND revoked = 0"
+                " AND uses < max_uses AND expires_ns > ?",
+                (token_hash, to_ns(now)),
+            ).rowcount
+            row = db.execute(
+                f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments WHERE token_hash = ?",  # noqa: S608
+                (token_hash,),
+            ).fetchone()
+        return _enrolment(row) if used == 1 and row is not None else None
+
+    def revoke_enrolment(self, enrolment_id: str) -> bool:
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE enrolments SET revoked = 1 WHERE id = ?", (enrolment_id,)
+            ).rowcount
+        return bool(changed == 1)
+
     def ping(self) -> None:
         self._read("SELECT 1", [])
 
@@ -348,6 +403,23 @@ class _Transaction:
             self._lock.release()
         if isinstance(exc, sqlite3.OperationalError):
             raise StoreUnavailableError(f"sqlite: {exc}") from exc
+
+
+_ENROLMENT_COLUMNS = "id, note, token_hash, max_uses, uses, expires_ns, created_ns, revoked"
+
+
+def _enrolment(row: tuple[Any, ...]) -> Enrolment:
+    enrolment_id, note, token_hash, max_uses, uses, expires_ns, created_ns, revoked = row
+    return Enrolment(
+        enrolment_id,
+        note,
+        token_hash,
+        int(max_uses),
+        int(uses),
+        from_ns(expires_ns),
+        from_ns(created_ns),
+        bool(revoked),
+    )
 
 
 _LOOKUP_CHUNK = 500  # ids per SELECT (SQLite allows 32,766 parameters since 3.32)

@@ -20,11 +20,15 @@ ACCEPTED = "sqlite:PATH or influxdb:http://HOST:PORT?db=NAME[&mode=auto|v1|v2][&
 _INFLUX_KEYS = {"db", "mode", "rp", "org"}
 
 
-def open_store(url: str, *, influx_token: str | None = None) -> Store:
-    """Open the store a URL names; StoreUrlError says what is wrong and the accepted forms."""
+def open_store(url: str, *, influx_token: str | None = None, create: bool = True) -> Store:
+    """Open the store a URL names; StoreUrlError says what is wrong and the accepted forms.
+
+    ``create=False`` (what the commands pass unless told ``--init``/``--create``) refuses to
+    make a new SQLite file: StoreMissingError names the path and the flag.
+    """
     scheme, _, rest = url.partition(":")
     if scheme == "sqlite" and rest:
-        return SqliteStore(rest if rest == ":memory:" else Path(rest))
+        return SqliteStore(rest if rest == ":memory:" else Path(rest), create=create)
     if scheme == "influxdb" and rest:
         return _open_influx(url, rest, influx_token)
     raise StoreUrlError(f"store URL {url!r} is not understood (accepted: {ACCEPTED})")

@@ -53,6 +53,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
                 "serve",
                 "--config",
                 str(config),
+                "--init",
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -117,7 +118,7 @@ def test_add_probe_prints_a_working_token(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:{tmp_path / 'c.sqlite3'}"
-    assert cli(["collector", "add-probe", "volunteer-1", "--store", url]) == 0
+    assert cli(["collector", "add-probe", "volunteer-1", "--store", url, "--create"]) == 0
     lines = dict(line.split(" = ") for line in capsys.readouterr().out.splitlines())
     store = open_store(url)
     try:
@@ -132,3 +133,16 @@ def test_serve_without_config_names_the_missing_secret(
 ) -> None:
     assert cli(["collector", "serve"]) == 2
     assert "operator token" in capsys.readouterr().err
+
+
+def test_serve_never_creates_a_store_without_init(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 item 13: a mistyped store path is an error naming it and --init."""
+    missing = tmp_path / "typo" / "collector.sqlite3"
+    config = tmp_path / "collector.toml"
+    config.write_text(f'[collector]\nstore = "sqlite:{missing}"\noperator_token = "{OPERATOR}"\n')
+    assert cli(["collector", "serve", "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert str(missing) in error and "--init" in error
+    assert not missing.parent.exists()

@@ -297,3 +297,22 @@ def test_an_id_belongs_to_one_record(store: Store, records: Any) -> None:
     assert stored == sorted([(first.id, "ok", "probe-1"), (twice.id, "ok", "probe-1")])
     beats = store.heartbeat_buckets(since=T0, until=T0 + DAY, step_s=600)
     assert [(b.probes, b.heartbeats) for b in beats] == [(1, 1)]
+
+
+def test_enrolment_tokens_are_limited_expire_and_revoke(store: Store) -> None:
+    from collector.store import Enrolment
+
+    limited = Enrolment("en-1", "Almaty volunteers", "ab" * 32, 2, 0, T0 + DAY, T0)
+    once = Enrolment("en-2", "one", "cd" * 32, 1, 0, T0 + DAY, T0 + timedelta(seconds=1))
+    store.add_enrolment(limited)
+    store.add_enrolment(once)
+    assert store.use_enrolment("ab" * 32, now=T0) is not None
+    assert store.use_enrolment("ab" * 32, now=T0) is not None
+    assert store.use_enrolment("ab" * 32, now=T0) is None  # used up
+    assert store.use_enrolment("cd" * 32, now=T0 + DAY) is None  # expired
+    assert store.use_enrolment("ef" * 32, now=T0) is None  # unknown
+    assert store.revoke_enrolment("en-2") is True
+    assert store.revoke_enrolment("en-404") is False
+    assert store.use_enrolment("cd" * 32, now=T0) is None  # revoked
+    listed = {e.enrolment_id: (e.uses, e.max_uses, e.revoked) for e in store.enrolments()}
+    assert listed == {"en-1": (2, 2, False), "en-2": (0, 1, True)}

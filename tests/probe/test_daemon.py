@@ -341,7 +341,10 @@ def running_collector(workdir: Path, port: int) -> Iterator[Path]:
     )
     log = (workdir / "collector.log").open("ab")
     proc = subprocess.Popen(
-        tyndau("collector", "serve", "--config", str(config)), cwd=ROOT, stdout=log, stderr=log
+        tyndau("collector", "serve", "--config", str(config), "--init"),
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
     )
     try:
         deadline = time.monotonic() + 20
@@ -368,7 +371,7 @@ def running_collector(workdir: Path, port: int) -> Iterator[Path]:
 def add_probe(store: Path) -> Credentials:
     """``tyndau collector add-probe`` straight on the store (works with the collector down)."""
     out = subprocess.run(
-        tyndau("collector", "add-probe", "daemon-test", "--store", f"sqlite:{store}"),
+        tyndau("collector", "add-probe", "daemon-test", "--store", f"sqlite:{store}", "--create"),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -71,8 +71,8 @@ def start_collector(lab: Any, work: Path) -> tuple[str, Path]:
         f'operator_token = "{OPERATOR_TOKEN}"\n[limits]\nprobe_batches_per_minute = 100000\n'
     )
     log = (work / "collector.log").open("wb")
-    lab.popen("collector", [TYNDAU, "collector", "serve", "--config", str(config)], stdout=log,
-              stderr=log)  # fmt: skip
+    serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
+    lab.popen("collector", serve, stdout=log, stderr=log)
     url = f"http://{COLLECTOR_ADDRESS}:{PORT}"
     probe = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
     wait_for(lambda: lab.run("fixed", probe, timeout=5).returncode == 0, 30, "the collector")

@@ -32,7 +32,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def collector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def collector_config(collector_service: tuple[str, Path]) -> Path:
+    return collector_service[1]
+
+
+@pytest.fixture(scope="module")
+def collector_url(collector_service: tuple[str, Path]) -> str:
+    return collector_service[0]
+
+
+@pytest.fixture(scope="module")
+def collector_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A real ``tyndau collector serve`` on 127.0.0.1: (its URL, its config file)."""
     workdir = tmp_path_factory.mktemp("collector")
     port = free_port()
     config = workdir / "collector.toml"
@@ -42,7 +53,7 @@ def collector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     log = (workdir / "collector.log").open("wb")
     proc = subprocess.Popen(
-        [TYNDAU, "collector", "serve", "--config", str(config)],
+        [TYNDAU, "collector", "serve", "--config", str(config), "--init"],
         cwd=ROOT,
         stdout=log,
         stderr=log,
@@ -58,7 +69,7 @@ def collector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, "collector did not start"
             time.sleep(0.1)
-        yield url
+        yield url, config
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -167,3 +178,54 @@ def test_registering_again_keeps_the_identity_and_never_orphans_the_backlog(
     fresh = register(tmp_path, collector_url, OPERATOR_TOKEN, replace=True)
     assert fresh.returncode == 0, fresh.stderr
     assert load_credentials(path).probe_id != first.probe_id
+
+
+def tyndau(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TYNDAU, *argv], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_volunteers_register_with_limited_enrolment_tokens(
+    tmp_path: Path, collector_url: str, collector_config: Path
+) -> None:
+    """Issue 14 item 9: the operator makes a one-use token; a volunteer registers with it; it
+    is then used up, listed so, and a revoked token registers nobody."""
+    config = collector_config
+    enrol = ("collector", "enrol-token")
+    made = tyndau(*enrol, "create", "--config", str(config), "--uses", "1", "--expires", "1h")
+    assert made.returncode == 0, made.stderr
+    token, enrolment_id = _fields(made.stdout)["token"], _fields(made.stdout)["enrolment_id"]
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    done = register(first, collector_url, token)
+    assert done.returncode == 0, done.stderr
+    assert load_credentials(first / "secret" / "dir" / "credentials.json").token != token
+    used_up = register(second, collector_url, token)
+    assert used_up.returncode == 2 and "enrolment token" in used_up.stderr
+    listed = tyndau(*enrol, "list", "--config", str(config))
+    assert f"{enrolment_id}\t1/1\t" in listed.stdout and "used up" in listed.stdout
+    other = _fields(tyndau(*enrol, "create", "--config", str(config)).stdout)
+    revoked = tyndau(*enrol, "revoke", other["enrolment_id"], "--config", str(config))
+    assert revoked.returncode == 0, revoked.stderr
+    assert register(second, collector_url, other["token"]).returncode == 2
+    assert "revoked" in tyndau(*enrol, "list", "--config", str(config)).stdout
+
+
+def _fields(stdout: str) -> dict[str, str]:
+    return dict(line.split(" = ", 1) for line in stdout.splitlines() if " = " in line)
+
+
+def test_operator_commands_never_create_a_store_at_a_mistyped_path(tmp_path: Path) -> None:
+    """Issue 14 item 13: only --create (add-probe) or --init (serve) makes a new store."""
+    typo = tmp_path / "typo" / "store.sqlite3"
+    refused = tyndau("collector", "add-probe", "x", "--store", f"sqlite:{typo}")
+    assert refused.returncode == 2
+    assert str(typo) in refused.stderr and "--create" in refused.stderr
+    assert not typo.parent.exists()
+    window = ("--since", "2022-01-01T00:00:00Z", "--until", "2022-01-02T00:00:00Z")
+    scan = tyndau("anomaly", "scan", "--store", f"sqlite:{typo}", *window)
+    assert scan.returncode == 2 and str(typo) in scan.stderr, scan.stderr
+    assert not typo.parent.exists()
+    made = tyndau("collector", "add-probe", "x", "--store", f"sqlite:{typo}", "--create")
+    assert made.returncode == 0, made.stderr
+    assert typo.is_file()

@@ -1,0 +1,138 @@
+"""One lab, one collector (the control endpoint) and one registered probe for the whole QA suite.
+
+Each case clears the censor, sets the sites' own behaviour, applies its actions and runs
+``tyndau probe once --json`` in the lab's fixed vantage with short timeouts. The lab is built from
+``tests/qa/targets.toml`` (five small sites) so a round takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+QA = Path(__file__).resolve().parent
+TARGETS = QA / "targets.toml"
+TYNDAU = str(Path(sys.executable).parent / "tyndau")
+OPERATOR_TOKEN = "operator-token-for-the-qa-suite"
+PORT = 8080
+STEP_TIMEOUT = 2.0  # every probe step (DNS, TCP, TLS, HTTP); the lab answers in milliseconds
+NEEDED = ("ip", "nft", "iptables-restore", "tc", "nginx", "unbound", "unbound-control", "curl")
+
+
+@dataclass
+class QaWorld:
+    lab: Any
+    work: Path
+    collector_url: str
+
+    def probe_config(self, control: str, resolvers: Sequence[str]) -> Path:
+        """control: up | down (nothing listens at the endpoint) | none (not configured);
+        resolvers: "public" (the lab's resolver abroad), "isp" (resolv.conf's) or addresses."""
+        from lab.topology import ISP_RESOLVER, PUBLIC_RESOLVER
+
+        named = {"public": PUBLIC_RESOLVER, "isp": ISP_RESOLVER}
+        resolvers = [named.get(r, r) for r in resolvers]
+        endpoint = {
+            "up": f'control_endpoint = "{self.collector_url}/v1/control"\n',
+            "down": f'control_endpoint = "{self.collector_url.rsplit(":", 1)[0]}:9/v1/control"\n',
+            "none": "",
+        }[control]
+        path = self.work / f"probe-{control}-{'-'.join(resolvers) or 'system'}.toml"
+        path.write_text(
+            f'[probe]\ncc = "KZ"\nasn = 9198\nnetwork = "fixed"\nstate_dir = "{self.work}"\n'
+            f'targets = "{TARGETS}"\nca_bundle = "{self.lab.ca_bundle}"\n'
+            f'allow_net = ["198.18.0.0/15"]\nresolvers = {json.dumps(resolvers)}\n{endpoint}'
+            f'[upload]\ncollector_url = "{self.collector_url}"\n'
+            f'credentials_file = "{self.work}/credentials.json"\n'
+            f'[outbox]\npath = "{self.work}/outbox.sqlite3"\n'
+        )
+        return path
+
+    def run_probe(
+        self, *, control: str, resolvers: Sequence[str], timeout: float = STEP_TIMEOUT
+    ) -> dict[str, dict[str, Any]]:
+        """One round from the fixed vantage: verdict per target name (the JSON verdict lines)."""
+        config = self.probe_config(control, resolvers)
+        cmd = [TYNDAU, "probe", "once", "--json", "--config", str(config)]
+        done = self.lab.run("fixed", [*cmd, "--timeout", str(timeout)], timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        verdicts = {o["target"]: o for o in lines if o.get("type") == "verdict"}
+        for line in lines:
+            if line.get("type") == "measurement" and line["target"]["name"] in verdicts:
+                verdicts[line["target"]["name"]].setdefault("measurements", []).append(line)
+        return verdicts
+
+    def prepare(
+        self, sites: Mapping[str, Any], actions: Sequence[tuple[str, str, Mapping[str, str]]]
+    ) -> None:
+        """Clear the censor, set the sites, apply ``(action, target, params)`` for all groups."""
+        self.lab.clear()
+        self.lab.configure_sites(sites)
+        for action, target, params in actions:
+            self.lab.apply(action, target, "all", **params)
+
+
+def qa_unavailable() -> str | None:
+    if os.geteuid() != 0:
+        return "QA SUITE SKIPPED: it needs root (network namespaces, nftables); CI runs it"
+    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
+    if missing:
+        return f"QA SUITE SKIPPED: missing {', '.join(missing)} (deploy/setup-debian.sh)"
+    return None
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str, *, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-1500:]
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; log:\n{tail}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def qa_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QaWorld]:
+    reason = qa_unavailable()
+    if reason:
+        pytest.skip(reason)
+    from lab import Lab
+    from lab.topology import COLLECTOR_ADDRESS, PUBLIC_RESOLVER
+
+    work = tmp_path_factory.mktemp("qa")
+    work.chmod(0o755)
+    with Lab(prefix="tqa", targets_file=TARGETS) as lab:
+        config = work / "collector.toml"
+        config.write_text(
+            f'[collector]\nlisten = "{COLLECTOR_ADDRESS}:{PORT}"\n'
+            f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{OPERATOR_TOKEN}"\n'
+            f'open_registration = true\ntargets = "{TARGETS}"\n'
+            "[limits]\ncontrol_per_minute = 100000\nregistrations_per_hour = 1000\n"
+            f"[control]\nenabled = true\ntimeout_s = {STEP_TIMEOUT}\n"
+            f'resolver = "{PUBLIC_RESOLVER}"\nca_bundle = "{lab.ca_bundle}"\n'
+        )
+        log = (work / "collector.log").open("wb")
+        serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
+        lab.popen("collector", serve, stdout=log, stderr=log)
+        url = f"http://{COLLECTOR_ADDRESS}:{PORT}"
+        health = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
+
+        def healthy() -> bool:
+            return bool(lab.run("fixed", health, timeout=5).returncode == 0)
+
+        _wait_for(healthy, 60, "the collector", log=work / "collector.log")
+        world = QaWorld(lab, work, url)
+        config = world.probe_config("up", ["public"])
+        register = [TYNDAU, "probe", "register", "--config", str(config)]
+        done = lab.run("fixed", [*register, "--collector", url], timeout=60)
+        assert done.returncode == 0, done.stderr + (work / "collector.log").read_text()
+        yield world
