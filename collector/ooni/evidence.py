@@ -13,7 +13,7 @@ from probe.blockpages import Blockpages
 from probe.bogons import Network
 from probe.failures import Failure
 from probe.interception import InterceptionCAs
-from probe.model import Measurement, TargetRef, TestKind, Vantage
+from probe.model import Category, Measurement, TargetRef, TestKind, Vantage
 
 TEST_HELPER = "ooni-test-helper"
 BACKEND = "ooni-backend"
@@ -41,43 +41,62 @@ class Imported:
 
 
 def control_record(template: Measurement, name: str, *, works: bool, note: str) -> Measurement:
-    """A stand-in control-target result: ``works`` is all the verdict reads of a control.
+    """A stand-in control-target result: ``works`` is what the verdict reads of a control.
 
     Not stored: it only carries "the vantage reached something that works" into the judge.
     """
     outcome = "ok" if works else Failure.GENERIC_TIMEOUT.value
+    return _stand_in(
+        template,
+        name,
+        TestKind.HTTP,
+        outcome,
+        {"http_url": f"ooni:{name}", "http_status": 200 if works else None, "control_note": note},
+    )
+
+
+def _stand_in(
+    template: Measurement, name: str, test: TestKind, outcome: str, details: dict[str, Any]
+) -> Measurement:
     return Measurement(
-        id=f"{template.round_id}/{name}",
+        id=f"{template.round_id}/{name}/{test.value}",
         probe_id=template.probe_id,
         probe_version=template.probe_version,
         vantage=template.vantage,
-        target=TargetRef(name, name, template.target.category),
-        test=TestKind.HTTP,
+        target=TargetRef(name, name, Category.CONTROL),
+        test=test,
         started_at=template.started_at,
         duration_ms=0.0,
         outcome=outcome,
         round_id=template.round_id,
-        details={
-            "http_url": f"ooni:{name}",
-            "http_status": 200 if works else None,
-            "control_note": note,
-        },
+        details=details,
     )
 
 
 def tyndau_controls(
     test_keys: Mapping[str, Any], template: Measurement
 ) -> dict[str, list[Measurement]] | None:
-    """``x_tyndau_controls`` (written by ``tyndau export ooni``): the round's control targets."""
+    """``x_tyndau_controls`` (written by ``tyndau export ooni``): the round's control targets,
+    whether each worked and what the vantage's resolver said for it (``dns``)."""
     listed = test_keys.get("x_tyndau_controls")
     if not isinstance(listed, list):
         return None
     controls: dict[str, list[Measurement]] = {}
     for entry in listed:
-        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
-            name = entry["name"]
-            works = entry.get("works") is True
-            controls[name] = [control_record(template, name, works=works, note="tyndau round")]
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            continue
+        name = entry["name"]
+        records = [control_record(template, name, works=entry.get("works") is True, note="round")]
+        dns = entry.get("dns")
+        if isinstance(dns, Mapping) and isinstance(dns.get("outcome"), str):
+            details = {
+                "dns_primary": True,
+                "dns_query": name,
+                "dns_resolver": str(dns.get("resolver") or ""),
+                "dns_transport": str(dns.get("transport") or ""),
+            }
+            records.append(_stand_in(template, name, TestKind.DNS, dns["outcome"], details))
+        controls[name] = records
     return controls
 
 

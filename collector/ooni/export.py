@@ -104,7 +104,7 @@ def to_ooni_measurement(
         "control": _control(ms),
         "control_failure": None,
         "x_tyndau_control_result": _control_result(ms),
-        "x_tyndau_controls": [{"name": n, "works": works(c)} for n, c in controls.items()],
+        "x_tyndau_controls": [_round_control(n, c) for n, c in controls.items()],
         "x_tyndau_measurements": [
             _extra(m, start) for m in ms if m.test in {TestKind.DNS_INJECTION, TestKind.THROUGHPUT}
         ],
@@ -224,6 +224,19 @@ def _request(m: Measurement, start: datetime) -> dict[str, Any]:
         "x_tyndau_http_diff": m.outcome == "http_diff_from_control",
         **_offsets(m, start, d.get("http_t")),
     }
+
+
+def _round_control(name: str, ms: Sequence[Measurement]) -> dict[str, Any]:
+    """A control target of the round: did it work, and what did the vantage's resolver say."""
+    primary = _primary(ms)
+    dns = None
+    if primary is not None:
+        dns = {
+            "outcome": primary.outcome,
+            "resolver": primary.details.get("dns_resolver"),
+            "transport": primary.details.get("dns_transport"),
+        }
+    return {"name": name, "works": works(ms), "dns": dns}
 
 
 def _primary(ms: Sequence[Measurement]) -> Measurement | None:
