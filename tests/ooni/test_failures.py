@@ -9,18 +9,53 @@ from collector.ooni.failures import CURRENT, LEGACY, failure_of, to_ooni
 from probe.failures import Failure
 
 # df-007-errors.md, "errors emitted by ooni/probe-engine and/or Measurement Kit" (as of 2024)
-DF007_CURRENT = """android_dns_cache_no_data connection_aborted connection_already_closed
-connection_refused connection_reset dns_bogon_error dns_no_answer dns_non_recoverable_failure
-dns_nxdomain_error dns_reply_with_wrong_query_id dns_refused_error dns_server_misbehaving
-dns_servfail_error dns_temporary_failure eof_error http_invalid_redirect_location_host
-http_request_failed host_unreachable generic_timeout_error http_unexpected_redirect_url
-http_unexpected_status_code interrupted json_parse_error network_down network_reset
-network_unreachable quic_incompatible_version ssl_failed_handshake ssl_invalid_hostname
-ssl_unknown_authority ssl_invalid_certificate""".split()
-DF007_LEGACY = """address_family_not_supported_error connect_error connection_done
-connection_lost_error connection_refused_error deferred_timeout_error dns_lookup_error
-dns_name_error dns_name_failure response_never_received task_timed_out
-tcp_timed_out_error""".split()
+DF007_CURRENT = [
+    "android_dns_cache_no_data",
+    "connection_aborted",
+    "connection_already_closed",
+    "connection_refused",
+    "connection_reset",
+    "dns_bogon_error",
+    "dns_no_answer",
+    "dns_non_recoverable_failure",
+    "dns_nxdomain_error",
+    "dns_reply_with_wrong_query_id",
+    "dns_refused_error",
+    "dns_server_misbehaving",
+    "dns_servfail_error",
+    "dns_temporary_failure",
+    "eof_error",
+    "http_invalid_redirect_location_host",
+    "http_request_failed",
+    "host_unreachable",
+    "generic_timeout_error",
+    "http_unexpected_redirect_url",
+    "http_unexpected_status_code",
+    "interrupted",
+    "json_parse_error",
+    "network_down",
+    "network_reset",
+    "network_unreachable",
+    "quic_incompatible_version",
+    "ssl_failed_handshake",
+    "ssl_invalid_hostname",
+    "ssl_unknown_authority",
+    "ssl_invalid_certificate",
+]
+DF007_LEGACY = [
+    "address_family_not_supported_error",
+    "connect_error",
+    "connection_done",
+    "connection_lost_error",
+    "connection_refused_error",
+    "deferred_timeout_error",
+    "dns_lookup_error",
+    "dns_name_error",
+    "dns_name_failure",
+    "response_never_received",
+    "task_timed_out",
+    "tcp_timed_out_error",
+]
 
 
 def test_every_current_string_is_mapped() -> None:
