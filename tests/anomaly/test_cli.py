@@ -7,11 +7,19 @@ from typing import Any
 
 import pytest
 
+from collector.store import open_store
 from probe.cli import main
 
 
+def made(path: Path) -> str:
+    """An existing empty store's URL: the commands never create one (issue 14, item 13)."""
+    url = f"sqlite:{path}"
+    open_store(url).close()
+    return url
+
+
 def test_scan_of_an_empty_store_writes_nothing(tmp_path: Path, capsys: Any) -> None:
-    store = f"sqlite:{tmp_path / 'c.sqlite3'}"
+    store = made(tmp_path / "c.sqlite3")
     code = main(["anomaly", "scan", "--store", store, "--since", "2026-01-04T00:00Z",
                  "--until", "2026-01-05T00:00Z", "--state-dir", str(tmp_path)])  # fmt: skip
     assert code == 0
@@ -35,7 +43,7 @@ def test_scan_rejects_bad_times(
 
 
 def test_watch_once_runs_a_cycle_and_keeps_state(tmp_path: Path, receiver: Any) -> None:
-    store = f"sqlite:{tmp_path / 'c.sqlite3'}"
+    store = made(tmp_path / "c.sqlite3")
     state = tmp_path / "state"
     code = main(["anomaly", "watch", "--store", store, "--once", "--state-dir", str(state),
                  "--webhook", receiver.url, "--interval", "5"])  # fmt: skip
@@ -48,6 +56,7 @@ def test_watch_takes_store_and_channels_from_the_collector_config(
     tmp_path: Path, receiver: Any
 ) -> None:
     config = tmp_path / "collector.toml"
+    made(tmp_path / "c.sqlite3")
     config.write_text(
         f'[collector]\noperator_token = "{"x" * 32}"\nstore = "sqlite:{tmp_path / "c.sqlite3"}"\n'
         f'[anomaly]\nstate_dir = "{tmp_path / "state"}"\ninterval_s = 5\n'
