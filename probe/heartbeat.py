@@ -53,5 +53,5 @@ def coarse_depth(records: int) -> int:
     an exact counter that would match one device's uploads."""
     if records < 100:
         return max(0, records)
-    scale = 10 ** (len(str(records)) - 2)
+    scale: int = 10 ** (len(str(records)) - 2)
     return records // scale * scale
