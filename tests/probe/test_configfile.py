@@ -78,3 +78,25 @@ def test_done_accepts_exactly_the_keys_read(data: dict[str, int]) -> None:
     for key, value in data.items():
         assert s.integer(key) == value
     s.done()
+
+
+def test_the_example_probe_config_works_outside_the_lab() -> None:
+    """Issue 14 item 11: no lab address (198.18.0.0/15, private, loopback...) in the example
+    a volunteer copies; the lab writes its own probe configs (lab/demo_config.py)."""
+    import ipaddress
+    import re
+    from pathlib import Path
+
+    from probe.settings import load_probe_settings
+
+    example = Path(__file__).resolve().parents[2] / "config" / "probe.toml"
+    settings = load_probe_settings(example)
+    assert settings.allow_net == ()
+    for resolver in settings.resolvers:
+        host = re.sub(r"^(tcp|https)://", "", resolver).split("/")[0].rsplit(":", 1)[0]
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            continue  # a name, resolved where the probe runs
+        assert address.is_global, f"{resolver} is not a public address"
+    assert "198.19.0.9" not in example.read_text()  # the lab's open resolver
