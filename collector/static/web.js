@@ -51,7 +51,7 @@
     zoom.hidden = true;
     figure.querySelector("figcaption").appendChild(zoom);
     const offline = data.offline.map((v) => (v === null ? null : v * 100));
-    const width = Math.max(320, (svg.getBoundingClientRect().width || figure.clientWidth) - 4);
+    const width = Math.max(320, figure.clientWidth - 28);
     const opts = {
       width,
       height: 170,

@@ -46,6 +46,7 @@ def shell(title: str, root: str) -> tuple[ET.Element, ET.Element]:
     el(head, "meta", charset="utf-8")
     el(head, "meta", name="viewport", content="width=device-width, initial-scale=1")
     el(head, "title", f"{title} · tyndau")
+    el(head, "link", rel="icon", href=f"{root}static/favicon.svg", type="image/svg+xml")
     el(head, "link", rel="stylesheet", href=f"{root}static/vendor/uPlot.min.css")
     el(head, "link", rel="stylesheet", href=f"{root}static/web.css")
     el(head, "script", src=f"{root}static/vendor/uPlot.iife.min.js", defer="defer")

@@ -41,6 +41,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {
     "web.css": "text/css; charset=utf-8",
     "web.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
     "vendor/uPlot.iife.min.js": "text/javascript; charset=utf-8",
     "vendor/uPlot.min.css": "text/css; charset=utf-8",
     "vendor/uPlot.LICENSE": "text/plain; charset=utf-8",
