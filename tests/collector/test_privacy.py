@@ -143,6 +143,20 @@ def test_a_local_build_string_is_cut_to_its_release(version: str, published: str
     assert release_of(version) == published
 
 
+def test_measurement_ids_share_nothing_but_their_millisecond() -> None:
+    """Ids are published as they are: that is safe only while their 74 non-time bits are drawn
+    anew for each id (probe/ids.py), not a per-process counter or a probe-specific prefix that
+    would tie one probe's records together."""
+    ids = [int(uuid7(unix_ms=1_641_376_800_000).replace("-", ""), 16) for _ in range(2000)]
+    assert {i >> 80 for i in ids} == {1_641_376_800_000}
+    rand_a = [(i >> 64) & 0xFFF for i in ids]
+    rand_b = [i & ((1 << 62) - 1) for i in ids]
+    assert len(set(rand_b)) == len(ids)
+    assert len(set(rand_a)) > 1500  # 12 random bits: ~1,580 distinct of 2,000 expected
+    steps = [b - a for a, b in itertools.pairwise(rand_b)]
+    assert sum(1 for step in steps if 0 < step < 1 << 32) < 10  # no counter
+
+
 # -- the store keeps one secret ------------------------------------------------------------------
 
 
