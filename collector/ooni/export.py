@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from collector.ooni.envelope import format_ooni_time
 from collector.ooni.failures import to_ooni
+from collector.ooni.stages import EXTENSION_TAG, PRIMARY_TAG
 from probe.model import BlockMethod, Category, Measurement, TestKind, VerdictKind
 from probe.verdict import judge, works
 
@@ -26,6 +28,7 @@ ProbeLabel = Callable[[Measurement], str]
 ROUND_WINDOW = timedelta(minutes=15)  # a round's records are never further apart than this
 TEST_VERSION = "0.5.0"
 CLASSIC = ["classic", "depth=0"]
+EXTENSION = ("depth=0", EXTENSION_TAG)
 DNS_FAILURES = frozenset(
     {
         "dns_nxdomain_error",
@@ -85,9 +88,10 @@ def to_ooni_measurement(
         (
             str(m.details["http_url"])
             for m in ms
-            if m.test is TestKind.HTTP and m.details.get("http_url")
+            if m.test is TestKind.HTTP
+            and urlsplit(str(m.details.get("http_url"))).hostname == target.domain
         ),
-        f"https://{target.domain}/",
+        str(_ooni_keys(ms).get("input") or f"https://{target.domain}/"),
     )
     assessment = judge(ms, controls)
     label = label_probe(first)
@@ -102,9 +106,15 @@ def to_ooni_measurement(
         ],
         "requests": [_request(m, start) for m in ms if m.test is TestKind.HTTP],
         "control": _control(ms),
-        "control_failure": None,
+        "control_failure": to_ooni(_control_error(ms)),
         "x_tyndau_control_result": _control_result(ms),
-        "x_tyndau_controls": [_round_control(n, c) for n, c in controls.items()],
+        "x_tyndau_controls": [_round_control(n, c) for n, c in controls.items()]
+        or _imported_controls(ms),
+        "x_tyndau_target": {
+            "name": target.name,
+            "domain": target.domain,
+            "category": target.category.value,
+        },
         "x_tyndau_measurements": [
             _extra(m, start) for m in ms if m.test in {TestKind.DNS_INJECTION, TestKind.THROUGHPUT}
         ],
@@ -163,12 +173,24 @@ def _query(m: Measurement, start: datetime) -> dict[str, Any]:
         "answers": answers,
         "failure": to_ooni(m.outcome) if m.outcome in DNS_FAILURES else None,
         "rcode": None,
-        "tags": CLASSIC if not d.get("dns_host") else ["depth=0"],
+        "tags": [*CLASSIC, PRIMARY_TAG] if d.get("dns_primary") else _dns_tags(d),
+        "x_tyndau_outcome": m.outcome,
         **_offsets(m, start, d.get("dns_t")),
     }
     if d.get("dns_extra_answers"):
         entry["x_tyndau_extra_answers"] = d["dns_extra_answers"]
     return entry
+
+
+def _dns_tags(details: Mapping[str, Any]) -> list[str]:
+    if details.get("ooni_extension"):
+        return [*EXTENSION]
+    return ["depth=0"] if details.get("dns_host") else CLASSIC
+
+
+def _tags(m: Measurement) -> list[str]:
+    """Classic, unless it was an OONI extension result (stored, never judged) on import."""
+    return [*EXTENSION] if m.details.get("ooni_extension") else CLASSIC
 
 
 def _connect(m: Measurement, start: datetime) -> dict[str, Any]:
@@ -177,7 +199,7 @@ def _connect(m: Measurement, start: datetime) -> dict[str, Any]:
         "ip": m.details.get("tcp_address"),
         "port": m.details.get("tcp_port"),
         "status": {"success": failure is None, "failure": failure, "blocked": None},
-        "tags": CLASSIC,
+        "tags": _tags(m),
         **_offsets(m, start, m.details.get("tcp_t")),
     }
 
@@ -193,7 +215,7 @@ def _handshake(m: Measurement, start: datetime) -> dict[str, Any]:
         "tls_version": d.get("tls_version") or "",
         "peer_certificates": [],
         "no_tls_verify": False,
-        "tags": CLASSIC,
+        "tags": _tags(m),
         "x_tyndau_issuer": d.get("tls_issuer"),
         "x_tyndau_leaf_sha256": d.get("tls_leaf_sha256"),
         "x_tyndau_interception_ca": d.get("tls_interception_ca"),
@@ -219,7 +241,7 @@ def _request(m: Measurement, start: datetime) -> dict[str, Any]:
         "address": d.get("http_address"),
         "failure": None if judged else to_ooni(m.outcome),
         "x_tyndau_header_names": d.get("http_header_names"),
-        "tags": CLASSIC,
+        "tags": _tags(m),
         "x_tyndau_blockpage": d.get("http_blockpage") if m.outcome == "http_blockpage" else None,
         "x_tyndau_http_diff": m.outcome == "http_diff_from_control",
         **_offsets(m, start, d.get("http_t")),
@@ -237,6 +259,27 @@ def _round_control(name: str, ms: Sequence[Measurement]) -> dict[str, Any]:
             "transport": primary.details.get("dns_transport"),
         }
     return {"name": name, "works": works(ms), "dns": dns}
+
+
+def _ooni_keys(ms: Sequence[Measurement]) -> Mapping[str, Any]:
+    """OONI's own keys, on one record of a measurement imported from OONI (else empty)."""
+    for m in ms:
+        found = m.details.get("ooni")
+        if isinstance(found, Mapping):
+            return found
+    return {}
+
+
+def _imported_controls(ms: Sequence[Measurement]) -> list[dict[str, Any]]:
+    """A record imported from OONI hands on the control evidence it was judged with."""
+    listed = _ooni_keys(ms).get("controls")
+    return [dict(c) for c in listed if isinstance(c, Mapping)] if isinstance(listed, list) else []
+
+
+def _control_error(ms: Sequence[Measurement]) -> str | None:
+    primary = _primary(ms)
+    error = None if primary is None else primary.details.get("control_error")
+    return error if isinstance(error, str) else None
 
 
 def _primary(ms: Sequence[Measurement]) -> Measurement | None:

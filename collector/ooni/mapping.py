@@ -19,8 +19,9 @@ from collector.ooni.ids import probe_id_for, stable_uuid7
 from collector.ooni.stages import Stamper
 from collector.ooni.targets import TargetIndex
 from probe.bogons import Network
-from probe.model import TargetRef, Vantage
+from probe.model import Category, TargetRef, Vantage
 from probe.settings import DEFAULT_TARGETS
+from probe.verdict import works
 
 WEB_TESTS = frozenset({"web_connectivity"})
 APP_TESTS = frozenset(messengers.BLOCKING_KEYS)
@@ -41,6 +42,15 @@ def identity(envelope: Envelope) -> str:
 
 
 def target_of(envelope: Envelope, context: Context) -> TargetRef:
+    """Our export names its target (``x_tyndau_target``); else by test or by the URL's host."""
+    ours = envelope.test_keys.get("x_tyndau_target")
+    if isinstance(ours, Mapping):
+        try:
+            return TargetRef(str(ours["name"]), str(ours["domain"]), Category(ours["category"]))
+        except (KeyError, ValueError):
+            raise OoniFormatError(
+                "test_keys.x_tyndau_target", f"got {ours!r}", "name, domain and category"
+            ) from None
     if envelope.test_name in APP_TESTS:
         return context.targets.for_app(envelope.test_name)
     host, _ = webconnectivity.url_host(envelope.input)
@@ -82,11 +92,19 @@ def map_measurement(data: object, context: Context) -> Imported:
         )
         ooni = messengers.ooni_conclusions(envelope.test_name, test_keys)
     ids = {k: getattr(envelope, k) for k in OONI_ID_KEYS}
+    judged = {id(m) for m in evidence}
     for record in stored:  # OONI's identity beside ours on every record; its conclusions once
         record.details.update(
             ooni_report_id=envelope.report_id, ooni_measurement_uid=envelope.measurement_uid
         )
-    stored[0].details["ooni"] = {**ids, **_scalars(ooni)}
+        if id(record) not in judged:
+            record.details["ooni_extension"] = True  # stored, not evidence (ts-017 classic rule)
+    stored[0].details["ooni"] = {
+        **ids,
+        **_scalars(ooni),
+        # the control evidence judged with, so that an export can hand it on
+        "controls": [{"name": n, "works": works(ms)} for n, ms in controls.items()],
+    }
     return Imported(
         envelope, key, probe_id, vantage, target, round_id, stored, evidence, controls, ooni
     )

@@ -32,6 +32,8 @@ from probe.model import Measurement, TargetRef, TestKind, Vantage
 from probe.x509 import CertificateParseError, CertNames, read_names
 
 OK = "ok"
+PRIMARY_TAG = "x_tyndau_primary"
+EXTENSION_TAG = "x_tyndau_extension"  # exported: stored, but not evidence when it was imported
 SYSTEM_ENGINES = frozenset({"system", "getaddrinfo", "golang_net_resolver", "go", "unknown", ""})
 
 
@@ -111,6 +113,8 @@ class Lookup:
     t: float
     classic: bool
     extra_answers: tuple[tuple[str, ...], ...] = ()
+    marked_primary: bool = False  # tagged x_tyndau_primary by our export
+    stated: str | None = None  # our export's outcome for it (x_tyndau_outcome)
 
 
 def lookups(queries: object) -> list[Lookup]:
@@ -150,12 +154,28 @@ def lookups(queries: object) -> list[Lookup]:
                 t0=min(_seconds(q.get("t0")) for q in group),
                 t=max(_seconds(q.get("t")) for q in group),
                 classic=any("classic" in (q.get("tags") or ()) for q in group),
+                marked_primary=any(PRIMARY_TAG in (q.get("tags") or ()) for q in group),
+                stated=_stated(group[0].get("x_tyndau_outcome")),
                 extra_answers=tuple(tuple(map(str, e)) for e in extra if isinstance(e, list))
                 if isinstance(extra, list)
                 else (),
             )
         )
     return found
+
+
+def _stated(value: object) -> str | None:
+    return value if isinstance(value, str) and (value == OK or value in DNS_JUDGEMENTS) else None
+
+
+DNS_JUDGEMENTS = frozenset(
+    {
+        Failure.DNS_BOGON,
+        Failure.DNS_BLOCKPAGE,
+        Failure.DNS_INJECTED,
+        Failure.DNS_INCONSISTENT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +203,24 @@ def dns_outcome(
         consistency = consistency_of(found.addresses, control.addresses)
         if consistency == "inconsistent" and (validated or found.asns & control.asns):
             consistency = "consistent"
+    return _judged(found, context, consistency, bogons), consistency, bogons
+
+
+def _judged(found: Lookup, context: Context, consistency: str, bogons: list[str]) -> str:
+    """The first artefact seen, in ``probe.dns.classify``'s order."""
+    if found.stated is not None:
+        # our probe's classification, made with evidence the format has no key for (an ASN
+        # check, racing answers, the probe's control resolvers): kept as it was
+        return found.stated
     if found.extra_answers:
-        return Failure.DNS_INJECTED, consistency, bogons
+        return Failure.DNS_INJECTED
     if bogons:
-        return Failure.DNS_BOGON, consistency, bogons
+        return Failure.DNS_BOGON
     if any(a in context.blockpages.addresses for a in found.addresses):
-        return Failure.DNS_BLOCKPAGE, consistency, bogons
+        return Failure.DNS_BLOCKPAGE
     if consistency == "inconsistent":
-        return Failure.DNS_INCONSISTENT, consistency, bogons
-    return OK, consistency, bogons
+        return Failure.DNS_INCONSISTENT
+    return OK
 
 
 def dns_details(

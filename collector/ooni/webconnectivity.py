@@ -164,13 +164,13 @@ def _dns_records(
     them the primary. As the probe does, each is compared with the others' and the control's
     addresses; the primary carries the control's view (probe/steps.py ``control_details``)."""
     found = stages.lookups(test_keys.get("queries"))
-    judged = [f for f in found if f.hostname == view.host and (f.classic or not view.tagged)]
+    marked = next((f.hostname for f in found if f.marked_primary), None)
+    host = view.host if marked is None else marked  # an app's primary name (our export)
+    judged = [f for f in found if f.hostname == host and (f.classic or not view.tagged)]
     if not judged and test_keys.get("dns_experiment_failure"):
         failure = failure_of(test_keys["dns_experiment_failure"], dns=True)
         judged = [
-            stages.Lookup(
-                view.host, "system", "system", (), frozenset(), failure, None, 0.0, 0.0, True
-            )
+            stages.Lookup(host, "system", "system", (), frozenset(), failure, None, 0.0, 0.0, True)
         ]
         found = [*judged, *found]
     primary = judged[0] if judged else None
@@ -185,7 +185,7 @@ def _dns_records(
         details = stages.dns_details(
             lookup,
             primary=lookup is primary,
-            host=lookup.hostname != view.host,
+            host=lookup.hostname != host,
             consistency=consistency,
             bogons=bogons,
             outcome=outcome,
@@ -215,6 +215,7 @@ def _http_records(
     # df-001: newest first; the later entries are the redirects that led to requests[0]
     hops = [r for r in requests[1:] if stages.is_redirect(r)]
     finals = [requests[0], *(r for r in requests[1:] if not stages.is_redirect(r))]
+    finals = [r for r in finals if stages.EXTENSION_TAG not in (r.get("tags") or ())] or finals
     redirects = [str(stages.nested(r, "request", "url")) for r in reversed(hops)]
     return [
         stages.http_record(
