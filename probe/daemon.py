@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any, Protocol
 
+from probe.configfile import ConfigError
 from probe.heartbeat import make_heartbeat
 from probe.model import Measurement, TestKind, Vantage, Verdict, format_time, utcnow
 from probe.outbox import Kind, Outbox, OutboxError
@@ -136,6 +137,9 @@ class Daemon:
                 result = asyncio.run(self._abandon_on_stop(tests))
             except asyncio.CancelledError:
                 log.warning("round abandoned: the daemon is stopping")
+                return False
+            except ConfigError as exc:  # e.g. the targets file edited badly since the start
+                log.error("round skipped, configuration error: %s", exc)
                 return False
             except Exception:  # a crash in the round is a bug: log it, keep the daemon alive
                 log.exception("round failed")
@@ -307,6 +311,16 @@ def fail(message: str) -> int:
     return 2
 
 
+def check_configuration(settings: ProbeSettings) -> None:
+    """Load what every round loads (targets, resolvers, block pages, CA lists) once at start,
+    so a missing or wrong file stops ``probe run`` as it stops ``probe once`` (ConfigError)."""
+    from probe.environment import load_environment
+    from probe.targets import load_targets
+
+    load_targets(settings.targets_file)
+    load_environment(settings, ALL_TESTS)
+
+
 def load_round_function(spec: str | None) -> RoundFunction:
     """``module:function`` from TYNDAU_PROBE_ROUND, else the real ``probe.round.run_round``."""
     if not spec:
@@ -330,6 +344,7 @@ def main(args: argparse.Namespace) -> int:
         allow_net=args.allow_net,
         timeout=args.timeout,
     )
+    check_configuration(settings)  # ConfigError: one line and exit 2, before anything runs
     credentials: Credentials | None = None
     creds_file = settings.upload.credentials_file
     if creds_file is not None and creds_file.exists():

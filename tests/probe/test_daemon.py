@@ -624,7 +624,7 @@ def test_run_refuses_to_start_with_one_clear_line(tmp_path: Path, setup: str, me
     config.write_text(
         f'[probe]\nstate_dir = "{tmp_path}"\n'
         + ('probe_id = "p1"\n' if setup == "outbox-in-a-file" else "")
-        + f'targets = "{tmp_path}/absent.toml"\n'
+        + f'targets = "{ROOT}/config/targets.toml"\n'
         f'[upload]\ncredentials_file = "{tmp_path}/credentials.json"\n'
         f'[outbox]\npath = "{outbox}"\n'
     )
@@ -638,3 +638,38 @@ def test_run_refuses_to_start_with_one_clear_line(tmp_path: Path, setup: str, me
     )
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("problem", ["missing", "malformed", "no-targets", "bad-resolver"])
+def test_run_refuses_to_start_on_a_bad_targets_file_or_setting(
+    tmp_path: Path, problem: str
+) -> None:
+    """Issue 14 item 12: as ``probe once`` does, ``probe run`` stops at start with one line
+    naming the file; it never heartbeats with a configuration that cannot measure."""
+    targets = tmp_path / "targets.toml"
+    if problem == "malformed":
+        targets.write_text("[[targets]\nname = ")
+    elif problem == "no-targets":
+        targets.write_text("# nothing yet\n")
+    elif problem == "bad-resolver":
+        targets = ROOT / "config" / "targets.toml"
+    resolvers = '["not a resolver"]' if problem == "bad-resolver" else "[]"
+    config = tmp_path / "probe.toml"
+    config.write_text(
+        f'[probe]\nstate_dir = "{tmp_path}"\nprobe_id = "p1"\ntargets = "{targets}"\n'
+        f"resolvers = {resolvers}\n"
+        f'[outbox]\npath = "{tmp_path}/outbox.sqlite3"\n'
+    )
+    done = subprocess.run(
+        tyndau("probe", "run", "--config", str(config)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    named = "resolvers" if problem == "bad-resolver" else str(targets)
+    assert named in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "outbox.sqlite3").exists()
