@@ -1,7 +1,8 @@
-"""The timeline chart: a Kazakhstan-like picture, read back pixel by pixel."""
+"""The PNG timeline: a Kazakhstan-like picture, read back pixel by pixel."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,59 +14,68 @@ from matplotlib import image as mimage
 from collector.chart import (
     ACCESSIBLE_COLOUR,
     BLOCKED_COLOUR,
-    CHROME_IN,
-    DPI,
     NO_DATA_COLOUR,
-    ROW_IN,
-    SHUTDOWN_COLOUR,
-    Band,
+    OFFLINE_COLOUR,
+    Cell,
     Chart,
     EventSpan,
+    StripPoint,
     TargetRow,
     Timeline,
     render_timeline,
     timeline_from_api,
     timeline_from_series,
 )
+from collector.palette import EVENT_COLOURS, CellState
 from collector.records import Event, EventKind, EventState, Scope
 from collector.series import Point, Series
 
 SINCE = datetime(2022, 1, 4, 0, 0, tzinfo=UTC)
 UNTIL = datetime(2022, 1, 7, 0, 0, tzinfo=UTC)
+NOW = datetime(2022, 1, 6, 12, 0, tzinfo=UTC)
 STEP = timedelta(minutes=30)
 SHUTDOWN = (datetime(2022, 1, 5, 11, 0, tzinfo=UTC), datetime(2022, 1, 6, 2, 0, tzinfo=UTC))
 BLOCKING = (datetime(2022, 1, 4, 16, 0, tzinfo=UTC), datetime(2022, 1, 5, 11, 0, tzinfo=UTC))
-TARGETS = ("facebook", "whatsapp", "telegram", "youtube", "control-example")
+TARGETS = ("facebook", "whatsapp", "telegram", "youtube", "example")
+TICK = re.compile(r"^(\d{2}:\d{2}|\d{2} [A-Z][a-z]{2})$")
 
 
-def _availability(target: str, at: datetime) -> float | None:
-    """Messengers blocked before the shutdown, nothing heard during it, a partial recovery."""
+def _state(target: str, at: datetime) -> CellState:
+    """Messengers blocked, then a shutdown backfilled as offline, then nothing after "now"."""
+    if at >= NOW:
+        return CellState.NO_DATA
     if SHUTDOWN[0] <= at < SHUTDOWN[1]:
-        return None
+        return CellState.OFFLINE
     if target in {"whatsapp", "telegram"} and BLOCKING[0] <= at < BLOCKING[1]:
-        return 0.0
-    if target == "youtube" and at >= SHUTDOWN[1]:
-        return 0.5
-    return 1.0
+        return CellState.BLOCKED
+    return CellState.ACCESSIBLE
 
 
-def kz_timeline() -> Timeline:
-    starts = [SINCE + STEP * i for i in range(int((UNTIL - SINCE) / STEP))]
-    rows = tuple(TargetRow(t, tuple((at, _availability(t, at)) for at in starts)) for t in TARGETS)
+def kz_timeline(
+    since: datetime = SINCE, until: datetime = UNTIL, step: timedelta = STEP
+) -> Timeline:
+    starts = [since + step * i for i in range(int((until - since) / step))]
+    rows = tuple(
+        TargetRow(t, tuple(Cell(at, _state(t, at)) for at in starts if _state(t, at)
+                           is not CellState.NO_DATA), t == "example")
+        for t in TARGETS
+    )  # fmt: skip
+    strip = tuple(
+        StripPoint(at, 2, 0 if _state("example", at) is CellState.OFFLINE else 2,
+                   1.0 if _state("example", at) is CellState.OFFLINE else 0.0)
+        for at in starts if at < NOW
+    )  # fmt: skip
     return Timeline(
-        cc="KZ",
-        asn=9198,
-        network="mobile",
-        since=SINCE,
-        until=UNTIL,
-        step_s=int(STEP.total_seconds()),
-        rows=rows,
+        cc="KZ", asn=9198, network="mobile", since=since, until=until,
+        step_s=int(step.total_seconds()), rows=rows, strip=strip, now=NOW,
         events=(
             EventSpan("blocking", "whatsapp", *BLOCKING),
-            EventSpan("blocking", "telegram", *BLOCKING),
+            EventSpan("shutdown", None, *SHUTDOWN),
+            EventSpan("blocking", "telegram", BLOCKING[0], BLOCKING[0] + timedelta(hours=2),
+                      retracted=True),
+            EventSpan("throttling", "youtube", datetime(2022, 1, 6, 6, 0, tzinfo=UTC), None),
         ),
-        shutdowns=(Band(*SHUTDOWN),),
-    )
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -80,49 +90,68 @@ def _colour_at(image: Any, xy: tuple[int, int]) -> tuple[float, float, float]:
     return (float(pixel[0]), float(pixel[1]), float(pixel[2]))
 
 
-def _close_to(actual: tuple[float, float, float], expected: str) -> bool:
+def _close_to(actual: tuple[float, float, float], expected: str, tolerance: float = 0.02) -> bool:
     want = colors.to_rgb(expected)
-    return all(abs(a - b) < 0.02 for a, b in zip(actual, want, strict=True))
+    return all(abs(a - b) < tolerance for a, b in zip(actual, want, strict=True))
 
 
-def test_png_size_follows_row_count(rendered: tuple[Chart, Any]) -> None:
+def _mostly(image: Any, xy: tuple[int, int], colour: str) -> bool:
+    """Most pixels of a 9x5 box are ``colour`` (hatching lines cross the rest)."""
+    x, y = xy
+    box = [_colour_at(image, (x + dx, y + dy)) for dx in range(-4, 5) for dy in range(-2, 3)]
+    return sum(_close_to(c, colour) for c in box) > len(box) // 3
+
+
+def test_png_has_a_signals_strip_above_the_rows(rendered: tuple[Chart, Any]) -> None:
     chart, image = rendered
     assert chart.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    height, width = len(image), len(image[0])
-    assert (width, height) == (chart.width_px, chart.height_px)
-    assert width == 12 * DPI
-    assert height == round((CHROME_IN + ROW_IN * len(TARGETS)) * DPI)
+    assert image.shape[1] == chart.width_px == 1200
+    strip_bottom = chart.strip_box[3]
+    assert strip_bottom < chart.plot_box[1]  # the strip sits above the rows
 
 
-def test_shutdown_band_is_dark_grey_in_every_row(rendered: tuple[Chart, Any]) -> None:
+def test_cells_have_their_states_colours(rendered: tuple[Chart, Any]) -> None:
     chart, image = rendered
-    middle = SHUTDOWN[0] + (SHUTDOWN[1] - SHUTDOWN[0]) / 2
+    quiet = datetime(2022, 1, 4, 8, 15, tzinfo=UTC)
     for row in range(len(TARGETS)):
-        xy = chart.pixel_of(middle, row)
-        assert _close_to(_colour_at(image, xy), SHUTDOWN_COLOUR), (row, xy)
+        assert _close_to(_colour_at(image, chart.pixel_of(quiet, row)), ACCESSIBLE_COLOUR)
+    blocked = datetime(2022, 1, 5, 0, 15, tzinfo=UTC)
+    assert _mostly(image, chart.pixel_of(blocked, TARGETS.index("whatsapp")), BLOCKED_COLOUR)
+    offline = datetime(2022, 1, 5, 18, 15, tzinfo=UTC)
+    for row in range(len(TARGETS)):  # backfilled offline is its own state, not "no data"
+        assert _mostly(image, chart.pixel_of(offline, row), OFFLINE_COLOUR), row
+    later = datetime(2022, 1, 6, 18, 15, tzinfo=UTC)
+    assert _close_to(_colour_at(image, chart.pixel_of(later, 0)), NO_DATA_COLOUR)
 
 
-def test_accessible_and_blocked_cells_have_their_colours(rendered: tuple[Chart, Any]) -> None:
+def test_an_ongoing_event_stops_at_now(rendered: tuple[Chart, Any]) -> None:
     chart, image = rendered
-    quiet = datetime(2022, 1, 4, 6, 10, tzinfo=UTC)
-    for row in range(len(TARGETS)):
-        xy = chart.pixel_of(quiet, row)
-        assert _close_to(_colour_at(image, xy), ACCESSIBLE_COLOUR), (row, xy)
-    # Inside the blocking event the cell is red between the hatch lines: sample a few pixels.
-    blocked = datetime(2022, 1, 5, 3, 10, tzinfo=UTC)
-    x, y = chart.pixel_of(blocked, TARGETS.index("whatsapp"))
-    around = [_colour_at(image, (x + dx, y + dy)) for dx in range(-3, 4) for dy in range(-3, 4)]
-    assert sum(_close_to(c, BLOCKED_COLOUR) for c in around) > len(around) // 3
-    assert not any(_close_to(c, ACCESSIBLE_COLOUR) for c in around)
+    colour = EVENT_COLOURS["throttling"]
+    before, after = NOW - timedelta(minutes=45), NOW + timedelta(hours=2)  # beside the label
+    lane = 0  # the lanes are packed: throttling starts after the others have ended
+    assert _close_to(_colour_at(image, chart.lane_pixel(before, lane)), colour, 0.05)
+    assert not _close_to(_colour_at(image, chart.lane_pixel(after, lane)), colour, 0.2)
 
 
-def test_no_data_is_not_painted_accessible(tmp_path: Path) -> None:
-    row = TargetRow("facebook", ((SINCE, 1.0), (SINCE + STEP, None)))
-    timeline = Timeline("KZ", SINCE, SINCE + STEP * 2, int(STEP.total_seconds()), (row,))
-    chart = render_timeline(timeline, tmp_path / "gap.png")
-    image = mimage.imread(chart.path)
-    assert _close_to(_colour_at(image, chart.pixel_of(SINCE + STEP / 2, 0)), ACCESSIBLE_COLOUR)
-    assert _close_to(_colour_at(image, chart.pixel_of(SINCE + STEP * 1.5, 0)), NO_DATA_COLOUR)
+@pytest.mark.parametrize(
+    ("span", "step"),
+    [
+        (timedelta(minutes=30), timedelta(minutes=5)),
+        (timedelta(hours=1), timedelta(minutes=5)),
+        (timedelta(hours=6), timedelta(minutes=5)),
+        (timedelta(days=7), timedelta(hours=2)),
+        (timedelta(days=90), timedelta(days=1)),
+    ],
+)
+def test_time_labels_are_readable_at_every_range(
+    tmp_path: Path, span: timedelta, step: timedelta
+) -> None:
+    until = datetime(2022, 1, 6, 0, 0, tzinfo=UTC)
+    chart = render_timeline(kz_timeline(until - span, until, step), tmp_path / "t.png")
+    labels = chart.tick_labels
+    assert 3 <= len(labels) <= 13, labels
+    assert all(TICK.match(label) for label in labels), labels
+    assert len(set(labels)) == len(labels)  # no "30, 15:18, 30" repetition
 
 
 def test_bad_range_is_refused_with_the_field_named(tmp_path: Path) -> None:
@@ -131,7 +160,7 @@ def test_bad_range_is_refused_with_the_field_named(tmp_path: Path) -> None:
         render_timeline(timeline, tmp_path / "x.png")
 
 
-def test_timeline_from_series_turns_shutdown_events_into_bands() -> None:
+def test_timeline_from_series_keeps_offline_and_every_event() -> None:
     series = [
         Series("facebook", "platform", [Point(SINCE, 3, 1, 0, 0, 2), Point(UNTIL, 0, 0, 2, 0, 1)])
     ]
@@ -139,14 +168,22 @@ def test_timeline_from_series_turns_shutdown_events_into_bands() -> None:
         Event("e1", EventKind.SHUTDOWN, Scope("KZ"), None, None, SHUTDOWN[0], None, 0.9,
               EventState.OPEN),
         Event("e2", EventKind.BLOCKING, Scope("KZ"), "facebook", "dns", *BLOCKING, 0.9,
-              EventState.RESOLVED),
+              EventState.RESOLVED, evidence={"retracted": True}),
     ]  # fmt: skip
     timeline = timeline_from_series(series, events, cc="KZ", since=SINCE, until=UNTIL, step_s=300)
-    assert timeline.rows == (TargetRow("facebook", ((SINCE, 0.75), (UNTIL, None))),)
-    assert timeline.shutdowns == (Band(SHUTDOWN[0], None),)
-    assert timeline.events == (EventSpan("blocking", "facebook", *BLOCKING),)
-    assert (
-        timeline.title() == "Availability per target, KZ, 2022-01-04 00:00 to 2022-01-07 00:00 UTC"
+    assert timeline.rows == (
+        TargetRow(
+            "facebook",
+            (Cell(SINCE, CellState.MOSTLY_ACCESSIBLE, 0.75), Cell(UNTIL, CellState.OFFLINE)),
+        ),
+    )
+    assert timeline.events == (
+        EventSpan("blocking", "facebook", *BLOCKING, retracted=True),
+        EventSpan("shutdown", None, SHUTDOWN[0], None),
+    )
+    assert timeline.strip == (StripPoint(SINCE, 2, 2, 0.0), StripPoint(UNTIL, 1, 0, 1.0))
+    assert timeline.title() == (
+        "Availability per target, KZ every network, 2022-01-04 00:00 to 2022-01-07 00:00 UTC"
     )
 
 
@@ -160,21 +197,15 @@ def test_timeline_from_api_matches_timeline_from_series() -> None:
               EventState.OPEN),
     ]  # fmt: skip
     doc = {
-        "cc": "KZ",
-        "since": "2022-01-04T00:00:00Z",
-        "until": "2022-01-07T00:00:00Z",
+        "cc": "KZ", "since": "2022-01-04T00:00:00Z", "until": "2022-01-07T00:00:00Z",
         "step_s": 1800,
-        "series": [
-            {
-                "target": "whatsapp",
-                "category": "platform",
-                "points": [{"start": "2022-01-04T00:00:00Z", "blocked": 4, "availability": 0.0}],
-            }
-        ],
+        "series": [{"target": "whatsapp", "category": "platform", "points": [
+            {"start": "2022-01-04T00:00:00Z", "accessible": 0, "blocked": 4, "offline": 0,
+             "inconclusive": 0, "probes": 2, "availability": 0.0}]}],
         "events": [
-            {"id": "e1", "kind": "shutdown", "target": None,
+            {"id": "e1", "kind": "shutdown", "target": None, "scope": {"cc": "KZ"},
              "start": "2022-01-05T11:00:00Z", "end": "2022-01-06T02:00:00Z"},
-            {"id": "e2", "kind": "blocking", "target": "whatsapp",
+            {"id": "e2", "kind": "blocking", "target": "whatsapp", "scope": {"cc": "KZ"},
              "start": "2022-01-04T16:00:00Z", "end": None},
         ],
     }  # fmt: skip
