@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from collector import control
 from collector.auth import ProbeAuth, bearer, hash_token, register_probe, same_secret
 from collector.bodies import limited_route
+from collector.headers import SecurityHeaders
 from collector.metrics import Metrics
 from collector.queries import router as query_router
 from collector.ratelimit import RateLimiter, retry_after
@@ -326,7 +327,10 @@ def create_app(
         title="tyndau collector",
         version="1",
         description="Ingest and query API for tyndau probes and researchers.",
+        docs_url=None,  # FastAPI's Swagger UI and ReDoc load from a CDN: no third party, ever;
+        redoc_url=None,  # the document is at /openapi.json for any local viewer
     )
+    app.add_middleware(SecurityHeaders)
     app.state.ctx = Context(settings=settings, store=store, targets=targets, clock=clock)
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.include_router(ingest_router(settings.limits.max_body_bytes))
