@@ -27,7 +27,6 @@ from probe.model import format_time, utcnow
 from probe.targets import Target
 
 MAX_PER_FAMILY = 2  # addresses tried per family until one works end to end
-RESOLV_CONF = Path("/etc/resolv.conf")
 SPECIAL_PURPOSE = "special-purpose address (RFC 6890): the control endpoint does not dial it"
 
 
@@ -38,7 +37,7 @@ class ControlConfig:
     ca_bundle: str | None = None
     http_max_bytes: int = 65_536
     allow_net: tuple[Network, ...] = ()  # special-purpose networks the operator allows (labs)
-    resolv_conf: Path = field(default=RESOLV_CONF)
+    resolv_conf: Path = field(default=dns.RESOLV_CONF)
 
 
 def split_host_port(text: str, *, default_port: int) -> tuple[str, int]:

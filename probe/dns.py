@@ -30,6 +30,7 @@ from probe.errors import map_os_error, raw_text
 from probe.failures import Failure
 from probe.http import map_http_exception
 
+RESOLV_CONF = Path("/etc/resolv.conf")  # the system's resolvers (read at the edge, per round)
 INJECTION_WINDOW_S = 0.25  # keep reading UDP this long after the first answer
 MAX_DOH_BYTES = 65_535  # a DNS message is at most 64 KiB (RFC 8484 section 6)
 Transport = Literal["udp", "tcp", "doh"]

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from probe import http, steps, throughput
+from probe.environment import Environment, load_environment
 from probe.failures import Failure
 from probe.findings import injected_answers_genuine
 from probe.ids import uuid7
@@ -46,7 +47,7 @@ async def run_round(
 ) -> RoundResult:
     """Measure every target once and judge each; measurement failures are data, never raised."""
     chosen = targets if targets is not None else load_targets(settings.targets_file)
-    env = steps.load_environment(settings, tests if tests is not None else DEFAULT_TESTS)
+    env = load_environment(settings, tests if tests is not None else DEFAULT_TESTS)
     started_at = utcnow()
     recorder = Recorder(
         probe_id=probe_id,
@@ -78,7 +79,7 @@ def _silent_address(runs: Sequence[steps.TargetRun]) -> str | None:
 
 
 async def _connect_and_fetch(
-    env: steps.Environment,
+    env: Environment,
     recorder: Recorder,
     run: steps.TargetRun,
     runs: Sequence[steps.TargetRun],
@@ -105,7 +106,7 @@ def _mark_genuine_injection(measurements: Sequence[Measurement]) -> None:
 
 
 async def _transport_chain(
-    env: steps.Environment,
+    env: Environment,
     recorder: Recorder,
     run: steps.TargetRun,
     runs: Sequence[steps.TargetRun],
@@ -153,7 +154,7 @@ async def _transport_chain(
 
 
 async def _fetch_https(
-    env: steps.Environment, recorder: Recorder, run: steps.TargetRun, validated: list[str]
+    env: Environment, recorder: Recorder, run: steps.TargetRun, validated: list[str]
 ) -> None:
     """The HTTPS GET through each validated address until one answers; the first answer (or
     stall) is the throughput sample, so there is never a second transfer."""

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from probe import dns as probe_dns
+from probe.environment import distinct_resolvers
 from probe.evidence import ControlResult
 from probe.failures import Failure
 from probe.model import Category, Measurement, Reason, TargetRef, TestKind, Vantage, VerdictKind
-from probe.steps import distinct_resolvers
 from probe.verdict import judge
 
 _ids = count()

@@ -1,0 +1,81 @@
+"""What a round reads once at the edge: resolvers, blockpage fingerprints, interception CAs,
+the trust store and the control endpoint client (``probe/steps.py`` runs the tests with it)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from probe import dns, tls
+from probe.blockpages import Blockpages, load_blockpages
+from probe.configfile import ConfigError
+from probe.control import ControlClient, read_token
+from probe.interception import InterceptionCAs, load_interception_cas
+from probe.model import TestKind
+from probe.settings import ProbeSettings
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What a round reads once at the edge: resolvers, fingerprints, trust store."""
+
+    resolvers: tuple[dns.Resolver, ...]
+    blockpages: Blockpages
+    interception: InterceptionCAs
+    tls_context: ssl.SSLContext
+    settings: ProbeSettings
+    tests: frozenset[TestKind]
+    control: ControlClient | None = None
+
+
+def load_environment(settings: ProbeSettings, tests: frozenset[TestKind]) -> Environment:
+    """Resolvers (system first: it is the vantage's own), blockpages, interception CAs, CA store."""
+    resolvers: list[dns.Resolver] = []
+    if settings.use_system_resolver:
+        resolvers.extend(dns.system_resolvers(dns.RESOLV_CONF))
+    try:
+        resolvers.extend(dns.parse_resolver(spec) for spec in settings.resolvers)
+    except dns.ResolverSpecError as exc:
+        raise ConfigError(
+            "probe settings", "resolvers", str(exc), "IP, IP:PORT, tcp://IP or https://URL"
+        ) from None
+    interception = load_interception_cas()
+    tls_context = None
+    if settings.ca_bundle is not None:
+        try:
+            interception = interception.with_bundle(settings.ca_bundle.read_text(encoding="utf-8"))
+            tls_context = tls.make_context(settings.ca_bundle)
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            raise ConfigError(
+                "probe settings",
+                "ca_bundle",
+                f"cannot use {settings.ca_bundle}: {exc}",
+                "a PEM file",
+            ) from None
+    return Environment(
+        resolvers=distinct_resolvers(resolvers),
+        blockpages=load_blockpages(),
+        interception=interception,
+        tls_context=tls_context or tls.make_context(None),
+        settings=settings,
+        tests=tests,
+        control=_control_client(settings),
+    )
+
+
+def distinct_resolvers(resolvers: Sequence[dns.Resolver]) -> tuple[dns.Resolver, ...]:
+    """Each resolver once, by identity (transport, address, port), the first mention kept: a
+    resolver named in the config that is also the system's is one resolver, not its own control.
+    """
+    seen: dict[tuple[str, str, int], dns.Resolver] = {}
+    for resolver in resolvers:
+        seen.setdefault(resolver.identity, resolver)
+    return tuple(seen.values())
+
+
+def _control_client(settings: ProbeSettings) -> ControlClient | None:
+    if settings.control_endpoint is None:
+        return None
+    token = read_token(settings.upload.credentials_file)
+    return ControlClient(settings.control_endpoint, token, settings.timeouts.http)
