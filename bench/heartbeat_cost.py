@@ -17,7 +17,7 @@ import argparse
 import random
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from collector.anomaly.classify import Detection, detect
@@ -40,34 +40,58 @@ class Cut:
     end: float
 
 
+@dataclass
+class Tally:
+    """Verdicts of one network, target and bucket."""
+
+    probes: set[int] = field(default_factory=set)
+    accessible: int = 0
+    offline: int = 0
+
+
+def _start(t: int) -> datetime:
+    return SINCE + timedelta(seconds=t * STEP_S)
+
+
 def history(
     size: int, asn: int, days: float, cuts: list[Cut], rng: random.Random, *, beats: str
 ) -> tuple[list[VerdictBucket], list[HeartbeatBucket]]:
     """Buckets of one network (``asn``) of ``size`` probes: verdicts per round, heartbeats."""
     horizon = days * 86400
-    counts: dict[tuple[int, str, str], list[set[int] | int]] = defaultdict(lambda: [set(), 0, 0])
+    counts: dict[tuple[int, str, str], Tally] = defaultdict(Tally)
     heard: dict[int, set[int]] = defaultdict(set)
     for probe in range(size):
         at = rng.uniform(0, ROUND_S)
         while at < horizon:
             offline = any(c.asn == asn and c.start <= at < c.end for c in cuts)
             for name, category in TARGETS:
-                row = counts[(int(at // STEP_S), name, category)]
-                row[0].add(probe)  # type: ignore[union-attr]
-                row[2 if offline else 1] += 1  # type: ignore[operator]
+                tally = counts[(int(at // STEP_S), name, category)]
+                tally.probes.add(probe)
+                if offline:
+                    tally.offline += 1
+                else:
+                    tally.accessible += 1
             at += ROUND_S + rng.uniform(0, JITTER_S)
         if beats == "on" or (beats == "half" and probe % 2 == 0):
             beat = rng.uniform(0, BEAT_S)
             while beat < horizon:
                 heard[int(beat // STEP_S)].add(probe)
                 beat += BEAT_S
-    start = lambda t: SINCE + timedelta(seconds=t * STEP_S)  # noqa: E731
     verdicts = [
-        VerdictBucket("KZ", asn, "fixed", name, category, start(t), accessible=int(ok),  # type: ignore[arg-type]
-                      offline=int(off), probes=len(probes))  # type: ignore[arg-type]
-        for (t, name, category), (probes, ok, off) in counts.items()
-    ]  # fmt: skip
-    hbs = [HeartbeatBucket("KZ", asn, "fixed", start(t), len(p), len(p)) for t, p in heard.items()]
+        VerdictBucket(
+            "KZ",
+            asn,
+            "fixed",
+            name,
+            category,
+            _start(t),
+            accessible=tally.accessible,
+            offline=tally.offline,
+            probes=len(tally.probes),
+        )
+        for (t, name, category), tally in counts.items()
+    ]
+    hbs = [HeartbeatBucket("KZ", asn, "fixed", _start(t), len(p), len(p)) for t, p in heard.items()]
     return verdicts, hbs
 
 
