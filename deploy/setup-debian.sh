@@ -17,6 +17,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev    # the virtual environment
   build-essential                     # wheels that compile on odd architectures
   procps psmisc                       # ps, fuser: teardown of lab processes
+  libpcap0.8                          # scapy compiles its capture filters with libpcap: raw tests
   chromium chromium-driver            # headless browser: tests of the collector's web page
 )
 

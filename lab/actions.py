@@ -25,6 +25,10 @@ class Action(StrEnum):
     THROTTLE = "throttle"
     TLS_MITM = "tls-mitm"
     SHUTDOWN = "shutdown"
+    DNS_LOCALHOST = "dns-localhost"
+    DNS_PROXY = "dns-proxy"
+    RESOLVER_DOWN = "resolver-down"
+    HTTP_NOTICE = "http-notice"
 
 
 # Actions that change the ISP resolver's answer: two of them on the same name contradict.
@@ -35,10 +39,28 @@ RESOLVER_ACTIONS = frozenset(
         Action.DNS_REFUSED,
         Action.DNS_SERVFAIL,
         Action.DNS_REDIRECT,
+        Action.DNS_LOCALHOST,
+        Action.DNS_PROXY,
     }
 )
+# Actions that act on the whole resolver, not on names: their target must be "all".
+WHOLE_RESOLVER_ACTIONS = frozenset({Action.RESOLVER_DOWN})
 # Parameters each action accepts, with defaults.
-PARAMETERS: dict[Action, dict[str, str]] = {Action.THROTTLE: {"rate": "32kbit"}}
+_TCP_SCOPE = {"port": "all", "address": "all"}
+PARAMETERS: dict[Action, dict[str, str]] = {
+    Action.THROTTLE: {"rate": "32kbit"},
+    Action.TCP_RESET: dict(_TCP_SCOPE),
+    Action.TCP_BLACKHOLE: dict(_TCP_SCOPE),
+    Action.DNS_INJECTION: {"answer": "blockpage"},
+    Action.DNS_PROXY: {"http": "relay"},
+}
+# The values a parameter accepts (rate is checked by its own pattern in lab/scenario.py).
+PARAMETER_CHOICES: dict[str, tuple[str, ...]] = {
+    "port": ("all", "80", "443"),
+    "address": ("all", "first", "second"),  # a target's first or second published address
+    "answer": ("blockpage", "true"),  # forge the blockpage address, or the genuine one
+    "http": ("relay", "notice"),  # the hijack proxy relays port 80, or answers a notice page
+}
 ALL = "all"
 # The private address Iran's resolvers answer for blocked names (OONI: 10.10.34.34-36).
 BOGON_ANSWER = "10.10.34.35"

@@ -10,7 +10,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from lab.actions import ALL, BOGON_ANSWER, Action
-from lab.topology import BLOCKPAGE_SERVER, LAB_RANGE, VANTAGES, vantage_interface
+from lab.sites import SiteConfig
+from lab.topology import (
+    BLOCKPAGE_SERVER,
+    HIJACK_PROXY,
+    ISP_RESOLVER,
+    LAB_RANGE,
+    NOTICE_SERVER,
+    VANTAGES,
+    vantage_interface,
+)
 
 Key = tuple[Action, str, str]  # action, target name or "all", group
 Active = Mapping[Key, Mapping[str, str]]  # key -> parameters
@@ -28,6 +37,12 @@ class CensorTarget:
     domain: str
     address: str
     hosts: tuple[str, ...] = ()
+    second_address: str = ""  # served always; published in DNS when the site asks for it
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the site answers for: the domain, www. and its hosts."""
+        return tuple(dict.fromkeys([self.domain, f"www.{self.domain}", *self.hosts]))
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -60,8 +75,20 @@ def _oifset(prefix: str, group: str) -> str:
     return f"oifname {{ {names} }}"
 
 
-def _addrset(target: str, targets: Mapping[str, CensorTarget]) -> str:
-    return "{ " + ", ".join(t.address for t in targets_of(target, targets)) + " }"
+def _addrset(target: str, targets: Mapping[str, CensorTarget], which: str = "all") -> str:
+    """The target's addresses: ``first``, ``second`` or ``all`` (both) of each."""
+    addresses: list[str] = []
+    for t in targets_of(target, targets):
+        both = [a for a in (t.address, t.second_address) if a]
+        addresses += both if which == "all" else both[:1] if which == "first" else both[1:2]
+    return "{ " + ", ".join(addresses) + " }"
+
+
+def _tcp_match(target: str, targets: Mapping[str, CensorTarget], params: Mapping[str, str]) -> str:
+    """``ip daddr {...}`` plus, when a port is given, ``tcp dport N`` (else any protocol)."""
+    match = f"ip daddr {_addrset(target, targets, params.get('address', 'all'))}"
+    port = params.get("port", "all")
+    return match + (" meta l4proto tcp" if port == "all" else f" tcp dport {port}")
 
 
 def nft_ruleset(prefix: str, active: Active, targets: Mapping[str, CensorTarget]) -> str:
@@ -73,7 +100,7 @@ def nft_ruleset(prefix: str, active: Active, targets: Mapping[str, CensorTarget]
         # defence in depth: a bogon answer (10.10.34.35) must never lead anywhere
         f"ip daddr != {LAB_RANGE} drop",
     ]
-    for action, target, group in sorted(active):
+    for (action, target, group), params in sorted(active.items()):
         iif = _ifset(prefix, group)
         if action is Action.SHUTDOWN:
             inp.append(f"{iif} drop")
@@ -82,13 +109,20 @@ def nft_ruleset(prefix: str, active: Active, targets: Mapping[str, CensorTarget]
             inp.append(f"{iif} udp dport 53 drop")
             fwd.append(f"{iif} udp dport 53 drop")
         elif action is Action.TCP_RESET:
-            addrs = _addrset(target, targets)
-            fwd.append(f"{iif} ip daddr {addrs} meta l4proto tcp reject with tcp reset")
+            fwd.append(f"{iif} {_tcp_match(target, targets, params)} reject with tcp reset")
         elif action is Action.TCP_BLACKHOLE:
-            fwd.append(f"{iif} ip daddr {_addrset(target, targets)} drop")
+            match = _tcp_match(target, targets, params).replace(" meta l4proto tcp", "")
+            fwd.append(f"{iif} {match} drop")
         elif action is Action.HTTP_BLOCKPAGE:
             addrs = _addrset(target, targets)
             pre.append(f"{iif} ip daddr {addrs} tcp dport 80 dnat ip to {BLOCKPAGE_SERVER}:80")
+        elif action is Action.HTTP_NOTICE:
+            addrs = _addrset(target, targets)
+            pre.append(f"{iif} ip daddr {addrs} tcp dport 80 dnat ip to {NOTICE_SERVER}:80")
+        elif action is Action.RESOLVER_DOWN:
+            # the ISP resolver stops answering this group: every query times out
+            dns = f"ip daddr {ISP_RESOLVER} meta l4proto {{ udp, tcp }} th dport 53"
+            inp.append(f"{iif} {dns} drop")
         elif action is Action.TLS_MITM:
             addrs = _addrset(target, targets)
             pre.append(f"{iif} ip daddr {addrs} tcp dport 443 redirect to :{MITM_PORT}")
@@ -116,11 +150,11 @@ def nft_ruleset(prefix: str, active: Active, targets: Mapping[str, CensorTarget]
     return "\n".join(lines) + "\n"
 
 
-def _string_rule(iface: str, port: int, text: str, verdict: str) -> str:
-    return (
-        f"-A FORWARD -i {iface} -p tcp --dport {port} -m string --algo bm "
-        f'--string "{text}" -j {verdict}'
-    )
+def _string_rules(iface: str, port: int, text: str, verdict: str) -> list[str]:
+    """The match in FORWARD (towards the internet) and INPUT (towards the ISP's own boxes,
+    such as the hijack proxy): DPI sits on the path whatever the destination."""
+    match = f'-i {iface} -p tcp --dport {port} -m string --algo bm --string "{text}"'
+    return [f"-A {chain} {match} -j {verdict}" for chain in ("FORWARD", "INPUT")]
 
 
 def iptables_filter(prefix: str, active: Active, targets: Mapping[str, CensorTarget]) -> str:
@@ -137,12 +171,15 @@ def iptables_filter(prefix: str, active: Active, targets: Mapping[str, CensorTar
             for t in targets_of(target, targets):
                 names = (t.domain, *t.hosts)
                 if action is Action.TLS_SNI_RESET:
-                    rules += [_string_rule(iface, 443, n, reset) for n in names]
+                    rules += [r for n in names for r in _string_rules(iface, 443, n, reset)]
                 elif action is Action.TLS_SNI_BLACKHOLE:
-                    rules += [_string_rule(iface, 443, n, "DROP") for n in names]
+                    rules += [r for n in names for r in _string_rules(iface, 443, n, "DROP")]
                 elif action is Action.HTTP_RESET:
-                    rules += [_string_rule(iface, 80, f"Host: {n}", reset) for n in names]
-    return "\n".join(["*filter", ":FORWARD ACCEPT [0:0]", *rules, "COMMIT"]) + "\n"
+                    rules += [
+                        r for n in names for r in _string_rules(iface, 80, f"Host: {n}", reset)
+                    ]
+    chains = [":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]"]
+    return "\n".join(["*filter", *chains, *rules, "COMMIT"]) + "\n"
 
 
 def tc_commands(
@@ -236,6 +273,25 @@ def tc_commands(
 ResolverState = dict[tuple[str, str], tuple[str, str | None]]  # (view, zone) -> (type, data)
 
 
+def _resolver_entry(action: Action, fqdn: str) -> tuple[str, str | None] | None:
+    """The local zone type (and data) that makes the ISP resolver answer as ``action`` says."""
+    ttl = DNS_ANSWER_TTL
+    redirect_to = {
+        Action.DNS_BOGON: f"A {BOGON_ANSWER}",
+        Action.DNS_REDIRECT: f"A {BLOCKPAGE_SERVER}",
+        Action.DNS_SERVFAIL: f"CNAME {SERVFAIL_ZONE}",
+        Action.DNS_LOCALHOST: "A 127.0.0.1",
+        Action.DNS_PROXY: f"A {HIJACK_PROXY}",
+    }
+    if action is Action.DNS_NXDOMAIN:
+        return ("always_nxdomain", None)
+    if action is Action.DNS_REFUSED:
+        return ("always_refuse", None)
+    if action in redirect_to:
+        return ("redirect", f"{fqdn} {ttl} IN {redirect_to[action]}")
+    return None
+
+
 def resolver_state(active: Active, targets: Mapping[str, CensorTarget]) -> ResolverState:
     """The local zones each resolver view must hold: view = vantage group, zone = a target's."""
     state: ResolverState = {}
@@ -244,19 +300,7 @@ def resolver_state(active: Active, targets: Mapping[str, CensorTarget]) -> Resol
             for t in targets_of(target, targets):
                 for zone in t.zones:
                     fqdn = zone.rstrip(".") + "."
-                    entry: tuple[str, str | None] | None = None
-                    if action is Action.DNS_NXDOMAIN:
-                        entry = ("always_nxdomain", None)
-                    elif action is Action.DNS_REFUSED:
-                        entry = ("always_refuse", None)
-                    elif action is Action.DNS_BOGON:
-                        entry = ("redirect", f"{fqdn} {DNS_ANSWER_TTL} IN A {BOGON_ANSWER}")
-                    elif action is Action.DNS_REDIRECT:
-                        entry = ("redirect", f"{fqdn} {DNS_ANSWER_TTL} IN A {BLOCKPAGE_SERVER}")
-                    elif action is Action.DNS_SERVFAIL:
-                        entry = ("redirect", f"{fqdn} {DNS_ANSWER_TTL} IN CNAME {SERVFAIL_ZONE}")
-                    elif action is Action.SHUTDOWN:
-                        continue
+                    entry = _resolver_entry(action, fqdn)
                     if entry is not None:
                         state[(view, fqdn)] = entry
     return state
@@ -288,6 +332,57 @@ def injected_names(active: Active, targets: Mapping[str, CensorTarget]) -> dict[
             out.setdefault(g, [])
             out[g] += [z for t in targets_of(target, targets) for z in t.zones]
     return out
+
+
+def injection_answers(
+    active: Active, targets: Mapping[str, CensorTarget]
+) -> dict[str, dict[str, str]]:
+    """Per vantage group, each injected zone with the address forged for it.
+
+    ``answer = "true"`` forges the target's genuine address: an injector racing the resolver
+    with the right answer is evidence of an on-path box, not of blocking.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for (action, target, group), params in sorted(active.items()):
+        if action is not Action.DNS_INJECTION:
+            continue
+        for g in groups_of(group):
+            for t in targets_of(target, targets):
+                forged = t.address if params.get("answer") == "true" else BLOCKPAGE_SERVER
+                out.setdefault(g, {}).update(dict.fromkeys(t.zones, forged))
+    return out
+
+
+def proxied_sites(
+    active: Active, targets: Mapping[str, CensorTarget]
+) -> dict[str, tuple[str, str]]:
+    """Names the hijack proxy serves: name -> (the site's real address, "relay" | "notice")."""
+    out: dict[str, tuple[str, str]] = {}
+    for (action, target, _), params in sorted(active.items()):
+        if action is Action.DNS_PROXY:
+            for t in targets_of(target, targets):
+                mode = params.get("http", "relay")
+                out.update(dict.fromkeys(t.names, (t.address, mode)))
+    return out
+
+
+def site_ruleset(sites: Mapping[str, SiteConfig], targets: Mapping[str, CensorTarget]) -> str:
+    """The internet's ``inet site`` table: sites that are down for everyone (refuse or drop)."""
+    rules: list[str] = []
+    for name, site in sorted(sites.items()):
+        if site.down == "no":
+            continue
+        verdict = "reject with tcp reset" if site.down == "refuse" else "drop"
+        rules.append(f"ip daddr {_addrset(name, targets)} tcp dport {{ 80, 443 }} {verdict}")
+    lines = [
+        "table inet site {",
+        "  chain input {",
+        "    type filter hook input priority filter; policy accept;",
+        *(f"    {r}" for r in rules),
+        "  }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def needs_mitm(active: Iterable[Key]) -> bool:

@@ -5,6 +5,8 @@ Firewall's DNS censorship", FOCI 2014), it answers on the path whatever resolver
 censor's nftables drop the vantage's UDP/53; this process sees the query on the vantage-facing
 interface anyway (AF_PACKET taps before netfilter), sends the forged answer at once, then relays
 the original query after ``--delay`` so the genuine answer arrives second.
+A zone given as ``NAME=ADDRESS`` is forged with that address (the genuine one, for an injector
+that races the resolver with the true answer); a bare ``NAME`` gets the blockpage address.
 Usage: ``python -m lab.injector --iface IF [--iface IF] --zone facebook.com [--zone ...]``.
 """
 
@@ -13,11 +15,13 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import socket
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lab.topology import BLOCKPAGE_SERVER, LAB_RANGE
+from probe.injection import explain_capture_error
 
 FORGED_ANSWER = BLOCKPAGE_SERVER
 
@@ -27,9 +31,28 @@ def matches(qname: str, zones: Sequence[str]) -> bool:
     return any(name == z or name.endswith("." + z) for z in zones)
 
 
+def forged_for(qname: str, answers: Mapping[str, str]) -> str | None:
+    """The address forged for ``qname``: its zone's, the longest matching zone winning."""
+    name = qname.rstrip(".").lower()
+    found = [z for z in answers if name == z or name.endswith("." + z)]
+    return answers[max(found, key=len)] if found else None
+
+
+def parse_zones(items: Sequence[str]) -> dict[str, str]:
+    """``["a.com", "b.com=198.19.1.2"]`` -> zone -> forged address."""
+    out: dict[str, str] = {}
+    for item in items:
+        zone, _, address = item.partition("=")
+        if address:
+            ipaddress.ip_address(address)  # ValueError names a bad address
+        out[zone.rstrip(".").lower()] = address or FORGED_ANSWER
+    return out
+
+
 class Injector:
     def __init__(self, zones: Sequence[str], delay: float, subnets: Sequence[str]) -> None:
-        self.zones = [z.rstrip(".").lower() for z in zones]
+        self.answers = parse_zones(zones)
+        self.zones = list(self.answers)
         self.delay = delay
         self.subnets = [ipaddress.ip_network(s) for s in subnets]
         self.raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -58,7 +81,8 @@ class Injector:
             self.relay(original, ip.dst)
             return
         qname = question.qname.decode(errors="replace")
-        if matches(qname, self.zones) and question.qtype == 1:
+        forged_address = forged_for(qname, self.answers)
+        if forged_address is not None and question.qtype == 1:
             forged = (
                 IP(src=ip.dst, dst=ip.src)
                 / UDP(sport=ip[UDP].dport, dport=ip[UDP].sport)
@@ -68,7 +92,7 @@ class Injector:
                     rd=dns.rd,
                     ra=1,
                     qd=question,
-                    an=DNSRR(rrname=question.qname, type="A", ttl=60, rdata=FORGED_ANSWER),
+                    an=DNSRR(rrname=question.qname, type="A", ttl=60, rdata=forged_address),
                 )
             )
             self.relay(bytes(forged), ip.src)
@@ -101,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sniffer.start()
     started = threading.Event()
     while not started.wait(0.02):
+        failed = getattr(sniffer, "exception", None)  # the capture thread died (no libpcap...)
+        if failed is not None:
+            print(f"injector: {explain_capture_error(str(failed))}", file=sys.stderr)
+            return 1
         if getattr(sniffer, "running", False) and getattr(sniffer, "stop_cb", None):
             started.set()
     if args.ready:

@@ -19,7 +19,15 @@ from types import TracebackType
 from typing import Any, NamedTuple, TextIO
 
 from lab import censor
-from lab.actions import ALL, PARAMETERS, RESOLVER_ACTIONS, Action, action_names
+from lab.actions import (
+    ALL,
+    PARAMETER_CHOICES,
+    PARAMETERS,
+    RESOLVER_ACTIONS,
+    WHOLE_RESOLVER_ACTIONS,
+    Action,
+    action_names,
+)
 from lab.nodes import (
     NODES,
     PREFIX_PATTERN,
@@ -32,23 +40,33 @@ from lab.nodes import (
     sh,
 )
 from lab.scenario import DEFAULT_TARGETS, Event, Scenario, scaled_offsets
-from lab.site import write_site
+from lab.site import write_site, write_site_configs
+from lab.sites import SiteConfig, check_sites
 from lab.topology import (
     AUTHORITATIVE_DNS,
     BLOCKPAGE_SERVER,
     COLLECTOR_ADDRESS,
     DEFAULT_PREFIX,
     GROUPS,
+    HIJACK_PROXY,
     ISP_RESOLVER,
+    NOTICE_SERVER,
     PUBLIC_RESOLVER,
     SILENT_HOST,
     VANTAGES,
+    second_target_address,
     target_address,
     vantage_interface,
 )
+from probe.configfile import ConfigError
 
 __all__ = ["Lab", "LabError", "LabTarget"]
-READY_TIMEOUT = 10.0
+READY_TIMEOUT = 10.0  # nginx and unbound listening (they start in milliseconds)
+# A helper (injector, interceptor, proxy) is a new Python process importing scapy: 1.7-2.1 s on an
+# idle core here, 4.8-6.1 s at 10 % of one core and 9.2-11.8 s at 5 % (cgroup cpu quota, for a
+# slow Raspberry Pi; docs/lab.md). 60 s is five times the slowest; a helper that dies is seen at
+# once (its exit status), so the long deadline costs nothing when things work.
+HELPER_READY_TIMEOUT = 60.0
 
 
 class LabTarget(NamedTuple):
@@ -58,6 +76,7 @@ class LabTarget(NamedTuple):
     address: str
     url: str
     hosts: tuple[str, ...]
+    second_address: str = ""  # published in DNS only when its site has addresses = 2
 
 
 class Lab:
@@ -81,12 +100,24 @@ class Lab:
         self.state_root = state_root
         loaded = sorted(load_targets(targets_file), key=lambda t: t.name)
         self._targets = [
-            LabTarget(t.name, t.domain, str(t.category), target_address(i), t.url, tuple(t.hosts))
+            LabTarget(
+                t.name,
+                t.domain,
+                str(t.category),
+                target_address(i),
+                t.url,
+                tuple(t.hosts),
+                second_target_address(i),
+            )
             for i, t in enumerate(loaded)
         ]
         self._censor_targets = {
-            t.name: censor.CensorTarget(t.name, t.domain, t.address, t.hosts) for t in self._targets
+            t.name: censor.CensorTarget(t.name, t.domain, t.address, t.hosts, t.second_address)
+            for t in self._targets
         }
+        self.sites: dict[str, SiteConfig] = {}
+        self._services: dict[str, tuple[str, list[str], subprocess.Popen[Any]]] = {}
+        self._proxy: tuple[dict[str, tuple[str, str]], subprocess.Popen[Any]] | None = None
         self.active: dict[censor.Key, dict[str, str]] = {}
         self._procs: list[subprocess.Popen[Any]] = []
         self._applied: dict[str, Any] = {}
@@ -156,7 +187,10 @@ class Lab:
                 proc.wait()
         self._procs.clear()
         self._injectors.clear()
+        self._services.clear()
         self._mitm = None
+        self._proxy = None
+        self.sites = {}
         self.active.clear()
         if self._lock is not None:
             remove_leftovers(self.prefix, self.state_root)
@@ -211,6 +245,8 @@ class Lab:
     def apply(self, action: str, target: str = ALL, group: str = ALL, **params: str) -> None:
         """Start a censorship action for one target (or "all") and one group (or "all")."""
         key = self._key(action, target, group)
+        if key[0] in WHOLE_RESOLVER_ACTIONS and target != ALL:
+            raise LabError(f"{key[0]} acts on every name: use target 'all', not {target!r}")
         for other in self.active:
             if censor.overlaps(other, key) and (
                 other[0] == key[0] or {other[0], key[0]} <= RESOLVER_ACTIONS
@@ -220,6 +256,10 @@ class Lab:
         unknown = set(params) - set(allowed)
         if unknown:
             raise LabError(f"{key[0]} takes no parameter {sorted(unknown)[0]!r}")
+        for name, value in params.items():
+            choices = PARAMETER_CHOICES.get(name, ())
+            if choices and value not in choices:
+                raise LabError(f"{key[0]} {name}={value!r}: accepted {' | '.join(choices)}")
         self.active[key] = {**allowed, **params}
         try:
             self._sync()
@@ -236,10 +276,40 @@ class Lab:
         self._sync()
 
     def clear(self) -> None:
-        """Lift every active action: the lab is uncensored again."""
+        """Lift every active action: the lab is uncensored again (sites keep their settings)."""
         if self.active:
             self.active.clear()
             self._sync()
+
+    def configure_sites(self, sites: Mapping[str, SiteConfig]) -> None:
+        """Give sites their own behaviour (lab/sites.py); every site not named is healthy.
+
+        Rewrites the internet's nginx and authoritative DNS, restarts them, empties both
+        resolvers' caches and sets the internet's ``site`` table (sites down for everyone).
+        """
+        if not self._built:
+            raise LabError("the lab is not up: use it as `with Lab() as lab:`")
+        try:
+            check_sites(sites, self._censor_targets)
+        except ConfigError as exc:
+            raise LabError(str(exc)) from None
+        wanted = {name: site for name, site in sites.items() if site != SiteConfig()}
+        if wanted == self.sites:
+            return
+        targets = list(self._censor_targets.values())
+        write_site_configs(self.state, targets, wanted)
+        self._restart_service("inet-nginx")
+        self._restart_service("inet-auth")
+        self._restart_service("inet-public")
+        for command in (["flush_zone", "."], ["flush_infra", "all"], ["flush_negative"]):
+            self._unbound_control(command)
+        ruleset = censor.site_ruleset(wanted, self._censor_targets)
+        done = self.run("internet", ["nft", "-f", "-"], stdin=_replace_table("site", ruleset))
+        if done.returncode != 0:
+            raise LabError(f"nft in the internet failed: {done.stderr.strip()}")
+        self.sites = wanted
+        self._wait_internet()
+        (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
 
     def play(
         self,
@@ -256,6 +326,7 @@ class Lab:
         ``on_started`` runs once the events at offset 0 are applied (``lab up`` returns then).
         """
         self.scenario = scenario.name
+        self.configure_sites(scenario.sites)
         start = clock()
         started = False
         for offset, event in scaled_offsets(scenario, speed):
@@ -287,13 +358,23 @@ class Lab:
             "addresses": {
                 "isp_resolver": ISP_RESOLVER,
                 "blockpage_server": BLOCKPAGE_SERVER,
+                "hijack_proxy": HIJACK_PROXY,
+                "notice_server": NOTICE_SERVER,
                 "authoritative_dns": AUTHORITATIVE_DNS,
                 "public_resolver": PUBLIC_RESOLVER,
                 "silent_host": SILENT_HOST,
                 "collector": COLLECTOR_ADDRESS,
                 **{f"vantage_{v.name}": v.address for v in VANTAGES},
             },
-            "targets": {t.name: {"domain": t.domain, "address": t.address} for t in self._targets},
+            "targets": {
+                t.name: {
+                    "domain": t.domain,
+                    "address": t.address,
+                    "second_address": t.second_address,
+                }
+                for t in self._targets
+            },
+            "sites": {name: site.changes() for name, site in sorted(self.sites.items())},
             "active": [
                 {"action": str(a), "target": t, "group": g, **p}
                 for (a, t, g), p in sorted(self.active.items())
@@ -320,7 +401,9 @@ class Lab:
         return (parsed, target, group)
 
     def _build(self) -> None:
-        build_topology(self.prefix, [t.address for t in self._targets])
+        build_topology(
+            self.prefix, [a for t in self._targets for a in (t.address, t.second_address)]
+        )
         write_site(self.state, list(self._censor_targets.values()), control=self._control)
         self._start_services()
         self._built = True
@@ -331,22 +414,42 @@ class Lab:
         return self.state / "isp-resolver.ctl"
 
     def _start_services(self) -> None:
-        conf = self.state / "conf"
-        quiet: dict[str, Any] = {
-            "stdout": subprocess.DEVNULL,
-            "stderr": open(self.state / "services.log", "ab"),  # noqa: SIM115
-        }
-        self.popen("internet", ["nginx", "-c", str(conf / "inet-nginx.conf")], **quiet)
-        self.popen("internet", ["unbound", "-d", "-c", str(conf / "inet-auth.conf")], **quiet)
-        self.popen("internet", ["unbound", "-d", "-c", str(conf / "inet-public.conf")], **quiet)
-        self.popen("isp", ["unbound", "-d", "-c", str(conf / "isp-resolver.conf")], **quiet)
-        self.popen("isp", ["nginx", "-c", str(conf / "isp-nginx.conf")], **quiet)
+        for name, node in (
+            ("inet-nginx", "internet"),
+            ("inet-auth", "internet"),
+            ("inet-public", "internet"),
+            ("isp-resolver", "isp"),
+            ("isp-nginx", "isp"),
+        ):
+            conf = str(self.state / "conf" / f"{name}.conf")
+            cmd = ["nginx", "-c", conf] if name.endswith("nginx") else ["unbound", "-d", "-c", conf]
+            self._start_service(name, node, cmd)
+        self._wait_internet()
+        self._wait_listening(
+            "isp", [f"{ISP_RESOLVER}:53", f"{BLOCKPAGE_SERVER}:80", f"{NOTICE_SERVER}:80"]
+        )
+
+    def _start_service(self, name: str, node: str, cmd: list[str]) -> None:
+        log = open(self.state / "services.log", "ab")  # noqa: SIM115
+        proc = self.popen(node, cmd, stdout=subprocess.DEVNULL, stderr=log)
+        self._services[name] = (node, cmd, proc)
+
+    def _restart_service(self, name: str) -> None:
+        node, cmd, proc = self._services.pop(name)
+        self._stop(proc)
+        self._start_service(name, node, cmd)
+
+    def _wait_internet(self) -> None:
         self._wait_listening(
             "internet",
-            [f"{t.address}:{port}" for t in self._targets for port in (80, 443)]
+            [
+                f"{a}:{port}"
+                for t in self._targets
+                for a in (t.address, t.second_address)
+                for port in (80, 443)
+            ]
             + [f"{AUTHORITATIVE_DNS}:53", f"{PUBLIC_RESOLVER}:53"],
         )
-        self._wait_listening("isp", [f"{ISP_RESOLVER}:53", f"{BLOCKPAGE_SERVER}:80"])
 
     def _wait_listening(self, node: str, endpoints: Sequence[str]) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -397,8 +500,9 @@ class Lab:
             del view
             self._unbound_control(["flush_zone", zone])
         self._resolver = resolver
-        self._sync_injectors(censor.injected_names(self.active, t))
+        self._sync_injectors(censor.injection_answers(self.active, t))
         self._sync_mitm(censor.needs_mitm(self.active))
+        self._sync_proxy(censor.proxied_sites(self.active, t))
         (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
 
     def _unbound_control(self, args: Sequence[str]) -> None:
@@ -418,11 +522,13 @@ class Lab:
             stderr=log,
             cwd=str(Path(__file__).resolve().parent.parent),
         )
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + HELPER_READY_TIMEOUT
         while not ready.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise LabError(f"{name} did not start: see {self.state / f'{name}.log'}")
+                log_file = self.state / f"{name}.log"
+                tail = log_file.read_text(errors="replace").strip()[-400:]
+                raise LabError(f"{name} did not start ({log_file}): {tail or 'no output'}")
             time.sleep(0.02)
         return proc
 
@@ -435,18 +541,30 @@ class Lab:
             proc.wait()
         self._procs.remove(proc)
 
-    def _sync_injectors(self, wanted: Mapping[str, list[str]]) -> None:
+    def _sync_injectors(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
         for group, (zones, proc) in list(self._injectors.items()):
-            if wanted.get(group) != zones:
+            if [f"{z}={a}" for z, a in sorted(wanted.get(group, {}).items())] != zones:
                 self._stop(proc)
                 del self._injectors[group]
-        for group, zones in wanted.items():
+        for group, answers in wanted.items():
             if group in self._injectors:
                 continue
+            zones = [f"{z}={a}" for z, a in sorted(answers.items())]
             subnet = next(v.subnet for v in VANTAGES if v.name == group)
             cmd = ["lab.injector", "--iface", vantage_interface(self.prefix, group)]
             cmd += ["--subnet", subnet, *(a for z in zones for a in ("--zone", z))]
             self._injectors[group] = (zones, self._start_helper(f"injector-{group}", cmd))
+
+    def _sync_proxy(self, wanted: dict[str, tuple[str, str]]) -> None:
+        if self._proxy is not None and self._proxy[0] != wanted:
+            self._stop(self._proxy[1])
+            self._proxy = None
+        if wanted and self._proxy is None:
+            cmd = ["lab.proxy", "--listen", HIJACK_PROXY]
+            for name, (address, mode) in sorted(wanted.items()):
+                cmd += ["--site", f"{name}={address}"]
+                cmd += ["--notice", name] if mode == "notice" else []
+            self._proxy = (wanted, self._start_helper("proxy", cmd))
 
     def _sync_mitm(self, wanted: bool) -> None:
         if wanted and self._mitm is None:
@@ -468,3 +586,8 @@ class Lab:
         elif not wanted and self._mitm is not None:
             self._stop(self._mitm)
             self._mitm = None
+
+
+def _replace_table(name: str, ruleset: str) -> str:
+    """nft input that replaces table ``inet NAME`` atomically (created first if absent)."""
+    return f"table inet {name}\ndelete table inet {name}\n{ruleset}"

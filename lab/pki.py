@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 LAB_ROOT_NAME = "tyndau lab root CA"
 NATIONAL_CA_NAME = "Qaznet Trust Network (tyndau lab)"
+UNTRUSTED_CA_NAME = "tyndau lab self-made CA (trusted by nobody)"
 _VALIDITY = datetime.timedelta(days=30)
 
 
@@ -82,8 +83,11 @@ class Authority:
             raise ValueError("lab CA keys must be EC keys")
         return cls(cert, key, leaf)
 
-    def issue(self, names: Sequence[str]) -> x509.Certificate:
-        """A server certificate for ``names`` (DNS names or IP addresses), first one as CN."""
+    def issue(self, names: Sequence[str], *, expired: bool = False) -> x509.Certificate:
+        """A server certificate for ``names`` (DNS names or IP addresses), first one as CN.
+
+        ``expired``: valid for a day that ended a day ago (a site that let its certificate lapse).
+        """
         alt: list[x509.GeneralName] = []
         for name in names:
             try:
@@ -91,14 +95,16 @@ class Authority:
             except ValueError:
                 alt.append(x509.DNSName(name))
         now = datetime.datetime.now(datetime.UTC)
+        day = datetime.timedelta(days=1)
+        start, end = (now - 2 * day, now - day) if expired else (now - day / 24, now + _VALIDITY)
         return (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
             .issuer_name(self.cert.subject)
             .public_key(self.leaf_key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + _VALIDITY)
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.SubjectAlternativeName(alt), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(

@@ -1,7 +1,8 @@
 """Scenario files: a timeline of censorship actions, parsed and validated before anything is built.
 
-Format (docs/lab.md): a ``[scenario]`` table (name, description, duration, compression) and
-``[[event]]`` blocks (at, apply | lift, target, group, rate, note). Pure: no I/O except reading
+Format (docs/lab.md): a ``[scenario]`` table (name, description, duration, compression),
+``[[event]]`` blocks (at, apply | lift, target, group, parameters, note) and optional
+``[site.NAME]`` tables (the sites' own behaviour, lab/sites.py). Pure: no I/O except reading
 the files in ``load_scenario``.
 """
 
@@ -14,7 +15,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from lab.actions import ALL, PARAMETERS, RESOLVER_ACTIONS, Action, action_names
+from lab.actions import (
+    ALL,
+    PARAMETER_CHOICES,
+    PARAMETERS,
+    RESOLVER_ACTIONS,
+    WHOLE_RESOLVER_ACTIONS,
+    Action,
+    action_names,
+)
+from lab.sites import SiteConfig, parse_sites
 from lab.topology import GROUPS
 from probe.configfile import ConfigError, Section, load_toml
 from probe.model import parse_time
@@ -59,6 +69,7 @@ class Scenario:
     events: tuple[Event, ...]
     source: str = ""
     start: datetime | None = None  # the real UTC time of t=0, for replays of real events
+    sites: Mapping[str, SiteConfig] = field(default_factory=dict)  # [site.NAME] tables
 
     def label(self, offset: float) -> str:
         """An offset as the real UTC time when ``start`` is known, else as ``t+1d2h3m``."""
@@ -122,10 +133,12 @@ def _event(item: Section, *, targets: frozenset[str], duration: float) -> Event:
     for target in names:
         if target != ALL and target not in targets:
             raise item.error("target", f"unknown target {target!r}", accepted_targets)
+    if action in WHOLE_RESOLVER_ACTIONS and names != [ALL]:
+        raise item.error("target", f"{action} acts on every name: its target is all", ALL)
     group: str = item.string("group", ALL, choices=GROUPS)
     params: dict[str, str] = {}
     for param, default in PARAMETERS.get(action, {}).items():
-        value: str = item.string(param, default)
+        value: str = item.string(param, default, choices=PARAMETER_CHOICES.get(param, ()))
         if param == "rate" and not _RATE.match(value):
             raise item.error(param, f"invalid rate {value!r}", 'a tc rate like "32kbit", "1mbit"')
         params[param] = value
@@ -201,9 +214,10 @@ def _parse(data: Mapping[str, Any], *, source: str, targets: frozenset[str]) -> 
     start = None if start_text is None else head.parse("start", start_text, parse_time, START_HELP)
     head.done()
     events = [_event(item, targets=targets, duration=duration) for item in root.sections("event")]
+    sites = parse_sites(root.section("site"), targets=targets)
     root.done()
     _check_timeline(events, source)
-    return Scenario(name, description, duration, compression, tuple(events), source, start)
+    return Scenario(name, description, duration, compression, tuple(events), source, start, sites)
 
 
 def resolve_scenario_path(name_or_path: str) -> Path:

@@ -19,11 +19,14 @@ INET_DOWNLINK = "198.18.0.2"
 # services inside the isp namespace
 ISP_RESOLVER = "198.18.0.53"  # unbound, the resolver every vantage's resolv.conf points at
 BLOCKPAGE_SERVER = "198.18.9.80"  # the national blockpage server (dns-redirect, http-blockpage)
+HIJACK_PROXY = "198.18.9.81"  # transparent proxy the resolver sends hijacked names to (dns-proxy)
+NOTICE_SERVER = "198.18.9.82"  # answers 200 with a notice page no fingerprint knows (http-notice)
 # services inside the internet namespace
 AUTHORITATIVE_DNS = "198.19.0.53"  # authoritative for every target domain
 PUBLIC_RESOLVER = "198.19.0.9"  # an open resolver abroad, like 9.9.9.9
 SILENT_HOST = "198.19.0.99"  # answers nothing: any DNS answer "from" it was injected on the path
-TARGET_NET = ipaddress.ip_network("198.19.1.0/24")  # one address per target
+TARGET_NET = ipaddress.ip_network("198.19.1.0/24")  # each target's first address
+SECOND_TARGET_NET = ipaddress.ip_network("198.19.2.0/24")  # its second (published on demand)
 COLLECTOR_LINK_INET = "198.19.254.1"
 COLLECTOR_ADDRESS = "198.19.254.2"  # the collector namespace, reached through the internet
 
@@ -48,6 +51,12 @@ def target_address(index: int) -> str:
     if not 0 <= index < TARGET_NET.num_addresses - 2:
         raise ValueError(f"no lab address for target #{index}")
     return str(TARGET_NET.network_address + 1 + index)
+
+
+def second_target_address(index: int) -> str:
+    """The index-th target's second address: served always, in DNS only when a site says so."""
+    target_address(index)  # same bounds
+    return str(SECOND_TARGET_NET.network_address + 1 + index)
 
 
 def vantage_interface(prefix: str, group: str) -> str:

@@ -12,9 +12,14 @@ from the real path's, which is further evidence (scapy is imported here only, an
 from __future__ import annotations
 
 import asyncio
+import ctypes.util
+import importlib.util
+import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dns.exception
@@ -22,6 +27,8 @@ import dns.message
 import dns.rdatatype
 
 from probe.errors import raw_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,7 @@ async def probe_silent_host(
     """Send an A query for ``name`` to ``address`` and collect replies for ``wait`` seconds."""
     start = time.monotonic()
     sniffer, raw_error = (
-        await asyncio.to_thread(_start_sniffer, address, port) if raw else (None, None)
+        await asyncio.to_thread(start_capture, address, port) if raw else (None, None)
     )
     query = dns.message.make_query(name, dns.rdatatype.A)
     loop = asyncio.get_running_loop()
@@ -76,14 +83,14 @@ async def probe_silent_host(
             lambda: _Listener(query), remote_addr=(address, port)
         )
     except OSError as exc:
-        await asyncio.to_thread(_stop_sniffer, sniffer)
+        await asyncio.to_thread(stop_capture, sniffer)
         return InjectionProbe(address, (), raw_text(exc), time.monotonic() - start)
     try:
         transport.sendto(query.to_wire())
         await asyncio.sleep(wait)
     finally:
         transport.close()
-    ttls, stop_error = await asyncio.to_thread(_stop_sniffer, sniffer)
+    ttls, stop_error = await asyncio.to_thread(stop_capture, sniffer)
     return InjectionProbe(
         address,
         tuple(listener.answers),
@@ -94,14 +101,74 @@ async def probe_silent_host(
     )
 
 
-def _start_sniffer(address: str, port: int) -> tuple[Any, str | None]:
+# Seconds from AsyncSniffer.start() to its started callback (filter compiled by libpcap, socket
+# bound). Measured with scapy 2.6.1 (scripts in docs/lab.md "Raw capture start"): 0.03-0.05 s on
+# an idle core, 0.10-0.15 s at 10 % of one core, 0.19-0.20 s at 5 % (a cgroup cpu quota, standing
+# in for a slow Raspberry Pi). 5 s is 25 times the slowest figure, so a slow start is not read as
+# a missing capability; a capture that fails says why at once, without waiting for the deadline.
+CAPTURE_START_TIMEOUT = 5.0
+CAP_NET_RAW = 13
+LIBPCAP_FIX = (
+    "raw capture needs libpcap to compile its filter: apt-get install libpcap0.8 "
+    "(deploy/setup-debian.sh installs it)"
+)
+CAPABILITY_FIX = (
+    "raw capture needs CAP_NET_RAW: run the probe as root, or grant it "
+    "(systemd: the drop-in deploy/tyndau-probe.service.d/raw-tests.conf)"
+)
+SCAPY_FIX = "raw tests need scapy: pip install 'tyndau[raw]'"
+
+
+def libpcap_available() -> bool:
+    """True when the C library scapy compiles capture filters with can be loaded."""
+    return ctypes.util.find_library("pcap") is not None
+
+
+def has_cap_net_raw(status: str | None = None) -> bool:
+    """True when this process may open raw sockets (CapEff in /proc/self/status)."""
+    if status is None:
+        try:
+            status = Path("/proc/self/status").read_text(encoding="utf-8")
+        except OSError:
+            return False
+    found = re.search(r"^CapEff:\s*([0-9a-fA-F]+)", status, re.MULTILINE)
+    if found is None:
+        return False
+    return bool(int(found[1], 16) >> CAP_NET_RAW & 1)
+
+
+def capture_problem() -> str | None:
+    """Why a raw capture cannot start here, with the fix; None when nothing is known wrong."""
+    if importlib.util.find_spec("scapy") is None:
+        return SCAPY_FIX
+    if not libpcap_available():
+        return LIBPCAP_FIX
+    if not has_cap_net_raw():
+        return CAPABILITY_FIX
+    return None
+
+
+def explain_capture_error(text: str) -> str:
+    """A capture error's real cause and fix, from scapy's or the OS's message."""
+    lowered = text.lower()
+    if "libpcap" in lowered or "compile filter" in lowered:
+        return f"{LIBPCAP_FIX} ({text})"
+    if "operation not permitted" in lowered or "permission" in lowered:
+        return f"{CAPABILITY_FIX} ({text})"
+    return text
+
+
+def start_capture(
+    address: str, port: int, *, deadline: float = CAPTURE_START_TIMEOUT
+) -> tuple[Any, str | None]:
     """A scapy capture of UDP replies from ``address``:``port``, started and ready."""
-    try:
-        import scapy.layers.inet  # noqa: F401 - registers the IP and UDP dissectors
-        from scapy.config import conf
-        from scapy.sendrecv import AsyncSniffer
-    except ImportError:
-        return None, "raw tests need scapy: pip install 'tyndau[raw]'"
+    problem = capture_problem()
+    if problem is not None:
+        return None, problem
+    import scapy.layers.inet  # noqa: F401 - registers the IP and UDP dissectors
+    from scapy.config import conf
+    from scapy.sendrecv import AsyncSniffer
+
     ready = threading.Event()
     try:
         iface = conf.route.route(address)[0]
@@ -113,19 +180,37 @@ def _start_sniffer(address: str, port: int) -> tuple[Any, str | None]:
         )
         sniffer.start()
     except Exception as exc:  # scapy raises its own and OS errors; the test goes on without it
-        return None, raw_text(exc)
-    if not ready.wait(2.0):
-        return None, "packet capture did not start (CAP_NET_RAW missing?)"
+        return None, explain_capture_error(raw_text(exc))
+    start = time.monotonic()
+    while not ready.wait(0.02):
+        failed = getattr(sniffer, "exception", None)  # set when the capture thread died
+        if failed is not None or not getattr(sniffer, "running", True):
+            return None, explain_capture_error(raw_text(failed) if failed else "capture ended")
+        if time.monotonic() - start > deadline:
+            _abandon(sniffer)
+            return None, (
+                f"packet capture did not start within {deadline:g} s (a slow or overloaded "
+                "machine, not a missing capability: libpcap and CAP_NET_RAW are present)"
+            )
     return sniffer, None
 
 
-def _stop_sniffer(sniffer: Any) -> tuple[tuple[int, ...], str | None]:
+def _abandon(sniffer: Any) -> None:
+    """Stop a capture that never reported its start; a failure to stop is the same problem."""
+    try:
+        sniffer.stop(join=False)
+    except Exception as exc:  # scapy: "Unsupported (offline or unsupported socket)" and kin
+        log.debug("abandoned capture did not stop cleanly: %s", raw_text(exc))
+
+
+def stop_capture(sniffer: Any) -> tuple[tuple[int, ...], str | None]:
     if sniffer is None:
         return (), None
     try:
         packets = sniffer.stop()
     except Exception as exc:  # a capture that failed in its thread fails here
-        return (), raw_text(exc)
+        failed = getattr(sniffer, "exception", None)
+        return (), explain_capture_error(raw_text(failed if failed is not None else exc))
     # one entry per distinct datagram: on loopback the capture sees each one leave and arrive
     unique = dict.fromkeys(bytes(p["IP"]) for p in packets if p.haslayer("IP"))
     return tuple(int(raw[8]) for raw in unique), None  # byte 8 of an IPv4 header is the TTL

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lab.actions import RESOLVER_ACTIONS, Action
+from lab.actions import RESOLVER_ACTIONS, WHOLE_RESOLVER_ACTIONS, Action
 from lab.scenario import (
     SCENARIO_DIR,
     ScenarioError,
@@ -134,7 +134,8 @@ def timelines(draw: st.DrawFn) -> list[dict[str, Any]]:
     )
     steps: list[tuple[int, dict[str, Any]]] = []
     for target, group in slots:
-        action = draw(st.sampled_from(list(Action)))
+        # whole-resolver actions take target "all" only: tested on their own below
+        action = draw(st.sampled_from([a for a in Action if a not in WHOLE_RESOLVER_ACTIONS]))
         start = draw(st.integers(0, 3000))
         item = {"target": target, "group": group}
         if action is Action.THROTTLE:

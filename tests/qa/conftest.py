@@ -25,6 +25,9 @@ TYNDAU = str(Path(sys.executable).parent / "tyndau")
 OPERATOR_TOKEN = "operator-token-for-the-qa-suite"
 PORT = 8080
 STEP_TIMEOUT = 2.0  # every probe step (DNS, TCP, TLS, HTTP); the lab answers in milliseconds
+# The control endpoint's own step timeout: its whole measurement (several steps) must end before
+# the probe stops waiting for it (one HTTP step), or a site down by timeout loses its control.
+CONTROL_TIMEOUT = 0.5
 NEEDED = ("ip", "nft", "iptables-restore", "tc", "nginx", "unbound", "unbound-control", "curl")
 
 
@@ -117,8 +120,9 @@ def qa_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QaWorld]:
             f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{OPERATOR_TOKEN}"\n'
             f'open_registration = true\ntargets = "{TARGETS}"\n'
             "[limits]\ncontrol_per_minute = 100000\nregistrations_per_hour = 1000\n"
-            f"[control]\nenabled = true\ntimeout_s = {STEP_TIMEOUT}\n"
+            f"[control]\nenabled = true\ntimeout_s = {CONTROL_TIMEOUT}\n"
             f'resolver = "{PUBLIC_RESOLVER}"\nca_bundle = "{lab.ca_bundle}"\n'
+            'allow_net = ["198.18.0.0/15"]\n'
         )
         log = (work / "collector.log").open("wb")
         serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
