@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from probe.configfile import Section, open_section
+from probe.shipped import shipped_config
 
-DEFAULT_BLOCKPAGES = Path(__file__).resolve().parent.parent / "config" / "blockpages.toml"
+DEFAULT_BLOCKPAGES = shipped_config("blockpages.toml")
 
 
 @dataclass(frozen=True, slots=True)

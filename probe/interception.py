@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from probe.configfile import Section, open_section
+from probe.shipped import shipped_config
 from probe.x509 import CertificateParseError, CertNames, pem_certificates, read_names
 
-DEFAULT_INTERCEPTION_CAS = (
-    Path(__file__).resolve().parent.parent / "config" / "interception_cas.toml"
-)
+DEFAULT_INTERCEPTION_CAS = shipped_config("interception_cas.toml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from probe.configfile import Section, open_section
 from probe.model import TestKind
+from probe.shipped import shipped_config
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "config" / "targets.toml"
+DEFAULT_TARGETS = shipped_config("targets.toml")
 
 
 @dataclass(frozen=True, slots=True)
