@@ -17,6 +17,7 @@ from typing import Any
 
 from probe import http, steps, throughput
 from probe.environment import Environment, load_environment
+from probe.evidence import ThroughputEvidence
 from probe.failures import Failure
 from probe.findings import injected_answers_genuine
 from probe.ids import uuid7
@@ -224,8 +225,7 @@ def _judge_throughput(runs: Sequence[steps.TargetRun], recorder: Recorder) -> No
             if throttled is None:
                 continue  # nothing arrived and nothing to compare: no sample at all
         outcome: str = Failure.THROTTLED if throttled else "ok"
-        details = steps.stage_details(
-            "tput",
+        details = ThroughputEvidence(
             url=fetched.url,
             bytes=fetched.body_length,
             seconds=round(fetched.t - (fetched.t_first_byte or 0.0), 6),
@@ -236,7 +236,7 @@ def _judge_throughput(runs: Sequence[steps.TargetRun], recorder: Recorder) -> No
             comparable=throttled is not None,
             failure=None if outcome == "ok" else outcome,
             failure_raw=fetched.failure_raw,
-        )
+        ).to_dict()
         measurement = recorder.record(
             run.target,
             TestKind.THROUGHPUT,

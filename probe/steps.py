@@ -10,14 +10,22 @@ import asyncio
 import ipaddress
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from probe import dns, http, injection, pagediff, tcp, tls
 from probe.bogons import is_bogon
 from probe.environment import Environment
-from probe.evidence import ControlResult
+from probe.evidence import (
+    ControlEvidence,
+    ControlResult,
+    DnsEvidence,
+    HttpEvidence,
+    InjectionEvidence,
+    TcpEvidence,
+    TlsEvidence,
+)
 from probe.failures import Failure
 from probe.model import Measurement, TestKind, utcnow
 from probe.recorder import Recorder
@@ -62,10 +70,6 @@ class TargetRun:
         )
 
 
-def stage_details(prefix: str, **values: Any) -> dict[str, Any]:
-    return {f"{prefix}_{k}": v for k, v in values.items()}
-
-
 async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
     timeout = env.settings.timeouts.dns
     started, mono = utcnow(), time.monotonic()
@@ -86,23 +90,22 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
             blockpage_addresses=env.blockpages.addresses,
             control_addresses=control,
         )
-        details = stage_details(
-            "dns",
+        details = DnsEvidence(
             query=found.name,
             resolver=found.resolver.label,
             transport=",".join(found.transports) or found.resolver.transport,
             system=found.resolver.system,
             primary=index == 0,
             rcode=found.rcode,
-            answers=list(found.addresses),
-            extra_answers=[list(a) for a in found.extra_answers],
-            bogons=list(judged.bogons),
-            blockpage=list(judged.blockpage_addresses),
+            answers=found.addresses,
+            extra_answers=found.extra_answers,
+            bogons=judged.bogons,
+            blockpage=judged.blockpage_addresses,
             consistency=judged.consistency,
             t=round(found.t, 6),
             failure=None if judged.outcome == "ok" else judged.outcome,
             failure_raw=found.failure_raw,
-        )
+        ).to_dict()
         if TestKind.DNS not in env.tests:
             continue  # resolved for the later tests' addresses, not recorded
         if index == 0 and env.control is not None:
@@ -119,19 +122,14 @@ def control_details(control: ControlResult | None, error: str | None) -> dict[st
     ``control_reachable`` is None when the control has no view (it refused every address).
     """
     if control is None:
-        return {
-            "control_addresses": [],
-            "control_reachable": None,
-            "control_error": error,
-            "control_result": None,
-        }
+        return ControlEvidence(error=error).to_dict()
     refused_all = control.tcp_failure == Failure.ADDRESS_REFUSED
-    return {
-        "control_addresses": list(control.addresses),
-        "control_reachable": None if refused_all else control.reachable,
-        "control_error": error,
-        "control_result": control.to_dict(),
-    }
+    return ControlEvidence(
+        addresses=control.addresses,
+        reachable=None if refused_all else control.reachable,
+        error=error,
+        result=control.to_dict(),
+    ).to_dict()
 
 
 async def _observe(env: Environment, target: Target) -> tuple[ControlResult | None, str | None]:
@@ -151,8 +149,7 @@ async def _resolve_hosts(env: Environment, recorder: Recorder, run: TargetRun) -
         judged = dns.classify(
             found, allow=env.settings.allow_net, blockpage_addresses=env.blockpages.addresses
         )
-        details = stage_details(
-            "dns",
+        details = DnsEvidence(
             query=found.name,
             resolver=primary.label,
             transport=",".join(found.transports) or primary.transport,
@@ -160,11 +157,11 @@ async def _resolve_hosts(env: Environment, recorder: Recorder, run: TargetRun) -
             primary=False,
             host=True,
             rcode=found.rcode,
-            answers=list(found.addresses),
+            answers=found.addresses,
             t=round(found.t, 6),
             failure=None if judged.outcome == "ok" else judged.outcome,
             failure_raw=found.failure_raw,
-        )
+        ).to_dict()
         run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
 
 
@@ -199,17 +196,16 @@ async def injection_step(env: Environment, recorder: Recorder, run: TargetRun, s
         run.target.domain, silent, wait=wait, raw=env.settings.raw_tests
     )
     outcome = Failure.DNS_INJECTED if probe.injected else "ok"
-    details = stage_details(
-        "inj",
+    details = InjectionEvidence(
         query=run.target.domain,
         address=probe.silent_address,
-        answers=[list(a) for a in probe.answers],
-        ttls=list(probe.ttls),
+        answers=tuple(tuple(a) for a in probe.answers),
+        ttls=tuple(probe.ttls),
         raw_error=probe.raw_error,
         t=round(probe.t, 6),
         failure=None if outcome == "ok" else outcome,
         failure_raw=probe.failure_raw,
-    )
+    ).to_dict()
     run.add(recorder, TestKind.DNS_INJECTION, started, mono, outcome=outcome, details=details)
 
 
@@ -218,15 +214,14 @@ async def tcp_step(
 ) -> tcp.Connect:
     started, mono = utcnow(), time.monotonic()
     result = await tcp.connect(address, port, timeout=env.settings.timeouts.tcp)
-    details = stage_details(
-        "tcp",
+    details = TcpEvidence(
         address=address,
         port=port,
         address_source=run.address_source,
         t=round(result.t, 6),
         failure=result.failure,
         failure_raw=result.failure_raw,
-    )
+    ).to_dict()
     run.add(recorder, TestKind.TCP, started, mono, outcome=result.failure or "ok", details=details)
     return result
 
@@ -256,8 +251,7 @@ async def tls_step(
     results = await asyncio.gather(*attempts)
     main = results[0]
     control = results[1] if len(results) > 1 else None
-    details = stage_details(
-        "tls",
+    details = TlsEvidence(
         address=address,
         sni=main.sni,
         stage=main.stage,
@@ -275,7 +269,7 @@ async def tls_step(
         # a control SNI needs no validation for this address: reaching the handshake's end is
         # what tells SNI filtering from IP filtering
         control_failure=_handshake_completed(control),
-    )
+    ).to_dict()
     run.add(recorder, TestKind.TLS, started, mono, outcome=main.failure or "ok", details=details)
     return main
 
@@ -313,47 +307,59 @@ async def http_step(
         return fetched
     blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
     outcome = fetched.failure or "ok"
-    diff = _compare_cleartext(run, fetched) if outcome == "ok" else {}
+    diff = _compare_cleartext(run, fetched) if outcome == "ok" else None
     if blockpage is not None:
         outcome = Failure.HTTP_BLOCKPAGE
-    elif diff.get("http_diff_differs"):
+    elif diff is not None and diff[1]:
         outcome = Failure.HTTP_DIFF
-    details = stage_details(
-        "http",
+    evidence = HttpEvidence(
         url=url,
         address=address,
         status=fetched.status,
         headers=fetched.headers,
-        header_names=list(fetched.header_names),
+        header_names=fetched.header_names,
         title=fetched.title,
         body_length=fetched.body_length,
         body_sha256=fetched.body_sha256,
         body_truncated=fetched.body_truncated,
         blockpage=blockpage.name if blockpage else None,
-        redirects=list(fetched.redirects),
+        redirects=fetched.redirects,
         final_url=fetched.final_url,
         t=round(fetched.t, 6),
         t_first_byte=fetched.t_first_byte,
         failure=None if outcome == "ok" else outcome,
         failure_raw=fetched.failure_raw,
     )
-    details.update(diff)
+    if diff is not None:
+        reference, differs, closest = diff
+        evidence = replace(
+            evidence,
+            diff_reference=reference,
+            diff_differs=differs,
+            diff_status_match=closest.status_match,
+            diff_body_proportion=closest.body_proportion,
+            diff_title_match=closest.title_match,
+            diff_headers_match=closest.headers_match,
+        )
+    details = evidence.to_dict()
     run.add(recorder, TestKind.HTTP, started, mono, outcome=outcome, details=details)
     if url.startswith("https:") and outcome == "ok" and run.https_page is None:
         run.https_page = fetched
     return fetched
 
 
-def _compare_cleartext(run: TargetRun, fetched: http.Fetch) -> dict[str, Any]:
+def _compare_cleartext(
+    run: TargetRun, fetched: http.Fetch
+) -> tuple[str, bool, pagediff.PageDiff] | None:
     """OONI ts-017's HTTP comparison, for a page that arrived in cleartext only.
 
     A page that ended over validated TLS is the site's own (a challenge or geo page included);
     a cleartext page is compared with the independent views this round has: the same site over
     validated HTTPS from this vantage, and the control endpoint's GET. It differs only when it
-    differs from every view (evidence keys ``http_diff_*``).
+    differs from every view. Gives (references, differs, the closest comparison) or None.
     """
     if not (fetched.final_url or fetched.url).startswith("http:"):
-        return {}
+        return None
     references: dict[str, pagediff.Page] = {}
     if run.https_page is not None:
         references["https"] = http.page_of(run.https_page)
@@ -367,16 +373,8 @@ def _compare_cleartext(run: TargetRun, fetched: http.Fetch) -> dict[str, Any]:
             truncated=control.http_body_truncated,
         )
     if not references:
-        return {}
+        return None
     ours = http.page_of(fetched)
     diffs = {name: pagediff.compare(ours, page) for name, page in references.items()}
     closest = min(diffs.values(), key=lambda d: d.differs)
-    return stage_details(
-        "http_diff",
-        reference="+".join(diffs),
-        differs=all(d.differs for d in diffs.values()),
-        status_match=closest.status_match,
-        body_proportion=closest.body_proportion,
-        title_match=closest.title_match,
-        headers_match=closest.headers_match,
-    )
+    return "+".join(diffs), all(d.differs for d in diffs.values()), closest
