@@ -37,7 +37,7 @@ _RELEASE = re.compile(r"\d+(?:\.\d+){0,2}")
 _COMPACT = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 # Every key of the wire measurement (probe/model.py Measurement.to_dict) and what publishing does
-# with it; tests/collector/test_privacy.py checks the table covers the wire format exactly, so a
+# with it; tests/collector/test_pseudonym.py checks the table covers the wire format exactly, so a
 # new field is a decision, never published by accident.
 MEASUREMENT_FIELDS: dict[str, str] = {
     "id": "kept: UUIDv7, its random part is new for every record",
