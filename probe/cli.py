@@ -162,6 +162,16 @@ def _add_probe_commands(root: argparse._SubParsersAction[argparse.ArgumentParser
         action="store_true",
         help="become a new probe although credentials exist (refused while records wait)",
     )
+    doctor = _command(
+        sub,
+        "doctor",
+        "probe.doctor:main",
+        "check what this probe can measure here (resolvers, raw capture, CAP_NET_RAW, libpcap, "
+        "IPv6, control endpoint), each with its fix; exit 1 when a check fails",
+        "probe doctor",
+    )
+    common(doctor)
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON (for CI)")
 
 
 def _add_collector_commands(root: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
