@@ -173,7 +173,41 @@ def exec_in_node(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     if not Path("/run/netns", ns).exists():
         raise CommandError(f"no lab node {args.node} ({ns}): start one with 'tyndau lab up'")
-    return subprocess.run(["ip", "netns", "exec", ns, *command], check=False).returncode
+    return run_forwarding_signals(["ip", "netns", "exec", ns, *command])
+
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+EXEC_KILL_AFTER_S = 5.0  # a child still alive this long after a forwarded signal is killed
+
+
+def run_forwarding_signals(argv: list[str]) -> int:
+    """Run ``argv``; SIGTERM, SIGINT or SIGHUP to us goes to it, and if it is still alive
+    ``EXEC_KILL_AFTER_S`` later it is killed: nothing started in the lab outlives its caller."""
+    child = subprocess.Popen(argv)
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        received.append(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
+    deadline: float | None = None
+    try:
+        while True:
+            try:
+                return child.wait(timeout=0.2)  # short: a signal handler cannot end a wait
+            except subprocess.TimeoutExpired:
+                if received and deadline is None:
+                    deadline = time.monotonic() + EXEC_KILL_AFTER_S
+                if deadline is not None and time.monotonic() >= deadline:
+                    child.kill()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def _vantage_view(lab: Lab, event: Event) -> list[str]:
