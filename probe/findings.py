@@ -13,7 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from probe.dns import consistency_of
-from probe.evidence import ControlResult, ControlResultError
+from probe.evidence import (
+    ControlEvidence,
+    ControlResult,
+    ControlResultError,
+    DnsEvidence,
+    HttpEvidence,
+    InjectionEvidence,
+    TcpEvidence,
+    ThroughputEvidence,
+    TlsEvidence,
+)
 from probe.failures import Failure
 from probe.model import BlockMethod, Measurement, Reason, TestKind
 
@@ -45,15 +55,47 @@ def of(measurements: Sequence[Measurement], test: TestKind) -> list[Measurement]
     return [m for m in measurements if m.test is test]
 
 
+# The typed evidence of one measurement (probe/evidence/stages.py), read from its details.
+
+
+def dns_of(m: Measurement) -> DnsEvidence:
+    return DnsEvidence.from_dict(m.details)
+
+
+def inj_of(m: Measurement) -> InjectionEvidence:
+    return InjectionEvidence.from_dict(m.details)
+
+
+def tcp_of(m: Measurement) -> TcpEvidence:
+    return TcpEvidence.from_dict(m.details)
+
+
+def tls_of(m: Measurement) -> TlsEvidence:
+    return TlsEvidence.from_dict(m.details)
+
+
+def http_of(m: Measurement) -> HttpEvidence:
+    return HttpEvidence.from_dict(m.details)
+
+
+def tput_of(m: Measurement) -> ThroughputEvidence:
+    return ThroughputEvidence.from_dict(m.details)
+
+
 def primary_dns(measurements: Sequence[Measurement]) -> Measurement | None:
-    dns = [m for m in of(measurements, TestKind.DNS) if m.details.get("dns_primary")]
+    dns = [m for m in of(measurements, TestKind.DNS) if dns_of(m).primary]
     return dns[0] if dns else None
 
 
-def control_of(measurements: Sequence[Measurement]) -> ControlResult | None:
-    """The control endpoint's result, stored on the primary DNS measurement (if any)."""
+def control_view(measurements: Sequence[Measurement]) -> ControlEvidence:
+    """The control endpoint's view, from the primary DNS measurement (empty when none)."""
     primary = primary_dns(measurements)
-    data = primary.details.get("control_result") if primary is not None else None
+    return ControlEvidence.from_dict(primary.details) if primary else ControlEvidence()
+
+
+def control_of(measurements: Sequence[Measurement]) -> ControlResult | None:
+    """The control endpoint's full result (if any)."""
+    data = control_view(measurements).result
     if data is None:
         return None
     try:
@@ -63,17 +105,13 @@ def control_of(measurements: Sequence[Measurement]) -> ControlResult | None:
 
 
 def resolver_identity(m: Measurement) -> tuple[str, str]:
-    """A resolver is its address, port and transport (the label holds all three)."""
-    transport = str(m.details.get("dns_transport", "")).split(",")[0]
-    label = str(m.details.get("dns_resolver", ""))
-    if transport in {"udp", "tcp"} and not label.startswith("tcp://"):
-        transport = "udp"  # a UDP resolver that fell back to TCP is still that resolver
-    return (label, transport)
+    """A resolver is its address, port and transport, not where it was configured."""
+    return dns_of(m).identity
 
 
 def slow_not_missing(m: Measurement) -> bool:
     """An HTTP GET that got its status line and then ran out of time: reachable, but slow."""
-    return m.outcome == Failure.GENERIC_TIMEOUT and m.details.get("http_status") is not None
+    return m.outcome == Failure.GENERIC_TIMEOUT and http_of(m).status is not None
 
 
 # ----- DNS injection -----
@@ -89,14 +127,12 @@ def injected_answers_genuine(measurements: Sequence[Measurement]) -> bool | None
     injected = _injected_addresses(measurements)
     if not injected:
         return None
-    validated = {
-        str(m.details.get("tls_address")) for m in of(measurements, TestKind.TLS) if m.outcome == OK
-    }
+    validated = {tls_of(m).address for m in of(measurements, TestKind.TLS) if m.outcome == OK}
     reference: set[str] = set()
     for m in of(measurements, TestKind.DNS):
-        independent = not m.details.get("dns_primary") and not m.details.get("dns_host")
-        if independent and m.outcome == OK:
-            reference.update(m.details.get("dns_answers", []))
+        dns = dns_of(m)
+        if not dns.primary and not dns.host and m.outcome == OK:
+            reference.update(dns.answers)
     control = control_of(measurements)
     if control is not None:
         reference.update(control.addresses)
@@ -108,13 +144,15 @@ def _injected_addresses(measurements: Sequence[Measurement]) -> set[str]:
     found: set[str] = set()
     for m in of(measurements, TestKind.DNS_INJECTION):
         if m.outcome == Failure.DNS_INJECTED:
-            found.update(a for answer in m.details.get("inj_answers", []) for a in answer)
-            if not m.details.get("inj_answers"):
+            answers = inj_of(m).answers
+            found.update(a for answer in answers for a in answer)
+            if not answers:
                 found.add("")  # injected, answers unknown: never genuine
     primary = primary_dns(measurements)
     if primary is not None and primary.outcome == Failure.DNS_INJECTED:
-        found.update(primary.details.get("dns_answers", []))
-        found.update(a for answer in primary.details.get("dns_extra_answers", []) for a in answer)
+        dns = dns_of(primary)
+        found.update(dns.answers)
+        found.update(a for answer in dns.extra_answers for a in answer)
     return found
 
 
@@ -153,7 +191,7 @@ def resolver_down(
         return None
     failures = sorted({p.outcome for p in same})
     note = (
-        f"resolver {primary.details.get('dns_resolver')} fails for the control targets too "
+        f"resolver {dns_of(primary).resolver} fails for the control targets too "
         f"({', '.join(failures)}): the resolver is down for every name, not filtering this one"
     )
     return Caveat(note, (primary.id, *(p.id for p in same)))

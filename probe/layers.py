@@ -14,11 +14,17 @@ from probe.findings import (
     OK,
     Caveat,
     Finding,
+    dns_of,
+    http_of,
+    inj_of,
     injected_answers_genuine,
     of,
     primary_dns,
     resolver_identity,
     slow_not_missing,
+    tcp_of,
+    tls_of,
+    tput_of,
 )
 from probe.model import BlockMethod, Measurement, Reason, TestKind
 
@@ -93,7 +99,7 @@ def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
     genuine = injected_answers_genuine(measurements)
     for m in of(measurements, TestKind.DNS_INJECTION):
         if m.outcome == Failure.DNS_INJECTED and genuine is not True:
-            note = f"an answer came from {m.details.get('inj_address')}, which runs no resolver"
+            note = f"an answer came from {inj_of(m).address}, which runs no resolver"
             return Finding(BlockMethod.DNS, Reason.DNS_INJECTED, (m.id,), note, 0.95)
     primary = primary_dns(measurements)
     if primary is None or primary.outcome not in _DNS_REASONS:
@@ -101,17 +107,17 @@ def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
     reason = _DNS_REASONS[primary.outcome]
     if reason is Reason.DNS_INJECTED and genuine is True:
         return None  # raced by the genuine answer: recorded (a note), not a block
-    query = primary.details.get("dns_query")
+    seen = dns_of(primary)
     others = [
         m
         for m in of(measurements, TestKind.DNS)
         if m is not primary
-        and m.details.get("dns_query") == query
-        and not m.details.get("dns_host")
-        and resolver_identity(m) != resolver_identity(primary)  # never its own control
+        and dns_of(m).query == seen.query
+        and not dns_of(m).host
+        and resolver_identity(m) != seen.identity  # a resolver is never its own control
     ]
     agree = [m for m in others if m.outcome == primary.outcome]
-    resolver = primary.details.get("dns_resolver")
+    resolver = seen.resolver
     if reason is Reason.DNS_INCONSISTENT and _validated(measurements, primary):
         return None  # a CDN answer: the address proves itself by TLS (OONI ts-017 does the same)
     if agree and reason in _RCODE_AGREEMENT:
@@ -130,25 +136,24 @@ def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
 
 
 def _validated(measurements: Sequence[Measurement], primary: Measurement) -> bool:
-    answers = set(primary.details.get("dns_answers", []))
+    answers = set(dns_of(primary).answers)
     return any(
-        m.outcome == OK and m.details.get("tls_address") in answers
-        for m in of(measurements, TestKind.TLS)
+        m.outcome == OK and tls_of(m).address in answers for m in of(measurements, TestKind.TLS)
     )
 
 
 def tcp_finding(measurements: Sequence[Measurement]) -> Finding | None:
     """Blocked at TCP only when no address connected (443 when it was tried)."""
     tcp = of(measurements, TestKind.TCP)
-    https = [m for m in tcp if m.details.get("tcp_port") == 443] or tcp
+    https = [m for m in tcp if tcp_of(m).port == 443] or tcp
     if not https or any(m.outcome == OK for m in https):
         return None
     first = min(https, key=_strongest)  # the same choice whatever the answer order
     reason = _TCP_REASONS.get(first.outcome)
     if reason is None:
         return None
-    ports = sorted({int(m.details.get("tcp_port", 0)) for m in tcp if m.outcome != OK})
-    addresses = sorted({str(m.details.get("tcp_address")) for m in https})
+    ports = sorted({tcp_of(m).port for m in tcp if m.outcome != OK})
+    addresses = sorted({tcp_of(m).address for m in https})
     note = f"{first.outcome} connecting to {', '.join(addresses)} (ports {ports})"
     return Finding(
         BlockMethod.TCP, reason, tuple(m.id for m in https), note, BASE_CONFIDENCE[reason]
@@ -159,15 +164,15 @@ def _strongest(m: Measurement) -> tuple[float, str]:
     """Order failures by what they prove (an explicit reset before a timeout), then address."""
     reason = (_TCP_REASONS if m.test is TestKind.TCP else _TLS_REASONS).get(m.outcome)
     strength = BASE_CONFIDENCE.get(reason, 0.0) if reason is not None else 0.0
-    address = m.details.get("tcp_address") or m.details.get("tls_address") or ""
-    return (-strength, str(address))
+    address = tcp_of(m).address if m.test is TestKind.TCP else tls_of(m).address
+    return (-strength, address)
 
 
 def tls_finding(
     measurements: Sequence[Measurement], control: ControlResult | None
 ) -> Finding | Caveat | None:
     """Blocked at TLS only when no address completed a validated handshake."""
-    shakes = [m for m in of(measurements, TestKind.TLS) if m.details.get("tls_stage") != "connect"]
+    shakes = [m for m in of(measurements, TestKind.TLS) if tls_of(m).stage != "connect"]
     if any(m.outcome == OK for m in shakes):
         return None
     for m in sorted(shakes, key=_strongest):
@@ -177,17 +182,18 @@ def tls_finding(
         if reason is Reason.TLS_CERT:
             return certificate_judgement(m, control)
         confidence = BASE_CONFIDENCE[reason]
-        note = f"{m.outcome} in the handshake with SNI {m.details.get('tls_sni')}"
-        sni_control = m.details.get("tls_control_failure")
+        shake = tls_of(m)
+        note = f"{m.outcome} in the handshake with SNI {shake.sni}"
+        sni_control = shake.control_failure
         if reason in {Reason.TLS_RESET, Reason.TLS_TIMEOUT} and sni_control is not None:
-            sni = m.details.get("tls_control_sni")
+            sni = shake.control_sni
             if sni_control == OK:
                 confidence = min(1.0, confidence + SNI_CONTROL_BONUS)
                 note += f"; SNI {sni} to the same address works: SNI filtering"
             else:
                 note += f"; SNI {sni} to the same address fails too ({sni_control}): IP filtering"
         if reason is Reason.TLS_MITM:
-            note += f"; certificate issued by {m.details.get('tls_issuer')}"
+            note += f"; certificate issued by {shake.issuer}"
         return Finding(BlockMethod.TLS, reason, (m.id,), note, confidence)
     return None
 
@@ -207,8 +213,8 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
     name (the failure is this vantage's only). A certificate from an unknown CA is read as
     interception, unless the control sees the same certificate or the same failure.
     """
-    leaf = m.details.get("tls_leaf_sha256")
-    issuer = m.details.get("tls_issuer")
+    shake = tls_of(m)
+    leaf, issuer = shake.leaf_sha256, shake.issuer
     problem = f"the certificate ({issuer}) {_CERT_PROBLEM.get(m.outcome, m.outcome)}"
     if control is not None and control.tcp_address is not None and control.tcp_failure is None:
         if control.tls_failure is None and control.tls_leaf_sha256 not in {None, leaf}:
@@ -223,7 +229,7 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
                 f"site misconfiguration: {problem}; the control endpoint sees {seen} too",
                 (m.id,),
             )
-    trusted = m.details.get("tls_chain_trusted")
+    trusted = shake.chain_trusted
     if trusted is None:
         trusted = m.outcome in {Failure.SSL_INVALID_HOSTNAME, Failure.SSL_INVALID_CERTIFICATE}
     if trusted:
@@ -232,7 +238,7 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
             "interception (no control endpoint view of a different certificate)",
             (m.id,),
         )
-    note = f"{m.outcome} in the handshake with SNI {m.details.get('tls_sni')}: {problem}"
+    note = f"{m.outcome} in the handshake with SNI {shake.sni}: {problem}"
     note += "; read as interception by an unknown CA"
     return Finding(
         BlockMethod.TLS, Reason.TLS_CERT, (m.id,), note, BASE_CONFIDENCE[Reason.TLS_CERT]
@@ -243,18 +249,17 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
     """Per scheme: a finding only when no GET of that scheme worked through any address."""
     gets = of(measurements, TestKind.HTTP)
     for secure in (True, False):
-        group = [
-            m for m in gets if str(m.details.get("http_url", "")).startswith("https:") is secure
-        ]
+        group = [m for m in gets if http_of(m).secure is secure]
         if any(m.outcome in HARMLESS or slow_not_missing(m) for m in group):
             continue
         for m in group:
             reason = _HTTP_REASONS.get(m.outcome)
             if reason is None or slow_not_missing(m):
                 continue  # a slow body is for the throughput test to judge
-            note = f"{m.outcome} fetching {m.details.get('http_url')}"
-            if m.details.get("http_blockpage"):
-                note += f" (fingerprint {m.details['http_blockpage']})"
+            page = http_of(m)
+            note = f"{m.outcome} fetching {page.url}"
+            if page.blockpage:
+                note += f" (fingerprint {page.blockpage})"
             if reason is Reason.HTTP_DIFF:
                 note += _diff_note(m)
             return Finding(BlockMethod.HTTP, reason, (m.id,), note, BASE_CONFIDENCE[reason])
@@ -262,21 +267,18 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
 
 
 def _diff_note(m: Measurement) -> str:
-    d = m.details
+    d = http_of(m)
     return (
-        f": the cleartext page differs from the {d.get('http_diff_reference')} view "
-        f"(status match {d.get('http_diff_status_match')}, body proportion "
-        f"{d.get('http_diff_body_proportion')}, title match {d.get('http_diff_title_match')}, "
-        f"headers match {d.get('http_diff_headers_match')})"
+        f": the cleartext page differs from the {d.diff_reference} view "
+        f"(status match {d.diff_status_match}, body proportion {d.diff_body_proportion}, "
+        f"title match {d.diff_title_match}, headers match {d.diff_headers_match})"
     )
 
 
 def throughput_finding(measurements: Sequence[Measurement]) -> Finding | None:
     for m in of(measurements, TestKind.THROUGHPUT):
         if m.outcome == Failure.THROTTLED:
-            note = (
-                f"{m.details.get('tput_bps', 0):.0f} B/s against the controls' "
-                f"{m.details.get('tput_control_bps', 0):.0f} B/s"
-            )
+            rate = tput_of(m)
+            note = f"{rate.bps or 0:.0f} B/s against the controls' {rate.control_bps or 0:.0f} B/s"
             return Finding(BlockMethod.THROTTLED, Reason.THROTTLED, (m.id,), note, 0.7)
     return None

@@ -19,9 +19,10 @@ from probe.findings import (
     Caveat,
     Finding,
     control_of,
+    control_view,
+    dns_of,
     injection_note,
     of,
-    primary_dns,
     resolver_answers,
     resolver_down,
     slow_not_missing,
@@ -51,7 +52,7 @@ def works(measurements: Sequence[Measurement]) -> bool:
     for test in (TestKind.HTTP, TestKind.TLS, TestKind.TCP, TestKind.DNS):
         layer = of(measurements, test)
         if test is TestKind.DNS:
-            layer = [m for m in layer if m.details.get("dns_primary")]
+            layer = [m for m in layer if dns_of(m).primary]
         if layer:
             return any(m.outcome in HARMLESS or slow_not_missing(m) for m in layer)
     return False
@@ -98,8 +99,7 @@ def judge(
     note = injection_note(measurements)
     if not found:
         return _no_interference(measurements, controls, working, caveats, note)
-    primary = primary_dns(measurements)
-    if primary is not None and primary.details.get("control_reachable") is False:
+    if control_view(measurements).reachable is False:
         return Assessment(
             VerdictKind.INCONCLUSIVE,
             None,
