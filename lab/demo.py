@@ -3,7 +3,8 @@
 Builds the lab, starts the collector in its namespace and three probe daemons in each vantage
 (fixed = Kazakhtelecom AS9198, mobile = Kcell AS29355), runs the anomaly watcher with a local
 alert receiver, plays the kz-2022 replay compressed to ``--minutes``, then compares what was
-detected with the scenario's ground truth and draws the timeline. Everything started is torn
+detected with the scenario's ground truth and draws the timeline in scenario time (2022 dates).
+``--keep DIR`` keeps that copy of the store and the outputs in DIR. Everything started is torn
 down, also on Ctrl-C or errors. What runs where and why these numbers: docs/demo.md.
 """
 
@@ -30,7 +31,8 @@ from typing import Any
 from collector.records import EventKind
 from lab import demo_config as cfg
 from lab.demo_receiver import AlertReceiver
-from lab.demo_report import final_report, uploaded_rounds
+from lab.demo_replay import ScenarioTime, origin_of, restamp_store
+from lab.demo_report import Summary, draw_charts, final_report, uploaded_rounds
 from lab.demo_truth import Clock, Match, describe, episodes, event_line, match
 from lab.demo_watch import DemoWatcher
 from lab.network import Lab, LabError
@@ -84,6 +86,7 @@ class Demo:
     work: Path
     store_arg: str | None
     receiver: AlertReceiver
+    keep: Path | None = None  # where the store's copy in scenario time stays (--keep DIR)
     probes: list[Probe] = field(default_factory=list)
     watcher: DemoWatcher | None = None
     began: float = field(default_factory=time.monotonic)
@@ -169,10 +172,15 @@ class Demo:
                 state.mkdir(parents=True, mode=0o700)
                 config = state / "probe.toml"
                 config.write_text(
-                    cfg.probe_toml(vantage=vantage, state_dir=state, targets=targets,
-                                   ca_bundle=lab.ca_bundle, collector_url=url),
+                    cfg.probe_toml(
+                        vantage=vantage,
+                        state_dir=state,
+                        targets=targets,
+                        ca_bundle=lab.ca_bundle,
+                        collector_url=url,
+                    ),
                     encoding="utf-8",
-                )  # fmt: skip
+                )
                 self.probes.append(Probe(name, vantage.group, config, state))
                 cmd = [*_tyndau(), "probe", "register", "--config", str(config)]
                 cmd += ["--collector", url, "--token", token]
@@ -185,8 +193,12 @@ class Demo:
                 raise LabError(f"probe {probe.name} did not register: {out.decode().strip()}")
         for probe in self.probes:
             log = (probe.state / "daemon.log").open("wb")
-            probe.proc = lab.popen(probe.group, [*_tyndau(), "probe", "run", "--config",
-                                   str(probe.config)], stdout=log, stderr=log)  # fmt: skip
+            probe.proc = lab.popen(
+                probe.group,
+                [*_tyndau(), "probe", "run", "--config", str(probe.config)],
+                stdout=log,
+                stderr=log,
+            )
         names = ", ".join(f"{v.group}: AS{v.asn} {v.operator}" for v in cfg.VANTAGES)
         self._step(f"{len(self.probes)} probes registered and running ({names})")
 
@@ -281,9 +293,9 @@ class Demo:
             since=since,
             until=until,
             thresholds=th,
-            output=self.output,
             receiver=self.receiver,
         )
+        summary.lines += self._scenario_outputs(summary, scenario, clock, since, until)
         matches: list[Match] = [
             match(
                 ep,
@@ -349,6 +361,41 @@ class Demo:
         }
         (self.output / "result.json").write_text(json.dumps(result, indent=1) + "\n")
 
+    def _scenario_outputs(
+        self, summary: Summary, scenario: Scenario, clock: Clock, since: datetime, until: datetime
+    ) -> list[str]:
+        """The store copied into scenario time (2022), and the charts drawn from it."""
+        time = ScenarioTime(clock, origin_of(scenario.start))
+        hour = 3600
+        step_s = max(hour, round(cfg.STEP_S * clock.speed / hour) * hour)
+        start = datetime.fromtimestamp(time.at(since).timestamp() // hour * hour, UTC)
+        end = datetime.fromtimestamp(-(-time.at(until).timestamp() // hour) * hour, UTC)
+        lines = []
+        if self.store_arg is None:
+            kept = (self.keep or self.work) / "kz-2022.sqlite3"
+            counts = restamp_store(self.work / "collector.sqlite3", kept, time)
+            chart_store = f"sqlite:{kept}"
+            if self.keep is not None:
+                copied = ", ".join(f"{n} {k}" for k, n in counts.items())
+                lines.append(f"Store in 2022 time: {kept} ({copied})")
+                lines.append(
+                    f"  e.g. tyndau timeline --store sqlite:{kept} --cc KZ "
+                    f"--since {start:%Y-%m-%dT%H:%MZ} --until {end:%Y-%m-%dT%H:%MZ} --step 6h"
+                )
+            silences = [time.event(e) for e in summary.silences]
+        else:  # InfluxDB: charts in wall-clock time, no copy
+            chart_store, start, end, step_s = self.store_arg, since, until, cfg.STEP_S
+            silences = summary.silences
+        summary.charts = draw_charts(
+            store_url=chart_store,
+            since=start,
+            until=end,
+            step_s=step_s,
+            silences=silences,
+            output=self.output,
+        )
+        return lines + [f"Chart: {path}" for path in summary.charts]
+
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -375,7 +422,12 @@ def main(args: argparse.Namespace) -> int:
         for name in ("httpx", "tyndau.anomaly", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)
     previous = signal.signal(signal.SIGTERM, _terminate)
-    output: Path = args.output
+    keep: Path | None = args.keep.resolve() if args.keep is not None else None
+    if keep is not None and (keep / "kz-2022.sqlite3").exists():
+        raise CommandError(f"--keep: {keep} already holds a kz-2022.sqlite3; name a new DIR")
+    if keep is not None and args.store:
+        raise CommandError("--keep copies the SQLite store; drop --store influxdb:URL")
+    output: Path = keep if keep is not None else args.output
     try:
         with (
             tempfile.TemporaryDirectory(prefix="tyndau-demo-") as tmp,
@@ -383,7 +435,7 @@ def main(args: argparse.Namespace) -> int:
         ):
             work = Path(tmp)
             work.chmod(0o700)
-            demo = Demo(args.minutes, output.resolve(), work, args.store, receiver)
+            demo = Demo(args.minutes, output.resolve(), work, args.store, receiver, keep)
             try:
                 return demo.execute()
             except (KeyboardInterrupt, SystemExit):

@@ -2,7 +2,8 @@
 
 The scan is ``tyndau anomaly scan``'s ``evaluate`` over [baseline start, end] once every outbox
 has drained, so it sees the measurements taken during the shutdowns that arrived late. Charts are
-drawn by collector/chart.py from the same document ``tyndau timeline`` reads.
+drawn by collector/chart.py from the same document ``tyndau timeline`` reads, over the store's
+copy in scenario time (lab/demo_replay.py), so their axes show 2022.
 """
 
 from __future__ import annotations
@@ -45,23 +46,49 @@ def final_report(
     since: datetime,
     until: datetime,
     thresholds: Thresholds,
-    output: Path,
     receiver: AlertReceiver,
 ) -> Summary:
-    """Scan, read the events, draw one chart per vantage network, summarise the alerts."""
+    """Scan, read the events and the per-network silences, summarise the alerts."""
     store = open_store(store_url)
     try:
         changes = evaluate(store, since=since, until=until, th=thresholds, now=datetime.now(UTC))
         events = store.events(since=since, until=until, cc="KZ")
         silences = network_silences(store, since=since, until=until, th=thresholds)
+    finally:
+        store.close()
+    alerts = receiver.counts()
+    lines = [
+        f"Final scan over the run: {len(events)} events stored ({len(changes)} revised by the "
+        "scan after the outboxes drained)",
+        f"Alerts delivered to {receiver.url}: {alerts.get('firing', 0)} firing, "
+        f"{alerts.get('resolved', 0)} resolved",
+    ]
+    sample = next((b for b in receiver.snapshot() if b.get("summary")), None)
+    if sample is not None:
+        lines.append(f"  sample ({sample.get('status')}): {str(sample['summary']).splitlines()[0]}")
+    return Summary(events, silences, alerts, [], lines)
+
+
+def draw_charts(
+    *,
+    store_url: str,
+    since: datetime,
+    until: datetime,
+    step_s: int,
+    silences: list[Event],
+    output: Path,
+) -> list[Path]:
+    """One PNG per vantage network from the store at ``store_url`` (the scenario-time copy)."""
+    store = open_store(store_url)
+    charts = []
+    try:
         output.mkdir(parents=True, exist_ok=True)
-        charts = []
         for vantage in VANTAGES:
             query = parse_query(
                 cc="KZ",
                 since=format_time(since),
                 until=format_time(until),
-                step=f"{thresholds.step_s}s",
+                step=f"{step_s}s",
                 network=vantage.group,
             )
             doc = read_timeline(store, query)
@@ -77,18 +104,7 @@ def final_report(
             charts.append(path)
     finally:
         store.close()
-    alerts = receiver.counts()
-    lines = [
-        f"Final scan over the run: {len(events)} events stored ({len(changes)} revised by the "
-        "scan after the outboxes drained)",
-        f"Alerts delivered to {receiver.url}: {alerts.get('firing', 0)} firing, "
-        f"{alerts.get('resolved', 0)} resolved",
-    ]
-    sample = next((b for b in receiver.snapshot() if b.get("summary")), None)
-    if sample is not None:
-        lines.append(f"  sample ({sample.get('status')}): {str(sample['summary']).splitlines()[0]}")
-    lines += [f"Chart: {path}" for path in charts]
-    return Summary(events, silences, alerts, charts, lines)
+    return charts
 
 
 def network_silences(

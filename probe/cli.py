@@ -473,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("demo-output"),
         help="where the chart and summary are kept (default ./demo-output)",
     )
+    demo.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the store, copied into 2022 scenario time (DIR/kz-2022.sqlite3), and the "
+        "charts and summary in DIR (instead of --output)",
+    )
     return parser
 
 

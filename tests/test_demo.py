@@ -8,8 +8,11 @@ alerts fired and resolved, the charts exist, and no lab namespace is left. The p
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -44,14 +47,15 @@ DemoRun = tuple[int, str, dict[str, Any], Path, list[str]]
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """Run the demo once; returns (exit code, output, result.json, output dir, leftovers)."""
+    """Run the demo once with ``--keep``; returns (exit code, output, result.json, the kept
+    directory, leftovers)."""
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
         pytest.skip("tyndau demo needs root, iproute2 and nftables (CI has them)")
-    output = tmp_path_factory.mktemp("demo-output")
+    output = tmp_path_factory.mktemp("demo") / "demo-2022"  # the README's --keep DIR
     leftovers: list[str] = []
     try:
         proc = subprocess.run(
-            [TYNDAU, "demo", "--minutes", "1.5", "--output", str(output)],
+            [TYNDAU, "demo", "--minutes", "1.5", "--keep", str(output)],
             capture_output=True,
             text=True,
             timeout=240,
@@ -88,6 +92,43 @@ def test_demo_detects_the_kz_2022_shutdowns_and_blocks(demo_run: DemoRun) -> Non
         "kz-2022-mobile.png",
     }
     assert (output / "summary.txt").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.lab
+@pytest.mark.root
+def test_the_readme_researcher_examples_run_on_the_kept_store(demo_run: DemoRun) -> None:
+    """README.md's "Researcher: timelines" commands, word for word, in the directory that holds
+    the demo's ``--keep`` output: 2022 dates, the mobile shutdown offline."""
+    code, log, _, kept, _ = demo_run
+    assert code == 0, log[-2000:]
+    assert (kept / "kz-2022.sqlite3").is_file()
+    commands = readme_commands()
+    assert commands[0].startswith(f"tyndau demo --keep {kept.name}")
+    outputs = []
+    for command in commands[1:]:
+        argv = shlex.split(command.split("#")[0])
+        done = subprocess.run(
+            [TYNDAU, *argv[1:]],
+            cwd=kept.parent,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        outputs.append(done.stdout)
+    rows = list(csv.DictReader(io.StringIO(outputs[0])))
+    assert rows and all(r["bucket_start"].startswith("2022-01-") for r in rows)
+    assert any(int(r["offline"]) > 0 for r in rows)  # the shutdowns' backfilled verdicts
+    assert (kept.parent / "mobile.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def readme_commands() -> list[str]:
+    """The commands of README.md's "Researcher: timelines" block, in order."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Researcher: timelines", 1)[1].split("\n### ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    tyndau ")]
 
 
 @pytest.mark.slow
@@ -152,9 +193,16 @@ def test_kz_2022_ground_truth_episodes() -> None:
 
 def event(kind: EventKind, network: str | None, start: datetime, end: datetime | None) -> Event:
     return Event(
-        "x", kind, Scope("KZ", None, network, 3), None, None, start, end, 0.99,
+        "x",
+        kind,
+        Scope("KZ", None, network, 3),
+        None,
+        None,
+        start,
+        end,
+        0.99,
         EventState.RESOLVED if end else EventState.OPEN,
-    )  # fmt: skip
+    )
 
 
 def test_match_reports_edge_deltas_in_buckets() -> None:
@@ -201,3 +249,97 @@ def test_uploaded_rounds_counts_distinct_rounds_in_the_store(tmp_path: Path) -> 
             )
     assert uploaded_rounds(f"sqlite:{path}") == 2
     assert uploaded_rounds("influxdb:http://198.18.0.9:8086/db") is None
+
+
+def test_the_store_is_copied_into_scenario_time(tmp_path: Path) -> None:
+    """Wall-clock records of a compressed replay land on the scenario's 2022 dates, ids and
+    the references between them re-stamped alike."""
+    from collector.store import open_store
+    from collector.timeline import parse_query, read_timeline
+    from lab.demo_replay import ScenarioTime, restamp_store
+    from probe.ids import uuid7
+    from probe.model import (
+        Category,
+        Measurement,
+        TargetRef,
+        TestKind,
+        Vantage,
+        Verdict,
+        VerdictKind,
+    )
+
+    t0 = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    wall = t0 + timedelta(seconds=10)  # 10 s x3600 = 10 h into the scenario
+    vantage, target = Vantage("KZ", 29355, "mobile"), TargetRef("x", "x.test", Category.PLATFORM)
+    ms = int(wall.timestamp() * 1000)
+    m = Measurement(
+        uuid7(unix_ms=ms),
+        "p",
+        "0.1",
+        vantage,
+        target,
+        TestKind.DNS,
+        wall,
+        5.0,
+        "generic_timeout_error",
+        uuid7(unix_ms=ms),
+    )
+    v = Verdict(
+        uuid7(unix_ms=ms),
+        "p",
+        vantage,
+        target,
+        m.round_id,
+        wall,
+        VerdictKind.OFFLINE,
+        None,
+        None,
+        0.6,
+        (m.id,),
+    )
+    source = open_store(f"sqlite:{tmp_path / 'wall.sqlite3'}")
+    source.write_batch(measurements=[m], verdicts=[v])
+    source.write_events(
+        [
+            Event(
+                "e",
+                EventKind.SHUTDOWN,
+                Scope("KZ", None, "mobile", 1),
+                None,
+                None,
+                t0,
+                wall,
+                0.9,
+                EventState.RESOLVED,
+            )
+        ]
+    )
+    source.close()
+    origin = datetime(2022, 1, 4, 12, 0, tzinfo=UTC)
+    time = ScenarioTime(Clock(t0, 3600.0), origin)
+    counts = restamp_store(tmp_path / "wall.sqlite3", tmp_path / "kz-2022.sqlite3", time)
+    assert counts == {"measurements": 1, "verdicts": 1, "heartbeats": 0, "events": 1}
+    copy = open_store(f"sqlite:{tmp_path / 'kz-2022.sqlite3'}")
+    try:
+        [event] = copy.events(since=origin - timedelta(days=1), until=origin + timedelta(days=1))
+        assert (event.start, event.end) == (origin, origin + timedelta(hours=10))
+        query = parse_query(
+            cc="KZ", since="2022-01-04T00:00:00Z", until="2022-01-05T00:00:00Z", step="1h"
+        )
+        [series] = read_timeline(copy, query)["series"]
+        assert [(p["start"], p["offline"]) for p in series["points"]] == [
+            ("2022-01-04T22:00:00.000000Z", 1)
+        ]
+    finally:
+        copy.close()
+    with sqlite3.connect(tmp_path / "kz-2022.sqlite3") as db:
+        [(measurement,)] = db.execute("SELECT record FROM measurements").fetchall()
+        [(verdict,)] = db.execute("SELECT record FROM verdicts").fetchall()
+    measured, judged = json.loads(measurement), json.loads(verdict)
+    assert judged["measurement_ids"] == [measured["id"]] != [m.id]
+    assert judged["round_id"] == measured["round_id"]
+    assert int(measured["id"].replace("-", "")[:12], 16) == int(
+        (origin + timedelta(hours=10)).timestamp() * 1000
+    )
+    with pytest.raises(FileExistsError):
+        restamp_store(tmp_path / "wall.sqlite3", tmp_path / "kz-2022.sqlite3", time)

@@ -1,0 +1,179 @@
+"""The demo's data in scenario time: a copy of its store with every moment mapped to 2022.
+
+The demo plays ``kz-2022`` compressed (e.g. 228 hours in 3 minutes), so what the probes record
+carries wall-clock times. This copy maps each time ``t`` to ``start + (t - t0) x speed`` (the
+scenario's own clock, lab/demo_truth.py's ``Clock``), record ids included (a UUIDv7 keeps its
+random bits and takes the mapped milliseconds), so ``tyndau timeline``, the web pages and the
+README's examples read the replay on 2022 dates.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from collector.records import Event
+from collector.store import open_store
+from collector.store.codec import event_from_dict
+from lab.demo_truth import Clock
+from probe.model import (
+    BlockMethod,
+    Category,
+    Heartbeat,
+    Measurement,
+    Reason,
+    TargetRef,
+    TestKind,
+    Vantage,
+    Verdict,
+    VerdictKind,
+    parse_time,
+)
+
+BATCH = 5_000  # records per write
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioTime:
+    """Wall-clock moments of the demo as the scenario's own (2022) moments."""
+
+    clock: Clock
+    start: datetime  # the scenario's t=0 in real 2022 UTC
+
+    def at(self, wall: datetime) -> datetime:
+        moment = self.start + timedelta(seconds=self.clock.offset(wall))
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    def record_id(self, record_id: str) -> str:
+        """A UUIDv7 re-stamped at its own moment mapped (so references stay equal); other ids
+        are kept."""
+        digits = record_id.replace("-", "")
+        if len(digits) != 32 or digits[12] != "7":
+            return record_id
+        wall = datetime.fromtimestamp(int(digits[:12], 16) / 1000, UTC)
+        ms = int(self.at(wall).timestamp() * 1000)
+        new = f"{ms:012x}" + digits[12:]
+        return f"{new[:8]}-{new[8:12]}-{new[12:16]}-{new[16:20]}-{new[20:]}"
+
+    def event(self, event: Event) -> Event:
+        return replace(
+            event,
+            start=self.at(event.start),
+            end=None if event.end is None else self.at(event.end),
+            updated_at=None if event.updated_at is None else self.at(event.updated_at),
+        )
+
+
+READ = {
+    name: f"SELECT record FROM {name}"  # noqa: S608 (fixed table names)
+    for name in ("measurements", "verdicts", "heartbeats", "events")
+}
+
+
+def _rows(db: sqlite3.Connection, table: str) -> Iterator[dict[str, Any]]:
+    for (record,) in db.execute(READ[table]):
+        data: dict[str, Any] = json.loads(record)
+        yield data
+
+
+def _vantage(data: dict[str, Any]) -> Vantage:
+    v = data["vantage"]
+    return Vantage(v["cc"], int(v["asn"]), v["network"])
+
+
+def _target(data: dict[str, Any]) -> TargetRef:
+    t = data["target"]
+    return TargetRef(t["name"], t["domain"], Category(t["category"]))
+
+
+def _measurement(m: dict[str, Any], time: ScenarioTime) -> Measurement:
+    wall = parse_time(m["started_at"])
+    return Measurement(
+        id=time.record_id(m["id"]),
+        probe_id=m["probe_id"],
+        probe_version=m["probe_version"],
+        vantage=_vantage(m),
+        target=_target(m),
+        test=TestKind(m["test"]),
+        started_at=time.at(wall),
+        duration_ms=float(m["duration_ms"]),
+        outcome=m["outcome"],
+        round_id=time.record_id(m["round_id"]),
+        details=m.get("details", {}),
+    )
+
+
+def _verdict(v: dict[str, Any], time: ScenarioTime) -> Verdict:
+    wall = parse_time(v["at"])
+    return Verdict(
+        id=time.record_id(v["id"]),
+        probe_id=v["probe_id"],
+        vantage=_vantage(v),
+        target=_target(v),
+        round_id=time.record_id(v["round_id"]),
+        at=time.at(wall),
+        verdict=VerdictKind(v["verdict"]),
+        method=None if v["method"] is None else BlockMethod(v["method"]),
+        reason=None if v["reason"] is None else Reason(v["reason"]),
+        confidence=float(v["confidence"]),
+        measurement_ids=tuple(time.record_id(i) for i in v["measurement_ids"]),
+        explanation=v.get("explanation", ""),
+    )
+
+
+def _heartbeat(h: dict[str, Any], time: ScenarioTime) -> Heartbeat:
+    wall = parse_time(h["at"])
+    return Heartbeat(
+        id=time.record_id(h["id"]),
+        probe_id=h["probe_id"],
+        probe_version=h["probe_version"],
+        vantage=_vantage(h),
+        at=time.at(wall),
+        uptime_s=float(h["uptime_s"]),
+        outbox_depth=int(h["outbox_depth"]),
+        dropped=h.get("dropped", {}),
+    )
+
+
+def restamp_store(source: Path, target: Path, time: ScenarioTime) -> dict[str, int]:
+    """Copy the demo's SQLite store at ``source`` into a new one at ``target`` in scenario
+    time; returns the records copied per kind. ``target`` must not exist yet."""
+    if target.exists():
+        raise FileExistsError(f"{target}: already exists; the demo keeps a new store")
+    counts = {"measurements": 0, "verdicts": 0, "heartbeats": 0, "events": 0}
+    out = open_store(f"sqlite:{target}")
+    try:
+        with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
+            batch: list[Any] = []
+            for m in _rows(db, "measurements"):
+                batch.append(_measurement(m, time))
+                if len(batch) >= BATCH:
+                    out.write_batch(measurements=batch)
+                    counts["measurements"] += len(batch)
+                    batch = []
+            out.write_batch(measurements=batch)
+            counts["measurements"] += len(batch)
+            verdicts = [_verdict(v, time) for v in _rows(db, "verdicts")]
+            heartbeats = [_heartbeat(h, time) for h in _rows(db, "heartbeats")]
+            for i in range(0, max(len(verdicts), len(heartbeats)), BATCH):
+                out.write_batch(
+                    verdicts=verdicts[i : i + BATCH], heartbeats=heartbeats[i : i + BATCH]
+                )
+            counts["verdicts"], counts["heartbeats"] = len(verdicts), len(heartbeats)
+            events = [time.event(event_from_dict(e)) for e in _rows(db, "events")]
+            out.write_events(events)
+            counts["events"] = len(events)
+    finally:
+        out.close()
+    return counts
+
+
+def origin_of(start: datetime | None) -> datetime:
+    """The scenario's t=0 (a replay of real events has one; else the Unix epoch's 2022)."""
+    return start if start is not None else datetime(2022, 1, 1, tzinfo=UTC)
