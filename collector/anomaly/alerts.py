@@ -162,6 +162,11 @@ class Ledger:
             (event_id, phase, channel, now.isoformat()),
         )
 
+    def reopened(self, event_id: str) -> None:
+        """The event fires again after a resolution was sent (retracted, then found again by
+        late data): forget that resolution, so the final one reaches every channel too."""
+        self._db.execute("DELETE FROM sent WHERE event_id = ? AND phase = ?", (event_id, RESOLVED))
+
     def close(self) -> None:
         self._db.close()
 
@@ -178,6 +183,9 @@ def deliver(
     """Send what each channel has not accepted yet; return messages accepted per channel."""
     latest: dict[str, Event] = {e.id: e for e in open_events}
     latest.update({e.id: e for e in changed})
+    for event in latest.values():
+        if phase_of(event) == FIRING:
+            ledger.reopened(event.id)
     accepted: dict[str, int] = {}
     for channel in channels:
         due = [

@@ -28,14 +28,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from collector.anomaly.protocols import EventSource
-from collector.anomaly.series import Grid, build_grid, merge_grids
+from collector.anomaly.series import LEAF_ARRAYS, Grid, build_grid, merge_grids
 
 log = logging.getLogger("tyndau.anomaly")
 DAY_S = 86_400
-FORMAT = 1  # bump when the file layout or the meaning of a grid changes
+FORMAT = 2  # bump when the file layout or the meaning of a grid changes
 # counts are small integers, exact in float32; the control share keeps full precision
-_ARRAYS = ("heard", "offline", "verdicts", "control_ok", "accessible", "blocked", "inconclusive",
-           "probes")  # fmt: skip
+_ARRAYS = (*LEAF_ARRAYS, "accessible", "blocked", "inconclusive", "probes")
 _DTYPES: dict[str, Any] = {"control_ok": np.float64}
 
 

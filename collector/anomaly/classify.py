@@ -26,6 +26,9 @@ from collector.records import EventKind, Scope
 EVERYWHERE = "*"  # scope.cc of an event seen from several countries
 ONSET_SLACK = 3  # buckets: runs starting this close together share one cause
 LOOKBACK = 12  # buckets before an onset that tell which probes were there
+BACKFILL_GRACE = 3  # buckets after a silence in which a cut probe's outbox would have emptied
+ANY_NETWORK = "*"  # network of a pooled series covering every network type of a country
+COLLECTOR_GAP_SHARE = 0.5  # most probes of most countries silent at once: the collector's gap
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,59 +53,155 @@ class _Item:
     evidence: dict[str, Any]
 
 
-def detect(grid: Grid, th: Thresholds, *, judge_from: int = 0) -> list[Detection]:
+def detect(
+    grid: Grid, th: Thresholds, *, judge_from: int = 0, hindsight: bool = True
+) -> list[Detection]:
     """Every event the grid shows, shutdowns first, then target failures.
 
     Buckets before ``judge_from`` are warm-up: they teach baselines (a day at least, for the
-    daily pattern), and anomalies that ended inside them are not reported.
+    daily pattern), and anomalies that ended inside them are not reported. ``hindsight=False``
+    judges each silence without what came after it (what a watcher knew when it paged), so
+    a silence whose probes came back without offline records is not yet dropped as sleep.
     """
     if grid.n_times == 0:
         return []
-    return _shutdowns(grid, th, judge_from) + _failures(grid, th, judge_from)
+    return _shutdowns(grid, th, judge_from, hindsight) + _failures(grid, th, judge_from)
 
 
 def _judged(runs: list[Run], judge_from: int) -> list[Run]:
     return [r for r in runs if r.end is None or r.end > judge_from]
 
 
-def _shutdowns(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
-    items = []
+def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> list[Detection]:
+    """Silence and offline reports per leaf, and pooled per (cc, network type) and per cc, so a
+    cut of many one- and two-probe groups is seen as one; leaves without heartbeats (imported
+    measurements) give no silence signal."""
     day = max(1, 86400 // grid.step_s)
-    up = grid.up()
-    for run in _judged(detect_silence(up, grid.heard, th, day=day), judge_from):
+    pools = _pools(grid)
+    n = len(grid.leaves)
+    members = [[i] for i in range(n)] + [m for _, m in pools]
+    keys: list[Leaf] = [*grid.leaves, *(k for k, _ in pools)]
+    up = _pooled(grid.up(), members)
+    heard = _pooled(grid.heard, members)
+    down = _pooled(grid.down(), members)
+    watched = np.array([bool(grid.beats[m].any()) for m in members], dtype=bool)
+    quiet = _collector_gaps(grid, th)
+    runs = detect_silence(up, heard, th, day=day, down=down, quiet=quiet, watched=watched)
+    items: list[_Item] = []
+    pooled: list[tuple[Leaf, _Item]] = []
+    for run in _judged(runs, judge_from):
         s, end = run.series, _end(run, grid)
-        before = grid.heard[s, max(0, run.start - LOOKBACK) : run.start]
+        before = heard[s, max(0, run.start - LOOKBACK) : run.start]
         probes = int(before.max()) if before.size else 0
-        if probes < th.min_probes or end - run.start < th.min_rounds:
+        missing = probes - up[s, run.start : end].min()  # one probe going quiet is no outage
+        if min(probes, missing) < th.min_probes or end - run.start < th.min_rounds:
             continue
         evidence = {
             "rounds": end - run.start,
             "probes_before": probes,
-            "probes_heard": int(grid.heard[s, run.start : end].max()),
-            "offline_verdicts": int(grid.offline[s, run.start : end].sum()),
+            "probes_heard": int(heard[s, run.start : end].max()),
+            "offline_verdicts": int(
+                sum(grid.offline[x, run.start : end].sum() for x in members[s])
+            ),
         }
-        items.append(_Item(s, run, evidence))
+        if hindsight and _only_asleep(run, end, heard[s], down[s], probes):
+            continue
+        if s < n:
+            items.append(_Item(s, run, evidence))
+        else:
+            pooled.append((keys[s], _Item(members[s][0], run, evidence)))
     out = []
-    for cc, group in _by_country(grid, items).items():
+    for cc, group in _by_country(grid, items + [i for _, i in pooled]).items():
         for part in _clusters(group):
+            leaf_part = [i for i in part if any(i is x for x in items)]
+            pool_keys = {k for k, i in pooled if any(i is x for x in part)}
+            wide = _pool_scope(pool_keys)
+            if wide is not None and not leaf_part:  # only the pools saw it: small groups
+                network = None if wide == ANY_NETWORK else wide
+                out.append(
+                    _detection(grid, EventKind.SHUTDOWN, cc, None, network, part, None, None)
+                )
+                continue
+            if not leaf_part:
+                continue
             active = _active_leaves(
-                up, range(len(grid.leaves)), grid, cc, part, min_probes=th.min_probes
+                up, range(len(grid.leaves)), grid, cc, leaf_part, min_probes=th.min_probes
             )
-            out += _detections(grid, EventKind.SHUTDOWN, cc, part, active, None, None)
+            out += _detections(grid, EventKind.SHUTDOWN, cc, leaf_part, active, None, None)
+    return out
+
+
+def _only_asleep(run: Run, end: int, heard: Any, down: Any, probes: int) -> bool:
+    """Silence that ended, whose probes came back and brought no "offline" record from their
+    outboxes: they were switched off or asleep, not cut (a cut probe keeps measuring and
+    uploads its offline verdicts when it is back; DESIGN.md decision 1)."""
+    if run.end is None or down[run.start : end].sum() > 0:
+        return False
+    after = heard[end : end + BACKFILL_GRACE]
+    return bool(after.size == BACKFILL_GRACE and after.min() >= max(1.0, probes / 2))
+
+
+def _pools(grid: Grid) -> list[tuple[Leaf, list[int]]]:
+    """Pooled shutdown series: each network type of a country (asn 0), and each country
+    (asn 0, network "*"), when they gather more than one leaf."""
+    groups: dict[Leaf, list[int]] = {}
+    for i, (cc, _asn, network) in enumerate(grid.leaves):
+        groups.setdefault((cc, 0, network), []).append(i)
+        groups.setdefault((cc, 0, ANY_NETWORK), []).append(i)
+    return [(k, m) for k, m in sorted(groups.items()) if len(m) > 1]
+
+
+def _pooled(values: Any, members: list[list[int]]) -> Any:
+    return np.stack([values[m].sum(axis=0) for m in members]) if members else values
+
+
+def _pool_scope(keys: set[Leaf]) -> str | None:
+    """The network of a pooled detection: one network type, or ANY_NETWORK (the country)."""
+    if not keys:
+        return None
+    networks = {k[2] for k in keys}
+    if ANY_NETWORK in networks and len(networks - {ANY_NETWORK}) != 1:
+        return ANY_NETWORK
+    (network,) = networks - {ANY_NETWORK} or {ANY_NETWORK}
+    return network if len(networks - {ANY_NETWORK}) == 1 else ANY_NETWORK
+
+
+def _collector_gaps(grid: Grid, th: Thresholds) -> Any:
+    """Buckets in which most probes of at least ``min_countries`` countries fell silent at once
+    and none said "offline": the collector could not be reached (a collector outage), so
+    silence there is no evidence anywhere. Backfill brings the data back later."""
+    countries = sorted({leaf[0] for leaf in grid.leaves})
+    if len(countries) < th.min_countries:
+        return np.zeros(grid.n_times, dtype=bool)
+    silent = np.zeros(grid.n_times)
+    for cc in countries:
+        rows = [i for i, leaf in enumerate(grid.leaves) if leaf[0] == cc]
+        heard = grid.heard[rows].sum(axis=0)
+        offline = grid.down()[rows].sum(axis=0)
+        padded = np.concatenate([np.zeros(LOOKBACK), heard])
+        usual = np.lib.stride_tricks.sliding_window_view(padded, LOOKBACK)[: grid.n_times]
+        before = usual.max(axis=1)  # the most heard in the LOOKBACK buckets before
+        gap = (before >= th.min_probes) & (heard < COLLECTOR_GAP_SHARE * before) & (offline < 1)
+        silent += gap
+    out = silent >= max(th.min_countries, COLLECTOR_GAP_SHARE * len(countries))
     return out
 
 
 def _failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
     leaf_of = np.array([leaf for leaf, _ in grid.pairs], dtype=np.int64)
-    failed = grid.blocked + grid.inconclusive
-    measured = failed + grid.accessible
-    control = grid.control_ok[leaf_of] if len(leaf_of) else np.zeros((0, grid.n_times))
-    usable = np.isnan(control) | (control >= th.control_ok_min)
+    # Per-probe control judging: a probe whose own international controls all failed this
+    # round contributes nothing (each such probe takes one failed verdict out of the pair).
+    bad = grid.bad[leaf_of] if len(leaf_of) else np.zeros((0, grid.n_times))
+    raw_failed = grid.blocked + grid.inconclusive
+    measured = np.maximum(raw_failed + grid.accessible - bad, 0.0)
+    failed = np.minimum(np.maximum(raw_failed - bad, 0.0), measured)
+    usable = np.ones(measured.shape, dtype=bool)
     by_target: dict[str, list[_Item]] = {}
     for run in _judged(detect_failures(failed, measured, usable, th), judge_from):
         p, end = run.series, _end(run, grid)
         probes = int(grid.probes[p, run.start : end].max())
-        if probes < th.min_probes or end - run.start < th.min_rounds:
+        failing = int(failed[p, run.start : end].max())  # distinct probes failing in a round
+        if min(probes, failing) < th.min_probes or end - run.start < th.min_rounds:
             continue
         methods: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
@@ -162,8 +261,10 @@ def _target_detections(
             evidence = _merge_evidence([i.evidence for i in part])
             method = _dominant(evidence["methods"])
             if evidence["inconclusive"] > evidence["blocked"]:
-                kind, method = EventKind.PLATFORM_OUTAGE, None
-            elif (
+                # the control endpoint cannot reach it either: not censorship, and one country
+                # alone never makes a platform outage (that needs min_countries)
+                continue
+            if (
                 method is None
                 or evidence["methods"][method] < th.method_share * evidence["blocked"]
             ):

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from collector.anomaly.seasonal import SeasonalMemory
 from collector.anomaly.settings import Thresholds
 
 Array = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 DISPERSION = 2.0  # quasi-likelihood scale: counts of one network vary more than binomial
-SEASON_SLACK = 3  # buckets either side of the same time yesterday (sleep times jitter)
+LOOKBACK_BUCKETS = 12  # recent buckets whose probe count says whether a series can be judged
+SILENT_DECAY = 0.5  # belief lost per bucket in which a series was not measured at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,49 +72,70 @@ def belief_runs(n_series: int, n_times: int, step: StepFn, th: Thresholds) -> li
     return runs
 
 
-def detect_silence(up: Array, heard: Array, th: Thresholds, *, day: int) -> list[Run]:
+def detect_silence(
+    up: Array,
+    heard: Array,
+    th: Thresholds,
+    *,
+    day: int,
+    down: Array | None = None,
+    quiet: Mask | None = None,
+    watched: Mask | None = None,
+) -> list[Run]:
     """Runs where far fewer probes report (heard and online) than expected at this time of day.
 
-    ``up[s, t]`` counts probes of series ``s`` heard in bucket ``t`` and not reporting "offline";
-    ``heard`` counts probes heard at all (a cut probe reports "offline" later, from its outbox; a
-    sleeping laptop never does); ``day`` is the number of buckets in a day. Expected is the lower
-    of the recent level (EWMA) and the fewest probes heard around the same time the day before,
-    so a daily dip is learned, not alarmed. The first day is warm-up and always learned; later,
-    buckets inside an anomaly never enter the daily memory, so a shutdown repeated at the same
-    hours every day (exam shutdowns) is found every day. Each expected probe reports with
-    ``up_rate`` when the network is up and ``down_rate`` when cut: a binomial likelihood ratio,
-    scaled down by DISPERSION.
+    ``up[s, t]`` counts probes of series ``s`` heard in bucket ``t`` and online; ``down`` those
+    heard but reporting no connectivity (offline verdicts from the outbox, or international
+    targets failing); the rest of the expected probes are silent. A probe saying "offline" is a
+    direct observation, so it counts fully; silence (a sleeping laptop, a dozing phone, a
+    collector that cannot be reached) counts DISPERSION times less, and not at all in the buckets
+    marked ``quiet`` (a collector-side gap: silence everywhere at once). Series not ``watched``
+    (no heartbeats ever, e.g. imported measurements) give no silence signal. Expected is the
+    lower of the recent level (EWMA) and what the seasonal memory (``seasonal.py``) expects at
+    this time of day.
     """
     n_series, n_times = up.shape
     up_t, heard_t = np.ascontiguousarray(up.T), np.ascontiguousarray(heard.T)  # rows = buckets
-    level = up_t[0].astype(np.float64) if n_times else np.zeros(n_series)
-    daily = np.full((day, n_series), np.inf)  # fewest heard per time of day, learned
-    rest = level.copy()  # the level when the belief was last at zero
+    down_t = np.zeros_like(up_t) if down is None else np.ascontiguousarray(down.T)
+    quiet_t = np.zeros(n_times, bool) if quiet is None else quiet
+    watched_s = np.ones(n_series, bool) if watched is None else watched
+    level = np.full(n_series, np.nan)  # set by the first bucket the series is heard in
+    memory = SeasonalMemory(n_series, day)
+    recent = np.zeros((LOOKBACK_BUCKETS, n_series))  # heard in the last buckets
+    rest = np.zeros(n_series)  # the most probes heard lately, when the belief was last at zero
+    base = np.zeros(n_series)  # the level when the belief was last at zero
     log_down = np.log(th.down_rate / th.up_rate)
     log_silent = np.log((1 - th.down_rate) / (1 - th.up_rate))
-    alpha = th.baseline_alpha
 
     def step(t: int, belief: Array) -> Array:
-        slot = t % day
-        lo, hi = slot - SEASON_SLACK, slot + SEASON_SLACK + 1
-        window = daily[lo:hi] if lo >= 0 and hi <= day else daily[np.arange(lo, hi) % day]
-        # No yesterday yet on the first day: the window would hold this day's last buckets, and
-        # one silent bucket would make the next ones expect silence. Expect the level alone.
-        yesterday = window.min(axis=0) if t >= day else level
-        expected = np.minimum(level, yesterday)
+        seasonal = memory.expected(t)
+        first = np.isnan(level) & (heard_t[t] > 0)
+        level[first] = up_t[t][first]
+        known = ~np.isnan(level)
+        now = np.where(known, level, 0.0)
+        # while the belief rises, expect the level it had when it left zero: the level keeps
+        # learning, and in a two-probe network it would fall fast enough to hide a total cut
+        base[:] = np.where(belief <= 0, now, base)
+        lvl = np.where(belief > 0, np.maximum(base, now), now)
+        expected = np.minimum(lvl, np.where(np.isfinite(seasonal), seasonal, lvl))
         k = np.minimum(up_t[t], expected)
-        llr = (k * log_down + (expected - k) * log_silent) / DISPERSION
-        # Enough probes to judge: as many as before the belief began to rise, or yesterday at
-        # this time. Not the level alone, which learns while the belief rises and would fall
-        # below ``min_probes`` within one bucket of a cut of a two-probe network, hiding it.
-        rest[:] = np.where(belief <= 0, level, rest)
-        llr = np.where(np.maximum(rest, yesterday) >= th.min_probes, llr, 0.0)
-        level[:] = np.where(_not_open(belief, llr, th), level + alpha * (up_t[t] - level), level)
-        if t < day:
-            daily[slot] = heard_t[t]
-        else:
-            normal = belief + np.clip(llr, -th.llr_cap, th.llr_cap) <= 0
-            daily[slot] = np.where(normal, heard_t[t], daily[slot])
+        missing = expected - k
+        reported = np.minimum(down_t[t], missing)  # said so: offline or cut from abroad
+        if quiet_t[t]:  # a collector-side gap: only what was reported counts
+            missing = reported
+        share = np.divide(reported, missing, out=np.zeros_like(missing), where=missing > 0)
+        scale = 1 / DISPERSION + (1 - 1 / DISPERSION) * share
+        llr = (k * log_down + missing * log_silent) * scale
+        # Enough probes to judge: as many as were heard lately before the belief began to
+        # rise (counts, so a two-probe network qualifies from its first hour), or on past days.
+        recent[t % LOOKBACK_BUCKETS] = heard_t[t]
+        rest[:] = np.where(belief <= 0, recent.max(axis=0), rest)
+        enough = np.maximum(rest, np.where(np.isfinite(seasonal), seasonal, 0)) >= th.min_probes
+        llr = np.where(enough & known & watched_s, llr, 0.0)
+        learn = known & _not_open(belief, llr, th)
+        level[:] = np.where(learn, now + th.baseline_alpha * (up_t[t] - now), level)
+        after = belief + np.clip(llr, -th.llr_cap, th.llr_cap)
+        memory.learn(t, heard_t[t], known, belief, after, th.open_at)
         out: Array = llr
         return out
 
@@ -137,7 +160,11 @@ def detect_failures(failed: Array, measured: Array, usable: Mask, th: Thresholds
         p0 = np.clip(rate, th.fail_rate_floor, p1 / 2)
         llr = (k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))) / DISPERSION
         measured_here = n > 0
-        llr = np.where(measured_here & usable_t[t], llr, 0.0)
+        # No measurement (a shutdown, a night): the evidence fades instead of freezing, so a
+        # block before a long silence and an unrelated one after it stay two runs.
+        llr = np.where(
+            measured_here & usable_t[t], llr, np.where(measured_here, 0.0, -SILENT_DECAY)
+        )
         learn = _not_open(belief, llr, th) & measured_here
         share = np.divide(k, n, out=np.zeros_like(k), where=measured_here)
         rate[:] = np.where(learn, rate + alpha * (share - rate), rate)

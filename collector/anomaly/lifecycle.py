@@ -15,8 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from collector.anomaly.classify import Detection
-from collector.records import Event, EventState, Scope
+from collector.anomaly.classify import EVERYWHERE, Detection
+from collector.records import Event, EventKind, EventState, Scope
 
 ID_NAMESPACE = uuid.UUID("6f1c3c1e-5a53-4b8e-9a55-1f0c2d7e8a41")
 
@@ -86,6 +86,17 @@ def reconcile(
     return list(changes.values())
 
 
+FAILURE_KINDS = frozenset({EventKind.BLOCKING, EventKind.THROTTLING, EventKind.PLATFORM_OUTAGE})
+
+
+def _with_opened(evidence: dict[str, Any], opened: datetime, before: Any = None) -> dict[str, Any]:
+    """Evidence with ``opened_at``: when the event would first have been paged (kept earliest)."""
+    stamp = opened.isoformat()
+    if isinstance(before, str) and before < stamp:
+        stamp = before
+    return {**evidence, "opened_at": stamp}
+
+
 def _born(det: Detection, now: datetime) -> Event:
     return Event(
         id=event_id(det),
@@ -97,7 +108,7 @@ def _born(det: Detection, now: datetime) -> Event:
         end=det.end,
         confidence=det.confidence,
         state=EventState.OPEN if det.end is None else EventState.RESOLVED,
-        evidence=det.evidence,
+        evidence=_with_opened(det.evidence, det.opened),
         updated_at=now,
     )
 
@@ -107,15 +118,17 @@ def _continued(previous: Event, det: Detection, now: datetime) -> Event | None:
     state = EventState.RESOLVED if det.end is not None else EventState.UPDATED
     candidate = replace(
         previous,
+        kind=det.kind,  # a reclassified event (blocking -> platform outage) keeps its id
         scope=det.scope,
         method=det.method,
         start=start,
         end=det.end,
         confidence=max(previous.confidence, det.confidence),
-        evidence=det.evidence,
+        evidence=_with_opened(det.evidence, det.opened, previous.evidence.get("opened_at")),
     )
     same = (
         candidate.scope == previous.scope
+        and candidate.kind == previous.kind
         and candidate.method == previous.method
         and candidate.start == previous.start
         and candidate.end == previous.end
@@ -133,9 +146,18 @@ def _without_rounds(evidence: dict[str, Any]) -> dict[str, Any]:
 
 
 def _continues(event: Event, det: Detection) -> bool:
-    if event.kind != det.kind or event.target != det.target or event.scope.cc != det.scope.cc:
+    """Same target and overlapping time, and either the same kind, country and nested scopes,
+    or a reclassification of target failures (one country's blocking found to be part of a
+    platform outage, or throttling found to be blocking): one event, one page."""
+    if event.target != det.target:
         return False
-    if not _nested(event.scope, det.scope):
+    if event.kind == det.kind:
+        if event.scope.cc != det.scope.cc or not _nested(event.scope, det.scope):
+            return False
+    elif not (
+        {event.kind, det.kind} <= FAILURE_KINDS
+        and (EVERYWHERE in (event.scope.cc, det.scope.cc) or event.scope.cc == det.scope.cc)
+    ):
         return False
     event_end = event.end or datetime.max.replace(tzinfo=event.start.tzinfo)
     det_end = det.end or datetime.max.replace(tzinfo=det.start.tzinfo)

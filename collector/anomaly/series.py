@@ -20,6 +20,13 @@ Leaf = tuple[str, int, str]  # (cc, asn, network)
 CONTROL = "control"
 
 
+def is_domestic(target: str, cc: str) -> bool:
+    """A control inside the vantage's own country, named ``<cc>-...`` (``kz-gov``) or
+    ``domestic...``: it keeps working when only international traffic is cut, so it never
+    counts among the probe's international controls."""
+    return target.startswith(f"{cc.lower()}-") or target.startswith("domestic")
+
+
 @dataclass(slots=True)
 class Grid:
     """Counts per series and bucket over [since, since + n_times * step_s)."""
@@ -32,6 +39,9 @@ class Grid:
     offline: Array  # (leaves, T) "offline" verdicts, every target
     verdicts: Array  # (leaves, T) all verdicts, every target
     control_ok: Array  # (leaves, T) accessible share of control verdicts; NaN: none
+    beats: Array  # (leaves, T) distinct probes heard through heartbeats alone
+    bad: Array  # (leaves, T) probes whose own international controls all failed (per-probe judging)
+    cut: Array  # (leaves, T) of those, probes whose platforms failed too: cut from abroad
     pairs: list[tuple[int, str]]  # (leaf index, platform target)
     accessible: Array  # (pairs, T)
     blocked: Array
@@ -44,10 +54,15 @@ class Grid:
         return self.since + timedelta(seconds=index * self.step_s)
 
     def up(self) -> Array:
-        """Probes heard and online: heard minus the share of their verdicts saying offline."""
+        """Probes heard and online: heard minus the share of their verdicts saying offline, minus
+        the probes cut from international targets (a shutdown where domestic sites still work)."""
+        return np.maximum(self.heard - self.down(), 0.0)
+
+    def down(self) -> Array:
+        """Probes heard but reporting no connectivity: offline verdicts, or international cut."""
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(self.verdicts > 0, self.offline / self.verdicts, 0.0)
-        out: Array = self.heard * (1.0 - share)
+        out: Array = np.minimum(self.heard * share + self.cut, self.heard)
         return out
 
 
@@ -77,6 +92,8 @@ def build_grid(
     h_rows: list[tuple[int, ...]] = []  # leaf, t, probes
     l_rows: list[tuple[int, ...]] = []  # leaf, t, probes, offline, all, control ok, control all
     p_rows: list[tuple[int, ...]] = []  # pair, t, accessible, blocked, inconclusive, probes
+    ctrl_index: dict[tuple[int, str], int] = {}
+    c_rows: list[tuple[int, ...]] = []  # international control of a leaf, t, failed
     for hb in heartbeats:
         t = int((hb.start.timestamp() - origin) // step_s)
         if 0 <= t < n_times:
@@ -92,6 +109,9 @@ def build_grid(
         l_rows.append((leaf, t, vb.probes, vb.offline, total, vb.accessible if control else 0,
                        total if control else 0))  # fmt: skip
         if control:
+            if not is_domestic(vb.target, vb.cc):
+                ctrl = ctrl_index.setdefault((leaf, vb.target), len(ctrl_index))
+                c_rows.append((ctrl, t, vb.blocked + vb.inconclusive))
             continue
         pair = pair_index.setdefault((leaf, vb.target), len(pair_index))
         p_rows.append((pair, t, vb.accessible, vb.blocked, vb.inconclusive, vb.probes))
@@ -109,6 +129,19 @@ def build_grid(
     with np.errstate(invalid="ignore", divide="ignore"):
         control_ok = np.where(control_all > 0, control_acc / control_all, np.nan)
     pair_at = (p_cols[0], p_cols[1])
+    blocked = _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[3])
+    inconclusive = _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[4])
+    c_cols = _columns(c_rows, 3)
+    ctrl_failed = _scatter(np.add, len(ctrl_index), n_times, c_cols[0], c_cols[1], c_cols[2])
+    ctrl_seen = _scatter(np.add, len(ctrl_index), n_times, c_cols[0], c_cols[1], c_cols[2] * 0 + 1)
+    bad, cut = _bad_and_cut(
+        n_leaves,
+        n_times,
+        [leaf for leaf, _ in ctrl_index],
+        np.where(ctrl_seen > 0, ctrl_failed, np.inf),
+        [leaf for leaf, _ in pair_index],
+        blocked + inconclusive,
+    )
     return Grid(
         since=since,
         step_s=step_s,
@@ -118,14 +151,44 @@ def build_grid(
         offline=_scatter(np.add, n_leaves, n_times, *leaf_at, l_cols[3]),
         verdicts=_scatter(np.add, n_leaves, n_times, *leaf_at, l_cols[4]),
         control_ok=control_ok,
+        beats=_scatter(np.maximum, n_leaves, n_times, h_cols[0], h_cols[1], h_cols[2]),
+        bad=bad,
+        cut=cut,
         pairs=list(pair_index),
         accessible=_scatter(np.add, n_pairs, n_times, *pair_at, p_cols[2]),
-        blocked=_scatter(np.add, n_pairs, n_times, *pair_at, p_cols[3]),
-        inconclusive=_scatter(np.add, n_pairs, n_times, *pair_at, p_cols[4]),
+        blocked=blocked,
+        inconclusive=inconclusive,
         probes=_scatter(np.maximum, n_pairs, n_times, *pair_at, p_cols[5]),
         methods=methods,
         reasons=reasons,
     )
+
+
+def _bad_and_cut(
+    n_leaves: int,
+    n_times: int,
+    ctrl_leaf: list[int],
+    ctrl_failed: Array,
+    pair_leaf: list[int],
+    pair_failed: Array,
+) -> tuple[Array, Array]:
+    """Per leaf and bucket, from aggregates: ``bad``, the probes whose international controls
+    all failed (at most the failures of the least-failing control: each such probe fails every
+    one), and ``cut``, how many of them failed the platforms too (the median platform's
+    failures). A bad probe's verdicts say nothing about a target (DESIGN.md decision 4); a cut
+    one is a probe without international connectivity, evidence of a shutdown."""
+    bad = np.zeros((n_leaves, n_times))
+    cut = np.zeros((n_leaves, n_times))
+    for leaf in range(n_leaves):
+        rows = [i for i, x in enumerate(ctrl_leaf) if x == leaf]
+        if not rows:
+            continue
+        least = ctrl_failed[rows].min(axis=0)
+        bad[leaf] = np.where(np.isfinite(least), least, 0.0)
+        plats = [i for i, x in enumerate(pair_leaf) if x == leaf]
+        if plats:
+            cut[leaf] = np.minimum(bad[leaf], np.median(pair_failed[plats], axis=0))
+    return bad, cut
 
 
 def _columns(rows: list[tuple[int, ...]], width: int) -> npt.NDArray[np.int64]:
@@ -156,6 +219,9 @@ def _add(
     slot = table.setdefault(key, {})
     for name, count in counts.items():
         slot[name] = slot.get(name, 0) + count
+
+
+LEAF_ARRAYS = ("heard", "offline", "verdicts", "control_ok", "beats", "bad", "cut")
 
 
 def merge_grids(parts: list[Grid], *, since: datetime, until: datetime, step_s: int) -> Grid:
@@ -195,6 +261,9 @@ def merge_grids(parts: list[Grid], *, since: datetime, until: datetime, step_s: 
         offline=np.zeros((n_leaves, n_times)),
         verdicts=np.zeros((n_leaves, n_times)),
         control_ok=np.full((n_leaves, n_times), np.nan),
+        beats=np.zeros((n_leaves, n_times)),
+        bad=np.zeros((n_leaves, n_times)),
+        cut=np.zeros((n_leaves, n_times)),
         pairs=[(leaf_index[leaf], target) for leaf, target in pair_index],
         accessible=np.zeros((n_pairs, n_times)),
         blocked=np.zeros((n_pairs, n_times)),
@@ -210,7 +279,7 @@ def merge_grids(parts: list[Grid], *, since: datetime, until: datetime, step_s: 
             for i, (row, target) in enumerate(span.part.pairs)
             if (key := (span.part.leaves[row], target)) in pair_index
         }
-        _place(grid, span, leaves, ("heard", "offline", "verdicts", "control_ok"))
+        _place(grid, span, leaves, LEAF_ARRAYS)
         _place(grid, span, pairs, ("accessible", "blocked", "inconclusive", "probes"))
         shift = span.dst.start - span.src.start
         for source, table in ((span.part.methods, grid.methods), (span.part.reasons, grid.reasons)):

@@ -48,7 +48,7 @@ class AnomalySettings:
     interval_s: float = 60.0
     lookback_s: int = 24 * 3600
     store: str | None = None
-    state_dir: Path = Path("state/anomaly")
+    state_dir: Path = Path("/var/lib/tyndau/anomaly")  # --state-dir overrides
     timeline_url: str = "http://127.0.0.1:8080/timeline"
     alertmanager: str | None = None
     webhooks: tuple[Webhook, ...] = ()

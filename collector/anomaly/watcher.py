@@ -91,6 +91,7 @@ class Watcher:
         self.countries = {c.upper() for c in countries}
         self.leases: dict[str, Lease] = {}
         self.cache = cache
+        self.open_events = 0  # events open after the last cycle (the per-cycle log line)
 
     def owns(self, partition: str) -> bool:
         """Take (or keep) the lease of a partition this watcher may serve."""
@@ -105,8 +106,11 @@ class Watcher:
         """One evaluation up to ``now`` minus the settle time; returns the changed events."""
         th = self.settings.thresholds
         until = now - timedelta(seconds=th.settle_s)
-        known = self.store.events(since=until - MAX_EVENT_AGE, until=until)
-        open_starts = [e.start for e in known if e.state != EventState.RESOLVED]
+        oldest = until - MAX_EVENT_AGE
+        known = self.store.events(since=oldest, until=until)
+        # An event open for longer than MAX_EVENT_AGE is followed from MAX_EVENT_AGE back only:
+        # the window, and with it every cycle's read, is bounded whatever is stored.
+        open_starts = [max(e.start, oldest) for e in known if e.state != EventState.RESOLVED]
         since = min([until - timedelta(seconds=self.settings.lookback_s), *open_starts])
         changes = evaluate(
             self.store, since=since, until=until, th=th, now=now, owns=self.owns, cache=self.cache
@@ -135,6 +139,9 @@ class Watcher:
             ledger=self.ledger,
             base_url=self.settings.timeline_url,
             now=now,
+        )
+        self.open_events = len([e for e in changes if e.state != EventState.RESOLVED]) + len(
+            still_open
         )
         for event in changes:
             log.info(

@@ -94,3 +94,21 @@ def test_refreshing_channel_gets_open_events_every_cycle_and_failures_retry(
     broken.fail = False
     deliver([], [event], channels=[broken], ledger=ledger, base_url=BASE, now=NOW)
     assert broken.batches == [[("e1", "firing")]]
+
+
+def test_final_resolution_after_a_retraction_and_reopening_reaches_every_channel(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path / "alerts.sqlite3")
+    channels = [Recorder("a"), Recorder("b")]
+    end = NOW + timedelta(hours=1)
+    retracted = replace(
+        shutdown(EventState.RESOLVED, end), evidence={"retracted": True, "rounds": 2}
+    )
+    for event in (shutdown(), retracted, shutdown(EventState.UPDATED)):
+        deliver([event], [], channels=channels, ledger=ledger, base_url=BASE, now=NOW)
+    deliver([shutdown(EventState.RESOLVED, end)], [], channels=channels, ledger=ledger,
+            base_url=BASE, now=NOW)  # fmt: skip
+    for channel in channels:  # one page, the retraction, and the real resolution
+        assert channel.batches == [[("e1", "firing")], [("e1", "resolved")], [("e1", "resolved")]]
+    ledger.close()

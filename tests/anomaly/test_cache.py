@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from synth.legacy import World, generate
 
 from collector.anomaly.alerts import Ledger
 from collector.anomaly.cache import GridCache
@@ -18,7 +19,6 @@ from collector.anomaly.classify import detect
 from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.series import Grid, build_grid, merge_grids
 from collector.anomaly.settings import AnomalySettings, Thresholds
-from collector.anomaly.synth import World, generate
 from collector.anomaly.watcher import Watcher
 from collector.records import HeartbeatBucket, VerdictBucket
 

@@ -72,3 +72,31 @@ def test_config_typo_is_one_clear_error(tmp_path: Path, capsys: Any) -> None:
     config.write_text(f'[collector]\noperator_token = "{"x" * 32}"\n[anomaly]\nintervall = 5\n')
     assert main(["anomaly", "watch", "--config", str(config), "--once"]) == 2
     assert "anomaly.intervall" in capsys.readouterr().err
+
+
+def test_watch_without_channels_warns_and_logs_each_cycle(tmp_path: Path, capsys: Any) -> None:
+    store = made(tmp_path / "c.sqlite3")
+    code = main(["anomaly", "watch", "--store", store, "--once", "--state-dir",
+                 str(tmp_path / "state")])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "NO alert channel" in err
+    assert "alert channels: none" in err
+    assert "anomaly cycle: 0 events open" in err
+
+
+def test_startup_line_names_channels_without_their_secret_paths(
+    tmp_path: Path, capsys: Any, receiver: Any
+) -> None:
+    store = made(tmp_path / "c.sqlite3")
+    secret = receiver.url + "/services/T000/B000/XXXXSECRET"
+    assert main(["anomaly", "watch", "--store", store, "--once", "--state-dir",
+                 str(tmp_path / "state"), "--slack-webhook", secret]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "alert channels: slack (127.0.0.1:" in err and "XXXXSECRET" not in err
+
+
+def test_default_state_dir_is_absolute() -> None:
+    from collector.anomaly.settings import AnomalySettings
+
+    assert str(AnomalySettings().state_dir) == "/var/lib/tyndau/anomaly"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.anomaly.classify import Detection
+from collector.anomaly.classify import EVERYWHERE, Detection
 from collector.anomaly.lifecycle import event_id, reconcile
 from collector.records import EventKind, EventState, Scope
 
@@ -138,3 +138,14 @@ def test_reconcile_is_idempotent_and_ids_are_unique(found: list[Detection]) -> N
     written = reconcile([], found, evaluated_since=T, now=NOW)
     assert len({e.id for e in written}) == len(written)
     assert reconcile(written, found, evaluated_since=T, now=NOW + MIN) == []
+
+
+def test_reclassified_event_keeps_its_id_and_one_page() -> None:
+    t0 = datetime(2026, 1, 6, 10, tzinfo=UTC)
+    blocking = Detection(EventKind.BLOCKING, Scope("KZ", probes=4), "telegram", "tcp", t0,
+                         None, t0, 0.99, {"rounds": 3})  # fmt: skip
+    (born,) = reconcile([], [blocking], evaluated_since=t0, now=t0)
+    outage = Detection(EventKind.PLATFORM_OUTAGE, Scope(EVERYWHERE, probes=9), "telegram", None,
+                       t0, None, t0, 0.99, {"rounds": 4})  # fmt: skip
+    (changed,) = reconcile([born], [outage], evaluated_since=t0, now=t0)
+    assert changed.id == born.id and changed.kind == EventKind.PLATFORM_OUTAGE

@@ -93,29 +93,32 @@ def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
 
 def test_a_backlog_after_a_cached_scan_revises_the_event(tmp_path: Path, capsys: Any) -> None:
     """The day-grid cache must not hide late data: probes silent during the cut upload their
-    offline verdicts afterwards, and the next scan (same cache) revises the shutdown."""
+    offline verdicts afterwards, and the next scan (same cache) revises the shutdown.
+
+    The outbox uploads oldest first, so nothing measured after the cut arrives before the
+    backlog (a silence followed by fresh records but no backlog is sleep, issue 13)."""
     url = f"sqlite:{tmp_path / 'collector.sqlite3'}"
     verdicts, heartbeats = records(probes=4, rounds=34 * 12)
-    late = [v for v in verdicts if v.verdict == VerdictKind.OFFLINE]
+    late = [v for v in verdicts if v.at >= CUT[0]]
     store = open_store(url)
     store.write_batch(
-        verdicts=[v for v in verdicts if v.verdict != VerdictKind.OFFLINE],
-        heartbeats=[h for h in heartbeats if not CUT[0] <= h.at < CUT[1]],
+        verdicts=[v for v in verdicts if v.at < CUT[0]],
+        heartbeats=[h for h in heartbeats if h.at < CUT[0]],
     )
     args = ["anomaly", "scan", "--store", url, "--since", "2026-01-06T02:00Z",
             "--until", "2026-01-06T10:00Z", "--state-dir", str(tmp_path / "state")]  # fmt: skip
     assert main(args) == 0
     out, err = capsys.readouterr()
-    assert "2 events written" in out
+    assert "1 events written: {'shutdown/open': 1}" in out
     assert "2026-01-05 read from the store (day 1 of 2)" in err  # progress, per day
     assert list((tmp_path / "state" / "grids").glob("*/step300/2026-01-0[56].npz"))
     (before,) = [e for e in store.events(since=T0, until=T0 + timedelta(days=2))
                  if e.kind == EventKind.SHUTDOWN]  # fmt: skip
     assert before.evidence["offline_verdicts"] == 0
 
-    store.write_batch(verdicts=late)
+    store.write_batch(verdicts=late, heartbeats=[h for h in heartbeats if h.at >= CUT[0]])
     assert main(args) == 0
-    assert "1 events written" in capsys.readouterr().out
+    assert "2 events written" in capsys.readouterr().out  # the shutdown revised, the block
     (after,) = [e for e in store.events(since=T0, until=T0 + timedelta(days=2))
                 if e.kind == EventKind.SHUTDOWN]  # fmt: skip
     store.close()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from synth.history import STEP_S, WARMUP, History, score
+from synth.legacy import World, generate
+
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import build_grid
 from collector.anomaly.settings import Thresholds
-from collector.anomaly.synth import STEP_S, WARMUP, History, World, generate, score
 
 
 def detections(history: History, *, realtime: bool) -> list[Detection]:
     verdicts, heartbeats = history.realtime() if realtime else history.view()
     until = history.since + timedelta(seconds=history.n_times * STEP_S)
     grid = build_grid(verdicts, heartbeats, since=history.since, until=until, step_s=STEP_S)
-    return detect(grid, Thresholds(), judge_from=WARMUP)
+    return detect(grid, Thresholds(), judge_from=WARMUP, hindsight=not realtime)
 
 
 def test_mixed_events_are_found_with_short_delay() -> None:

@@ -10,8 +10,8 @@ from collector.anomaly.alerts import Ledger
 from collector.anomaly.channels import JsonWebhook
 from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.settings import AnomalySettings, Thresholds
-from collector.anomaly.watcher import Watcher, evaluate
-from collector.records import EventKind, EventState
+from collector.anomaly.watcher import MAX_EVENT_AGE, Watcher, evaluate
+from collector.records import Event, EventKind, EventState, Scope
 
 TH = Thresholds()
 
@@ -111,3 +111,38 @@ def test_lease_keeps_a_second_watcher_off_a_country(b: Any, tmp_path: Path, rece
     second.close()
     assert first.owns("KZ")
     first.close()
+
+
+class CountingStore(MemoryStore):
+    """Records the earliest time each cycle asked aggregates for."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read_from: list[Any] = []
+
+    def verdict_buckets(self, **kwargs: Any) -> Any:
+        self.read_from.append(kwargs["since"])
+        return super().verdict_buckets(**kwargs)
+
+
+def test_an_event_open_for_months_does_not_widen_every_read(
+    b: Any, tmp_path: Path, receiver: Any
+) -> None:
+    s = b.day + 40
+    store = CountingStore(*b.history([b.Leaf()], s))
+    ancient = Event("old", EventKind.SHUTDOWN, Scope("KZ"), None, None,
+                    b.at(s) - timedelta(days=200), None, 0.99, EventState.OPEN)  # fmt: skip
+    store.write_events([ancient])
+    w = watcher(store, tmp_path, receiver.url)
+    now = b.at(s)
+    w.cycle(now)
+    w.close()
+    bound = now - MAX_EVENT_AGE - timedelta(seconds=TH.warmup_s + TH.settle_s + TH.step_s)
+    assert min(store.read_from) >= bound
+
+
+def test_scan_keeps_when_each_event_would_have_been_paged(b: Any) -> None:
+    s = b.day + 30
+    store = MemoryStore(*b.history([b.Leaf(shutdown=(s, s + 20))], b.day + 120))
+    (event,) = evaluate(store, since=b.at(b.day), until=b.at(b.day + 120), th=TH, now=b.at(999))
+    assert event.evidence["opened_at"] == b.at(s + 1).isoformat()  # paged one round in
