@@ -164,7 +164,8 @@ def timeline_from_series(
     now: datetime | None = None,
 ) -> Timeline:
     """Chart data from availability series (collector/series.py) and events."""
-    rows = tuple(TargetRow(s.target, _cells(s.points), s.category == "control") for s in series)
+    ordered = sorted(series, key=lambda s: (s.category == "control", s.target))  # controls last
+    rows = tuple(TargetRow(s.target, _cells(s.points), s.category == "control") for s in ordered)
     spans = tuple(
         EventSpan(e.kind.value, e.target, e.start, e.end, bool(e.evidence.get("retracted")))
         for e in sorted(events, key=lambda e: (e.start, e.id))

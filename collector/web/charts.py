@@ -1,8 +1,8 @@
-"""The page's charts as server-drawn SVG: the availability heatmap and the signals strips.
+"""The availability heatmap as server-drawn SVG, and the time axis every page chart shares.
 
-Drawn on the server so that they show without JavaScript; static/web.js adds zoom and hover
-(uPlot) on top of the signals. Cells keep their state in ``data-state`` and a second cue
-(SVG hatching) beside the colour; time labels come from collector/timeaxis.py.
+Drawn on the server so that it shows without JavaScript. Cells keep their state in
+``data-state`` and a second cue (SVG hatching) beside the colour; time labels come from
+collector/timeaxis.py; the signals strips are in collector/web/signals_chart.py.
 """
 
 from __future__ import annotations
@@ -10,19 +10,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from collector.palette import EVENT_COLOURS, LOOKS, SIGNAL_COLOURS, CellState, cell_state
-from collector.signals import Signals
+from collector.palette import EVENT_COLOURS, LOOKS, CellState, cell_state
 from collector.timeaxis import midnights, ticks
 from collector.web.html import clock, el, event_title, status_words
 from collector.web.views import RowGroup
 from probe.model import format_time, parse_time
 
 LABEL_W, PLOT_W, AXIS_H, ROW_H, LANE_H, PAD = 190, 1000, 30, 24, 20, 8
-SIGNAL_H = 96
 XOf = Callable[[datetime], float]
 PATTERNS = {  # state -> (pattern id, the path drawn in a 6x6 tile)
     CellState.MOSTLY_ACCESSIBLE: ("hatch-light", "M0,6 L6,0"),
@@ -337,108 +335,3 @@ def _size(step_s: int) -> str:
         if step_s % size == 0:
             return f"{step_s // size} {unit}"
     return f"{step_s} s"
-
-
-def signals_chart(
-    parent: ET.Element, group: Signals, *, since: datetime, until: datetime, step_s: int
-) -> None:
-    """One group's probes expected / heard / up and offline share, as lines over the range."""
-    figure = el(parent, "figure", class_="signals", id=f"signals-{group.key}", data_key=group.key)
-    el(figure, "figcaption", f"{group.label}: probes expected {group.expected}", class_="title")
-    height = AXIS_H + SIGNAL_H + PAD
-    svg = el(
-        figure,
-        "svg",
-        viewBox=f"0 0 {LABEL_W + PLOT_W} {height}",
-        class_="chart",
-        role="img",
-        aria_label=f"Signals of {group.label}",
-    )
-    x_of = x_scale(since, until)
-    peak = max(group.expected, 1)
-    base = AXIS_H + SIGNAL_H
-
-    def y_of(count: float) -> float:
-        return round(base - count / peak * (SIGNAL_H - 6), 2)
-
-    step = timedelta(seconds=step_s)
-    area = ["M"]
-    for p in group.points:
-        share = p.offline_share or 0.0
-        lo, hi = x_of(max(p.start, since)), x_of(min(p.start + step, until))
-        area.append(f"{lo},{base} {lo},{y_of(share * peak)} {hi},{y_of(share * peak)} {hi},{base}")
-    if len(area) > 1:
-        el(
-            svg,
-            "path",
-            d=" ".join(area) + " Z",
-            fill=SIGNAL_COLOURS["offline"],
-            class_="offline-area",
-        )
-    el(
-        svg,
-        "line",
-        x1=LABEL_W,
-        x2=LABEL_W + PLOT_W,
-        y1=y_of(group.expected),
-        y2=y_of(group.expected),
-        stroke=SIGNAL_COLOURS["expected"],
-        class_="expected",
-    )
-    for name, value in (("heard", "heard"), ("up", "up")):
-        points = " ".join(
-            f"{x_of(p.start + step / 2)},{y_of(getattr(p, value))}" for p in group.points
-        )
-        el(
-            svg,
-            "polyline",
-            points=points,
-            fill="none",
-            stroke=SIGNAL_COLOURS[name],
-            class_=f"line {name}",
-        )
-    for p in group.points:
-        lo, hi = x_of(max(p.start, since)), x_of(min(p.start + step, until))
-        offline = "no verdict" if p.offline_share is None else f"{p.offline_share:.0%} offline"
-        text = (
-            f"{p.start:%Y-%m-%d %H:%M} UTC: {p.heard} heard, {p.measured} measured, "
-            f"{p.up} up, {offline}"
-        )
-        hover = el(
-            svg,
-            "rect",
-            x=lo,
-            y=AXIS_H,
-            width=max(0.5, round(hi - lo, 2)),
-            height=SIGNAL_H,
-            class_="hover",
-        )
-        el(hover, "title", text)
-    for count in (peak, 0):
-        el(svg, "text", str(count), x=LABEL_W - 8, y=y_of(count) + 4, class_="label")
-    axis(svg, since, until, x_of, base)
-    key = el(figure, "p", class_="signal-key")
-    for name, words in (
-        ("expected", "expected (most probes in the range)"),
-        ("heard", "heard (heartbeats)"),
-        ("up", "up (verdicts not offline)"),
-        ("offline", "offline share (area, 0–100%)"),
-    ):
-        item = el(key, "span", class_=f"key signal-{name}")
-        el(item, "span", "", class_="swatch-line")
-        el(item, "span", words)
-
-
-def signals_json(group: Signals) -> dict[str, Any]:
-    """The data web.js hands to uPlot: seconds since the epoch and one list per line."""
-    return {
-        "label": group.label,
-        "expected": group.expected,
-        "t": [int(p.start.astimezone(UTC).timestamp()) for p in group.points],
-        "heard": [p.heard for p in group.points],
-        "measured": [p.measured for p in group.points],
-        "up": [p.up for p in group.points],
-        "offline": [
-            None if p.offline_share is None else round(p.offline_share, 4) for p in group.points
-        ],
-    }

@@ -5,10 +5,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from collector.web.charts import heatmap, signals_chart, signals_json
+from collector.web.charts import heatmap
 from collector.web.html import clock, data_island, el, serialise, shell
 from collector.web.overview import events_table, quick_ranges
 from collector.web.ranges import Form, typed
+from collector.web.signals_chart import signals_chart, signals_json
 from collector.web.views import CountryView
 
 STEPS = (("", "auto"), ("5m", "5 min"), ("15m", "15 min"), ("1h", "1 hour"), ("1d", "1 day"))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from collector.signals import Signals
-from collector.web.charts import heatmap, signals_chart, signals_json
+from collector.web.charts import heatmap
 from collector.web.html import (
     clock,
     data_island,
@@ -21,6 +21,7 @@ from collector.web.html import (
     status_words,
     where,
 )
+from collector.web.signals_chart import signals_chart, signals_json
 from collector.web.views import RowGroup
 from probe.model import parse_time
 

@@ -639,6 +639,7 @@ class WebDriver:
         return found
 
     def screenshot(self, path: Path) -> None:
+        self.call("POST", "/window/rect", {"width": 1300, "height": 600})
         height = self.run("return document.documentElement.scrollHeight")
         assert isinstance(height, int)
         self.call("POST", "/window/rect", {"width": 1300, "height": min(height + 40, 4000)})
