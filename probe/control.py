@@ -43,12 +43,14 @@ class ControlClient:
 
     endpoint: str
     token: str | None
-    timeout: float
+    timeout: float  # the whole answer: the control measures several stages in a row
+    connect_timeout: float | None = None  # reaching the endpoint (default: ``timeout``)
 
     async def observe(self, target_name: str) -> tuple[ControlResult | None, str | None]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, trust_env=False) as client:
+            timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout or self.timeout)
+            async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
                 reply = await client.post(
                     self.endpoint, json={"target": target_name}, headers=headers
                 )

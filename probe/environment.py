@@ -78,4 +78,8 @@ def _control_client(settings: ProbeSettings) -> ControlClient | None:
     if settings.control_endpoint is None:
         return None
     token = read_token(settings.upload.credentials_file)
-    return ControlClient(settings.control_endpoint, token, settings.timeouts.http)
+    t = settings.timeouts
+    # the control measures DNS, TCP, TLS and HTTP one after the other: wait for all of them
+    return ControlClient(
+        settings.control_endpoint, token, t.dns + t.tcp + t.tls + t.http, connect_timeout=t.tcp
+    )

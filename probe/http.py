@@ -53,11 +53,22 @@ class Fetch:
     final_url: str | None = None  # the last URL requested (after redirects)
 
 
-class AddressRefusedError(Exception):
+class PinError(Exception):
+    """A ``pin`` could not give a redirect hop an address; ``failure`` is the outcome string."""
+
+    def __init__(self, failure: str, reason: str) -> None:
+        super().__init__(reason)
+        self.failure = failure
+
+
+class AddressRefusedError(PinError):
     """A ``pin`` refused the address a redirect hop would dial; the message says why."""
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(Failure.ADDRESS_REFUSED, reason)
 
-# Resolves a redirect hop's host to the one address to dial; raises AddressRefusedError to refuse.
+
+# Resolves a redirect hop's host to the one address to dial; raises PinError when it cannot.
 Pin = Callable[[str], Awaitable[str]]
 
 
@@ -75,14 +86,13 @@ def map_http_exception(exc: BaseException) -> str:
 
     httpx wraps httpcore, which wraps the socket or TLS error: the innermost known cause wins.
     """
+    if isinstance(exc, PinError):
+        return exc.failure  # the hop's own lookup said why (dns_nxdomain_error, ...)
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return Failure.GENERIC_TIMEOUT
-    for cause in _causes(exc):
-        if isinstance(cause, ssl.SSLError):
-            return map_tls_exception(cause)
-        mapped = map_os_error(cause)
-        if mapped is not None and not isinstance(cause, TimeoutError):
-            return mapped
+    inner = _innermost_known(exc)
+    if inner is not None:
+        return inner
     if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" in str(exc).lower():
         return Failure.EOF
     for kinds, failure in _HTTP_ERRORS:
@@ -91,8 +101,18 @@ def map_http_exception(exc: BaseException) -> str:
     return Failure.UNKNOWN
 
 
+def _innermost_known(exc: BaseException) -> str | None:
+    """The failure of the first TLS or socket error in the chain of causes, if any."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLError):
+            return map_tls_exception(cause)
+        mapped = map_os_error(cause)
+        if mapped is not None and not isinstance(cause, TimeoutError):
+            return mapped
+    return None
+
+
 _HTTP_ERRORS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
-    ((AddressRefusedError,), Failure.ADDRESS_REFUSED),
     ((httpx.ReadError, httpx.WriteError), Failure.CONNECTION_RESET),
     (
         (

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from probe.evidence import ControlResult
+from probe.evidence import ControlResult, DnsEvidence
 from probe.failures import Failure
 from probe.findings import (
     HARMLESS,
     OK,
     Caveat,
     Finding,
+    control_of,
     dns_of,
     http_of,
     inj_of,
@@ -57,11 +58,18 @@ _TLS_REASONS: dict[str, Reason] = {
     Failure.SSL_INVALID_HOSTNAME: Reason.TLS_CERT,
     Failure.SSL_INVALID_CERTIFICATE: Reason.TLS_CERT,
 }
+# A GET that failed on a redirect hop to another host: the hop's own DNS or connect failure
+# (the probe resolves and dials hops itself, probe/steps.py hop_pin).
+_HOP_REASONS: dict[str, Reason] = {
+    **{f: r for f, r in _DNS_REASONS.items() if r is not Reason.DNS_INCONSISTENT},
+    Failure.CONNECTION_REFUSED: Reason.TCP_RESET,
+    Failure.HOST_UNREACHABLE: Reason.TCP_REFUSED,
+    Failure.NETWORK_UNREACHABLE: Reason.TCP_REFUSED,
+}
 _HTTP_REASONS: dict[str, Reason] = {
     Failure.HTTP_BLOCKPAGE: Reason.HTTP_BLOCKPAGE,
     Failure.CONNECTION_RESET: Reason.HTTP_RESET,
     Failure.EOF: Reason.HTTP_RESET,
-    Failure.HTTP_INVALID_RESPONSE: Reason.HTTP_RESET,
     Failure.GENERIC_TIMEOUT: Reason.HTTP_TIMEOUT,
     Failure.HTTP_DIFF: Reason.HTTP_DIFF,
 }
@@ -95,7 +103,7 @@ CONTROL_CERT_CONFIDENCE = 0.9  # the control endpoint validates a different cert
 _RCODE_AGREEMENT = {Reason.DNS_NXDOMAIN, Reason.DNS_SERVFAIL, Reason.DNS_REFUSED}
 
 
-def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
+def dns_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None:
     genuine = injected_answers_genuine(measurements)
     for m in of(measurements, TestKind.DNS_INJECTION):
         if m.outcome == Failure.DNS_INJECTED and genuine is not True:
@@ -107,6 +115,15 @@ def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
     reason = _DNS_REASONS[primary.outcome]
     if reason is Reason.DNS_INJECTED and genuine is True:
         return None  # raced by the genuine answer: recorded (a note), not a block
+    if reason is Reason.DNS_INCONSISTENT and _validated(measurements, primary):
+        return None  # a CDN answer: the address proves itself by TLS (OONI ts-017 does the same)
+    return _primary_finding(measurements, primary, reason)
+
+
+def _primary_finding(
+    measurements: Sequence[Measurement], primary: Measurement, reason: Reason
+) -> Finding | Caveat:
+    """The primary resolver's failure, against the other (distinct) resolvers' answers."""
     seen = dns_of(primary)
     others = [
         m
@@ -117,22 +134,42 @@ def dns_finding(measurements: Sequence[Measurement]) -> Finding | None:
         and resolver_identity(m) != seen.identity  # a resolver is never its own control
     ]
     agree = [m for m in others if m.outcome == primary.outcome]
-    resolver = seen.resolver
-    if reason is Reason.DNS_INCONSISTENT and _validated(measurements, primary):
-        return None  # a CDN answer: the address proves itself by TLS (OONI ts-017 does the same)
     if agree and reason in _RCODE_AGREEMENT:
-        note = f"{primary.outcome} from {resolver} and from {len(agree)} control resolver(s) too"
-        return Finding(BlockMethod.DNS, reason, (primary.id, *(m.id for m in agree)), note, 0.2)
+        note = (
+            f"{primary.outcome} from {seen.resolver} and from {len(agree)} control resolver(s) "
+            "too: the name, not the path"
+        )
+        return Caveat(note, (primary.id, *(m.id for m in agree)))
+    if reason is Reason.DNS_BOGON and (shared := _bogon_seen_elsewhere(measurements, seen, others)):
+        return Caveat(
+            f"the site's own DNS answers the special-purpose address(es) {', '.join(shared)}: "
+            "the control resolvers or the control endpoint get them too",
+            (primary.id, *(m.id for m in others)),
+        )
     confidence = BASE_CONFIDENCE[reason]
     healthy = [m for m in others if m.outcome == OK]
     if healthy:
         confidence = min(1.0, confidence + 0.1)
-    note = f"{primary.outcome} from {resolver}" + (
+    note = f"{primary.outcome} from {seen.resolver}" + (
         f"; {len(healthy)} control resolver(s) answered normally" if healthy else ""
     )
     return Finding(
         BlockMethod.DNS, reason, (primary.id, *(m.id for m in healthy)), note, confidence
     )
+
+
+def _bogon_seen_elsewhere(
+    measurements: Sequence[Measurement], seen: DnsEvidence, others: Sequence[Measurement]
+) -> list[str]:
+    """The primary's bogons that every independent view returns too (none when there is no
+    independent view): then the name itself points there, for everyone."""
+    views = [set(dns_of(m).answers) for m in others]
+    control = control_of(measurements)
+    if control is not None and control.dns_failure is None:
+        views.append(set(control.addresses) | {r.address for r in control.refused})
+    if not views:
+        return []
+    return [a for a in seen.bogons if all(a in view for view in views)]
 
 
 def _validated(measurements: Sequence[Measurement], primary: Measurement) -> bool:
@@ -143,9 +180,11 @@ def _validated(measurements: Sequence[Measurement], primary: Measurement) -> boo
 
 
 def tcp_finding(measurements: Sequence[Measurement]) -> Finding | None:
-    """Blocked at TCP only when no address connected (443 when it was tried)."""
+    """Blocked at TCP only when no address connected to the URL's port (else 443, else any)."""
     tcp = of(measurements, TestKind.TCP)
-    https = [m for m in tcp if tcp_of(m).port == 443] or tcp
+    https = (
+        [m for m in tcp if tcp_of(m).url_port] or [m for m in tcp if tcp_of(m).port == 443] or tcp
+    )
     if not https or any(m.outcome == OK for m in https):
         return None
     first = min(https, key=_strongest)  # the same choice whatever the answer order
@@ -210,8 +249,9 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
 
     A certificate that chains to a trusted root but is expired or names another host is the
     site's fault, unless the control endpoint validates a different certificate for the same
-    name (the failure is this vantage's only). A certificate from an unknown CA is read as
-    interception, unless the control sees the same certificate or the same failure.
+    name (the failure is this vantage's only). A certificate from an unknown CA is interception
+    when the control validates a different one, the site's own when the control sees the same,
+    and undecided (inconclusive) without a control view. Known interception CAs are tls.mitm.
     """
     shake = tls_of(m)
     leaf, issuer = shake.leaf_sha256, shake.issuer
@@ -238,10 +278,10 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
             "interception (no control endpoint view of a different certificate)",
             (m.id,),
         )
-    note = f"{m.outcome} in the handshake with SNI {shake.sni}: {problem}"
-    note += "; read as interception by an unknown CA"
-    return Finding(
-        BlockMethod.TLS, Reason.TLS_CERT, (m.id,), note, BASE_CONFIDENCE[Reason.TLS_CERT]
+    return Caveat(
+        f"{problem}: interception by an unknown CA or a self-signed site; no control endpoint "
+        "view of the certificate to tell them apart",
+        (m.id,),
     )
 
 
@@ -253,16 +293,21 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
         if any(m.outcome in HARMLESS or slow_not_missing(m) for m in group):
             continue
         for m in group:
+            page = http_of(m)
             reason = _HTTP_REASONS.get(m.outcome)
+            if reason is None and page.redirects:
+                reason = _HOP_REASONS.get(m.outcome)
             if reason is None or slow_not_missing(m):
                 continue  # a slow body is for the throughput test to judge
-            page = http_of(m)
             note = f"{m.outcome} fetching {page.url}"
+            if page.redirects:
+                note += f" (redirected to {page.redirects[-1]})"
             if page.blockpage:
                 note += f" (fingerprint {page.blockpage})"
             if reason is Reason.HTTP_DIFF:
                 note += _diff_note(m)
-            return Finding(BlockMethod.HTTP, reason, (m.id,), note, BASE_CONFIDENCE[reason])
+            method = BlockMethod(reason.value.split(".")[0])
+            return Finding(method, reason, (m.id,), note, BASE_CONFIDENCE[reason])
     return None
 
 

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from probe import dns, http, injection, pagediff, tcp, tls
+from probe import bogons, dns, http, injection, pagediff, tcp, tls
 from probe.bogons import is_bogon
 from probe.environment import Environment
 from probe.evidence import (
@@ -221,6 +222,7 @@ async def tcp_step(
         t=round(result.t, 6),
         failure=result.failure,
         failure_raw=result.failure_raw,
+        url_port=port == url_port(run.target.url),
     ).to_dict()
     run.add(recorder, TestKind.TCP, started, mono, outcome=result.failure or "ok", details=details)
     return result
@@ -274,6 +276,39 @@ async def tls_step(
     return main
 
 
+def url_port(url: str) -> int:
+    """The port a URL connects to (its own, else the scheme's)."""
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def hop_pin(env: Environment) -> http.Pin | None:
+    """Redirect hops to another host are resolved at the primary resolver, like the target:
+    never by the system's getaddrinfo, never to a bogon, and a failure there is the hop's
+    outcome (``dns_nxdomain_error`` on a hop whose name is blocked)."""
+    if not env.resolvers:
+        return None
+    resolver = env.resolvers[0]
+    allow = env.settings.allow_net
+    bad = env.blockpages.addresses
+
+    async def pin(host: str) -> str:
+        literal = bogons.parse_address(host)
+        if literal is not None:
+            if is_bogon(host, allow=allow):
+                raise http.AddressRefusedError(f"redirect to the special-purpose address {host}")
+            return host
+        found = await dns.lookup(host, resolver, timeout=env.settings.timeouts.dns)
+        if found.failure is not None:
+            raise http.PinError(found.failure, f"redirect to {host}: {found.failure}")
+        clean = [a for a in found.addresses if a not in bad and not is_bogon(a, allow=allow)]
+        if not clean:
+            raise http.PinError(Failure.DNS_BOGON, f"redirect to {host}: {found.addresses}")
+        return clean[0]
+
+    return pin
+
+
 def _handshake_completed(result: tls.Handshake | None) -> str | None:
     if result is None:
         return None
@@ -302,6 +337,7 @@ async def http_step(
         context=env.tls_context,
         timeout=env.settings.timeouts.http,
         total_timeout=total_timeout,
+        pin=hop_pin(env),
     )
     if not record:
         return fetched

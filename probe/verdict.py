@@ -30,6 +30,11 @@ from probe.findings import (
 from probe.model import BlockMethod, Measurement, Reason, TestKind, VerdictKind
 
 BASE_CONFIDENCE = layers.BASE_CONFIDENCE
+# Things only a censor puts on the path: they prove interference even when the site is down
+# for everyone (a blockpage answer for a name that no longer exists is still a blockpage).
+ARTEFACTS = frozenset(
+    {Reason.DNS_BLOCKPAGE, Reason.DNS_INJECTED, Reason.TLS_MITM, Reason.HTTP_BLOCKPAGE}
+)
 __all__ = ["BASE_CONFIDENCE", "OK", "Assessment", "Caveat", "Finding", "findings", "judge", "works"]
 
 
@@ -99,7 +104,7 @@ def judge(
     note = injection_note(measurements)
     if not found:
         return _no_interference(measurements, controls, working, caveats, note)
-    if control_view(measurements).reachable is False:
+    if control_view(measurements).reachable is False and found[0].reason not in ARTEFACTS:
         return Assessment(
             VerdictKind.INCONCLUSIVE,
             None,

@@ -83,6 +83,7 @@ class TcpEvidence(Flat):
     t: float = 0.0
     failure: str | None = None
     failure_raw: str | None = None
+    url_port: bool | None = field(default=None, metadata=OMIT_WHEN_NONE)  # the target URL's port
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import pytest
 
 from probe.blockpages import load_blockpages
 from probe.failures import Failure
-from probe.http import Fetch, differs_from_control, fetch, title_of
+from probe.http import Fetch, PinError, differs_from_control, fetch, title_of
 from probe.pagediff import Page, compare
 from probe.tls import make_context
 
@@ -79,6 +79,32 @@ def test_redirects_followed_to_the_same_address(serve: Callable[..., Any], kit: 
     result = get(f"http://127.0.0.1:{hop.port}/", address="127.0.0.1")
     assert (result.failure, result.status) == (None, 200)
     assert result.redirects == (f"http://127.0.0.1:{final.port}/",)
+
+
+def test_a_hop_to_another_host_is_pinned_or_refused(serve: Callable[..., Any], kit: Any) -> None:
+    """Hops to other hosts go where ``pin`` says (never to getaddrinfo), or fail with its
+    failure string: a redirect to a blocked name is that name's DNS failure."""
+    final = serve(kit.page(PAGE))
+    hop = serve(
+        kit.page(b"", status="302 Found", headers=f"Location: http://beta.test:{final.port}/\r\n")
+    )
+    asked: list[str] = []
+
+    async def pin(host: str) -> str:
+        asked.append(host)
+        return "127.0.0.1"
+
+    async def blocked(host: str) -> str:
+        raise PinError(Failure.DNS_NXDOMAIN, f"redirect to {host}: NXDOMAIN")
+
+    followed = get(f"http://alpha.test:{hop.port}/", address="127.0.0.1", pin=pin)
+    assert (followed.failure, followed.status, asked) == (None, 200, ["beta.test"])
+    assert followed.final_url == f"http://beta.test:{final.port}/"
+    refused = get(f"http://alpha.test:{hop.port}/", address="127.0.0.1", pin=blocked)
+    assert (refused.failure, refused.redirects) == (
+        Failure.DNS_NXDOMAIN,
+        (f"http://beta.test:{final.port}/",),
+    )
 
 
 def test_redirect_loop_is_bounded(serve: Callable[..., Any], kit: Any) -> None:

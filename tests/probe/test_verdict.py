@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from probe.evidence import ControlResult
 from probe.failures import Failure
 from probe.model import (
     BlockMethod,
@@ -95,6 +96,18 @@ def http(
     )
 
 
+CONTROL_SEES_VALID = ControlResult(
+    target="facebook",
+    domain="facebook.com",
+    url="https://facebook.com/",
+    at="2022-01-05T00:00:00.000000Z",
+    addresses=("198.19.1.5",),
+    tcp_address="198.19.1.5",
+    tls_leaf_sha256="cc" * 32,
+    http_status=200,
+)
+
+
 def healthy() -> list[Measurement]:
     return [dns(), tcp(), tcp(port=80), tls(), http(scheme="http"), http()]
 
@@ -172,8 +185,12 @@ BLOCKED_TABLE: list[tuple[str, list[Measurement], BlockMethod, Reason]] = [
     ),
     ("mitm", [dns(), tcp(), tls(Failure.SSL_INTERCEPTED)], BlockMethod.TLS, Reason.TLS_MITM),
     (
-        "unknown authority",
-        [dns(), tcp(), tls(Failure.SSL_UNKNOWN_AUTHORITY)],
+        "unknown authority, the control endpoint validates another certificate",
+        [
+            dns(control_result=CONTROL_SEES_VALID.to_dict(), control_reachable=True),
+            tcp(),
+            tls(Failure.SSL_UNKNOWN_AUTHORITY),
+        ],
         BlockMethod.TLS,
         Reason.TLS_CERT,
     ),

@@ -13,7 +13,7 @@ import pytest
 
 from probe import dns as probe_dns
 from probe.environment import distinct_resolvers
-from probe.evidence import ControlResult
+from probe.evidence import ControlResult, RefusedAddress
 from probe.failures import Failure
 from probe.model import Category, Measurement, Reason, TargetRef, TestKind, Vantage, VerdictKind
 from probe.verdict import judge
@@ -221,11 +221,22 @@ CERT_CASES: list[tuple[str, list[Measurement], VerdictKind, Reason | None, str]]
         "interception",
     ),
     (
-        "unknown CA, no control: read as interception",
+        "unknown CA, no control: interception or a self-signed site, undecided",
         [dns(), tcp(), tls(Failure.SSL_UNKNOWN_AUTHORITY, tls_chain_trusted=False)],
+        VerdictKind.INCONCLUSIVE,
+        None,
+        "unknown CA",
+    ),
+    (
+        "unknown CA, the control validates a different certificate: interception",
+        [
+            control_dns(control(tls_leaf_sha256=OTHER_LEAF)),
+            tcp(),
+            tls(Failure.SSL_UNKNOWN_AUTHORITY, tls_chain_trusted=False),
+        ],
         VerdictKind.BLOCKED,
         Reason.TLS_CERT,
-        "unknown CA",
+        "interception",
     ),
     (
         "a known interception CA, whatever the control",
@@ -252,20 +263,6 @@ def test_certificate_problems(
     result = judge(target, CONTROLS)
     assert (result.kind, result.reason) == (kind, reason)
     assert words in result.explanation
-
-
-def test_control_validating_a_different_leaf_is_more_certain() -> None:
-    alone = judge([dns(), tcp(), tls(Failure.SSL_UNKNOWN_AUTHORITY)], CONTROLS)
-    seen = judge(
-        [
-            control_dns(control(tls_leaf_sha256=OTHER_LEAF)),
-            tcp(),
-            tls(Failure.SSL_UNKNOWN_AUTHORITY),
-        ],
-        CONTROLS,
-    )
-    assert alone.reason is seen.reason is Reason.TLS_CERT
-    assert seen.confidence > alone.confidence
 
 
 # ----- 3. a plain-HTTP page replaced by a notice page -----
@@ -401,3 +398,72 @@ def test_a_control_endpoint_that_refused_to_dial_gives_no_view() -> None:
         VerdictKind.BLOCKED,
         Reason.TCP_TIMEOUT,
     )
+
+
+# ----- artefacts, redirect hops, the URL's own port, the site's own DNS -----
+
+
+def test_a_blockpage_answer_is_censorship_even_when_the_site_is_gone() -> None:
+    """OONI's ghost-DNS case: NXDOMAIN everywhere, yet the ISP answers the blockpage address."""
+    gone = control(dns_failure="dns_nxdomain_error", addresses=(), tcp_address=None)
+    target = [control_dns(gone, Failure.DNS_BLOCKPAGE)]
+    assert verdict(target) == (VerdictKind.BLOCKED, Reason.DNS_BLOCKPAGE)
+
+
+def test_interception_of_a_broken_site_is_still_interception() -> None:
+    expired = control(tls_failure="ssl_invalid_certificate", http_status=None)
+    target = [control_dns(expired), tcp(), tls(Failure.SSL_INTERCEPTED, tls_issuer="CN=Qaznet")]
+    assert verdict(target) == (VerdictKind.BLOCKED, Reason.TLS_MITM)
+
+
+def test_the_urls_own_port_decides_tcp() -> None:
+    """An http:// URL whose port 80 is reset is blocked, though HTTPS on 443 works."""
+    reset_80 = m(
+        TestKind.TCP,
+        Failure.CONNECTION_REFUSED,
+        tcp_address=A,
+        tcp_port=80,
+        tcp_url_port=True,
+    )
+    ok_443 = m(TestKind.TCP, "ok", tcp_address=A, tcp_port=443, tcp_url_port=False)
+    target = [dns(), ok_443, reset_80, tls(), get()]
+    assert verdict(target) == (VerdictKind.BLOCKED, Reason.TCP_RESET)
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [(Failure.DNS_NXDOMAIN, Reason.DNS_NXDOMAIN), (Failure.CONNECTION_REFUSED, Reason.TCP_RESET)],
+)
+def test_a_failure_on_a_redirect_hop_is_judged(failure: Failure, reason: Reason) -> None:
+    hops = {"http_redirects": ["https://beta.example/"]}
+    target = [dns(), tcp(), tcp(port=80), tls(), get(failure, status=None, **hops)]
+    target.append(get(failure, scheme="http", status=None, **hops))
+    assert verdict(target) == (VerdictKind.BLOCKED, reason)
+    down = control(http_failure=str(failure), http_status=None)
+    assert verdict([control_dns(down), *target[1:]])[0] is VerdictKind.INCONCLUSIVE
+
+
+def test_a_malformed_response_is_not_a_reset() -> None:
+    broken = {"http_redirects": ["https:"], "status": None}
+    target = [dns(), tcp(), tls(), get(Failure.HTTP_INVALID_RESPONSE, **broken)]
+    assert verdict(target)[0] is VerdictKind.INCONCLUSIVE
+
+
+def test_a_bogon_everyone_gets_is_the_sites_own_dns() -> None:
+    """OONI's localhost cases: the name itself points at 127.0.0.1, for every resolver."""
+    here = dns(Failure.DNS_BOGON, answers=("127.0.0.1",), dns_bogons=["127.0.0.1"])
+    elsewhere = dns(primary=False, resolver=OTHER, answers=("127.0.0.1",))
+    result = judge([here, elsewhere], CONTROLS)
+    assert result.kind is VerdictKind.INCONCLUSIVE and "site's own DNS" in result.explanation
+    honest = dns(primary=False, resolver=OTHER, answers=(A,))
+    assert verdict([here, honest]) == (VerdictKind.BLOCKED, Reason.DNS_BOGON)
+    assert verdict([here]) == (VerdictKind.BLOCKED, Reason.DNS_BOGON)  # no independent view
+    refused = control(
+        addresses=("127.0.0.1",),
+        refused=(RefusedAddress("127.0.0.1", "special-purpose"),),
+        tcp_address=None,
+        tcp_failure="address_refused",
+        http_status=None,
+    )
+    seen = control_dns(refused, Failure.DNS_BOGON, answers=("127.0.0.1",), dns_bogons=["127.0.0.1"])
+    assert verdict([seen])[0] is VerdictKind.INCONCLUSIVE
