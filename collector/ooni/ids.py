@@ -1,7 +1,7 @@
 """Deterministic ids for imported records, so importing the same measurement twice is a no-op.
 
 Ids keep the UUIDv7 layout (RFC 9562: 48-bit Unix milliseconds, version 7, variant 10) so that
-they sort by time like the ids our probes make, but the 74 "random" bits come from a SHA-256 of
+they sort by time like the ids our probes make, but the 74 "random" bits come from a BLAKE2b hash of
 the measurement's identity: OONI's ``measurement_uid`` where the archive gives one, else
 ``(report_id, input, measurement_start_time, test_name)``.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
 from datetime import datetime
 
 PROBE_PREFIX = "ooni-"
@@ -21,7 +20,7 @@ def stable_uuid7(at: datetime, key: str) -> str:
     ms = int(at.timestamp() * 1000)
     if not 0 <= ms < 1 << 48:
         raise ValueError(f"time out of range for UUIDv7: {at}")
-    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:10], "big")
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=10).digest(), "big")
     value = (
         (ms << 80)
         | (0x7 << 76)
@@ -29,7 +28,8 @@ def stable_uuid7(at: datetime, key: str) -> str:
         | (0b10 << 62)
         | (digest & ((1 << 62) - 1))
     )
-    return str(uuid.UUID(int=value))
+    text = f"{value:032x}"  # uuid.UUID's str(), without building the object
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def probe_id_for(report_id: str, *, key: bytes | None = None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.ooni import stages
+from collector.ooni import connects, dnst, httpt, stages
 from collector.ooni.envelope import OoniFormatError
 from collector.ooni.evidence import BACKEND, Context, control_record, tyndau_controls
 from probe.failures import Failure
@@ -45,7 +45,7 @@ STATUS_KEYS = {
 }
 
 
-def _facebook_inconsistent(test_keys: Mapping[str, Any], lookup: stages.Lookup) -> bool:
+def _facebook_inconsistent(test_keys: Mapping[str, Any], lookup: dnst.Lookup) -> bool:
     if lookup.asns:
         return FACEBOOK_ASN not in lookup.asns
     key = FACEBOOK_ENDPOINTS.get(lookup.hostname)
@@ -57,12 +57,12 @@ def map_messenger(
 ) -> tuple[list[Measurement], list[Measurement], dict[str, list[Measurement]]]:
     """(stored records, evidence, controls) of one IM measurement."""
     dns = _dns(stamper, test_name, test_keys, context)
-    tcp = stages.tcp_records(stamper, stages.entries_of(test_keys.get("tcp_connect")))
-    tls = stages.tls_records(
+    tcp = connects.tcp_records(stamper, stages.entries_of(test_keys.get("tcp_connect")))
+    tls = connects.tls_records(
         stamper, stages.entries_of(test_keys.get("tls_handshakes")), context.interception
     )
     http = [
-        stages.http_record(
+        httpt.http_record(
             stamper, r, redirects=(), blockpages=context.blockpages, control=None, fallback_url=""
         )
         for r in stages.entries_of(test_keys.get("requests"))
@@ -91,8 +91,8 @@ def _dns(
     stamper: stages.Stamper, test_name: str, test_keys: Mapping[str, Any], context: Context
 ) -> list[Measurement]:
     judged = []
-    for lookup in stages.lookups(test_keys.get("queries")):
-        outcome, _, bogons = stages.dns_outcome(lookup, None, context, validated=False)
+    for lookup in dnst.lookups(test_keys.get("queries")):
+        outcome, _, bogons = dnst.classify(lookup, None, context, validated=False)
         if (
             outcome == "ok"
             and test_name == "facebook_messenger"
@@ -105,8 +105,9 @@ def _dns(
     for lookup, outcome, bogons in judged:
         is_primary = primary is not None and lookup is primary[0]
         consistency = "inconsistent" if outcome == Failure.DNS_INCONSISTENT else "unknown"
-        details = stages.dns_details(
+        details = dnst.evidence(
             lookup,
+            context,
             primary=is_primary,
             host=not is_primary,
             consistency=consistency,

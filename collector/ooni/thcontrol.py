@@ -8,6 +8,7 @@ GET. Its ``body_length`` / ``status_code`` of -1 mean "no answer" (ts-017). The 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from collector.ooni.failures import failure_of
 from collector.ooni.stages import mapping_of, split_endpoint
 from probe.evidence import ControlResult
+from probe.failures import Failure
 from probe.model import TargetRef, format_time
 
 
@@ -70,3 +72,31 @@ def _first_working(connects: Mapping[str, Any]) -> tuple[str | None, str | None]
         if first[0] is None:
             first = (str(endpoint), failure)
     return first
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(ControlResult))
+
+
+def control_keys(result: ControlResult | None, error: str | None) -> dict[str, Any]:
+    """The primary lookup's ``control_*`` keys, as probe/steps.py ``control_details`` writes
+    them (tests/ooni/test_thcontrol.py holds the two equal), without ``asdict``'s deep copies:
+    the import's hot path."""
+    if result is None:
+        return {
+            "control_addresses": [],
+            "control_reachable": None,
+            "control_error": error,
+            "control_result": None,
+        }
+    flat: dict[str, Any] = {}
+    for name in _FIELDS:
+        value = getattr(result, name)
+        flat[name] = list(value) if isinstance(value, tuple) else value
+    flat["refused"] = [{"address": r.address, "reason": r.reason} for r in result.refused]
+    refused_all = result.tcp_failure == Failure.ADDRESS_REFUSED
+    return {
+        "control_addresses": list(result.addresses),
+        "control_reachable": None if refused_all else result.reachable,
+        "control_error": error,
+        "control_result": flat,
+    }

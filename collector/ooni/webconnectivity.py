@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.ooni import stages
+from collector.ooni import connects, dnst, httpt, stages
 from collector.ooni.envelope import OoniFormatError
 from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau_controls
 from collector.ooni.failures import failure_of
-from collector.ooni.thcontrol import control_result
+from collector.ooni.thcontrol import control_keys, control_result
 from probe.evidence import ControlResult, ControlResultError
 from probe.model import Measurement, TestKind
-from probe.steps import control_details
 
 OONI_KEYS = (
     "blocking",
@@ -61,11 +60,11 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _dns_control(result: ControlResult | None, control: Mapping[str, Any]) -> stages.DnsControl:
+def _dns_control(result: ControlResult | None, control: Mapping[str, Any]) -> dnst.DnsControl:
     if result is None or result.dns_failure is not None:
-        return stages.DnsControl()
+        return dnst.DnsControl()
     asns = {_mapping(v).get("asn") for v in _mapping(control.get("ip_info")).values()}
-    return stages.DnsControl(
+    return dnst.DnsControl(
         frozenset(result.addresses), frozenset(a for a in asns if isinstance(a, int) and a > 0)
     )
 
@@ -77,7 +76,7 @@ class _View:
     host: str
     control: ControlResult | None
     control_error: str | None
-    dns_control: stages.DnsControl
+    dns_control: dnst.DnsControl
     validated: frozenset[str]  # addresses a handshake validated for the name
     final_ok: bool  # the final GET got a response
     tagged: bool  # 0.5: classic results carry the "classic" tag
@@ -100,7 +99,7 @@ def map_web_connectivity(
     stamper: stages.Stamper, test_keys: Mapping[str, Any], url: str | None, context: Context
 ) -> tuple[list[Measurement], list[Measurement], dict[str, list[Measurement]]]:
     """(stored records, evidence for the verdict, controls) of one Web Connectivity measurement."""
-    host, _port = url_host(url)
+    host, port = url_host(url)
     requests = stages.entries_of(test_keys.get("requests"))
     tls_entries = stages.entries_of(test_keys.get("tls_handshakes"))
     tcp_entries = stages.entries_of(test_keys.get("tcp_connect"))
@@ -122,9 +121,9 @@ def map_web_connectivity(
     evidence: list[Measurement] = []
     dns_records = _dns_records(stamper, test_keys, view, context, evidence)
     classic_tcp = stages.classic_only(tcp_entries, tagged=tagged)
-    tcp = stages.tcp_records(stamper, tcp_entries)
+    tcp = connects.tcp_records(stamper, tcp_entries, url_port=port)
     evidence += _classic(tcp, tcp_entries, classic_tcp)
-    tls = stages.tls_records(stamper, tls_entries, context.interception)
+    tls = connects.tls_records(stamper, tls_entries, context.interception)
     evidence += _classic(tls, tls_entries, classic_tls)
     http = _http_records(stamper, test_keys, requests, url or "", result, context)
     evidence += http
@@ -163,27 +162,28 @@ def _dns_records(
     """Every lookup is stored; the classic lookups of the URL's host are evidence, the first of
     them the primary. As the probe does, each is compared with the others' and the control's
     addresses; the primary carries the control's view (probe/steps.py ``control_details``)."""
-    found = stages.lookups(test_keys.get("queries"))
+    found = dnst.lookups(test_keys.get("queries"))
     marked = next((f.hostname for f in found if f.marked_primary), None)
     host = view.host if marked is None else marked  # an app's primary name (our export)
     judged = [f for f in found if f.hostname == host and (f.classic or not view.tagged)]
     if not judged and test_keys.get("dns_experiment_failure"):
         failure = failure_of(test_keys["dns_experiment_failure"], dns=True)
         judged = [
-            stages.Lookup(host, "system", "system", (), frozenset(), failure, None, 0.0, 0.0, True)
+            dnst.Lookup(
+                host, "system", "system", (), frozenset(), failure, None, None, 0.0, 0.0, True
+            )
         ]
         found = [*judged, *found]
     primary = judged[0] if judged else None
     made: list[Measurement] = []
     for lookup in found:
         others = frozenset(a for f in judged if f is not lookup for a in f.addresses)
-        reference = stages.DnsControl(view.dns_control.addresses | others, view.dns_control.asns)
+        reference = dnst.DnsControl(view.dns_control.addresses | others, view.dns_control.asns)
         proven = view.final_ok or bool(view.validated & set(lookup.addresses))
-        outcome, consistency, bogons = stages.dns_outcome(
-            lookup, reference, context, validated=proven
-        )
-        details = stages.dns_details(
+        outcome, consistency, bogons = dnst.classify(lookup, reference, context, validated=proven)
+        details = dnst.evidence(
             lookup,
+            context,
             primary=lookup is primary,
             host=lookup.hostname != host,
             consistency=consistency,
@@ -191,7 +191,7 @@ def _dns_records(
             outcome=outcome,
         )
         if lookup is primary and (view.control is not None or view.control_error is not None):
-            details.update(control_details(view.control, view.control_error))
+            details.update(control_keys(view.control, view.control_error))
         record = stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, details)
         made.append(record)
         if any(lookup is j for j in judged):
@@ -213,12 +213,12 @@ def _http_records(
             return []
         requests = [{"failure": failure, "request": {"url": url}}]
     # df-001: newest first; the later entries are the redirects that led to requests[0]
-    hops = [r for r in requests[1:] if stages.is_redirect(r)]
-    finals = [requests[0], *(r for r in requests[1:] if not stages.is_redirect(r))]
-    finals = [r for r in finals if stages.EXTENSION_TAG not in (r.get("tags") or ())] or finals
+    hops = [r for r in requests[1:] if httpt.is_redirect(r)]
+    finals = [requests[0], *(r for r in requests[1:] if not httpt.is_redirect(r))]
+    finals = [r for r in finals if not stages.has_tag(r, stages.EXTENSION_TAG)] or finals
     redirects = [str(stages.nested(r, "request", "url")) for r in reversed(hops)]
     return [
-        stages.http_record(
+        httpt.http_record(
             stamper,
             r,
             redirects=redirects,

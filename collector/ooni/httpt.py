@@ -1,0 +1,141 @@
+"""df-001 HTTP transactions as our HTTP records (``probe.evidence.HttpEvidence``).
+
+The probe's own judgements of a page are made with its functions: blockpage fingerprints
+(probe/blockpages.py) on the body OONI kept, and, for a page that came in cleartext, ts-017's
+HTTP diff against the test helper's GET (probe/pagediff.py), with the same ``http_diff_*`` keys.
+A page over validated TLS is the site's own (ts-017 sets blocking false for https).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from collector.ooni.failures import failure_of
+from collector.ooni.stages import OK, Stamper, mapping_of, nested, raw_failure, split_endpoint, took
+from probe import http, pagediff
+from probe.blockpages import Blockpages
+from probe.evidence import ControlResult, HttpEvidence
+from probe.failures import Failure
+from probe.model import Measurement, TestKind
+
+TITLE_BYTES = 65536  # the part of a body a <title> is looked for in
+
+
+def maybe_binary(value: object) -> bytes:
+    """df-001 MaybeBinaryData: a UTF-8 string or ``{"format": "base64", "data": ...}``."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="replace")
+    if isinstance(value, Mapping) and value.get("format") == "base64":
+        try:
+            return base64.b64decode(str(value.get("data") or ""))
+        except (binascii.Error, ValueError):
+            return b""
+    return b""
+
+
+def is_redirect(entry: Mapping[str, Any]) -> bool:
+    code = nested(entry, "response", "code")
+    return isinstance(code, int) and 300 <= code < 400 and not entry.get("failure")
+
+
+def http_record(
+    stamper: Stamper,
+    request: Mapping[str, Any],
+    *,
+    redirects: Sequence[str],
+    blockpages: Blockpages,
+    control: ControlResult | None,
+    fallback_url: str,
+) -> Measurement:
+    """One df-001 transaction (the final one of a redirect chain) as our HTTP measurement."""
+    req, resp = mapping_of(request.get("request")), mapping_of(request.get("response"))
+    url = str(req.get("url") or fallback_url)
+    failure = failure_of(request.get("failure"))
+    headers = {str(k): v for k, v in mapping_of(resp.get("headers")).items() if isinstance(v, str)}
+    body = maybe_binary(resp.get("body"))
+    page = _page(request, resp, headers, body, failure)
+    outcome = failure or OK
+    diff = _compare_cleartext(url, page, control) if outcome == OK else {}
+    named = request.get("x_tyndau_blockpage")  # our export: the fingerprint our probe matched
+    blockpage = named if isinstance(named, str) and named else None
+    if blockpage is None and failure is None:
+        found = blockpages.match_response(body, headers)
+        blockpage = found.name if found is not None else None
+    if blockpage is not None:
+        outcome = Failure.HTTP_BLOCKPAGE
+    elif outcome == OK and (request.get("x_tyndau_http_diff") is True or diff.get("differs")):
+        outcome = Failure.HTTP_DIFF
+    details = HttpEvidence(
+        url=url,
+        address=split_endpoint(request.get("address"))[0] or None,
+        status=page.status,
+        headers=headers,
+        header_names=page.header_names,
+        title=page.title,
+        body_length=page.body_length or 0,
+        body_sha256=hashlib.sha256(body).hexdigest() if body and not page.truncated else None,
+        body_truncated=page.truncated,
+        blockpage=blockpage,
+        redirects=tuple(redirects),
+        final_url=url,
+        t=took(request),
+        failure=None if outcome == OK else outcome,
+        failure_raw=raw_failure(request.get("failure"), failure),
+        diff_reference=diff.get("reference"),
+        diff_differs=diff.get("differs"),
+        diff_status_match=diff.get("status_match"),
+        diff_body_proportion=diff.get("body_proportion"),
+        diff_title_match=diff.get("title_match"),
+        diff_headers_match=diff.get("headers_match"),
+    ).to_dict()
+    return stamper.make(TestKind.HTTP, request.get("t0"), request.get("t"), outcome, details)
+
+
+def _page(
+    request: Mapping[str, Any],
+    resp: Mapping[str, Any],
+    headers: Mapping[str, str],
+    body: bytes,
+    failure: str | None,
+) -> pagediff.Page:
+    code = resp.get("code")
+    length = resp.get("x_tyndau_body_length")  # our export: no body, its length
+    title = resp.get("x_tyndau_title")
+    names = request.get("x_tyndau_header_names")  # our export: every header name
+    return pagediff.Page(
+        status=code if isinstance(code, int) and code > 0 and failure is None else None,
+        body_length=length if isinstance(length, int) else len(body),
+        title=title if isinstance(title, str) else http.title_of(body[:TITLE_BYTES]),
+        header_names=tuple(sorted(str(n).lower() for n in names))
+        if isinstance(names, list)
+        else tuple(sorted(k.lower() for k in headers)),
+        truncated=bool(resp.get("body_is_truncated")),
+    )
+
+
+def _compare_cleartext(
+    url: str, page: pagediff.Page, control: ControlResult | None
+) -> dict[str, Any]:
+    """ts-017's HTTP diff against the test helper's GET, for a page that came in cleartext."""
+    if not url.startswith("http:") or control is None or not control.reachable:
+        return {}
+    reference = pagediff.Page(
+        status=control.http_status,
+        body_length=control.http_body_length,
+        title=control.http_title,
+        header_names=control.http_header_names,
+        truncated=control.http_body_truncated,
+    )
+    diff = pagediff.compare(page, reference)
+    return {
+        "reference": "control",
+        "differs": diff.differs,
+        "status_match": diff.status_match,
+        "body_proportion": diff.body_proportion,
+        "title_match": diff.title_match,
+        "headers_match": diff.headers_match,
+    }
