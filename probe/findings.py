@@ -171,6 +171,7 @@ RESOLVER_FAILURES = frozenset(
         Failure.DNS_REFUSED,
         Failure.DNS_NXDOMAIN,
         Failure.DNS_MALFORMED,
+        Failure.DNS_NO_ANSWER,
     }
 )
 

@@ -38,6 +38,7 @@ _DNS_REASONS: dict[str, Reason] = {
     Failure.DNS_BLOCKPAGE: Reason.DNS_BLOCKPAGE,
     Failure.DNS_INJECTED: Reason.DNS_INJECTED,
     Failure.DNS_INCONSISTENT: Reason.DNS_INCONSISTENT,
+    Failure.DNS_NO_ANSWER: Reason.DNS_NO_ANSWER,
 }
 # A RST in answer to a SYN surfaces as ECONNREFUSED (connection_refused): on a path where the
 # controls connect, that RST is the censor's (tcp.reset). ICMP rejects are tcp.refused.
@@ -85,6 +86,7 @@ BASE_CONFIDENCE: dict[Reason, float] = {
     Reason.DNS_BLOCKPAGE: 0.98,
     Reason.DNS_INJECTED: 0.95,
     Reason.DNS_INCONSISTENT: 0.6,
+    Reason.DNS_NO_ANSWER: 0.7,
     Reason.TCP_RESET: 0.85,
     Reason.TCP_TIMEOUT: 0.7,
     Reason.TCP_REFUSED: 0.7,
@@ -100,7 +102,12 @@ BASE_CONFIDENCE: dict[Reason, float] = {
 }
 SNI_CONTROL_BONUS = 0.15  # the same address completes a handshake for a control SNI
 CONTROL_CERT_CONFIDENCE = 0.9  # the control endpoint validates a different certificate
-_RCODE_AGREEMENT = {Reason.DNS_NXDOMAIN, Reason.DNS_SERVFAIL, Reason.DNS_REFUSED}
+_RCODE_AGREEMENT = {
+    Reason.DNS_NXDOMAIN,
+    Reason.DNS_SERVFAIL,
+    Reason.DNS_REFUSED,
+    Reason.DNS_NO_ANSWER,
+}
 
 
 def dns_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None:

@@ -64,6 +64,7 @@ class Reason(StrEnum):
     DNS_BLOCKPAGE = "dns.blockpage"
     DNS_INJECTED = "dns.injected"
     DNS_INCONSISTENT = "dns.inconsistent"
+    DNS_NO_ANSWER = "dns.no_answer"  # NOERROR without an address, where others get one
     TCP_RESET = "tcp.reset"
     TCP_TIMEOUT = "tcp.timeout"
     TCP_REFUSED = "tcp.refused"

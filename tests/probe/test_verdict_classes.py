@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from probe import dns as probe_dns
+from probe import layers
 from probe.environment import distinct_resolvers
 from probe.evidence import ControlResult, RefusedAddress
 from probe.failures import Failure
@@ -467,3 +468,28 @@ def test_a_bogon_everyone_gets_is_the_sites_own_dns() -> None:
     )
     seen = control_dns(refused, Failure.DNS_BOGON, answers=("127.0.0.1",), dns_bogons=["127.0.0.1"])
     assert verdict([seen])[0] is VerdictKind.INCONCLUSIVE
+
+
+def test_no_answer_where_other_resolvers_answer_is_a_dns_block() -> None:
+    empty = dns(Failure.DNS_NO_ANSWER, answers=())
+    honest = dns(primary=False, resolver=OTHER)
+    assert verdict([empty, honest, *healthy()[1:]]) == (VerdictKind.BLOCKED, Reason.DNS_NO_ANSWER)
+    nowhere = dns(Failure.DNS_NO_ANSWER, primary=False, resolver=OTHER, answers=())
+    assert verdict([empty, nowhere])[0] is VerdictKind.INCONCLUSIVE
+
+
+def test_every_reason_has_a_weight_and_every_table_key_is_a_failure() -> None:
+    """Completeness, as httpx's test_httpcore_all_exceptions_mapped: no reason without a
+    confidence, no table keyed by a string that is not a failure."""
+    assert set(layers.BASE_CONFIDENCE) == set(Reason)
+    tables = (
+        layers._DNS_REASONS,
+        layers._TCP_REASONS,
+        layers._TLS_REASONS,
+        layers._HTTP_REASONS,
+        layers._HOP_REASONS,
+    )
+    failures = {f.value for f in Failure}
+    for table in tables:
+        assert set(table) <= failures
+        assert all(isinstance(r, Reason) for r in table.values())
