@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from probe import layers
+from probe.failures import Failure
 from probe.findings import (
     HARMLESS,
     OK,
@@ -104,7 +105,7 @@ def judge(
     note = injection_note(measurements)
     if not found:
         return _no_interference(measurements, controls, working, caveats, note)
-    if control_view(measurements).reachable is False and found[0].reason not in ARTEFACTS:
+    if down_for_everyone(measurements) and found[0].reason not in ARTEFACTS:
         return Assessment(
             VerdictKind.INCONCLUSIVE,
             None,
@@ -114,6 +115,20 @@ def judge(
             f"the control endpoint cannot reach it either (platform outage?): {found[0].note}",
         )
     return _judge_interference(found, controls, working)
+
+
+def down_for_everyone(measurements: Sequence[Measurement]) -> bool:
+    """The control endpoint cannot reach the site either: the name is gone (NXDOMAIN, no
+    address) or its server fails from outside too. A control whose own resolver timed out or
+    failed has no view, and says nothing about the site."""
+    if control_view(measurements).reachable is not False:
+        return False
+    control = control_of(measurements)
+    if control is None:
+        return True  # only the flag (an import without the full result): take it as given
+    if control.dns_failure is not None:
+        return control.dns_failure in {Failure.DNS_NXDOMAIN, Failure.DNS_NO_ANSWER}
+    return control.tcp_failure != Failure.ADDRESS_REFUSED
 
 
 def _no_interference(

@@ -493,3 +493,19 @@ def test_every_reason_has_a_weight_and_every_table_key_is_a_failure() -> None:
     for table in tables:
         assert set(table) <= failures
         assert all(isinstance(r, Reason) for r in table.values())
+
+
+@pytest.mark.parametrize(
+    ("dns_failure", "kind"),
+    [
+        ("dns_timeout_error", VerdictKind.BLOCKED),  # the control's own resolver had trouble
+        ("dns_server_failure", VerdictKind.BLOCKED),
+        ("dns_nxdomain_error", VerdictKind.INCONCLUSIVE),  # the name is gone for everyone
+    ],
+)
+def test_only_a_site_failure_at_the_control_means_down_for_everyone(
+    dns_failure: str, kind: VerdictKind
+) -> None:
+    lost = control(dns_failure=dns_failure, addresses=(), tcp_address=None, http_status=None)
+    target = [control_dns(lost), tcp(), tls(Failure.CONNECTION_RESET)]
+    assert verdict(target)[0] is kind
