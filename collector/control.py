@@ -13,11 +13,12 @@ endpoint is never an open proxy into the collector's own network.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import ssl
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from probe import dns, http, tcp, tls
 from probe.bogons import Network, is_bogon
@@ -144,15 +145,23 @@ async def _measure_address(
         )
         if shake.failure is not None:
             return result
-    fetched = await http.fetch(
-        target.url,
-        address=address,
-        context=context,
-        timeout=config.timeout_s,
-        max_bytes=config.http_max_bytes,
-        pin=guard.pin,
+    urls = [target.url]
+    if url.scheme == "https" and url.port is None:
+        urls.append(urlunsplit(url._replace(scheme="http")))  # the cleartext page's reference
+    fetched, *plain = await asyncio.gather(
+        *(
+            http.fetch(
+                u,
+                address=address,
+                context=context,
+                timeout=config.timeout_s,
+                max_bytes=config.http_max_bytes,
+                pin=guard.pin,
+            )
+            for u in urls
+        )
     )
-    return replace(
+    result = replace(
         result,
         http_failure=fetched.failure,
         http_status=fetched.status,
@@ -162,6 +171,18 @@ async def _measure_address(
         http_header_names=fetched.header_names,
         http_final_url=fetched.final_url,
     )
+    for page in plain:
+        result = replace(
+            result,
+            plain_failure=page.failure,
+            plain_status=page.status,
+            plain_title=page.title,
+            plain_body_length=page.body_length if page.status is not None else None,
+            plain_body_truncated=page.body_truncated,
+            plain_header_names=page.header_names,
+            plain_final_url=page.final_url,
+        )
+    return result
 
 
 def _bounded(addresses: list[str]) -> list[str]:

@@ -343,7 +343,7 @@ async def http_step(
         return fetched
     blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
     outcome = fetched.failure or "ok"
-    diff = _compare_cleartext(run, fetched) if outcome == "ok" else None
+    diff = compare_cleartext(run, fetched) if outcome == "ok" else None
     if blockpage is not None:
         outcome = Failure.HTTP_BLOCKPAGE
     elif diff is not None and diff[1]:
@@ -384,15 +384,16 @@ async def http_step(
     return fetched
 
 
-def _compare_cleartext(
+def compare_cleartext(
     run: TargetRun, fetched: http.Fetch
 ) -> tuple[str, bool, pagediff.PageDiff] | None:
     """OONI ts-017's HTTP comparison, for a page that arrived in cleartext only.
 
     A page that ended over validated TLS is the site's own (a challenge or geo page included);
     a cleartext page is compared with the independent views this round has: the same site over
-    validated HTTPS from this vantage, and the control endpoint's GET. It differs only when it
-    differs from every view. Gives (references, differs, the closest comparison) or None.
+    validated HTTPS from this vantage, and the control endpoint's GETs (the target URL and its
+    http:// page). It differs only when it differs from every view. Gives (references, differs,
+    the closest comparison) or None.
     """
     if not (fetched.final_url or fetched.url).startswith("http:"):
         return None
@@ -407,6 +408,14 @@ def _compare_cleartext(
             title=control.http_title,
             header_names=control.http_header_names,
             truncated=control.http_body_truncated,
+        )
+    if control is not None and control.plain_status is not None:
+        references["control-http"] = pagediff.Page(
+            status=control.plain_status,
+            body_length=control.plain_body_length,
+            title=control.plain_title,
+            header_names=control.plain_header_names,
+            truncated=control.plain_body_truncated,
         )
     if not references:
         return None

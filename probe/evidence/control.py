@@ -56,6 +56,15 @@ class ControlResult:
     http_body_truncated: bool = False
     http_header_names: tuple[str, ...] = ()
     http_final_url: str | None = None
+    # the same site's plain-HTTP page (http:// on port 80 of the same address), when the target
+    # URL is https: the reference for a cleartext page, scheme for scheme
+    plain_failure: str | None = None
+    plain_status: int | None = None
+    plain_title: str | None = None
+    plain_body_length: int | None = None
+    plain_body_truncated: bool = False
+    plain_header_names: tuple[str, ...] = ()
+    plain_final_url: str | None = None
     schema: str = field(default=CONTROL_SCHEMA)
 
     @property
@@ -73,6 +82,7 @@ class ControlResult:
         data["addresses"] = list(self.addresses)
         data["refused"] = [asdict(r) for r in self.refused]
         data["http_header_names"] = list(self.http_header_names)
+        data["plain_header_names"] = list(self.plain_header_names)
         return data
 
     @classmethod
@@ -111,6 +121,13 @@ class ControlResult:
             http_body_truncated=bool(read.optional("http_body_truncated", bool)),
             http_header_names=tuple(read.list_of("http_header_names", str)),
             http_final_url=read.optional("http_final_url", str),
+            plain_failure=read.optional("plain_failure", str),
+            plain_status=read.optional("plain_status", int),
+            plain_title=read.optional("plain_title", str),
+            plain_body_length=read.optional("plain_body_length", int),
+            plain_body_truncated=bool(read.optional("plain_body_truncated", bool)),
+            plain_header_names=tuple(read.list_of("plain_header_names", str)),
+            plain_final_url=read.optional("plain_final_url", str),
         )
 
 

@@ -15,6 +15,10 @@ import pytest
 
 from probe.control import ControlClient, parse_control, read_token
 from probe.evidence import ControlResult, ControlResultError, RefusedAddress
+from probe.http import Fetch
+from probe.model import Category
+from probe.steps import TargetRun, compare_cleartext
+from probe.targets import Target
 
 
 def _result(**changes: object) -> ControlResult:
@@ -107,3 +111,33 @@ def test_client_posts_with_the_token(endpoint: tuple[str, list[dict[str, str]]])
 def test_client_down_is_an_error_not_an_exception() -> None:
     observation, error = asyncio.run(ControlClient("http://127.0.0.1:9/", None, 1).observe("x"))
     assert observation is None and error
+
+
+def test_a_cleartext_page_like_the_controls_plain_page_is_the_sites_own() -> None:
+    """A site that serves other content over http:// than over https:// is not a diff when the
+    control endpoint got the same cleartext page."""
+    site_http = Fetch(
+        "http://facebook.com/",
+        "198.19.1.5",
+        status=200,
+        body_length=300,
+        title="Please use the secure site",
+        final_url="http://facebook.com/",
+    )
+    run = TargetRun(Target("facebook", "facebook.com", Category.PLATFORM, "https://facebook.com/"))
+    run.control = _result(
+        tls_failure=None,
+        http_status=200,
+        http_title="Facebook - log in or sign up",
+        http_body_length=50_000,
+        plain_status=200,
+        plain_title="Please use the secure site",
+        plain_body_length=310,
+    )
+    compared = compare_cleartext(run, site_http)
+    assert compared is not None
+    reference, differs, closest = compared
+    assert (reference, differs, closest.title_match) == ("control+control-http", False, True)
+    notice = replace(site_http, title="Access restricted", body_length=90)
+    compared = compare_cleartext(run, notice)
+    assert compared is not None and compared[1] is True
