@@ -7,10 +7,12 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from probe import dns, tls
+from probe import bogons, dns, http, tls
 from probe.blockpages import Blockpages, load_blockpages
+from probe.bogons import is_bogon
 from probe.configfile import ConfigError
 from probe.control import ControlClient, read_token
+from probe.failures import Failure
 from probe.interception import InterceptionCAs, load_interception_cas
 from probe.model import TestKind
 from probe.settings import ProbeSettings
@@ -83,3 +85,30 @@ def _control_client(settings: ProbeSettings) -> ControlClient | None:
     return ControlClient(
         settings.control_endpoint, token, t.dns + t.tcp + t.tls + t.http, connect_timeout=t.tcp
     )
+
+
+def hop_pin(env: Environment) -> http.Pin | None:
+    """Redirect hops to another host are resolved at the primary resolver, like the target:
+    never by the system's getaddrinfo, never to a bogon, and a failure there is the hop's
+    outcome (``dns_nxdomain_error`` on a hop whose name is blocked)."""
+    if not env.resolvers:
+        return None
+    resolver = env.resolvers[0]
+    allow = env.settings.allow_net
+    bad = env.blockpages.addresses
+
+    async def pin(host: str) -> str:
+        literal = bogons.parse_address(host)
+        if literal is not None:
+            if is_bogon(host, allow=allow):
+                raise http.AddressRefusedError(f"redirect to the special-purpose address {host}")
+            return host
+        found = await dns.lookup(host, resolver, timeout=env.settings.timeouts.dns)
+        if found.failure is not None:
+            raise http.PinError(found.failure, f"redirect to {host}: {found.failure}")
+        clean = [a for a in found.addresses if a not in bad and not is_bogon(a, allow=allow)]
+        if not clean:
+            raise http.PinError(Failure.DNS_BOGON, f"redirect to {host}: {found.addresses}")
+        return clean[0]
+
+    return pin

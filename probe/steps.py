@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from probe import bogons, dns, http, injection, pagediff, tcp, tls
+from probe import dns, http, injection, tcp, tls
 from probe.bogons import is_bogon
-from probe.environment import Environment
+from probe.cleartext import compare_cleartext
+from probe.environment import Environment, hop_pin
 from probe.evidence import (
     ControlEvidence,
     ControlResult,
@@ -282,33 +283,6 @@ def url_port(url: str) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def hop_pin(env: Environment) -> http.Pin | None:
-    """Redirect hops to another host are resolved at the primary resolver, like the target:
-    never by the system's getaddrinfo, never to a bogon, and a failure there is the hop's
-    outcome (``dns_nxdomain_error`` on a hop whose name is blocked)."""
-    if not env.resolvers:
-        return None
-    resolver = env.resolvers[0]
-    allow = env.settings.allow_net
-    bad = env.blockpages.addresses
-
-    async def pin(host: str) -> str:
-        literal = bogons.parse_address(host)
-        if literal is not None:
-            if is_bogon(host, allow=allow):
-                raise http.AddressRefusedError(f"redirect to the special-purpose address {host}")
-            return host
-        found = await dns.lookup(host, resolver, timeout=env.settings.timeouts.dns)
-        if found.failure is not None:
-            raise http.PinError(found.failure, f"redirect to {host}: {found.failure}")
-        clean = [a for a in found.addresses if a not in bad and not is_bogon(a, allow=allow)]
-        if not clean:
-            raise http.PinError(Failure.DNS_BOGON, f"redirect to {host}: {found.addresses}")
-        return clean[0]
-
-    return pin
-
-
 def _handshake_completed(result: tls.Handshake | None) -> str | None:
     if result is None:
         return None
@@ -343,7 +317,7 @@ async def http_step(
         return fetched
     blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
     outcome = fetched.failure or "ok"
-    diff = compare_cleartext(run, fetched) if outcome == "ok" else None
+    diff = compare_cleartext(run.https_page, run.control, fetched) if outcome == "ok" else None
     if blockpage is not None:
         outcome = Failure.HTTP_BLOCKPAGE
     elif diff is not None and diff[1]:
@@ -382,44 +356,3 @@ async def http_step(
     if url.startswith("https:") and outcome == "ok" and run.https_page is None:
         run.https_page = fetched
     return fetched
-
-
-def compare_cleartext(
-    run: TargetRun, fetched: http.Fetch
-) -> tuple[str, bool, pagediff.PageDiff] | None:
-    """OONI ts-017's HTTP comparison, for a page that arrived in cleartext only.
-
-    A page that ended over validated TLS is the site's own (a challenge or geo page included);
-    a cleartext page is compared with the independent views this round has: the same site over
-    validated HTTPS from this vantage, and the control endpoint's GETs (the target URL and its
-    http:// page). It differs only when it differs from every view. Gives (references, differs,
-    the closest comparison) or None.
-    """
-    if not (fetched.final_url or fetched.url).startswith("http:"):
-        return None
-    references: dict[str, pagediff.Page] = {}
-    if run.https_page is not None:
-        references["https"] = http.page_of(run.https_page)
-    control = run.control
-    if control is not None and control.reachable:
-        references["control"] = pagediff.Page(
-            status=control.http_status,
-            body_length=control.http_body_length,
-            title=control.http_title,
-            header_names=control.http_header_names,
-            truncated=control.http_body_truncated,
-        )
-    if control is not None and control.plain_status is not None:
-        references["control-http"] = pagediff.Page(
-            status=control.plain_status,
-            body_length=control.plain_body_length,
-            title=control.plain_title,
-            header_names=control.plain_header_names,
-            truncated=control.plain_body_truncated,
-        )
-    if not references:
-        return None
-    ours = http.page_of(fetched)
-    diffs = {name: pagediff.compare(ours, page) for name, page in references.items()}
-    closest = min(diffs.values(), key=lambda d: d.differs)
-    return "+".join(diffs), all(d.differs for d in diffs.values()), closest

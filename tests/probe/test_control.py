@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from probe.cleartext import compare_cleartext
 from probe.control import ControlClient, parse_control, read_token
 from probe.evidence import ControlResult, ControlResultError, RefusedAddress
 from probe.http import Fetch
-from probe.model import Category
-from probe.steps import TargetRun, compare_cleartext
-from probe.targets import Target
 
 
 def _result(**changes: object) -> ControlResult:
@@ -124,8 +122,7 @@ def test_a_cleartext_page_like_the_controls_plain_page_is_the_sites_own() -> Non
         title="Please use the secure site",
         final_url="http://facebook.com/",
     )
-    run = TargetRun(Target("facebook", "facebook.com", Category.PLATFORM, "https://facebook.com/"))
-    run.control = _result(
+    control = _result(
         tls_failure=None,
         http_status=200,
         http_title="Facebook - log in or sign up",
@@ -134,10 +131,10 @@ def test_a_cleartext_page_like_the_controls_plain_page_is_the_sites_own() -> Non
         plain_title="Please use the secure site",
         plain_body_length=310,
     )
-    compared = compare_cleartext(run, site_http)
+    compared = compare_cleartext(None, control, site_http)
     assert compared is not None
     reference, differs, closest = compared
     assert (reference, differs, closest.title_match) == ("control+control-http", False, True)
     notice = replace(site_http, title="Access restricted", body_length=90)
-    compared = compare_cleartext(run, notice)
+    compared = compare_cleartext(None, control, notice)
     assert compared is not None and compared[1] is True
