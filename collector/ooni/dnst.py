@@ -18,7 +18,15 @@ import dns.rcode
 
 from collector.ooni.evidence import Context
 from collector.ooni.failures import failure_of
-from collector.ooni.stages import OK, PRIMARY_TAG, entries_of, has_tag, raw_failure, seconds
+from collector.ooni.stages import (
+    OK,
+    PRIMARY_TAG,
+    entries_of,
+    flatten,
+    has_tag,
+    raw_failure,
+    seconds,
+)
 from probe.bogons import Network, is_bogon
 from probe.dns import consistency_of
 from probe.evidence import DnsEvidence
@@ -183,20 +191,22 @@ def evidence(
     outcome: str,
 ) -> dict[str, Any]:
     """The lookup's ``dns_*`` details (``probe.evidence.DnsEvidence``)."""
-    return DnsEvidence(
-        query=found.hostname,
-        resolver=found.resolver,
-        transport="udp" if found.engine in SYSTEM_ENGINES else found.engine,
-        system=found.engine in SYSTEM_ENGINES,
-        primary=primary,
-        rcode=found.rcode,
-        answers=found.addresses,
-        extra_answers=found.extra_answers,
-        bogons=bogons,
-        blockpage=blockpage_addresses(found, context),
-        consistency=consistency,
-        t=round(found.t - found.t0, 6),
-        failure=None if outcome == OK else outcome,
-        failure_raw=found.failure_raw,
-        host=True if host else None,
-    ).to_dict()
+    return flatten(
+        DnsEvidence(
+            query=found.hostname,
+            resolver=found.resolver,
+            transport="udp" if found.engine in SYSTEM_ENGINES else found.engine,
+            system=found.engine in SYSTEM_ENGINES,
+            primary=primary,
+            rcode=found.rcode,
+            answers=found.addresses,
+            extra_answers=found.extra_answers,
+            bogons=bogons,
+            blockpage=blockpage_addresses(found, context),
+            consistency=consistency,
+            t=round(found.t - found.t0, 6),
+            failure=None if outcome == OK else outcome,
+            failure_raw=found.failure_raw,
+            host=True if host else None,
+        )
+    )

@@ -15,7 +15,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from collector.ooni.failures import failure_of
-from collector.ooni.stages import OK, Stamper, mapping_of, nested, raw_failure, split_endpoint, took
+from collector.ooni.stages import (
+    OK,
+    Stamper,
+    flatten,
+    mapping_of,
+    nested,
+    raw_failure,
+    split_endpoint,
+    took,
+)
 from probe import http, pagediff
 from probe.blockpages import Blockpages
 from probe.evidence import ControlResult, HttpEvidence
@@ -69,29 +78,31 @@ def http_record(
         outcome = Failure.HTTP_BLOCKPAGE
     elif outcome == OK and (request.get("x_tyndau_http_diff") is True or diff.get("differs")):
         outcome = Failure.HTTP_DIFF
-    details = HttpEvidence(
-        url=url,
-        address=split_endpoint(request.get("address"))[0] or None,
-        status=page.status,
-        headers=headers,
-        header_names=page.header_names,
-        title=page.title,
-        body_length=page.body_length or 0,
-        body_sha256=hashlib.sha256(body).hexdigest() if body and not page.truncated else None,
-        body_truncated=page.truncated,
-        blockpage=blockpage,
-        redirects=tuple(redirects),
-        final_url=url,
-        t=took(request),
-        failure=None if outcome == OK else outcome,
-        failure_raw=raw_failure(request.get("failure"), failure),
-        diff_reference=diff.get("reference"),
-        diff_differs=diff.get("differs"),
-        diff_status_match=diff.get("status_match"),
-        diff_body_proportion=diff.get("body_proportion"),
-        diff_title_match=diff.get("title_match"),
-        diff_headers_match=diff.get("headers_match"),
-    ).to_dict()
+    details = flatten(
+        HttpEvidence(
+            url=url,
+            address=split_endpoint(request.get("address"))[0] or None,
+            status=page.status,
+            headers=headers,
+            header_names=page.header_names,
+            title=page.title,
+            body_length=page.body_length or 0,
+            body_sha256=hashlib.sha256(body).hexdigest() if body and not page.truncated else None,
+            body_truncated=page.truncated,
+            blockpage=blockpage,
+            redirects=tuple(redirects),
+            final_url=url,
+            t=took(request),
+            failure=None if outcome == OK else outcome,
+            failure_raw=raw_failure(request.get("failure"), failure),
+            diff_reference=diff.get("reference"),
+            diff_differs=diff.get("differs"),
+            diff_status_match=diff.get("status_match"),
+            diff_body_proportion=diff.get("body_proportion"),
+            diff_title_match=diff.get("title_match"),
+            diff_headers_match=diff.get("headers_match"),
+        )
+    )
     return stamper.make(TestKind.HTTP, request.get("t0"), request.get("t"), outcome, details)
 
 

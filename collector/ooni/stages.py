@@ -8,12 +8,14 @@ its stage, so the verdict engine reads OONI's evidence exactly as it reads our p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from collector.ooni.ids import stable_uuid7
+from probe.evidence.flat import Flat
 from probe.model import Measurement, TargetRef, TestKind, Vantage
 
 OK = "ok"
@@ -117,3 +119,37 @@ def split_endpoint(address: object) -> tuple[str, int | None]:
 def raw_failure(text: object, mapped: str | None) -> str | None:
     """OONI's own failure string when ours differs from it (kept in ``*_failure_raw``)."""
     return str(text) if text not in (None, False, "") and str(text) != mapped else None
+
+
+_LAYOUTS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _layout(cls: type[Flat]) -> tuple[tuple[str, str, bool], ...]:
+    """(wire key, field name, omit when None) per field of an evidence class, computed once."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        layout = _LAYOUTS[cls] = tuple(
+            (f"{cls.PREFIX}_{f.name}", f.name, bool(f.metadata.get("omit_when_none")))
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        )
+    return layout
+
+
+def flatten(record: Flat) -> dict[str, Any]:
+    """``record.to_dict()`` (probe/evidence/flat.py) with the field layout computed once per
+    class: the import's hot path (tests/ooni/test_engine_keys.py holds the two equal)."""
+    out: dict[str, Any] = {}
+    for key, name, omit in _layout(type(record)):
+        value = getattr(record, name)
+        if value is None and omit:
+            continue
+        out[key] = _wire(value)
+    return out
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    return value

@@ -118,3 +118,19 @@ def test_records_read_back_as_the_engine_reads_them() -> None:
         for cls in STAGES:
             if any(key.startswith(f"{cls.PREFIX}_") for key in m.details):
                 cls.from_dict(m.details)
+
+
+def test_the_fast_flattening_equals_to_dict() -> None:
+    """collector/ooni/stages.py ``flatten`` writes exactly what the evidence's to_dict writes."""
+    from collector.ooni.stages import flatten
+
+    checked = 0
+    for m in mapped():
+        for cls in (DnsEvidence, TcpEvidence, TlsEvidence, HttpEvidence):
+            if any(key.startswith(f"{cls.PREFIX}_") and key != "dns_host" for key in m.details):
+                if cls is DnsEvidence and m.test.value != "dns":
+                    continue
+                record = cls.from_dict(m.details)
+                assert flatten(record) == record.to_dict()
+                checked += 1
+    assert checked > 50
