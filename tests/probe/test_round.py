@@ -384,3 +384,30 @@ def test_run_round_api_with_a_subset_of_tests(
     assert out["probe_ids"] == ["p-1"]
     assert out["rounds"] == [out["round_id"]]
     assert out["verdicts"] == {"alpha": "accessible", "ctl": "accessible", "ctl2": "accessible"}
+
+
+def test_the_system_resolver_named_again_is_not_its_own_control(vantage: dict[str, Any]) -> None:
+    """--resolver naming resolv.conf's resolver measures it once: NXDOMAIN there stays a block."""
+    done = probe_cli(
+        vantage,
+        "--json",
+        "--ca-bundle",
+        str(vantage["ca"]),
+        "--allow-net",
+        "198.18.0.0/15",
+        "--timeout",
+        "2",
+        "--resolver",
+        "198.18.0.53:53",
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    delta = next(o for o in lines if o["type"] == "verdict" and o["target"] == "delta")
+    assert (delta["verdict"], delta["reason"]) == ("blocked", "dns.nxdomain")
+    resolvers = {
+        o["details"]["dns_resolver"]
+        for o in lines
+        if o["type"] == "measurement" and o["test"] == "dns" and o["target"]["name"] == "delta"
+    }
+    assert resolvers == {"198.18.0.53:53"}
