@@ -105,7 +105,7 @@ def judge(
     note = injection_note(measurements)
     if not found:
         return _no_interference(measurements, controls, working, caveats, note)
-    if down_for_everyone(measurements) and found[0].reason not in ARTEFACTS:
+    if found[0].reason not in ARTEFACTS and down_for_everyone(measurements, found[0].method):
         return Assessment(
             VerdictKind.INCONCLUSIVE,
             None,
@@ -117,10 +117,17 @@ def judge(
     return _judge_interference(found, controls, working)
 
 
-def down_for_everyone(measurements: Sequence[Measurement]) -> bool:
-    """The control endpoint cannot reach the site either: the name is gone (NXDOMAIN, no
-    address) or its server fails from outside too. A control whose own resolver timed out or
-    failed has no view, and says nothing about the site."""
+_STAGE = {BlockMethod.DNS: 0, BlockMethod.TCP: 1, BlockMethod.TLS: 2, BlockMethod.HTTP: 3}
+
+
+def down_for_everyone(measurements: Sequence[Measurement], method: BlockMethod) -> bool:
+    """The control endpoint's failure explains this vantage's failure at ``method``'s stage.
+
+    It does when the name is gone (NXDOMAIN, no address, there too), or when the control got at
+    least as far as this vantage and failed there or later (the server fails from outside too).
+    A control that failed earlier than this vantage (its own resolver timed out; it could not
+    connect where this vantage did) has no view of the failing stage: it explains nothing.
+    """
     if control_view(measurements).reachable is not False:
         return False
     control = control_of(measurements)
@@ -128,7 +135,10 @@ def down_for_everyone(measurements: Sequence[Measurement]) -> bool:
         return True  # only the flag (an import without the full result): take it as given
     if control.dns_failure is not None:
         return control.dns_failure in {Failure.DNS_NXDOMAIN, Failure.DNS_NO_ANSWER}
-    return control.tcp_failure != Failure.ADDRESS_REFUSED
+    if control.tcp_failure == Failure.ADDRESS_REFUSED:
+        return False
+    reached = 1 if control.tcp_failure else 2 if control.tls_failure else 3
+    return reached >= _STAGE.get(method, 3)
 
 
 def _no_interference(

@@ -509,3 +509,17 @@ def test_only_a_site_failure_at_the_control_means_down_for_everyone(
     lost = control(dns_failure=dns_failure, addresses=(), tcp_address=None, http_status=None)
     target = [control_dns(lost), tcp(), tls(Failure.CONNECTION_RESET)]
     assert verdict(target)[0] is kind
+
+
+def test_a_control_that_failed_earlier_than_this_vantage_explains_nothing() -> None:
+    """The vantage connects and its handshake with this SNI is reset (another SNI works); the
+    control could not even connect: SNI filtering here, whatever broke at the control."""
+    no_connect = control(tcp_failure="generic_timeout_error", http_status=None)
+    sni_reset = tls(Failure.CONNECTION_RESET, tls_control_failure="ok", tls_control_sni="ctl")
+    assert verdict([control_dns(no_connect), tcp(), sni_reset]) == (
+        VerdictKind.BLOCKED,
+        Reason.TLS_RESET,
+    )
+    handshake_fails_there_too = control(tls_failure="connection_reset", http_status=None)
+    target = [control_dns(handshake_fails_there_too), tcp(), sni_reset]
+    assert verdict(target)[0] is VerdictKind.INCONCLUSIVE
