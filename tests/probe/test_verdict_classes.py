@@ -523,3 +523,16 @@ def test_a_control_that_failed_earlier_than_this_vantage_explains_nothing() -> N
     handshake_fails_there_too = control(tls_failure="connection_reset", http_status=None)
     target = [control_dns(handshake_fails_there_too), tcp(), sni_reset]
     assert verdict(target)[0] is VerdictKind.INCONCLUSIVE
+
+
+def test_the_round_records_whether_injected_answers_were_genuine() -> None:
+    from probe.round import _mark_genuine_injection
+
+    true_answer = m(TestKind.DNS_INJECTION, Failure.DNS_INJECTED, inj_answers=[[A]])
+    forged = m(TestKind.DNS_INJECTION, Failure.DNS_INJECTED, inj_answers=[["198.19.66.6"]])
+    _mark_genuine_injection([*healthy(), true_answer])
+    _mark_genuine_injection([*healthy(), forged])
+    assert (true_answer.details["inj_genuine"], forged.details["inj_genuine"]) == (True, False)
+    untouched = healthy()
+    _mark_genuine_injection(untouched)
+    assert all("inj_genuine" not in x.details for x in untouched)
