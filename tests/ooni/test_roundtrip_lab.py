@@ -1,0 +1,98 @@
+"""Export then import gives the same verdicts on what the probe really measures: ``tyndau probe
+once`` in the lab's fixed vantage under several censorship actions, its measurements written as
+OONI JSON by the exporter and judged again by the importer. Real unbound, nginx, nftables."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.ooni import load_context, map_measurement, verdict_of
+from collector.ooni.export import export_round, rounds
+from collector.ooni.records import measurement_from_record
+
+pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+TYNDAU = str(Path(sys.executable).parent / "tyndau")
+TARGET = "facebook"
+ACTIONS = [
+    "accessible",
+    "dns-nxdomain",
+    "dns-bogon",
+    "tcp-reset",
+    "tls-sni-reset",
+    "http-blockpage",
+    "shutdown",
+]
+CONTEXT = load_context(allow_net=(ipaddress.ip_network("198.18.0.0/15"),))
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Any]:
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
+        pytest.skip("the lab needs root, iproute2 and nftables (CI has them)")
+    from lab.network import Lab
+
+    with Lab(prefix="tob", targets_file=REPO / "config" / "targets.toml") as built:
+        yield built
+
+
+def probe_once(lab: Any) -> list[dict[str, Any]]:
+    done = lab.run(
+        "fixed",
+        [
+            TYNDAU,
+            "probe",
+            "once",
+            "--json",
+            "--ca-bundle",
+            str(lab.ca_bundle),
+            "--allow-net",
+            "198.18.0.0/15",
+            "--timeout",
+            "4",
+        ],
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_lab_round_exported_and_imported_keeps_its_verdicts(lab: Any, action: str) -> None:
+    lab.clear()
+    if action != "accessible":
+        lab.apply(action, target=TARGET, group="all")
+    try:
+        lines = probe_once(lab)
+    finally:
+        lab.clear()
+    original = {
+        o["target"]: (o["verdict"], o["method"], o["reason"])
+        for o in lines
+        if o["type"] == "verdict"
+    }
+    measurements = sorted(
+        (measurement_from_record(o) for o in lines if o["type"] == "measurement"),
+        key=lambda m: (m.started_at, m.id),
+    )
+    back = {}
+    for group in rounds(measurements):
+        for exported in export_round(group, lambda m: "p-lab"):
+            imported = map_measurement(json.loads(json.dumps(exported)), CONTEXT)
+            verdict = verdict_of(imported)
+            back[imported.target.name] = (
+                verdict.verdict.value,
+                verdict.method and verdict.method.value,
+                verdict.reason and verdict.reason.value,
+            )
+    assert back == original
