@@ -147,8 +147,8 @@ async def _transport_chain(
     if open_80 and TestKind.HTTP in env.tests:
         plain = "http://" + run.target.url.split("://", 1)[1]
         for address in open_80[:MAX_GET_ATTEMPTS]:
-            fetched = await steps.http_step(env, recorder, run, plain, address)
-            if run.measurements[-1].outcome in {"ok", Failure.HTTP_BODY_TOO_LARGE}:
+            fetched, outcome = await steps.http_step(env, recorder, run, plain, address)
+            if outcome in {"ok", Failure.HTTP_BODY_TOO_LARGE}:
                 break
             if fetched.failure == Failure.GENERIC_TIMEOUT and fetched.t_first_byte is not None:
                 break  # a slow body: reachable, for the throughput test to judge
@@ -165,7 +165,7 @@ async def _fetch_https(
     stall: tuple[datetime, float, http.Fetch] | None = None
     for address in validated[:MAX_GET_ATTEMPTS]:
         started, mono = utcnow(), time.monotonic()
-        fetched = await steps.http_step(
+        fetched, _ = await steps.http_step(
             env,
             recorder,
             run,

@@ -303,7 +303,8 @@ async def http_step(
     *,
     record: bool = True,
     total_timeout: float | None = None,
-) -> http.Fetch:
+) -> tuple[http.Fetch, str]:
+    """One GET through ``address``; gives the fetch and the outcome it was recorded with."""
     started, mono = utcnow(), time.monotonic()
     fetched = await http.fetch(
         url,
@@ -314,7 +315,7 @@ async def http_step(
         pin=hop_pin(env),
     )
     if not record:
-        return fetched
+        return fetched, fetched.failure or "ok"
     blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
     outcome = fetched.failure or "ok"
     diff = compare_cleartext(run.https_page, run.control, fetched) if outcome == "ok" else None
@@ -355,4 +356,4 @@ async def http_step(
     run.add(recorder, TestKind.HTTP, started, mono, outcome=outcome, details=details)
     if url.startswith("https:") and outcome == "ok" and run.https_page is None:
         run.https_page = fetched
-    return fetched
+    return fetched, outcome
