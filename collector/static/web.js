@@ -107,6 +107,24 @@
     }
   }
 
+  // ---- hover: a cell's counts (its aria-label) beside the pointer ----
+  const tip = element("div", "", "tooltip");
+  tip.hidden = true;
+  tip.setAttribute("role", "tooltip");
+  document.body.appendChild(tip);
+  document.addEventListener("mouseover", (event) => {
+    const cell = event.target.closest && event.target.closest("a.cell");
+    if (!cell) {
+      tip.hidden = true;
+      return;
+    }
+    tip.textContent = cell.getAttribute("aria-label");
+    tip.hidden = false;
+    const left = Math.min(event.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
+    tip.style.left = `${Math.max(4, left)}px`;
+    tip.style.top = `${event.clientY + 16}px`;
+  });
+
   // ---- drill-down: the raw measurements behind a heatmap cell ----
   const body = document.getElementById("drill-body");
   if (!body) {

@@ -41,11 +41,18 @@ def x_scale(since: datetime, until: datetime) -> XOf:
 
 
 def _defs(svg: ET.Element) -> None:
+    """Per hatched state a pattern of the hatching alone (``dots`` also marks partly offline
+    cells) and one with the state's colour under it (``fill-blocked``), so a cell is one rect."""
     defs = el(svg, "defs")
     for state, (name, path) in PATTERNS.items():
-        pattern = el(defs, "pattern", id=name, width=6, height=6, patternUnits="userSpaceOnUse")
         ink = "#ffffff" if state is CellState.OFFLINE else "#000000"
-        el(pattern, "path", d=path, stroke=ink, stroke_width=1, class_="pattern-ink")
+        for pattern_id, colour in ((name, None), (f"fill-{name}", LOOKS[state].colour)):
+            pattern = el(
+                defs, "pattern", id=pattern_id, width=6, height=6, patternUnits="userSpaceOnUse"
+            )
+            if colour is not None:
+                el(pattern, "rect", width=6, height=6, fill=colour)
+            el(pattern, "path", d=path, stroke=ink, stroke_width=1, stroke_opacity=0.55)
 
 
 def axis(svg: ET.Element, since: datetime, until: datetime, x_of: XOf, bottom: float) -> None:
@@ -124,6 +131,7 @@ def heatmap(
     step = timedelta(seconds=int(doc["step_s"]))
     if not count:
         el(svg, "text", "No verdicts in this range.", x=LABEL_W + 8, y=top + 16, class_="label")
+    columns: dict[str, Column] = {}
     for group, first, rows in layout:
         if titled:
             el(svg, "text", f"{group.network} network", x=8, y=first - 6, class_="group-label")
@@ -151,11 +159,20 @@ def heatmap(
                 fill=LOOKS[CellState.NO_DATA].colour,
                 class_="row-bg",
             )
+            params = {k: v for k, v in {**where, "target": series["target"]}.items() if v}
+            row = Row(
+                series["target"],
+                prefix,
+                f"{root}v1/measurements?{urlencode(params)}&",
+                str(row_y + 2),
+            )
             for point in series["points"]:
-                start = parse_time(point["start"])
-                lo, hi = max(start, since), min(start + step, until)
-                cell = Cell(series["target"], prefix, lo, hi, point)
-                _cell(svg, cell, x_of, row_y, root=root, vantage=where)
+                column = columns.get(point["start"])
+                if column is None:
+                    column = columns[point["start"]] = _column(
+                        point["start"], since, until, step, x_of
+                    )
+                _cell(svg, row, column, point)
     for event, lane in zip(events, lanes, strict=True):
         _band(svg, event, lane, now=now, until=until, x_of=x_of, root=root)
         for group, first, rows in layout:
@@ -167,63 +184,82 @@ def heatmap(
 
 
 @dataclass(frozen=True, slots=True)
-class Cell:
+class Row:
     target: str
     prefix: str  # the network's name and "-" when the rows are grouped by network
+    href: str  # the drill-down's query up to the range
+    y: str
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What every cell of one bucket shares, computed once per page (a page has thousands)."""
+
     lo: datetime
-    hi: datetime
-    point: dict[str, Any]
+    x: str
+    width: str
+    query: str  # since, until and limit for the drill-down
+    stamp: int
+    words: str  # ``2022-01-05 09:00–09:15 UTC``
 
 
-def _cell(
-    svg: ET.Element, cell: Cell, x_of: XOf, y: float, *, root: str, vantage: dict[str, Any]
-) -> None:
-    point, lo, hi = cell.point, cell.lo, cell.hi
+def _column(
+    start_text: str, since: datetime, until: datetime, step: timedelta, x_of: XOf
+) -> Column:
+    start = parse_time(start_text)
+    lo, hi = max(start, since), min(start + step, until)
+    x0, x1 = x_of(lo), x_of(hi)
+    query = urlencode({"since": format_time(lo), "until": format_time(hi), "limit": 100})
+    words = f"{lo:%Y-%m-%d %H:%M}–{hi:%H:%M} UTC"
+    return Column(lo, str(x0), str(max(0.5, round(x1 - x0, 2))), query, int(lo.timestamp()), words)
+
+
+CELL_H = str(ROW_H - 4)
+
+
+def _cell(svg: ET.Element, row: Row, column: Column, point: dict[str, Any]) -> None:
+    """One bucket of one row: a link to its measurements, its colour, its cue, its counts."""
     state = cell_state(
         accessible=point["accessible"],
         blocked=point["blocked"],
         offline=point["offline"],
         inconclusive=point["inconclusive"],
     )
-    params = {**vantage, "target": cell.target, "since": format_time(lo), "until": format_time(hi)}
-    href = f"{root}v1/measurements?" + urlencode({k: v for k, v in params.items() if v})
-    label = cell_label(cell.target, lo, hi, point)
-    if cell.prefix:
-        label = f"{cell.prefix[:-1]}: {label}"
-    link = el(
+    label = _label(row.target, column.words, point)
+    if row.prefix:
+        label = f"{row.prefix[:-1]}: {label}"
+    link = ET.SubElement(
         svg,
         "a",
-        href=href + "&limit=100",
-        class_="cell",
-        aria_label=label,
-        id=f"cell-{cell.prefix}{cell.target}-{int(lo.timestamp())}",
-        data_target=cell.target,
-        data_since=format_time(lo),
-        data_state=state.value,
+        {
+            "href": row.href + column.query,
+            "class": "cell",
+            "aria-label": label,
+            "id": f"cell-{row.prefix}{row.target}-{column.stamp}",
+            "data-target": row.target,
+            "data-state": state.value,
+        },
     )
-    x0, x1 = x_of(lo), x_of(hi)
-    box: dict[str, Any] = {
-        "x": x0,
-        "y": y + 2,
-        "width": max(0.5, round(x1 - x0, 2)),
-        "height": ROW_H - 4,
-    }
-    rect = el(link, "rect", **box, fill=LOOKS[state].colour, class_="fill")
-    el(rect, "title", label)
-    if state in PATTERNS:
-        el(link, "rect", **box, fill=f"url(#{PATTERNS[state][0]})", class_="cue")
+    box = {"x": column.x, "y": row.y, "width": column.width, "height": CELL_H}
+    fill = f"url(#fill-{PATTERNS[state][0]})" if state in PATTERNS else LOOKS[state].colour
+    ET.SubElement(link, "rect", {**box, "fill": fill, "class": "fill"})
     if point["offline"] and state is not CellState.OFFLINE:  # partly offline: dots on top
-        el(link, "rect", **box, fill="url(#dots)", class_="cue part-offline")
+        ET.SubElement(link, "rect", {**box, "fill": "url(#dots)", "class": "cue part-offline"})
 
 
-def cell_label(target: str, lo: datetime, hi: datetime, point: dict[str, Any]) -> str:
+def _label(target: str, words: str, point: dict[str, Any]) -> str:
     share = point["availability"]
     percent = "no accessible/blocked verdict" if share is None else f"{share:.0%} available"
     counts = (
         f"{point['accessible']} accessible, {point['blocked']} blocked, "
         f"{point['offline']} offline, {point['inconclusive']} inconclusive"
     )
-    return f"{target}, {lo:%Y-%m-%d %H:%M}–{hi:%H:%M} UTC: {percent} ({counts})"
+    return f"{target}, {words}: {percent} ({counts})"
+
+
+def cell_label(target: str, lo: datetime, hi: datetime, point: dict[str, Any]) -> str:
+    """A cell's words: target, bucket, availability and the verdict counts."""
+    return _label(target, f"{lo:%Y-%m-%d %H:%M}–{hi:%H:%M} UTC", point)
 
 
 def _band(
@@ -318,10 +354,8 @@ def legend(figure: ET.Element, step_s: int) -> None:
     for state, look in LOOKS.items():
         item = el(caption, "span", class_="key", data_state=state.value)
         swatch = el(item, "svg", viewBox="0 0 14 14", width=14, height=14, aria_hidden="true")
-        _defs(swatch)
-        el(swatch, "rect", width=14, height=14, fill=look.colour, class_="swatch")
-        if state in PATTERNS:
-            el(swatch, "rect", width=14, height=14, fill=f"url(#{PATTERNS[state][0]})")
+        fill = f"url(#fill-{PATTERNS[state][0]})" if state in PATTERNS else look.colour
+        el(swatch, "rect", width=14, height=14, fill=fill, class_="swatch")
         el(item, "span", look.label)
     for kind, colour in EVENT_COLOURS.items():
         item = el(caption, "span", class_="key")

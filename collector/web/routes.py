@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -183,7 +184,7 @@ async def _event_data(
         network=found.scope.network,
         prefix="",
     )
-    view = await run_in_threadpool(country_view, store, query)
+    view = await run_in_threadpool(partial(country_view, store, query, summed=True))
     scope_key = {(found.scope.asn, found.scope.network), (None, found.scope.network)}
     signal_groups = [
         g for g in view.signals if found.scope.network is None or (g.asn, g.network) in scope_key

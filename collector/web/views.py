@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collector.records import Event, VerdictBucket
-from collector.series import availability_json, availability_series
 from collector.signals import Signals, signals
 from collector.store import Store
 from collector.store.codec import event_to_dict
 from collector.timeline import TimelineQuery, bucket_starts, document
+from probe.model import format_time
 
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
 
@@ -33,17 +33,48 @@ def row_groups(
     verdicts: list[VerdictBucket], query: TimelineQuery, networks: list[str]
 ) -> list[RowGroup]:
     """One group per network when the page is not narrowed to one, so that a mobile-only
-    shutdown is not hidden by the fixed network's accessible verdicts."""
-    if query.network is not None or len(networks) < 2:
-        return [RowGroup(query.network, _rows(verdicts, query, query.network))]
-    return [RowGroup(n, _rows(verdicts, query, n)) for n in networks]
-
-
-def _rows(
-    verdicts: list[VerdictBucket], query: TimelineQuery, network: str | None
-) -> list[dict[str, Any]]:
-    found = availability_series(verdicts, asn=query.asn, network=network, target=query.target)
-    return [availability_json(s) for s in found]
+    shutdown is not hidden by the fixed network's accessible verdicts. The rows are
+    collector/series.py's availability series (the API's JSON shape), summed in one pass."""
+    split = query.network is None and len(networks) >= 2
+    sums: dict[tuple[str | None, str, str], dict[datetime, list[int]]] = defaultdict(dict)
+    for b in verdicts:
+        if (query.asn is not None and b.asn != query.asn) or (
+            query.network is not None and b.network != query.network
+        ):
+            continue
+        if query.target is not None and b.target != query.target:
+            continue
+        key = (b.network if split else query.network, b.target, b.category)
+        acc = sums[key].get(b.start)
+        if acc is None:
+            acc = sums[key][b.start] = [0, 0, 0, 0, 0]
+        acc[0] += b.accessible
+        acc[1] += b.blocked
+        acc[2] += b.offline
+        acc[3] += b.inconclusive
+        acc[4] += b.probes
+    texts: dict[datetime, str] = {}
+    groups: dict[str | None, list[dict[str, Any]]] = (
+        {n: [] for n in networks} if split else {query.network: []}
+    )
+    for (network, target, category), points in sorted(sums.items(), key=lambda kv: kv[0][1:]):
+        rows = []
+        for start, (ok, blk, off, inc, probes) in sorted(points.items()):
+            text = texts.get(start) or texts.setdefault(start, format_time(start))
+            judged = ok + blk
+            rows.append(
+                {
+                    "start": text,
+                    "accessible": ok,
+                    "blocked": blk,
+                    "offline": off,
+                    "inconclusive": inc,
+                    "probes": probes,
+                    "availability": None if judged == 0 else ok / judged,
+                }
+            )
+        groups[network].append({"target": target, "category": category, "points": rows})
+    return [RowGroup(n, series) for n, series in groups.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +90,9 @@ class CountryView:
     groups: list[RowGroup]
 
 
-def country_view(store: Store, query: TimelineQuery) -> CountryView:
+def country_view(store: Store, query: TimelineQuery, *, summed: bool = False) -> CountryView:
+    """The page's data; ``summed``: also the document's series summed over every network when
+    the rows are grouped by network (the downloads need them, the page does not)."""
     verdicts = store.verdict_buckets(
         since=query.since, until=query.until, step_s=query.step_s, cc=query.cc
     )
@@ -67,9 +100,14 @@ def country_view(store: Store, query: TimelineQuery) -> CountryView:
         since=query.since, until=query.until, step_s=query.step_s, cc=query.cc
     )
     events = store.events(since=query.since, until=query.until, cc=query.cc)
-    doc = document(query, verdicts, events)
-    starts = bucket_starts(doc)
     networks = sorted({b.network for b in verdicts})
+    groups = row_groups(verdicts, query, networks)
+    doc = document(query, [], events)
+    if len(groups) == 1:
+        doc["series"] = groups[0].series
+    elif summed:
+        doc = document(query, verdicts, events)
+    starts = bucket_starts(doc)
     return CountryView(
         query=query,
         doc=doc,
@@ -77,7 +115,7 @@ def country_view(store: Store, query: TimelineQuery) -> CountryView:
         asns=sorted({b.asn for b in verdicts}),
         networks=networks,
         targets=sorted({b.target for b in verdicts}),
-        groups=row_groups(verdicts, query, networks),
+        groups=groups,
     )
 
 

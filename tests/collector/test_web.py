@@ -804,3 +804,26 @@ def test_clicking_a_cell_lists_its_measurements_failures_first(
     assert {outcome for _, outcome in cells} == {"generic_timeout_error"}
     assert not any(probe.startswith("probe-") for probe, _ in cells)  # pseudonyms only
     assert browser.run("return location.hash") == f"#cell-mobile-whatsapp-{at}"
+
+
+def test_row_groups_are_the_apis_availability_series(db: Path) -> None:
+    """The page sums its rows in one pass; they must equal collector/series.py's, per network."""
+    from collector.series import availability_json, availability_series
+    from collector.timeline import parse_query
+    from collector.web.views import row_groups
+
+    store = open_store(f"sqlite:{db}")
+    try:
+        query = parse_query(
+            cc="KZ", since="2022-01-06T06:00:00Z", until="2022-01-06T20:00:00Z", step="15m"
+        )
+        verdicts = store.verdict_buckets(since=query.since, until=query.until, step_s=900, cc="KZ")
+    finally:
+        store.close()
+    groups = row_groups(verdicts, query, ["fixed", "mobile"])
+    assert [g.network for g in groups] == ["fixed", "mobile"]
+    for group in groups:
+        expected = availability_series(verdicts, network=group.network)
+        assert group.series == [availability_json(s) for s in expected]
+    [whole] = row_groups(verdicts, query, ["fixed"])
+    assert whole.series == [availability_json(s) for s in availability_series(verdicts)]
