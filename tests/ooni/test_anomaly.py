@@ -159,3 +159,31 @@ def test_scan_finds_the_block_in_imported_ooni_data(tmp_path: Path) -> None:
     block = next(e for e in events if e.kind.value == "blocking")
     assert abs(block.start - BLOCK_FROM) <= timedelta(hours=1)
     assert not [e for e in events if e.scope.asn == ASNS[1]], scan.stdout
+    timeline = subprocess.run(
+        [
+            TYNDAU,
+            "timeline",
+            "--store",
+            f"sqlite:{store}",
+            "--cc",
+            "KZ",
+            "--asn",
+            "9198",
+            "--target",
+            "facebook",
+            "--since",
+            "2022-01-01T00:00:00Z",
+            "--until",
+            "2022-01-06T00:00:00Z",
+            "--step",
+            "1d",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert timeline.returncode == 0, timeline.stderr
+    assert "facebook" in timeline.stdout and "blocking" in timeline.stdout
