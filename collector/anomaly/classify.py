@@ -86,15 +86,18 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
     down = _pooled(grid.down(), members)
     watched = np.array([bool(grid.beats[m].any()) for m in members], dtype=bool)
     quiet = _collector_gaps(grid, th)
-    runs = detect_silence(up, heard, th, day=day, down=down, quiet=quiet, watched=watched)
+    expected = np.zeros_like(up)
+    runs = detect_silence(up, heard, th, day=day, down=down, quiet=quiet, watched=watched,
+                          expected_out=expected)  # fmt: skip
     items: list[_Item] = []
     pooled: list[tuple[Leaf, _Item]] = []
     for run in _judged(runs, judge_from):
         s, end = run.series, _end(run, grid)
         before = heard[s, max(0, run.start - LOOKBACK) : run.start]
         probes = int(before.max()) if before.size else 0
-        missing = probes - up[s, run.start : end].min()  # one probe going quiet is no outage
-        if min(probes, missing) < th.min_probes or end - run.start < th.min_rounds:
+        # beyond what this hour usually has (desktops off at night): one probe is no outage
+        missing = (expected[s, run.start : end] - up[s, run.start : end]).max()
+        if min(probes, round(missing)) < th.min_probes or end - run.start < th.min_rounds:
             continue
         evidence = {
             "rounds": end - run.start,
@@ -104,7 +107,7 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
                 sum(grid.offline[x, run.start : end].sum() for x in members[s])
             ),
         }
-        if hindsight and _only_asleep(run, end, heard[s], down[s], probes):
+        if hindsight and _only_asleep(run, end, heard[s], down[s], th.min_probes):
             continue
         if s < n:
             items.append(_Item(s, run, evidence))
@@ -131,14 +134,17 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
     return out
 
 
-def _only_asleep(run: Run, end: int, heard: Any, down: Any, probes: int) -> bool:
-    """Silence that ended, whose probes came back and brought no "offline" record from their
-    outboxes: they were switched off or asleep, not cut (a cut probe keeps measuring and
-    uploads its offline verdicts when it is back; DESIGN.md decision 1)."""
-    if run.end is None or down[run.start : end].sum() > 0:
+def _only_asleep(run: Run, end: int, heard: Any, down: Any, min_probes: int) -> bool:
+    """A silence that ended, whose probes came back, and in which fewer than ``min_probes``
+    probes ever said at once that they were offline (or cut from abroad): they were switched
+    off or asleep, or one lost its link while another slept; not a cut. A cut probe keeps
+    measuring and its outbox, emptied oldest first, brings its offline verdicts before anything
+    newer (DESIGN.md decision 1), so once the probes are back a real cut shows its reports."""
+    if run.end is None:
         return False
     after = heard[end : end + BACKFILL_GRACE]
-    return bool(after.size == BACKFILL_GRACE and after.min() >= max(1.0, probes / 2))
+    back = after.size == BACKFILL_GRACE and after.min() >= 1
+    return bool(back and down[run.start : end].max(initial=0.0) < min_probes)
 
 
 def _pools(grid: Grid) -> list[tuple[Leaf, list[int]]]:

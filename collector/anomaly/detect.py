@@ -81,6 +81,7 @@ def detect_silence(
     down: Array | None = None,
     quiet: Mask | None = None,
     watched: Mask | None = None,
+    expected_out: Array | None = None,
 ) -> list[Run]:
     """Runs where far fewer probes report (heard and online) than expected at this time of day.
 
@@ -90,7 +91,8 @@ def detect_silence(
     direct observation, so it counts fully; silence (a sleeping laptop, a dozing phone, a
     collector that cannot be reached) counts DISPERSION times less, and not at all in the buckets
     marked ``quiet`` (a collector-side gap: silence everywhere at once). Series not ``watched``
-    (no heartbeats ever, e.g. imported measurements) give no silence signal. Expected is the
+    (no heartbeats ever, e.g. imported measurements) give no silence signal; ``expected_out``,
+    if given, receives the probes expected per series and bucket. Expected is the
     lower of the recent level (EWMA) and what the seasonal memory (``seasonal.py``) expects at
     this time of day.
     """
@@ -108,7 +110,10 @@ def detect_silence(
     log_silent = np.log((1 - th.down_rate) / (1 - th.up_rate))
 
     def step(t: int, belief: Array) -> Array:
-        seasonal = memory.expected(t)
+        typical, least = memory.expected(t)
+        # silence alone is judged against the quietest recent day at this hour, reports
+        # (offline, cut from abroad) against the typical one
+        seasonal = np.where(down_t[t] > 0, typical, least)
         first = np.isnan(level) & (heard_t[t] > 0)
         level[first] = up_t[t][first]
         known = ~np.isnan(level)
@@ -118,8 +123,10 @@ def detect_silence(
         base[:] = np.where(belief <= 0, now, base)
         lvl = np.where(belief > 0, np.maximum(base, now), now)
         expected = np.minimum(lvl, np.where(np.isfinite(seasonal), seasonal, lvl))
-        k = np.minimum(up_t[t], expected)
-        missing = expected - k
+        if expected_out is not None:
+            expected_out[:, t] = expected
+        k = up_t[t]  # more probes than expected is evidence of normal too
+        missing = np.maximum(expected - k, 0.0)
         reported = np.minimum(down_t[t], missing)  # said so: offline or cut from abroad
         if quiet_t[t]:  # a collector-side gap: only what was reported counts
             missing = reported
@@ -134,8 +141,7 @@ def detect_silence(
         llr = np.where(enough & known & watched_s, llr, 0.0)
         learn = known & _not_open(belief, llr, th)
         level[:] = np.where(learn, now + th.baseline_alpha * (up_t[t] - now), level)
-        after = belief + np.clip(llr, -th.llr_cap, th.llr_cap)
-        memory.learn(t, heard_t[t], known, belief, after, th.open_at)
+        memory.learn(t, heard_t[t], known)
         out: Array = llr
         return out
 

@@ -3,11 +3,10 @@
 Volunteers' desktops are off most nights and phones doze; that daily quiet is learned, not
 alarmed. For each time of day the memory keeps the fewest probes heard within SEASON_SLACK
 buckets on each of the last DAYS_REMEMBERED days and expects their median, so a habit of most
-nights is expected while one odd night is not. Buckets inside an anomaly never enter it, so a
-shutdown repeated daily (exam shutdowns, Myanmar's nightly cuts of 2021) is found every day; a
-stretch that rose but fell back without becoming an event was normal after all and enters it
-then. Before a series is first heard nothing is learned, so a group that joins is judged from
-its first hour on its recent level instead.
+nights is expected while one odd night is not. It learns the probes *heard*, not those up: once
+backfilled, a cut's probes are heard (offline), so a shutdown repeated daily (exam shutdowns,
+Myanmar's nightly cuts of 2021) is found every day. Before a series is first heard nothing is
+learned, so a group that joins is judged from its first hour on its recent level instead.
 """
 
 from __future__ import annotations
@@ -30,12 +29,11 @@ class SeasonalMemory:
     def __init__(self, n_series: int, day: int) -> None:
         self.day = day
         self.learned = np.full((SLOTS, day, n_series), np.inf)
-        self.tentative = np.full((SLOTS, day, n_series), np.inf)  # heard, before judgement
-        self.stretch = np.zeros(n_series, dtype=np.int64)  # first bucket of a positive stretch
-        self.opened = np.zeros(n_series, dtype=bool)  # the current stretch became an event
 
-    def expected(self, t: int) -> Array:
-        """The median over past days of the fewest probes heard around this time; inf: none."""
+    def expected(self, t: int) -> tuple[Array, Array]:
+        """The median and the least, over past days, of the fewest probes heard around this
+        time (inf: nothing learned). The median is what to expect of reports; the least is what
+        to expect of presence alone, since staying silent can be a habit of some nights."""
         slot = t % self.day
         idx = np.arange(slot - SEASON_SLACK, slot + SEASON_SLACK + 1) % self.day
         past = [d for d in range(SLOTS) if d != (t // self.day) % SLOTS]  # not today
@@ -43,23 +41,14 @@ class SeasonalMemory:
         with warnings.catch_warnings():  # days not learned yet are NaN; all NaN: no memory
             warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(np.where(np.isfinite(per_day), per_day, np.nan), axis=0)
-        out: Array = np.where(np.isnan(median), np.inf, median)
-        return out
+        typical: Array = np.where(np.isnan(median), np.inf, median)
+        least: Array = per_day.min(axis=0)
+        return typical, least
 
-    def learn(
-        self, t: int, heard: Array, known: Mask, belief: Array, after: Array, open_at: float
-    ) -> None:
-        """Remember bucket ``t`` where it was normal (or on the first day, always)."""
+    def learn(self, t: int, heard: Array, known: Mask) -> None:
+        """Remember how many probes were heard in bucket ``t`` (nothing before a series is first
+        heard). Inside an event too: a cut's probes are heard once their outboxes bring the
+        offline verdicts (a day later at the latest, for this memory), so a cut does not teach
+        silence, while probes that never report back were only off, which is the habit."""
         ring, slot = (t // self.day) % SLOTS, t % self.day
-        seen = np.where(known, heard, np.inf)
-        self.tentative[ring, slot] = seen
-        self.stretch[(belief <= 0) & (after > 0)] = t
-        self.opened |= after >= open_at
-        normal = (after <= 0) & (belief <= 0)
-        self.learned[ring, slot] = np.where(normal | (t < self.day), seen,
-                                            self.learned[ring, slot])  # fmt: skip
-        for series in np.flatnonzero((belief > 0) & (after <= 0) & ~self.opened):
-            for u in range(max(int(self.stretch[series]), t - self.day + 1), t + 1):
-                where = (u // self.day) % SLOTS, u % self.day, series
-                self.learned[where] = self.tentative[where]
-        self.opened[after <= 0] = False
+        self.learned[ring, slot] = np.where(known, heard, np.inf)
