@@ -39,7 +39,7 @@ def render_overview(view: Overview | None, form: Form, error: str) -> str:
         for name in (
             "Country",
             "Probes heard, last hour",
-            "Probes heard in the range",
+            "Probes heard (most in a day of the range)",
             "Networks",
             "ASNs",
             "Targets",

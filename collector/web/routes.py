@@ -22,6 +22,7 @@ from collector.signals import Signals
 from collector.store import Store, StoreError
 from collector.store.codec import event_to_dict
 from collector.timeline import TimelineInputError, format_csv, parse_query
+from collector.web.cache import DayCache
 from collector.web.country import render_country
 from collector.web.event import FETCHED, render_event
 from collector.web.html import SECURITY_HEADERS
@@ -76,7 +77,9 @@ async def overview_page(
     try:
         end = typed_time(until, "until") if until else now
         start = end - timedelta(seconds=_span(range or "24h"))
-        view = await run_in_threadpool(overview, _store(request), start, end)
+        view = await run_in_threadpool(
+            partial(overview, _store(request), start, end, cache=_cache(request))
+        )
     except TimelineInputError as exc:
         return _html(render_overview(None, form, str(exc)), 422)
     except StoreError as exc:
@@ -96,6 +99,14 @@ def _span(quick: str) -> int:
 
 def _store(request: Request) -> Store:
     return queries.store_of(request)
+
+
+def _cache(request: Request) -> DayCache:
+    """The app's day cache of bucket counts (collector/web/cache.py), made at first use."""
+    cache: DayCache | None = getattr(request.app.state, "web_day_cache", None)
+    if cache is None:
+        cache = request.app.state.web_day_cache = DayCache()
+    return cache
 
 
 @router.get("/timeline", response_class=HTMLResponse)
@@ -133,7 +144,9 @@ async def country_page(
     now = datetime.now(UTC)
     try:
         query = resolve(form, now)
-        view = await run_in_threadpool(country_view, _store(request), query)
+        view = await run_in_threadpool(
+            partial(country_view, _store(request), query, cache=_cache(request))
+        )
     except TimelineInputError as exc:
         return _html(render_country(form.cc, form, None, str(exc), now=now, root=root), 422)
     except StoreError as exc:
@@ -184,7 +197,9 @@ async def _event_data(
         network=found.scope.network,
         prefix="",
     )
-    view = await run_in_threadpool(partial(country_view, store, query, summed=True))
+    view = await run_in_threadpool(
+        partial(country_view, store, query, summed=True, cache=_cache(request))
+    )
     scope_key = {(found.scope.asn, found.scope.network), (None, found.scope.network)}
     signal_groups = [
         g for g in view.signals if found.scope.network is None or (g.asn, g.network) in scope_key

@@ -16,6 +16,7 @@ from collector.signals import Signals, signals
 from collector.store import Store
 from collector.store.codec import event_to_dict
 from collector.timeline import TimelineQuery, bucket_starts, document
+from collector.web.cache import DAY_S, DayCache
 from probe.model import format_time
 
 EVER = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
@@ -90,15 +91,15 @@ class CountryView:
     groups: list[RowGroup]
 
 
-def country_view(store: Store, query: TimelineQuery, *, summed: bool = False) -> CountryView:
+def country_view(
+    store: Store, query: TimelineQuery, *, summed: bool = False, cache: DayCache | None = None
+) -> CountryView:
     """The page's data; ``summed``: also the document's series summed over every network when
     the rows are grouped by network (the downloads need them, the page does not)."""
-    verdicts = store.verdict_buckets(
-        since=query.since, until=query.until, step_s=query.step_s, cc=query.cc
-    )
-    heartbeats = store.heartbeat_buckets(
-        since=query.since, until=query.until, step_s=query.step_s, cc=query.cc
-    )
+    days = cache or DayCache(max_entries=0)
+    since, until, step_s, cc = query.since, query.until, query.step_s, query.cc
+    verdicts = days.verdict_buckets(store, since=since, until=until, step_s=step_s, cc=cc)
+    heartbeats = days.heartbeat_buckets(store, since=since, until=until, step_s=step_s, cc=cc)
     events = store.events(since=query.since, until=query.until, cc=query.cc)
     networks = sorted({b.network for b in verdicts})
     groups = row_groups(verdicts, query, networks)
@@ -141,22 +142,25 @@ class Overview:
     events: list[dict[str, Any]]  # ongoing first, then latest first
 
 
-def overview(store: Store, since: datetime, until: datetime) -> Overview:
-    span = int((until - since).total_seconds())
+def overview(
+    store: Store, since: datetime, until: datetime, *, cache: DayCache | None = None
+) -> Overview:
+    """Every country of the range; "heard in the range" is the most probes of a UTC day."""
+    days = cache or DayCache(max_entries=0)
     rows: dict[str, CountryRow] = {}
 
     def row(cc: str) -> CountryRow:
         return rows.setdefault(cc, CountryRow(cc))
 
     whole: dict[tuple[str, int, str], int] = defaultdict(int)
-    for b in store.verdict_buckets(since=since, until=until, step_s=span):
+    for b in days.verdict_buckets(store, since=since, until=until, step_s=DAY_S, cc=None):
         found = row(b.cc)
         found.networks.add(b.network)
         found.asns.add(b.asn)
         found.targets.add(b.target)
         whole[(b.cc, b.asn, b.network)] = max(whole[(b.cc, b.asn, b.network)], b.probes)
     beats: dict[tuple[str, int, str], int] = defaultdict(int)
-    for h in store.heartbeat_buckets(since=since, until=until, step_s=span):
+    for h in days.heartbeat_buckets(store, since=since, until=until, step_s=DAY_S, cc=None):
         beats[(h.cc, h.asn, h.network)] = max(beats[(h.cc, h.asn, h.network)], h.probes)
     for key in set(whole) | set(beats):
         row(key[0]).heard_range += max(whole.get(key, 0), beats.get(key, 0))

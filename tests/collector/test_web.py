@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from collector.app import create_app
 from collector.palette import LOOKS, CellState
-from collector.records import Event, EventKind, EventState, Scope
+from collector.records import Event, EventKind, EventState, Scope, VerdictBucket
 from collector.settings import CollectorSettings
 from collector.store import Store, open_store
 from collector.store.influxd import free_port
@@ -827,3 +827,44 @@ def test_row_groups_are_the_apis_availability_series(db: Path) -> None:
         assert group.series == [availability_json(s) for s in expected]
     [whole] = row_groups(verdicts, query, ["fixed"])
     assert whole.series == [availability_json(s) for s in availability_series(verdicts)]
+
+
+def test_the_day_cache_answers_as_the_store_and_rereads_a_day_written_to(tmp_path: Path) -> None:
+    from collector.web.cache import DayCache
+
+    store = open_store(f"sqlite:{tmp_path / 'c.sqlite3'}")
+    try:
+        at = datetime(2022, 1, 6, 9, 1, tzinfo=UTC)
+        target = TargetRef("x", "x.test", Category.PLATFORM)
+
+        def verdict(moment: datetime, kind: VerdictKind) -> Verdict:
+            return Verdict(
+                uuid7(),
+                "p",
+                Vantage("KZ", 1, "fixed"),
+                target,
+                "r",
+                moment,
+                kind,
+                None,
+                None,
+                0.9,
+                (),
+            )
+
+        store.write_batch(verdicts=[verdict(at, VerdictKind.ACCESSIBLE)])
+        cache = DayCache()
+        since, until = datetime(2022, 1, 4, 6, tzinfo=UTC), datetime(2022, 1, 8, 6, tzinfo=UTC)
+
+        def read() -> list[VerdictBucket]:
+            return cache.verdict_buckets(store, since=since, until=until, step_s=3600, cc="KZ")
+
+        direct = store.verdict_buckets(since=since, until=until, step_s=3600, cc="KZ")
+        assert read() == direct and cache.misses == 3  # three whole days, two edges read fresh
+        assert read() == direct and cache.hits == 3
+        store.write_batch(verdicts=[verdict(at + timedelta(hours=1), VerdictKind.BLOCKED)])
+        again = read()  # the day written to is read again; the others come from the cache
+        assert again == store.verdict_buckets(since=since, until=until, step_s=3600, cc="KZ")
+        assert again != direct and (cache.hits, cache.misses) == (5, 4)
+    finally:
+        store.close()
