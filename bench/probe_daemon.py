@@ -1,72 +1,33 @@
-"""Weight of the probe daemon: idle RSS, RSS during a round, CPU per round, outbox throughput.
+"""Weight of the real probe daemon doing real rounds in the lab: idle RSS, RSS in a round, CPU
+per round, log lines per round, and outbox throughput.
 
-Run: ``python bench/probe_daemon.py``. Everything stays on 127.0.0.1: the daemon runs with a
-bench round (it imports the real ``probe.round`` so its modules are counted, then returns
-synthetic measurements at a realistic pace), and uploads go to a real ``tyndau collector serve``
-with a SQLite store. Goals (docs/volunteers.md): idle RSS <= 50 MB; scapy not imported unless
-raw tests are on.
+Run as root: ``python bench/probe_daemon.py [--rounds N]``. A lab comes up (namespaces in
+198.18.0.0/15, real resolvers, web servers and censor); ``tyndau collector serve`` runs in the
+lab's collector node and the unchanged ``tyndau probe run`` in the fixed vantage, measuring the
+shipped targets every round. RSS is read from /proc (what ``ps`` shows) while the daemon waits
+between rounds and while a round runs. Goals (docs/volunteers.md): idle RSS under 50 MB; scapy
+not loaded unless raw tests are on.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TOKEN = "operator-token-for-the-benchmark"
-PER_ROUND = 40  # measurements per round, about what 20 targets x (dns, tcp, tls, http) give
-
-BENCH_ROUND = f"""
-import asyncio, os, sys
-from dataclasses import dataclass
-import probe.round  # the real round's imports count in the daemon's RSS
-from probe.ids import uuid7
-from probe.model import (Category, Measurement, TargetRef, TestKind, Vantage, Verdict,
-                         VerdictKind, utcnow)
-
-@dataclass
-class Result:
-    round_id: str
-    started_at: object
-    measurements: list
-    verdicts: list
-
-async def run_round(settings, *, probe_id, targets=None, tests=None):
-    started, round_id = utcnow(), uuid7()
-    vantage = Vantage(settings.cc, settings.asn, settings.network)
-    target = TargetRef("example", "example.test", Category.PLATFORM)
-    open(os.environ["BENCH_MARK"], "w").write("round\\n")
-    measurements = []
-    for i in range({PER_ROUND}):
-        await asyncio.sleep(0.02)
-        measurements.append(Measurement(
-            id=uuid7(), probe_id=probe_id, probe_version="0.1.0", vantage=vantage,
-            target=target, test=TestKind.DNS, started_at=utcnow(), duration_ms=12.5,
-            outcome="ok", round_id=round_id,
-            details={{"dns_answers": ["198.18.0.10"], "dns_t": 0.0125, "i": i}}))
-    verdicts = [Verdict(
-        id=uuid7(), probe_id=probe_id, vantage=vantage, target=target, round_id=round_id,
-        at=utcnow(), verdict=VerdictKind.ACCESSIBLE, method=None, reason=None, confidence=0.9,
-        measurement_ids=tuple(m.id for m in measurements))]
-    open(os.environ["BENCH_MARK"], "w").write("idle\\n")
-    return Result(round_id, started, measurements, verdicts)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+PORT = 8080
+ROUND_S = 30  # a round every 30 s: long enough for idle stretches between rounds
 
 
 def rss_mb(pid: int) -> float:
@@ -81,168 +42,161 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_collector(work: Path, port: int) -> subprocess.Popen[bytes]:
+def threads(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def rounds_done(work: Path) -> int:
+    status = work / "status.json"
+    try:
+        return int(json.loads(status.read_text()).get("rounds", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def wait_for(condition: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def start_collector(lab: Any, work: Path) -> str:
+    from lab.topology import COLLECTOR_ADDRESS
+
     config = work / "collector.toml"
     config.write_text(
-        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "sqlite:{work}/store.sqlite3"\n'
-        f'operator_token = "{TOKEN}"\n[limits]\nprobe_batches_per_minute = 100000\n'
+        f'[collector]\nlisten = "{COLLECTOR_ADDRESS}:{PORT}"\n'
+        f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{TOKEN}"\n'
+        "[limits]\nprobe_batches_per_minute = 100000\n"
     )
-    proc = subprocess.Popen(
-        [TYNDAU, "collector", "serve", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("collector did not start")
+    log = (work / "collector.log").open("wb")
+    serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
+    lab.popen("collector", serve, stdout=log, stderr=log)
+    url = f"http://{COLLECTOR_ADDRESS}:{PORT}"
+    curl = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
+    wait_for(lambda: lab.run("fixed", curl, timeout=5).returncode == 0, 30, "the collector")
+    return url
 
 
-def register(port: int, work: Path) -> None:
-    config = work / "probe.toml"
-    config.write_text(f'[upload]\ncredentials_file = "{work}/credentials.json"\n')
-    url = f"http://127.0.0.1:{port}"
-    subprocess.run(
-        [
-            TYNDAU,
-            "probe",
-            "register",
-            "--config",
-            str(config),
-            "--collector",
-            url,
-            "--token",
-            TOKEN,
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-def daemon_weight(work: Path, port: int, rounds: int = 4) -> None:
-    (work / "benchround.py").write_text(BENCH_ROUND)
-    mark = work / "mark"
+def probe_config(lab: Any, work: Path, url: str) -> Path:
     config = work / "probe.toml"
     config.write_text(
         f'[probe]\ncc = "KZ"\nasn = 9198\nnetwork = "fixed"\nstate_dir = "{work}"\n'
-        f'[upload]\ncollector_url = "http://127.0.0.1:{port}"\n'
-        f'credentials_file = "{work}/credentials.json"\n'
-        "[schedule]\nround_minutes = 0.05\njitter_seconds = 0\nheartbeat_seconds = 5\n"
+        f'targets = "{ROOT}/config/targets.toml"\nca_bundle = "{lab.ca_bundle}"\n'
+        'allow_net = ["198.18.0.0/15"]\n'
+        "[timeouts]\ndns = 3\ntcp = 3\ntls = 3\nhttp = 4\nthroughput = 4\n"
+        f'[upload]\ncollector_url = "{url}"\ncredentials_file = "{work}/credentials.json"\n'
+        f"[schedule]\nround_minutes = {ROUND_S / 60}\njitter_seconds = 0\n"
+        "heartbeat_seconds = 10\n"
         f'[outbox]\npath = "{work}/outbox.sqlite3"\n'
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
-        "TYNDAU_PROBE_ROUND": "benchround:run_round",
-        "BENCH_MARK": str(mark),
-    }
-    proc = subprocess.Popen(
-        [TYNDAU, "probe", "run", "--config", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return config
+
+
+def measure_daemon(lab: Any, work: Path, rounds: int) -> dict[str, float]:
+    url = start_collector(lab, work)
+    config = probe_config(lab, work, url)
+    register = [TYNDAU, "probe", "register", "--config", str(config), "--collector", url]
+    done = lab.run("fixed", [*register, "--token", TOKEN], timeout=30)
+    if done.returncode != 0:
+        raise SystemExit(f"register failed: {done.stderr}")
+    log_path = work / "daemon.log"
+    log = log_path.open("wb")
+    run = [TYNDAU, "probe", "run", "--config", str(config)]
+    daemon = lab.popen("fixed", run, stdout=log, stderr=log)
+    idle: list[float] = []
+    busy: list[float] = []
     try:
-        idle: list[float] = []
-        busy: list[float] = []
-        seen_rounds = 0
-        last = ""
-        cpu_start: float | None = None
-        deadline = time.monotonic() + 3 * rounds + 15
-        while seen_rounds < rounds and time.monotonic() < deadline:
-            state = mark.read_text().strip() if mark.exists() else ""
-            if state == "round" and last != "round":
-                seen_rounds += 1
-                if cpu_start is None:
-                    cpu_start = cpu_s(proc.pid)
-            if state:
-                (busy if state == "round" else idle).append(rss_mb(proc.pid))
-            last = state
-            time.sleep(0.02)
-        time.sleep(2.5)  # the last round, its upload, idle again
-        cpu_end = cpu_s(proc.pid)
-        scapy = "scapy" in Path(f"/proc/{proc.pid}/maps").read_text()
-        idle.append(rss_mb(proc.pid))
+        pid = daemon.pid  # ip netns exec execs the command: this is the daemon itself
+        wait_for(lambda: rounds_done(work) >= 1, 120, "a first round")
+        cpu_start, first = cpu_s(pid), rounds_done(work)
+        deadline = time.monotonic() + rounds * ROUND_S * 2 + 60
+        while rounds_done(work) < first + rounds and time.monotonic() < deadline:
+            status = json.loads((work / "status.json").read_text())
+            finished = status.get("last_round", {}).get("finished_at", "")
+            next_round = status.get("next_round") or ""
+            now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            # between a round's end (+3 s for its upload) and the next round's start: idle
+            quiet = finished and now > finished[:19] and next_round[:19] > now
+            settled = quiet and time.time() - _epoch(finished) > 3
+            (idle if settled else busy).append(rss_mb(pid))
+            time.sleep(0.25)
+        cpu_end, last = cpu_s(pid), rounds_done(work)
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        thread_count = threads(pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-    per_round = (cpu_end - (cpu_start or cpu_end)) / max(1, seen_rounds)
-    print(f"daemon idle RSS:             {max(idle):7.1f} MB  (goal <= 50 MB)")
-    print(f"daemon RSS during a round:   {max(busy or [0.0]):7.1f} MB")
-    print(f"daemon CPU per round cycle:  {per_round * 1000:7.1f} ms  ({PER_ROUND} measurements,")
-    print("                                       store + upload + heartbeats included)")
-    print(f"scapy loaded without raw:    {'yes' if scapy else 'no'}")
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+    measured = max(1, last - first)
+    lines = log_path.read_text(errors="replace").splitlines()
+    with sqlite3.connect(work / "collector.sqlite3") as db:
+        stored = db.execute("SELECT count(*) FROM measurements").fetchone()[0]
+    return {
+        "idle_mb": max(idle or [0.0]),
+        "idle_median_mb": sorted(idle)[len(idle) // 2] if idle else 0.0,
+        "busy_mb": max(busy or [0.0]),
+        "cpu_ms": (cpu_end - cpu_start) / measured * 1000,
+        "rounds": measured,
+        "log_lines_per_round": len(lines) / max(1, last),
+        "threads": thread_count,
+        "scapy": float("scapy" in maps),
+        "stored": stored,
+    }
 
 
-def outbox_throughput(work: Path, port: int, total: int = 20_000) -> None:
-    from probe.credentials import load_credentials
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def outbox_throughput(work: Path, total: int = 20_000) -> None:
+    """Outbox write speed: one transaction per round, as the daemon writes (no network)."""
     from probe.outbox import Kind, Outbox
-    from probe.uploader import Uploader
 
-    credentials = load_credentials(work / "credentials.json")
     box = Outbox(work / "throughput.sqlite3", max_bytes=10**9)
-    at = "2022-01-05T10:00:00.000000Z"
+    details = {"dns_answers": ["198.18.0.10"], "dns_t": 0.0125}
     records = [
-        {
-            "id": f"01890000-0000-7000-8000-{i:012d}",
-            "schema": "tyndau.measurement/1",
-            "probe_id": credentials.probe_id,
-            "probe_version": "0.1.0",
-            "vantage": {"cc": "KZ", "asn": 9198, "network": "fixed"},
-            "target": {"name": "example", "domain": "example.test", "category": "platform"},
-            "test": "dns",
-            "started_at": at,
-            "duration_ms": 12.5,
-            "outcome": "ok",
-            "round_id": "01890000-0000-7000-8000-000000000000",
-            "details": {"dns_answers": ["198.18.0.10"], "dns_t": 0.0125},
-        }
-        for i in range(total)
+        {"id": f"01890000-0000-7000-8000-{i:012d}", "details": details} for i in range(total)
     ]
     started = time.perf_counter()
-    for i in range(0, total, PER_ROUND):  # one transaction per round, as the daemon writes
-        box.put([(Kind.MEASUREMENT, r) for r in records[i : i + PER_ROUND]])
+    for i in range(0, total, 40):
+        box.put([(Kind.MEASUREMENT, r) for r in records[i : i + 40]])
     written = time.perf_counter() - started
-    uploader = Uploader(
-        box,
-        collector_url=f"http://127.0.0.1:{port}",
-        token=credentials.token,
-        batch_max_records=500,
-        batch_max_bytes=1_000_000,
-    )
-    started = time.perf_counter()
-    acknowledged = 0
-    while box.depth().records:
-        report = uploader.drain(max_batches=1000)
-        acknowledged += report.acknowledged
-        if report.error:
-            raise SystemExit(f"upload failed: {report.error}")
-    sent = time.perf_counter() - started
-    size = os.path.getsize(work / "throughput.sqlite3")
-    print(f"outbox write (synchronous=FULL, {PER_ROUND}/txn): {total / written:9.0f} records/s")
-    print(
-        f"outbox upload + ack (500/batch, gzip, SQLite store): {acknowledged / sent:6.0f} records/s"
-    )
-    print(f"outbox file after {total} records and full drain: {size / 1e6:.1f} MB")
+    box.close()
+    print(f"outbox write (synchronous=FULL, 40/txn): {total / written:9.0f} records/s")
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4, help="real rounds to measure")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("the lab needs root (network namespaces)")
+    from lab import Lab
+
     with tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmp:
         work = Path(tmp)
-        port = free_port()
-        collector = start_collector(work, port)
-        try:
-            register(port, work)
-            daemon_weight(work, port)
-            outbox_throughput(work, port)
-        finally:
-            collector.terminate()
-            collector.wait(timeout=15)
+        work.chmod(0o755)
+        with Lab(prefix="tbd", targets_file=ROOT / "config" / "targets.toml") as lab:
+            found = measure_daemon(lab, work, args.rounds)
+        outbox_throughput(work)
+    print(f"real daemon, {found['rounds']:.0f} real rounds in the lab ({ROUND_S} s apart),")
+    print(f"  {found['stored']:.0f} measurements stored at the collector")
+    print(f"daemon idle RSS (max):       {found['idle_mb']:7.1f} MB  (goal < 50 MB)")
+    print(f"daemon idle RSS (median):    {found['idle_median_mb']:7.1f} MB")
+    print(f"daemon RSS during a round:   {found['busy_mb']:7.1f} MB")
+    print(f"daemon CPU per round:        {found['cpu_ms']:7.0f} ms")
+    print(f"daemon threads:              {found['threads']:7.0f}")
+    print(f"log lines per round:         {found['log_lines_per_round']:7.1f}")
+    print(f"scapy loaded without raw:    {'yes' if found['scapy'] else 'no'}")
     return 0
 
 

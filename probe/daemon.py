@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import signal
@@ -27,6 +26,7 @@ from typing import Any, Protocol
 
 from probe.configfile import ConfigError
 from probe.heartbeat import make_heartbeat
+from probe.memory import release_memory
 from probe.model import Measurement, TestKind, Vantage, Verdict, format_time, utcnow
 from probe.outbox import Kind, Outbox, OutboxError
 from probe.settings import ProbeSettings
@@ -34,7 +34,6 @@ from probe.uploader import Backoff, Uploader
 
 log = logging.getLogger("tyndau.daemon")
 
-ROUND_ENV = "TYNDAU_PROBE_ROUND"  # module:function replacing probe.round.run_round (tests, labs)
 UPLOAD_CHECK_S = 5.0
 STOP_GRACE_S = 3.0
 ALL_TESTS: frozenset[TestKind] = frozenset(TestKind)
@@ -156,6 +155,7 @@ class Daemon:
                 len(result.measurements),
                 len(result.verdicts),
             )
+            release_memory()  # the round's garbage: idle RSS back near its start (bench)
             self._update_status(
                 last_round={
                     "round_id": result.round_id,
@@ -210,7 +210,9 @@ class Daemon:
             return
         report = self.uploader.drain(stop=self.stop_event)
         if report.batches:
-            log.info(
+            quiet = not report.error and not report.quarantined  # problems are WARNING/ERROR
+            log.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "upload: %d acknowledged (%d new, %d duplicates), %d quarantined%s",
                 report.acknowledged,
                 report.accepted,
@@ -311,6 +313,13 @@ def fail(message: str) -> int:
     return 2
 
 
+def real_round() -> RoundFunction:
+    """``probe.round.run_round``, imported only when the daemon starts measuring."""
+    from probe.round import run_round
+
+    return run_round
+
+
 def check_configuration(settings: ProbeSettings) -> None:
     """Load what every round loads (targets, resolvers, block pages, CA lists) once at start,
     so a missing or wrong file stops ``probe run`` as it stops ``probe once`` (ConfigError)."""
@@ -321,18 +330,8 @@ def check_configuration(settings: ProbeSettings) -> None:
     load_environment(settings, ALL_TESTS)
 
 
-def load_round_function(spec: str | None) -> RoundFunction:
-    """``module:function`` from TYNDAU_PROBE_ROUND, else the real ``probe.round.run_round``."""
-    if not spec:
-        from probe.round import run_round
-
-        return run_round
-    module_name, _, name = spec.partition(":")
-    function: RoundFunction = getattr(importlib.import_module(module_name), name)
-    return function
-
-
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, *, round_function: RoundFunction | None = None) -> int:
+    """``tyndau probe run``; ``round_function`` replaces the real round (tests inject theirs)."""
     from probe.credentials import Credentials, CredentialsError, load_credentials
     from probe.settings import load_probe_settings
     from probe.status import raw_sockets_allowed, status_path, write_status
@@ -387,7 +386,7 @@ def main(args: argparse.Namespace) -> int:
         probe_id=probe_id,
         outbox=outbox,
         uploader=uploader,
-        round_function=load_round_function(os.environ.get(ROUND_ENV)),
+        round_function=round_function or real_round(),
         raw_allowed=settings.raw_tests and raw_capable,
         cap_net_raw=raw_capable,
         write_status=lambda status: write_status(path, status),

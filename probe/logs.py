@@ -9,6 +9,9 @@ import time
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
+# Libraries that log at INFO per event: APScheduler per job run ("executed successfully"),
+# httpx/httpcore per request (with its address). Shown with -v; their warnings always.
+CHATTY = ("apscheduler", "httpx", "httpcore")
 _STD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -42,3 +45,5 @@ def setup_logging(*, fmt: LogFormat = "text", verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in CHATTY:  # their INFO is per job run or per request: DEBUG detail for us
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -86,6 +86,19 @@ async def run_round(settings, *, probe_id, targets=None, tests=None):
     return Result(round_id, started, measurements, [verdict])
 '''
 
+LAUNCHER = '''
+"""``tyndau probe run`` with the fake round injected: the seam is a keyword, not production
+code reading the environment."""
+import sys
+import fakeround
+from probe import daemon
+from probe.cli import build_parser
+from probe.logs import setup_logging
+args = build_parser().parse_args(sys.argv[1:])
+setup_logging(fmt=args.log_format, verbose=args.verbose)
+sys.exit(daemon.main(args, round_function=fakeround.run_round))
+'''
+
 
 # ---------------------------------------------------------------- in-process, fake round
 
@@ -401,17 +414,16 @@ def probe_config(state: Path, port: int) -> Path:
 def running_daemon(
     state: Path, config: Path, **extra_env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """``tyndau probe run`` as a subprocess, its round the fake one (injected by LAUNCHER)."""
     env = {
         **os.environ,
         **extra_env,
         "PYTHONPATH": f"{state}{os.pathsep}{ROOT}",
-        "TYNDAU_PROBE_ROUND": "fakeround:run_round",
         "FAKE_JOURNAL": str(state / "journal.jsonl"),
     }
     log = (state / "daemon.log").open("ab")
-    proc = subprocess.Popen(
-        tyndau("probe", "run", "--config", str(config)), cwd=ROOT, env=env, stdout=log, stderr=log
-    )
+    argv = [sys.executable, str(state / "launch.py"), "probe", "run", "--config", str(config)]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         yield proc
     finally:
@@ -464,6 +476,7 @@ def sent_at(record: dict[str, Any]) -> str:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "fakeround.py").write_text(FAKE_ROUND)
+    (tmp_path / "launch.py").write_text(LAUNCHER)
     return tmp_path
 
 
@@ -673,3 +686,25 @@ def test_run_refuses_to_start_on_a_bad_targets_file_or_setting(
     assert named in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (tmp_path / "outbox.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_the_daemon_logs_one_line_per_round(workdir: Path) -> None:
+    """Issue 14 item 18: APScheduler's per-job lines, httpx's per-request lines and the
+    routine upload reports are DEBUG; at INFO the log is the start, one line per round, the
+    stop. (Before: 612 lines in 17 minutes, 466 of them APScheduler's.)"""
+    port = free_port()
+    with running_collector(workdir, port) as store:
+        save_credentials(workdir / "credentials.json", add_probe(store))
+        config = probe_config(workdir, port)
+        with running_daemon(workdir, config) as proc:
+            wait_for(lambda: len(journal(workdir)[1]) >= 4, 40, "four rounds")
+            wait_for(lambda: not outbox_ids(workdir), 20, "the uploads")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+    rounds = len(journal(workdir)[1])
+    lines = (workdir / "daemon.log").read_text().splitlines()
+    assert [line for line in lines if " round " in line and "stored" in line][:rounds]
+    noise = [line for line in lines if "executed successfully" in line or "HTTP Request" in line]
+    assert noise == []
+    assert len(lines) <= rounds + 4, "\n".join(lines)
