@@ -316,3 +316,16 @@ def test_enrolment_tokens_are_limited_expire_and_revoke(store: Store) -> None:
     assert store.use_enrolment("cd" * 32, now=T0) is None  # revoked
     listed = {e.enrolment_id: (e.uses, e.max_uses, e.revoked) for e in store.enrolments()}
     assert listed == {"en-1": (2, 2, False), "en-2": (0, 1, True)}
+
+
+def test_a_record_the_store_cannot_hold_is_refused_not_unavailable(
+    store: Store, records: Any
+) -> None:
+    """Issue 14 item 3: past the API's bounds, a value the back-end refuses (an integer over
+    64 bits) is StoreRefusedError (a 422), never StoreUnavailableError (a 503, retried)."""
+    from collector.store import StoreRefusedError
+
+    huge = replace(records.heartbeat(), outbox_depth=2**63)
+    with pytest.raises(StoreRefusedError):
+        store.write_batch(heartbeats=[huge])
+    assert store.write_batch(heartbeats=[records.heartbeat()]).accepted == 1
