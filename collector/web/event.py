@@ -25,6 +25,7 @@ from collector.web.signals_chart import signals_chart, signals_json
 from collector.web.views import RowGroup
 from probe.model import parse_time
 
+REVISION_KEYS = {"opened_at", "retracted"}  # evidence keys the revisions table shows
 SHOWN_TARGET, SHOWN_CONTROL = 40, 20  # rows listed; the JSON API pages through the rest
 FETCHED = 1000  # measurements read to pick them from
 
@@ -89,8 +90,10 @@ def _facts(main: ET.Element, e: dict[str, Any], now: datetime) -> None:
 
 def revisions(e: dict[str, Any]) -> list[tuple[str, str]]:
     """What is known of the event's history: the store keeps its latest revision only, with
-    the time of that revision (and ``opened_at`` when the anomaly module records it)."""
-    out = [("opened", clock(e.get("opened_at")) if e.get("opened_at") else "not recorded")]
+    the time of that revision, and ``opened_at`` (in the evidence, collector/anomaly/lifecycle.py:
+    when the event would first have been paged)."""
+    opened = e.get("opened_at") or e.get("evidence", {}).get("opened_at")
+    out = [("opened", f"{_moment(opened)}: first detected" if opened else "not recorded")]
     updated = clock(e["updated_at"]) if e.get("updated_at") else "not recorded"
     if e.get("evidence", {}).get("retracted"):
         out.append(("retracted", f"{updated}: later data did not confirm it"))
@@ -101,6 +104,14 @@ def revisions(e: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         out.append(("last checked", updated))
     return out
+
+
+def _moment(text: Any) -> str:
+    """A stored time as the page shows it; a value no parser reads is shown as stored."""
+    try:
+        return clock(str(text))
+    except ValueError:
+        return str(text)
 
 
 def _revisions(main: ET.Element, e: dict[str, Any]) -> None:
@@ -120,7 +131,8 @@ def _evidence(main: ET.Element, evidence: dict[str, Any]) -> None:
         el(section, "p", "The detector recorded no evidence detail.", class_="hint")
         return
     table = el(section, "table", class_="evidence")
-    for name, value in sorted(evidence.items()):
+    shown = {k: v for k, v in evidence.items() if k not in REVISION_KEYS}
+    for name, value in sorted(shown.items()):
         tr = el(table, "tr")
         el(tr, "th", name.replace("_", " "), scope="row")
         if isinstance(value, dict):

@@ -160,7 +160,7 @@ def events() -> list[Event]:
         *SHUTDOWN,
         confidence=0.95,
         state=EventState.RESOLVED,
-        evidence={"rounds": 24, "probes_before": 2},
+        evidence={"rounds": 24, "probes_before": 2, "opened_at": "2022-01-06T14:10:00+00:00"},
         updated_at=SHUTDOWN[1] + timedelta(minutes=30),
     )
     retracted = Event(
@@ -455,6 +455,17 @@ def test_event_downloads_and_citation(collector: str) -> None:
     assert f"{collector}/event/ev-shutdown-mobile" in html  # the permalink is cited
     assert "Shutdown in KZ, AS9198, mobile, 2022-01-06 14:00–2022-01-06 18:00 UTC" in html
     assert httpx.get(f"{collector}/event/nope").status_code == 404
+
+
+def test_an_events_revisions_say_when_it_opened_and_resolved(collector: str) -> None:
+    page = get(f"{collector}/event/ev-shutdown-mobile")
+    revisions = dict((r[0], r[1]) for r in page.rows["revisions"])
+    assert revisions == {
+        "opened": "2022-01-06 14:10: first detected",
+        "resolved": "2022-01-06 18:30: over at 2022-01-06 18:00",
+    }
+    evidence = dict((r[0], r[1]) for r in page.rows["evidence"])
+    assert evidence == {"probes before": "2", "rounds": "24"}  # opened_at is a revision
 
 
 def test_a_retracted_event_says_so(collector: str) -> None:
