@@ -52,13 +52,16 @@ from collector.store.codec import (
     encode_cursor,
     event_from_dict,
     from_ns,
-    new_stamp,
     to_ns,
 )
 from collector.store.ids import Keyed, sort_out
+from collector.store.influxql import id_lookups, mode_for_version, quote
 from collector.store.points import (
+    DAY_MEASUREMENT,
     NS,
     Fields,
+    day_points,
+    enrolment_point,
     event_point,
     heartbeat_point,
     line_protocol,
@@ -77,23 +80,7 @@ REFUSED_AS_MALFORMED = frozenset({400, 422})
 _CURSOR_SLACK = 64  # extra rows fetched so that records sharing a timestamp are not skipped
 
 
-DAY_MEASUREMENT = "collector_day"
 SECRET_MEASUREMENT = "collector_secret"  # noqa: S105 (a measurement name, not a secret)
-
-
-def quote(value: str) -> str:
-    """An InfluxQL string literal (single quotes; backslash and quote escaped)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def mode_for_version(version: str) -> Literal["v1", "v2"]:
-    """InfluxDB before 1.8 has only the v1 write API; 1.8+, 2.x, 3.x accept v2 writes."""
-    parts = version.lstrip("v").split(".")
-    try:
-        major, minor = int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
-    except (ValueError, IndexError):
-        return "v1"
-    return "v1" if (major, minor) < (1, 8) else "v2"
 
 
 class InfluxStore:
@@ -162,13 +149,7 @@ class InfluxStore:
         has the id and a time within the batch's clusters."""
         if not batch:
             return {}
-        statements = []
-        for first, last, ids in lookup_windows(batch):
-            any_id = " OR ".join(f'"id" = {quote(i)}' for i in ids)
-            statements.append(
-                f'SELECT "id", "probe", "digest" FROM "{name}" '  # noqa: S608 (quoted values)
-                f"WHERE time >= {first} AND time <= {last} AND ({any_id})"
-            )
+        statements = id_lookups(name, batch)
         by_id = {k.id: k for k in batch}
         found: dict[tuple[str, str], Keyed] = {}
         for start in range(0, len(statements), 20):
@@ -394,7 +375,7 @@ class InfluxStore:
         return [(int(row[0]), str(row[1])) for row in rows]
 
     def add_enrolment(self, enrolment: Enrolment) -> None:
-        self.write_points([_enrolment_point(enrolment)])
+        self.write_points([enrolment_point(enrolment)])
 
     def enrolments(self) -> list[Enrolment]:
         """Enrolments (latest write per id: a revocation overwrites the point) and their uses,
@@ -441,7 +422,7 @@ class InfluxStore:
         found = next((e for e in self.enrolments() if e.enrolment_id == enrolment_id), None)
         if found is None:
             return False
-        self.write_points([_enrolment_point(replace(found, revoked=True))])
+        self.write_points([enrolment_point(replace(found, revoked=True))])
         return True
 
     def ping(self) -> None:
@@ -543,47 +524,6 @@ class InfluxStore:
                 timeout=int(self._timeout_s * 1000),
             )
         return self._client
-
-
-def _enrolment_point(e: Enrolment) -> Point:
-    """One point per enrolment at its creation time: a rewrite (revocation) overwrites it."""
-    fields: Fields = {
-        "note": e.note,
-        "token_hash": e.token_hash,
-        "max_uses": e.max_uses,
-        "expires_ns": to_ns(e.expires),
-        "revoked": int(e.revoked),
-    }
-    return make_point(
-        "collector_enrolment", {"enrolment": e.enrolment_id}, fields, to_ns(e.created)
-    )
-
-
-def day_points(days: set[int]) -> list[Point]:
-    """The day stamps of a write (see ``Store.day_stamps``): one point per day touched (day
-    start, epoch seconds) with no tags, so each write into a day overwrites that day's stamp."""
-    return [
-        make_point(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
-        for day in sorted(days)
-    ]
-
-
-LOOKUP_GAP_NS = 60 * 1_000_000_000  # records further apart are looked up in another window
-LOOKUP_IDS = 100  # ids per statement
-
-
-def lookup_windows(batch: list[Keyed]) -> list[tuple[int, int, list[str]]]:
-    """(first ns, last ns, ids) windows covering the batch's record times, gaps over a minute
-    split, so that a lookup scans only the moments the batch's records live at."""
-    timed = sorted((k.ns, k.id) for k in batch)
-    windows: list[tuple[int, int, list[str]]] = []
-    for ns, record_id in timed:
-        if windows and ns - windows[-1][1] <= LOOKUP_GAP_NS and len(windows[-1][2]) < LOOKUP_IDS:
-            first, _, ids = windows[-1]
-            windows[-1] = (first, ns, [*ids, record_id])
-        else:
-            windows.append((ns, ns, [record_id]))
-    return windows
 
 
 def _record_time(record: Measurement | Verdict | Heartbeat) -> datetime:

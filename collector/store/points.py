@@ -16,10 +16,12 @@ from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
 from collector.records import Event
-from collector.store.codec import dumps, event_to_dict, from_ns, record_ns, to_ns
+from collector.store.base import Enrolment
+from collector.store.codec import dumps, event_to_dict, from_ns, new_stamp, record_ns, to_ns
 from probe.model import MEASUREMENT_SCHEMA, Heartbeat, Measurement, Verdict, format_time
 
 NS = WritePrecision.NS
+DAY_MEASUREMENT = "collector_day"
 
 Fields = dict[str, float | int | str]
 
@@ -152,3 +154,26 @@ def _vantage_tags(record: Measurement | Verdict | Heartbeat) -> dict[str, str]:
         "asn": str(record.vantage.asn),
         "network": record.vantage.network,
     }
+
+
+def enrolment_point(e: Enrolment) -> Point:
+    """One point per enrolment at its creation time: a rewrite (revocation) overwrites it."""
+    fields: Fields = {
+        "note": e.note,
+        "token_hash": e.token_hash,
+        "max_uses": e.max_uses,
+        "expires_ns": to_ns(e.expires),
+        "revoked": int(e.revoked),
+    }
+    return make_point(
+        "collector_enrolment", {"enrolment": e.enrolment_id}, fields, to_ns(e.created)
+    )
+
+
+def day_points(days: set[int]) -> list[Point]:
+    """The day stamps of a write (see ``Store.day_stamps``): one point per day touched (day
+    start, epoch seconds) with no tags, so each write into a day overwrites that day's stamp."""
+    return [
+        make_point(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
+        for day in sorted(days)
+    ]
