@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from lab.actions import (
     Action,
     action_names,
 )
+from lab.helpers import Helpers
 from lab.nodes import (
     NODES,
     PREFIX_PATTERN,
@@ -62,11 +62,6 @@ from probe.configfile import ConfigError
 
 __all__ = ["Lab", "LabError", "LabTarget"]
 READY_TIMEOUT = 10.0  # nginx and unbound listening (they start in milliseconds)
-# A helper (injector, interceptor, proxy) is a new Python process importing scapy: 1.7-2.1 s on an
-# idle core here, 4.8-6.1 s at 10 % of one core and 9.2-11.8 s at 5 % (cgroup cpu quota, for a
-# slow Raspberry Pi; docs/lab.md). 60 s is five times the slowest; a helper that dies is seen at
-# once (its exit status), so the long deadline costs nothing when things work.
-HELPER_READY_TIMEOUT = 60.0
 
 
 class LabTarget(NamedTuple):
@@ -117,13 +112,11 @@ class Lab:
         }
         self.sites: dict[str, SiteConfig] = {}
         self._services: dict[str, tuple[str, list[str], subprocess.Popen[Any]]] = {}
-        self._proxy: tuple[dict[str, tuple[str, str]], subprocess.Popen[Any]] | None = None
         self.active: dict[censor.Key, dict[str, str]] = {}
         self._procs: list[subprocess.Popen[Any]] = []
         self._applied: dict[str, Any] = {}
         self._resolver: censor.ResolverState = {}
-        self._injectors: dict[str, tuple[list[str], subprocess.Popen[Any]]] = {}
-        self._mitm: subprocess.Popen[Any] | None = None
+        self._helpers = Helpers(self.prefix, self.state, popen=self.popen, stop=self._stop)
         self._built = False
         self.scenario: str | None = None
         self._lock: TextIO | None = None
@@ -186,10 +179,8 @@ class Lab:
                 proc.kill()
                 proc.wait()
         self._procs.clear()
-        self._injectors.clear()
+        self._helpers.forget()
         self._services.clear()
-        self._mitm = None
-        self._proxy = None
         self.sites = {}
         self.active.clear()
         if self._lock is not None:
@@ -455,7 +446,7 @@ class Lab:
         deadline = time.monotonic() + READY_TIMEOUT
         missing = list(endpoints)
         while True:
-            for proc in self._procs:
+            for _, _, proc in self._services.values():  # the lab's servers, not callers' popen
                 if proc.poll() is not None:
                     log = (self.state / "services.log").read_text(errors="replace")[-600:]
                     raise LabError(f"a lab service exited at start ({proc.args!r}): {log}")
@@ -500,9 +491,7 @@ class Lab:
             del view
             self._unbound_control(["flush_zone", zone])
         self._resolver = resolver
-        self._sync_injectors(censor.injection_answers(self.active, t))
-        self._sync_mitm(censor.needs_mitm(self.active))
-        self._sync_proxy(censor.proxied_sites(self.active, t))
+        self._helpers.sync(self.active, t)
         (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
 
     def _unbound_control(self, args: Sequence[str]) -> None:
@@ -510,27 +499,6 @@ class Lab:
         out = sh(["unbound-control", "-c", conf, *args])
         if out.strip() not in ("ok", "") and not out.startswith("ok"):
             raise LabError(f"unbound-control {' '.join(args)}: {out.strip()}")
-
-    def _start_helper(self, name: str, cmd: Sequence[str]) -> subprocess.Popen[Any]:
-        ready = self.state / f"{name}.ready"
-        ready.unlink(missing_ok=True)
-        log = open(self.state / f"{name}.log", "ab")  # noqa: SIM115
-        proc = self.popen(
-            "isp",
-            [sys.executable, "-m", *cmd, "--ready", str(ready)],
-            stdout=log,
-            stderr=log,
-            cwd=str(Path(__file__).resolve().parent.parent),
-        )
-        deadline = time.monotonic() + HELPER_READY_TIMEOUT
-        while not ready.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log_file = self.state / f"{name}.log"
-                tail = log_file.read_text(errors="replace").strip()[-400:]
-                raise LabError(f"{name} did not start ({log_file}): {tail or 'no output'}")
-            time.sleep(0.02)
-        return proc
 
     def _stop(self, proc: subprocess.Popen[Any]) -> None:
         proc.terminate()
@@ -540,52 +508,6 @@ class Lab:
             proc.kill()
             proc.wait()
         self._procs.remove(proc)
-
-    def _sync_injectors(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
-        for group, (zones, proc) in list(self._injectors.items()):
-            if [f"{z}={a}" for z, a in sorted(wanted.get(group, {}).items())] != zones:
-                self._stop(proc)
-                del self._injectors[group]
-        for group, answers in wanted.items():
-            if group in self._injectors:
-                continue
-            zones = [f"{z}={a}" for z, a in sorted(answers.items())]
-            subnet = next(v.subnet for v in VANTAGES if v.name == group)
-            cmd = ["lab.injector", "--iface", vantage_interface(self.prefix, group)]
-            cmd += ["--subnet", subnet, *(a for z in zones for a in ("--zone", z))]
-            self._injectors[group] = (zones, self._start_helper(f"injector-{group}", cmd))
-
-    def _sync_proxy(self, wanted: dict[str, tuple[str, str]]) -> None:
-        if self._proxy is not None and self._proxy[0] != wanted:
-            self._stop(self._proxy[1])
-            self._proxy = None
-        if wanted and self._proxy is None:
-            cmd = ["lab.proxy", "--listen", HIJACK_PROXY]
-            for name, (address, mode) in sorted(wanted.items()):
-                cmd += ["--site", f"{name}={address}"]
-                cmd += ["--notice", name] if mode == "notice" else []
-            self._proxy = (wanted, self._start_helper("proxy", cmd))
-
-    def _sync_mitm(self, wanted: bool) -> None:
-        if wanted and self._mitm is None:
-            certs = self.state / "certs"
-            self._mitm = self._start_helper(
-                "mitm",
-                [
-                    "lab.mitm",
-                    "--port",
-                    str(censor.MITM_PORT),
-                    "--ca",
-                    str(self.national_ca),
-                    "--ca-key",
-                    str(certs / "national-ca.key"),
-                    "--leaf-key",
-                    str(certs / "national-ca-leaf.key"),
-                ],
-            )
-        elif not wanted and self._mitm is not None:
-            self._stop(self._mitm)
-            self._mitm = None
 
 
 def _replace_table(name: str, ruleset: str) -> str:

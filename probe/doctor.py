@@ -140,7 +140,8 @@ async def check_control(settings: ProbeSettings, target: str) -> Check:
             "set control_endpoint in [probe] (your collector's /v1/control)",
         )
     token = read_token(settings.upload.credentials_file)
-    client = ControlClient(settings.control_endpoint, token, settings.timeouts.http)
+    t = settings.timeouts  # as a round waits: the control measures its four steps in turn
+    client = ControlClient(settings.control_endpoint, token, t.dns + t.tcp + t.tls + t.http)
     observation, error = await client.observe(target)
     if observation is None:
         fix = "check the URL, that this probe is registered (tyndau probe register), the network"

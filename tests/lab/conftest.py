@@ -38,5 +38,7 @@ def lab_session() -> Iterator[Lab]:
 @pytest.fixture
 def lab(lab_session: Lab) -> Iterator[Lab]:
     lab_session.clear()
+    lab_session.configure_sites({})
     yield lab_session
     lab_session.clear()
+    lab_session.configure_sites({})

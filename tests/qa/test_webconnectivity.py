@@ -290,22 +290,84 @@ def describe(verdict: dict[str, Any], *, evidence: bool = False) -> str:
     text = f"{shown}: {verdict.get('explanation', '')}"
     if evidence:  # what the probe measured, for whoever fixes the case
         steps = [
-            f"{m['test']}={m['outcome']} {json.dumps(m.get('details', {}), sort_keys=True)[:900]}"
+            f"{m['test']}={m['outcome']} {json.dumps(m.get('details', {}), sort_keys=True)[:1600]}"
             for m in verdict.get("measurements", [])
         ]
         text += "\n  " + "\n  ".join(steps)
     return text
 
 
+Outcome = dict[str, dict[str, Any]] | BaseException  # verdicts by target, or what went wrong
+
+
+def compatible(a: Case, b: Case) -> bool:
+    """Two cases may run at once (one per vantage group): same sites, one hijack proxy at most."""
+    proxy = sum(any(step[0] == "dns-proxy" for step in c.actions) for c in (a, b))
+    return a.sites == b.sites and proxy < 2
+
+
+def pairs(cases: list[Case]) -> list[tuple[Case, ...]]:
+    """Greedy pairing in table order; a case without a partner runs alone."""
+    left = list(cases)
+    out: list[tuple[Case, ...]] = []
+    while left:
+        first = left.pop(0)
+        partner = next((c for c in left if compatible(first, c)), None)
+        if partner is None:
+            out.append((first,))
+        else:
+            left.remove(partner)
+            out.append((first, partner))
+    return out
+
+
+class Runner:
+    """Runs each case's pair the first time one of the two is asked for, then remembers both."""
+
+    def __init__(self, world: Any, cases: list[Case]) -> None:
+        self.world = world
+        self.partners = {c.name: group for group in pairs(cases) for c in group}
+        self.results: dict[str, Outcome] = {}
+
+    def outcome(self, case: Case) -> Outcome:
+        if case.name not in self.results:
+            self._run(self.partners.get(case.name, (case,)))
+        return self.results[case.name]
+
+    def _run(self, group: tuple[Case, ...]) -> None:
+        nodes = ("fixed", "mobile")[: len(group)]
+        steps = [
+            (*step, node) for case, node in zip(group, nodes, strict=True) for step in case.actions
+        ]
+        try:
+            self.world.prepare(group[0].sites, steps)
+            jobs = [
+                (n, c.control, c.resolvers, c.timeout) for c, n in zip(group, nodes, strict=True)
+            ]
+            for case, verdicts in zip(group, self.world.run_together(jobs), strict=True):
+                self.results[case.name] = verdicts
+        except Exception as exc:  # reported by each case of the pair
+            self.results.update({case.name: exc for case in group})
+        finally:
+            self.world.lab.clear()
+
+
+@pytest.fixture(scope="module")
+def runner(qa_world: Any, request: pytest.FixtureRequest) -> Runner:
+    """Pairs the selected cases (same sites: one per vantage group, at once)."""
+    selected = {
+        item.callspec.params["case"].name
+        for item in request.session.items
+        if hasattr(item, "callspec") and "case" in item.callspec.params
+    }
+    return Runner(qa_world, [c for c in CASES if c.name in selected])
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case(qa_world: Any, case: Case) -> None:
-    qa_world.prepare(case.sites, case.actions)
-    try:
-        verdicts = qa_world.run_probe(
-            control=case.control, resolvers=case.resolvers, timeout=case.timeout
-        )
-    finally:
-        qa_world.lab.clear()
+def test_case(runner: Runner, case: Case) -> None:
+    verdicts = runner.outcome(case)
+    if isinstance(verdicts, BaseException):
+        raise verdicts
     got = verdicts[case.target]
     assert matches(got, case.expect), f"expected {case.expect}, got {describe(got, evidence=True)}"
     if case.reason is not None:
@@ -313,12 +375,13 @@ def test_case(qa_world: Any, case: Case) -> None:
     bystanders = {n: v for n, v in verdicts.items() if n not in involved(case)}
     wrong = {n: describe(v) for n, v in bystanders.items() if not matches(v, case.bystanders)}
     assert not wrong, f"bystanders should be {case.bystanders}: {wrong}"
-    called_blocked = {
-        n: describe(v)
-        for n, v in verdicts.items()
-        if v["verdict"] == "blocked" and n not in involved(case)
-    }
-    assert not called_blocked, called_blocked
+
+
+def test_pairs_share_sites_and_never_two_proxies() -> None:
+    paired = pairs(CASES)
+    assert sorted(c.name for group in paired for c in group) == sorted(c.name for c in CASES)
+    for group in paired:
+        assert len(group) == 1 or compatible(*group)
 
 
 def test_every_case_has_a_unique_name() -> None:
