@@ -7,10 +7,12 @@ collector/timeaxis.py; the signals strips are in collector/web/signals_chart.py.
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -99,9 +101,10 @@ def heatmap(
     now: datetime,
     root: str,
     vantage: dict[str, Any],
-) -> None:
+) -> dict[str, str]:
     """Availability per target (platforms first, controls after), one block of rows per
-    network, under lanes of event bands."""
+    network, under lanes of event bands. Returns the cells' markup by the marker (an XML
+    comment) it replaces: pass it to ``serialise``."""
     since, until = parse_time(doc["since"]), parse_time(doc["until"])
     events = sorted(doc["events"], key=lambda e: (e["start"], e["id"]))
     lanes = _lanes(events, now)
@@ -132,6 +135,7 @@ def heatmap(
     if not count:
         el(svg, "text", "No verdicts in this range.", x=LABEL_W + 8, y=top + 16, class_="label")
     columns: dict[str, Column] = {}
+    cells: list[str] = []
     for group, first, rows in layout:
         if titled:
             el(svg, "text", f"{group.network} network", x=8, y=first - 6, class_="group-label")
@@ -172,7 +176,10 @@ def heatmap(
                     column = columns[point["start"]] = _column(
                         point["start"], since, until, step, x_of
                     )
-                _cell(svg, row, column, point)
+                cells.append(_cell(row, column, point))
+    marker = f"cells-{uuid.uuid4().hex}"
+    svg.append(ET.Comment(marker))
+    raw = {marker: "".join(cells)}
     for event, lane in zip(events, lanes, strict=True):
         _band(svg, event, lane, now=now, until=until, x_of=x_of, root=root)
         for group, first, rows in layout:
@@ -181,6 +188,7 @@ def heatmap(
                 _shade(svg, event, names, first, now, until, x_of)
     axis(svg, since, until, x_of, height - PAD)
     legend(figure, int(doc["step_s"]))
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +197,14 @@ class Row:
     prefix: str  # the network's name and "-" when the rows are grouped by network
     href: str  # the drill-down's query up to the range
     y: str
+
+    @property
+    def escaped_target(self) -> str:
+        return escape(self.target)
+
+    @property
+    def escaped_id(self) -> str:
+        return escape(f"{self.prefix}{self.target}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +233,10 @@ def _column(
 CELL_H = str(ROW_H - 4)
 
 
-def _cell(svg: ET.Element, row: Row, column: Column, point: dict[str, Any]) -> None:
-    """One bucket of one row: a link to its measurements, its colour, its cue, its counts."""
+def _cell(row: Row, column: Column, point: dict[str, Any]) -> str:
+    """One bucket of one row as markup: a link to its measurements, its colour (with the
+    hatching in its pattern), its counts. Built as text, every value escaped, because a page
+    holds thousands of cells and ElementTree's serialiser is the page's slowest part."""
     state = cell_state(
         accessible=point["accessible"],
         blocked=point["blocked"],
@@ -228,23 +246,16 @@ def _cell(svg: ET.Element, row: Row, column: Column, point: dict[str, Any]) -> N
     label = _label(row.target, column.words, point)
     if row.prefix:
         label = f"{row.prefix[:-1]}: {label}"
-    link = ET.SubElement(
-        svg,
-        "a",
-        {
-            "href": row.href + column.query,
-            "class": "cell",
-            "aria-label": label,
-            "id": f"cell-{row.prefix}{row.target}-{column.stamp}",
-            "data-target": row.target,
-            "data-state": state.value,
-        },
-    )
-    box = {"x": column.x, "y": row.y, "width": column.width, "height": CELL_H}
     fill = f"url(#fill-{PATTERNS[state][0]})" if state in PATTERNS else LOOKS[state].colour
-    ET.SubElement(link, "rect", {**box, "fill": fill, "class": "fill"})
+    box = f'x="{column.x}" y="{row.y}" width="{column.width}" height="{CELL_H}"'
+    dots = ""
     if point["offline"] and state is not CellState.OFFLINE:  # partly offline: dots on top
-        ET.SubElement(link, "rect", {**box, "fill": "url(#dots)", "class": "cue part-offline"})
+        dots = f'<rect {box} fill="url(#dots)" class="cue part-offline"></rect>'
+    return (
+        f'<a href="{escape(row.href + column.query)}" class="cell" aria-label="{escape(label)}" '
+        f'id="cell-{row.escaped_id}-{column.stamp}" data-target="{row.escaped_target}" '
+        f'data-state="{state.value}"><rect {box} fill="{fill}" class="fill"></rect>{dots}</a>'
+    )
 
 
 def _label(target: str, words: str, point: dict[str, Any]) -> str:

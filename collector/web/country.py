@@ -46,7 +46,7 @@ def render_country(
     chart = el(main, "section", id="timeline", aria_labelledby="chart-h")
     el(chart, "h2", "Availability per target", id="chart-h")
     vantage = {"cc": query.cc, "asn": query.asn, "network": query.network}
-    heatmap(chart, view.doc, view.groups, now=now, root=root, vantage=vantage)
+    raw = heatmap(chart, view.doc, view.groups, now=now, root=root, vantage=vantage)
     drill = el(main, "section", id="drill", aria_labelledby="drill-h")
     el(drill, "h2", "Measurements", id="drill-h")
     el(
@@ -56,7 +56,7 @@ def render_country(
         id="drill-hint",
     )
     el(drill, "div", id="drill-body", aria_live="polite", data_root=root)
-    return serialise(html)
+    return serialise(html, raw)
 
 
 def _back(root: str) -> ET.Element:

@@ -54,10 +54,10 @@ def render_event(
         since, until = parse_time(doc["since"]), parse_time(doc["until"])
         signals_chart(section, group, since=since, until=until, step_s=int(doc["step_s"]))
         data_island(section, f"signals-{group.key}", signals_json(group))
-    heatmap(section, doc, groups, now=now, root=root, vantage=vantage)
+    raw = heatmap(section, doc, groups, now=now, root=root, vantage=vantage)
     _measurements(main, event, measurements, root)
     _downloads(main, event, permalink, now)
-    return serialise(html)
+    return serialise(html, raw)
 
 
 def _link(href: str, text: str) -> ET.Element:

@@ -61,8 +61,13 @@ def shell(title: str, root: str) -> tuple[ET.Element, ET.Element]:
     return html, main
 
 
-def serialise(html: ET.Element) -> str:
-    return "<!doctype html>\n" + ET.tostring(html, encoding="unicode", method="html")
+def serialise(html: ET.Element, raw: dict[str, str] | None = None) -> str:
+    """The document; ``raw`` maps a marker comment to the escaped markup that replaces it
+    (the heatmap's cells, built as text for speed: collector/web/charts.py)."""
+    text = ET.tostring(html, encoding="unicode", method="html")
+    for marker, markup in (raw or {}).items():
+        text = text.replace(f"<!--{marker}-->", markup, 1)
+    return "<!doctype html>\n" + text
 
 
 def data_island(parent: ET.Element, name: str, data: Any) -> None:

@@ -402,14 +402,14 @@ def test_an_ongoing_event_ends_at_now_not_at_the_chart_edge() -> None:
     }
     box = ET.Element("div")
     now = datetime(2022, 1, 8, 0, 0, tzinfo=UTC)  # half-way between the start and the edge
-    heatmap(box, doc, [RowGroup(None, [])], now=now, root="", vantage={"cc": "KZ"})
+    raw = heatmap(box, doc, [RowGroup(None, [])], now=now, root="", vantage={"cc": "KZ"})
     band = next(r for r in box.iter("rect") if "band" in r.get("class", ""))
     x0, width = float(band.get("x", "")), float(band.get("width", ""))
     span = (until - since).total_seconds()
     start = datetime(2022, 1, 7, 20, 0, tzinfo=UTC)
     assert x0 + width == pytest.approx(190 + 1000 * (now - since).total_seconds() / span, abs=0.02)
     assert x0 == pytest.approx(190 + 1000 * (start - since).total_seconds() / span, abs=0.01)
-    assert "(ongoing)" in serialise(box)
+    assert "(ongoing)" in serialise(box, raw)
 
 
 def test_the_legend_names_every_state_with_its_colour(collector: str) -> None:
