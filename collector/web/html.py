@@ -1,7 +1,9 @@
 """Building blocks of every page: elements, the page shell, and plain words for the data.
 
 HTML is built with ElementTree, which escapes every text and attribute, so tag values from
-probes can never inject markup. No inline script or style anywhere: the pages hold under
+probes can never inject markup; the one exception, the heatmap's thousands of cells, is built
+as text with ``html.escape`` on every value (collector/web/charts.py) and spliced in by
+``serialise``. No inline script or style anywhere: the pages hold under
 ``Content-Security-Policy: default-src 'self'`` (the header below is stricter still).
 """
 
