@@ -31,8 +31,6 @@ from probe.evidence import ControlResult, HttpEvidence
 from probe.failures import Failure
 from probe.model import Measurement, TestKind
 
-TITLE_BYTES = 65536  # the part of a body a <title> is looked for in
-
 
 def maybe_binary(value: object) -> bytes:
     """df-001 MaybeBinaryData: a UTF-8 string or ``{"format": "base64", "data": ...}``."""
@@ -72,7 +70,7 @@ def http_record(
     named = request.get("x_tyndau_blockpage")  # our export: the fingerprint our probe matched
     blockpage = named if isinstance(named, str) and named else None
     if blockpage is None and failure is None:
-        found = blockpages.match_response(body, headers)
+        found = blockpages.match_response(body[: http.KEEP_BYTES], headers)  # as the probe
         blockpage = found.name if found is not None else None
     if blockpage is not None:
         outcome = Failure.HTTP_BLOCKPAGE
@@ -120,7 +118,7 @@ def _page(
     return pagediff.Page(
         status=code if isinstance(code, int) and code > 0 and failure is None else None,
         body_length=length if isinstance(length, int) else len(body),
-        title=title if isinstance(title, str) else http.title_of(body[:TITLE_BYTES]),
+        title=title if isinstance(title, str) else http.title_of(body[: http.KEEP_BYTES]),
         header_names=tuple(sorted(str(n).lower() for n in names))
         if isinstance(names, list)
         else tuple(sorted(k.lower() for k in headers)),

@@ -78,7 +78,7 @@ class _View:
     control_error: str | None
     dns_control: dnst.DnsControl
     validated: frozenset[str]  # addresses a handshake validated for the name
-    final_ok: bool  # the final GET got a response
+    final_ok: bool  # the final GET got the site's page (no failure, no blockpage, no diff)
     tagged: bool  # 0.5: classic results carry the "classic" tag
 
 
@@ -107,6 +107,8 @@ def map_web_connectivity(
     tagged = stages.uses_tags(queries, tcp_entries, tls_entries, requests)
     classic_tls = stages.classic_only(tls_entries, tagged=tagged)
     result = _control_of(test_keys, stamper, host, url or "")
+    # the page first: a final page that matches the control's proves the addresses it came from
+    http = _http_records(stamper, test_keys, requests, url or "", result, context)
     view = _View(
         host=host,
         control=result,
@@ -115,7 +117,7 @@ def map_web_connectivity(
         validated=frozenset(
             stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
         ),
-        final_ok=bool(requests) and not requests[0].get("failure"),
+        final_ok=any(m.outcome == stages.OK for m in http),
         tagged=tagged,
     )
     evidence: list[Measurement] = []
@@ -125,7 +127,6 @@ def map_web_connectivity(
     evidence += _classic(tcp, tcp_entries, classic_tcp)
     tls = connects.tls_records(stamper, tls_entries, context.interception)
     evidence += _classic(tls, tls_entries, classic_tls)
-    http = _http_records(stamper, test_keys, requests, url or "", result, context)
     evidence += http
     extra = _tyndau_extra(stamper, test_keys)
     evidence += extra
@@ -165,7 +166,10 @@ def _dns_records(
     found = dnst.lookups(test_keys.get("queries"))
     marked = next((f.hostname for f in found if f.marked_primary), None)
     host = view.host if marked is None else marked  # an app's primary name (our export)
-    judged = [f for f in found if f.hostname == host and (f.classic or not view.tagged)]
+    same = [f for f in found if f.hostname == host]
+    judged = [f for f in same if f.classic or not view.tagged]
+    if not judged:  # a 0.5 measurement that tags its connects but not its lookups
+        judged = [f for f in same if f.engine in dnst.SYSTEM_ENGINES][:1] or same[:1]
     if not judged and test_keys.get("dns_experiment_failure"):
         failure = failure_of(test_keys["dns_experiment_failure"], dns=True)
         judged = [

@@ -177,3 +177,31 @@ def test_bad_measurements_name_the_key(change: Any, key: str) -> None:
     with pytest.raises(OoniFormatError) as raised:
         map_measurement(data, CONTEXT)
     assert raised.value.key == key
+
+
+def test_a_blockpage_does_not_prove_the_address_it_came_from() -> None:
+    """A DNS answer pointing at a censor's page server is inconsistent (ts-017: dns), though
+    the GET to it succeeded: only the site's own page validates an address."""
+    data = load("wc04_http_blockpage")
+    data["test_keys"]["queries"][0]["answers"][0]["ipv4"] = "95.59.170.7"
+    data["test_keys"]["tcp_connect"][0]["ip"] = "95.59.170.7"
+    verdict = verdict_of(map_measurement(data, CONTEXT))
+    assert (verdict.method, verdict.reason) == ("dns", "dns.inconsistent")
+
+
+def test_a_page_matching_the_control_proves_its_address() -> None:
+    """A CDN answer in another /24 whose page matches the test helper's is consistent."""
+    data = load("wc04_accessible")
+    data["test_keys"]["queries"][0]["answers"][0]["ipv4"] = "93.184.100.1"
+    data["test_keys"]["tcp_connect"][0]["ip"] = "93.184.100.1"
+    assert verdict_of(map_measurement(data, CONTEXT)).verdict.value == "accessible"
+
+
+def test_untagged_lookups_in_a_tagged_measurement_still_count() -> None:
+    data = load("wc05_tls_reset")
+    for query in data["test_keys"]["queries"]:
+        query.pop("tags", None)
+    data["test_keys"]["queries"][0]["failure"] = "dns_nxdomain_error"
+    data["test_keys"]["queries"][0]["answers"] = []
+    verdict = verdict_of(map_measurement(data, CONTEXT))
+    assert verdict.reason is not None and verdict.reason.value == "dns.nxdomain"
