@@ -1,7 +1,7 @@
 """Benchmark ``tyndau import ooni``: measurements per second judged (``--json`` only) and
 stored into SQLite, and the process's memory over the run (it must stay flat: streaming).
 
-    python bench/ooni_import.py [--count 1000000] [--mode json|sqlite|both]
+    python bench/ooni_import.py [--count 1000000] [--mode json|sqlite|both|read] [--profile]
 
 Synthetic OONI measurements (ts-017 Web Connectivity 0.4 and 0.5 layouts and ts-020 Telegram;
 accessible, DNS, TCP, TLS and HTTP failures) are written to a .jsonl.gz file first; only the
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from collector.ooni.importer import Summary, run_import  # noqa: E402
 from collector.ooni.mapping import load_context  # noqa: E402
+from collector.ooni.reader import RawRecord, read_records  # noqa: E402
 from collector.ooni.writer import StoreWriter  # noqa: E402
 from collector.store.sqlite import SqliteStore  # noqa: E402
 
@@ -216,7 +217,31 @@ class Sampler:
             self.samples.append((summary.records, rss_mb()))
 
 
+def read_only(path: Path, count: int) -> dict[str, Any]:
+    """The streaming reader alone (gunzip, split, json.loads): what a multi-GB file costs."""
+    sampler = Sampler(max(count // 100, 100))
+    summary = Summary()
+    began = time.perf_counter()
+    for item in read_records([path]):
+        if isinstance(item, RawRecord):
+            summary.records += 1
+            sampler(summary)
+    took = time.perf_counter() - began
+    rss = [mb for _, mb in sampler.samples]
+    return {
+        "mode": "read",
+        "records": summary.records,
+        "seconds": round(took, 2),
+        "per_second": round(summary.records / took),
+        "rss_mb_first": round(rss[0], 1),
+        "rss_mb_max": round(max(rss), 1),
+        "rss_mb_last": round(rss[-1], 1),
+    }
+
+
 def run(path: Path, mode: str, count: int, workdir: Path) -> dict[str, Any]:
+    if mode == "read":
+        return read_only(path, count)
     context = load_context()
     sampler = Sampler(max(count // 100, 100))
     store = SqliteStore(workdir / f"bench-{time.monotonic_ns()}.db") if mode == "sqlite" else None
@@ -255,7 +280,12 @@ def run(path: Path, mode: str, count: int, workdir: Path) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100_000, help="measurements (default 100k)")
-    parser.add_argument("--mode", choices=("json", "sqlite", "both"), default="both")
+    parser.add_argument(
+        "--mode",
+        choices=("json", "sqlite", "both", "read"),
+        default="both",
+        help="json: judge and print; sqlite: judge and store; read: the streaming reader alone",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="print where the time goes (cProfile, top 15)"
     )
