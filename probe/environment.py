@@ -18,6 +18,9 @@ from probe.model import TestKind
 from probe.settings import ProbeSettings
 
 
+CONTROL_WAIT_FACTOR = 1.5
+
+
 @dataclass(frozen=True)
 class Environment:
     """What a round reads once at the edge: resolvers, fingerprints, trust store."""
@@ -81,9 +84,11 @@ def _control_client(settings: ProbeSettings) -> ControlClient | None:
         return None
     token = read_token(settings.upload.credentials_file)
     t = settings.timeouts
-    # the control measures DNS, TCP, TLS and HTTP one after the other: wait for all of them
+    # the control measures DNS, TCP, TLS and HTTP one after the other (redirect hops inside the
+    # GET): wait for all of them, with room for a collector as busy as this probe
+    chain = t.dns + t.tcp + t.tls + t.http
     return ControlClient(
-        settings.control_endpoint, token, t.dns + t.tcp + t.tls + t.http, connect_timeout=t.tcp
+        settings.control_endpoint, token, CONTROL_WAIT_FACTOR * chain, connect_timeout=t.tcp
     )
 
 
