@@ -17,7 +17,6 @@ from probe.interception import InterceptionCAs, load_interception_cas
 from probe.model import TestKind
 from probe.settings import ProbeSettings
 
-
 CONTROL_WAIT_FACTOR = 1.5
 
 
