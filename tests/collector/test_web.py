@@ -724,6 +724,7 @@ return {
   cells: document.querySelectorAll('a.cell').length,
   islands: document.querySelectorAll('script.chart-data').length,
   plots: document.querySelectorAll('.uplot canvas').length,
+  plotTicks: (window.tyndauCharts || []).map(u => u.axes[0]._values || []),
   resources: performance.getEntriesByType('resource').map(e => e.name),
   origin: location.origin,
 };
@@ -758,6 +759,8 @@ def test_country_page_in_chromium(collector: str, browser: WebDriver, name: str)
     found = inspect(browser, f"{collector}/country/KZ?{urlencode(RANGES[name])}")
     assert_clean(found)
     assert found["plots"] == found["islands"] == 4  # uPlot drew every signals chart
+    for labels in found["plotTicks"]:  # the interactive charts' own axis: 24-hour UTC too
+        assert len(labels) >= 2 and all(TICK.match(t) for t in labels), labels
     assert 3 <= len(found["ticks"]) <= 12 and all(TICK.match(t) for t in found["ticks"])
     assert all(width > 0 for width in found["tickBoxes"])  # rendered, not just in the markup
     assert found["offline"] > 0  # the backfilled shutdown is drawn at every range
