@@ -113,7 +113,7 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
         if index == 0 and env.control is not None:
             details.update(control_details(run.control, control_error))
         run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
-    run.addresses, run.address_source = _usable_addresses(env, lookups)
+    run.addresses, run.address_source = _usable_addresses(env, lookups, from_control)
     if env.resolvers and run.target.hosts and TestKind.DNS in env.tests:
         await _resolve_hosts(env, recorder, run)
 
@@ -167,18 +167,24 @@ async def _resolve_hosts(env: Environment, recorder: Recorder, run: TargetRun) -
         run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
 
 
-def _usable_addresses(env: Environment, lookups: Sequence[dns.Lookup]) -> tuple[list[str], str]:
-    """Addresses to connect to: the primary resolver's clean ones, else the controls'."""
+def _usable_addresses(
+    env: Environment, lookups: Sequence[dns.Lookup], from_control: Sequence[str]
+) -> tuple[list[str], str]:
+    """Addresses to connect to: the primary resolver's clean ones, else the control resolvers',
+    else the control endpoint's (so a resolver down or a DNS block still leaves the path
+    measured)."""
     bad = env.blockpages.addresses
+    allow = env.settings.allow_net
 
-    def clean(found: dns.Lookup) -> list[str]:
-        allow = env.settings.allow_net
-        return [a for a in found.addresses if a not in bad and not is_bogon(a, allow=allow)]
+    def clean(addresses: Sequence[str]) -> list[str]:
+        return [a for a in addresses if a not in bad and not is_bogon(a, allow=allow)]
 
-    if lookups and not lookups[0].extra_answers and (first := clean(lookups[0])):
+    if lookups and not lookups[0].extra_answers and (first := clean(lookups[0].addresses)):
         return bounded_per_family(first), "primary"
-    rest = [a for found in lookups[1:] for a in clean(found)]
-    return bounded_per_family(rest), "control_resolver"
+    rest = [a for found in lookups[1:] for a in clean(found.addresses)]
+    if rest or not from_control:
+        return bounded_per_family(rest), "control_resolver"
+    return bounded_per_family(clean(from_control)), "control_endpoint"
 
 
 def bounded_per_family(addresses: Sequence[str]) -> list[str]:

@@ -79,7 +79,7 @@ class TcpEvidence(Flat):
     PREFIX = "tcp"
     address: str = ""
     port: int = 0
-    address_source: str = "primary"  # "primary" | "control_resolver"
+    address_source: str = "primary"  # "primary" | "control_resolver" | "control_endpoint"
     t: float = 0.0
     failure: str | None = None
     failure_raw: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import re
 import threading
@@ -13,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from probe import dns
 from probe.cleartext import compare_cleartext
 from probe.control import ControlClient, parse_control, read_token
+from probe.environment import load_environment
 from probe.evidence import ControlResult, ControlResultError, RefusedAddress
 from probe.http import Fetch
+from probe.model import TestKind
+from probe.settings import ProbeSettings
+from probe.steps import _usable_addresses
 
 
 def _result(**changes: object) -> ControlResult:
@@ -138,3 +144,17 @@ def test_a_cleartext_page_like_the_controls_plain_page_is_the_sites_own() -> Non
     notice = replace(site_http, title="Access restricted", body_length=90)
     compared = compare_cleartext(None, control, notice)
     assert compared is not None and compared[1] is True
+
+
+def test_the_control_endpoints_addresses_are_the_last_resort() -> None:
+    """The vantage's resolver timed out and there is no other: the path is still measured
+    through the addresses the control endpoint resolved (never through a bogon)."""
+    lab = (ipaddress.ip_network("198.18.0.0/15"),)
+    settings = ProbeSettings(use_system_resolver=False, allow_net=lab)
+    env = load_environment(settings, frozenset(TestKind))
+    resolver = dns.parse_resolver("198.18.0.53")
+    timed_out = [dns.Lookup(resolver, "facebook.com", failure="dns_timeout_error")]
+    chosen = _usable_addresses(env, timed_out, ["10.0.0.1", "198.19.1.5"])
+    assert chosen == (["198.19.1.5"], "control_endpoint")
+    answered = [dns.Lookup(resolver, "facebook.com", addresses=("198.19.1.7",))]
+    assert _usable_addresses(env, answered, ["198.19.1.5"]) == (["198.19.1.7"], "primary")
