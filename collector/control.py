@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from probe import dns, http, tcp, tls
-from probe.bogons import Network, is_bogon
+from probe.bogons import Network, is_bogon, parse_address
 from probe.evidence import ControlResult, RefusedAddress
 from probe.failures import Failure
 from probe.model import format_time, utcnow
@@ -78,13 +78,11 @@ class _Guard:
 
     async def pin(self, host: str) -> str:
         """The address for a redirect hop to ``host``: resolved here, refused when special."""
-        try:
-            ipaddress.ip_address(host)
-            candidates: tuple[str, ...] = (host,)
-        except ValueError:
+        candidates: tuple[str, ...] = (host,)
+        if parse_address(host) is None:  # a name: resolved here, never by getaddrinfo
             found = await dns.lookup(host, self.resolver, timeout=self.config.timeout_s)
             if found.failure is not None:
-                raise http.AddressRefusedError(f"redirect to {host}: {found.failure}") from None
+                raise http.PinError(found.failure, f"redirect to {host}: {found.failure}")
             candidates = found.addresses
         usable = [a for a in candidates if self.allowed(a)]
         if not usable:
@@ -107,14 +105,13 @@ async def measure(target: Target, config: ControlConfig) -> ControlResult:
     if not dialable:
         return replace(base, refused=tuple(guard.refused), tcp_failure=Failure.ADDRESS_REFUSED)
     context = tls.make_context(Path(config.ca_bundle) if config.ca_bundle else None)
-    first: ControlResult | None = None
+    tried: list[ControlResult] = []
     for address in dialable:
-        result = await _measure_address(base, target, address, context, config, guard)
-        if result.reachable:
-            return replace(result, refused=tuple(guard.refused))
-        first = first or result
-    assert first is not None  # dialable is not empty
-    return replace(first, refused=tuple(guard.refused))
+        tried.append(await _measure_address(base, target, address, context, config, guard))
+        if tried[-1].reachable:
+            break
+    best = tried[-1] if tried[-1].reachable else tried[0]  # the working one, else the first
+    return replace(best, refused=tuple(guard.refused))
 
 
 async def _measure_address(

@@ -51,6 +51,7 @@ server:
   local-data: "hop-ip.ssrf.test. A 198.19.5.1"
   local-data: "hop-name.ssrf.test. A 198.19.5.1"
   local-data: "hop-lo2.ssrf.test. A 198.19.5.1"
+  local-data: "hop-gone.ssrf.test. A 198.19.5.1"
 stub-zone:
   name: "."
   stub-addr: 127.0.0.1@9
@@ -64,6 +65,7 @@ HOPS = {
     "hop-ip": "http://10.77.0.1:8081/admin?token=1",
     "hop-name": "http://loop.ssrf.test:8081/admin",
     "hop-lo2": "http://127.0.0.2/",
+    "hop-gone": "http://gone.ssrf.test/",
 }
 class Site(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -136,7 +138,7 @@ for t in targets:
     out[t.name] = reply.json()
 print(json.dumps(out))
 """
-TARGETS = ("loop", "loop2", "private", "mixed", "site", "hop-ip", "hop-name", "hop-lo2")
+TARGETS = ("loop", "loop2", "private", "mixed", "site", "hop-ip", "hop-name", "hop-lo2", "hop-gone")
 
 
 def sh(*args: str, ns: str | None = None) -> None:
@@ -239,6 +241,8 @@ def test_the_control_endpoint_refuses_every_special_purpose_address(
         assert hop["http_failure"] == "address_refused", (name, hop)
         assert refused in [r["address"] for r in hop["refused"]]
     assert results["hop-lo2"]["http_failure"] == "address_refused"
+    # a hop whose name does not exist fails with the lookup's own failure, not a refusal
+    assert results["hop-gone"]["http_failure"] == "dns_nxdomain_error"
     assert _trapped(network["trap"], wait=1.0) == [], "a forbidden address was dialled"
     # the trap does see a connection when one is made: the assertion above can fail
     poke = "import socket; socket.create_connection(('10.77.0.1', 8081), timeout=2).close()"
