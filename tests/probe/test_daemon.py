@@ -464,6 +464,14 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+def daemon_pid(state: Path) -> int | None:
+    """The pid in the daemon's status file: it is up (its first heartbeat is stored)."""
+    try:
+        return int(json.loads((state / "status.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def outbox_ids(state: Path) -> set[str]:
     path = state / "outbox.sqlite3"
     return Outbox(path, max_bytes=10**9).ids() if path.exists() else set()
@@ -493,7 +501,8 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing_stored(workdir: Pa
         config = probe_config(workdir, port)
         for _ in range(kills):
             with running_daemon(workdir, config) as proc:
-                time.sleep(rng.uniform(1.5, 4.5))  # inside rounds, uploads, heartbeats
+                wait_for(lambda: daemon_pid(workdir) == proc.pid, 30, "the daemon up")
+                time.sleep(rng.uniform(0.5, 3.5))  # inside rounds, uploads, heartbeats
                 proc.send_signal(signal.SIGKILL)
             stored_before_kill |= outbox_ids(workdir)
         with running_daemon(workdir, config) as proc:
