@@ -1,22 +1,17 @@
-"""``tyndau timeline``: availability per target over time, with the events, for researchers.
+"""The timeline document: availability per target over time, with the events, for researchers.
 
-The data is the document ``GET /v1/timeline`` answers (collector/queries.py), read either from a
-store directly or from a collector's API, then printed as a terminal table, tidy CSV, JSON or a
-PNG chart (collector/chart.py). Availability is accessible / (accessible + blocked) per bucket,
-as collector/series.py defines it.
+The document is what ``GET /v1/timeline`` answers (collector/queries.py); here it is built from a
+store's buckets or fetched from a collector's API. It is printed by collector/timeline_format.py
+(table, CSV), drawn by collector/chart.py (PNG) and shown by the web pages (collector/web/); the
+``tyndau timeline`` command is collector/timeline_cli.py. Availability is
+accessible / (accessible + blocked) per bucket, as collector/series.py defines it.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
-import json
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from collector.records import Event, VerdictBucket
@@ -27,7 +22,7 @@ from collector.series import (
     parse_step,
 )
 from collector.store.codec import event_to_dict
-from probe.cli import CommandError
+from collector.timeline_format import bucket_starts, format_csv, format_table, glyph
 from probe.model import format_time, parse_time
 
 if TYPE_CHECKING:
@@ -35,22 +30,6 @@ if TYPE_CHECKING:
 
 MAX_BUCKETS = 5_000  # the API's limit (collector/queries.py), so both paths accept the same input
 API_TIMEOUT_S = 30.0
-TABLE_COLUMNS = 72  # buckets per table line: fits an 80-column terminal next to the names
-NAME_WIDTH = 18
-CSV_FIELDS = (
-    "bucket_start",
-    "target",
-    "category",
-    "accessible",
-    "blocked",
-    "offline",
-    "inconclusive",
-    "probes",
-    "availability",
-)
-# One glyph per availability level; ASCII so that any terminal and any pager shows it.
-GLYPHS = (("#", "accessible (100%)"), ("+", ">= 50%"), ("-", "> 0%"), ("X", "blocked (0%)"))
-NO_DATA_GLYPH = "."
 
 
 class TimelineInputError(ValueError):
@@ -189,189 +168,16 @@ def _detail(response: Any) -> str:
     return str(detail)
 
 
-def bucket_starts(doc: dict[str, Any]) -> list[datetime]:
-    """Every bucket start of the document's range, aligned as the stores align them (epoch)."""
-    since, until = parse_time(doc["since"]), parse_time(doc["until"])
-    step = int(doc["step_s"])
-    first = int(since.timestamp()) // step * step
-    starts = []
-    moment = first
-    while moment < until.timestamp():
-        starts.append(datetime.fromtimestamp(moment, since.tzinfo))
-        moment += step
-    return starts
-
-
-def glyph(availability: float | None) -> str:
-    """The table's glyph for one bucket's availability (None: no accessible/blocked verdict)."""
-    if availability is None:
-        return NO_DATA_GLYPH
-    if availability >= 1.0:
-        return GLYPHS[0][0]
-    if availability >= 0.5:
-        return GLYPHS[1][0]
-    if availability > 0.0:
-        return GLYPHS[2][0]
-    return GLYPHS[3][0]
-
-
-def format_table(doc: dict[str, Any]) -> str:
-    """One line per target, one glyph per bucket (wrapped every TABLE_COLUMNS), then the events."""
-    starts = bucket_starts(doc)
-    by_target = {
-        s["target"]: {parse_time(p["start"]): p["availability"] for p in s["points"]}
-        for s in doc["series"]
-    }
-    step_text = _duration(int(doc["step_s"]))
-    span = f"{_short(doc['since'])} to {_short(doc['until'])} UTC"
-    out = [f"Availability per target, {doc['cc']}, {span}, step {step_text}"]
-    legend = "  ".join(f"{g} {label}" for g, label in GLYPHS)
-    out.append(f"legend: {legend}  {NO_DATA_GLYPH} no data")
-    if not by_target:
-        out.append("(no verdicts in this range)")
-    for offset in range(0, len(starts) if by_target else 0, TABLE_COLUMNS):
-        chunk = starts[offset : offset + TABLE_COLUMNS]
-        out.append("")
-        out.append(f"{'':{NAME_WIDTH}} {_clock(chunk[0])} .. {_clock(chunk[-1])} UTC")
-        out.append(f"{'':{NAME_WIDTH}} {_ruler(chunk, int(doc['step_s']))}")
-        for name, points in by_target.items():
-            cells = "".join(glyph(points.get(at)) for at in chunk)
-            out.append(f"{name[:NAME_WIDTH]:{NAME_WIDTH}} {cells}")
-    out.append("")
-    out.append(f"events ({len(doc['events'])}):")
-    if doc["events"]:
-        out.append(f"  {'start':20} {'end':20} {'kind':15} {'method':8} {'target':14} where")
-    for e in doc["events"]:
-        scope = e["scope"]
-        where = " ".join(
-            x
-            for x in (scope["cc"], f"AS{scope['asn']}" if scope["asn"] else "", scope["network"])
-            if x
-        )
-        end = _short(e["end"]) if e["end"] else "ongoing"
-        target = e["target"] or "(all)"
-        out.append(
-            f"  {_short(e['start']):20} {end:20} {e['kind']:15} {e['method'] or '-':8} "
-            f"{target:14} {where}"
-        )
-    return "\n".join(out) + "\n"
-
-
-def format_csv(doc: dict[str, Any]) -> str:
-    """Tidy rows, one per (bucket, target) with data: for pandas, R or a spreadsheet."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    rows = [
-        {"bucket_start": p["start"], "target": s["target"], "category": s["category"], **p}
-        for s in doc["series"]
-        for p in s["points"]
-    ]
-    rows.sort(key=lambda r: (r["bucket_start"], r["target"]))
-    for row in rows:
-        value = row["availability"]
-        row["availability"] = "" if value is None else f"{value:.4f}"
-        writer.writerow({k: row[k] for k in CSV_FIELDS})
-    return buffer.getvalue()
-
-
-def _ruler(chunk: Sequence[datetime], step_s: int) -> str:
-    """Tick labels (``|10:00``) over the glyph columns, at least seven buckets apart."""
-    major = next((m for m in (3600, 6 * 3600, 86400) if m >= 7 * step_s), 7 * 86400)
-    pattern = "|%H:%M" if major < 86400 else "|%m-%d"
-    ruler = ""
-    for column, at in enumerate(chunk):
-        label = at.strftime(pattern)
-        fits = column + len(label) <= len(chunk)
-        if int(at.timestamp()) % major == 0 and column >= len(ruler) and fits:
-            ruler = ruler.ljust(column) + label
-    return ruler
-
-
-def _clock(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M")
-
-
-def _short(text: str) -> str:
-    return _clock(parse_time(text))
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def default_store_url() -> str:
-    """The collector's default store URL (collector/settings.py), when no flag names one."""
-    from collector.settings import CollectorSettings
-
-    default = next(f.default for f in fields(CollectorSettings) if f.name == "store")
-    return str(default)
-
-
-def _store_url(args: argparse.Namespace) -> tuple[str, str | None]:
-    if args.store:
-        return args.store, None
-    if args.config is not None:
-        from collector.settings import load_collector_settings
-
-        settings = load_collector_settings(args.config)
-        return settings.store, settings.influx_token
-    return default_store_url(), None
-
-
-def _read(args: argparse.Namespace, query: TimelineQuery) -> dict[str, Any]:
-    if args.api:
-        if args.store or args.config:
-            raise CommandError("--api reads a collector's API: drop --store/--config")
-        try:
-            return fetch_timeline(args.api, query)
-        except RuntimeError as exc:
-            raise CommandError(str(exc)) from None
-    from collector.store import StoreError, open_store
-
-    url, token = _store_url(args)
-    scheme, _, path = url.partition(":")
-    if scheme == "sqlite" and path != ":memory:" and not Path(path).is_file():
-        flag = "--store" if args.store else "--config" if args.config else "the default store"
-        raise CommandError(
-            f"{flag}: no SQLite store at {path}; name one with --store sqlite:PATH, "
-            "--config collector.toml or read a collector with --api URL"
-        )  # reading must not create an empty database
-    try:
-        store = open_store(url, influx_token=token)
-    except StoreError as exc:
-        raise CommandError(f"--store: {exc}") from None
-    try:
-        return read_timeline(store, query)
-    except StoreError as exc:
-        raise CommandError(f"cannot read the store {url.split('?')[0]}: {exc}") from None
-    finally:
-        store.close()
-
-
-def main(args: argparse.Namespace) -> int:
-    """Handler of ``tyndau timeline`` (flags declared in probe/cli.py)."""
-    try:
-        query = parse_query(
-            cc=args.cc, since=args.since, until=args.until, step=args.step,
-            asn=args.asn, network=args.network, target=args.target,
-        )  # fmt: skip
-        doc = _read(args, query)
-    except TimelineInputError as exc:
-        raise CommandError(str(exc)) from None
-    if args.format == "json":
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    elif args.format == "csv":
-        sys.stdout.write(format_csv(doc))
-    elif args.format == "png":
-        from collector.chart import render_timeline, timeline_from_api
-
-        path: Path = args.output or Path("timeline.png")
-        chart = render_timeline(timeline_from_api(doc, asn=query.asn, network=query.network), path)
-        print(chart.path)
-    else:
-        sys.stdout.write(format_table(doc))
-    return 0
+__all__ = [
+    "MAX_BUCKETS",
+    "TimelineInputError",
+    "TimelineQuery",
+    "bucket_starts",
+    "document",
+    "fetch_timeline",
+    "format_csv",
+    "format_table",
+    "glyph",
+    "parse_query",
+    "read_timeline",
+]

@@ -306,7 +306,7 @@ def _add_timeline_command(root: argparse._SubParsersAction[argparse.ArgumentPars
     timeline = _command(
         root,
         "timeline",
-        "collector.timeline:main",
+        "collector.timeline_cli:main",
         "availability per target over time, with events",
         "timeline",
     )

@@ -296,5 +296,7 @@ def test_runs_as_a_command(db: Path) -> None:
 
 def test_glyphs_and_bucket_alignment() -> None:
     assert [glyph(v) for v in (None, 1.0, 0.75, 0.5, 0.2, 0.0)] == [".", "#", "+", "+", "-", "X"]
+    assert glyph(None, offline=3) == "o"  # a backfilled shutdown is not "no data"
+    assert glyph(1.0, offline=3) == "#"
     doc = {"since": "2022-01-05T10:02:00Z", "until": "2022-01-05T10:20:00Z", "step_s": 300}
     assert [f"{t:%H:%M}" for t in bucket_starts(doc)] == ["10:00", "10:05", "10:10", "10:15"]
