@@ -362,12 +362,16 @@ def test_site_down_from_the_control_too_is_inconclusive() -> None:
 
 
 def test_nxdomain_at_every_resolver_and_the_control_is_inconclusive() -> None:
-    gone = control(dns_failure="dns_nxdomain_error", addresses=(), tcp_address=None)
+    gone = control(
+        dns_failure="dns_nxdomain_error", addresses=(), tcp_address=None, http_status=None
+    )
     target = [
         control_dns(gone, Failure.DNS_NXDOMAIN),
         dns(Failure.DNS_NXDOMAIN, primary=False, resolver=OTHER),
     ]
     assert verdict(target)[0] is VerdictKind.INCONCLUSIVE
+    alone = judge([control_dns(gone, Failure.DNS_NXDOMAIN)], CONTROLS)  # the control's word only
+    assert alone.kind is VerdictKind.INCONCLUSIVE and "control endpoint" in alone.explanation
 
 
 @pytest.mark.parametrize("failure", [Failure.DNS_SERVFAIL, Failure.DNS_TIMEOUT])
@@ -406,7 +410,10 @@ def test_a_control_endpoint_that_refused_to_dial_gives_no_view() -> None:
 
 def test_a_blockpage_answer_is_censorship_even_when_the_site_is_gone() -> None:
     """OONI's ghost-DNS case: NXDOMAIN everywhere, yet the ISP answers the blockpage address."""
-    gone = control(dns_failure="dns_nxdomain_error", addresses=(), tcp_address=None)
+    gone = control(
+        dns_failure="dns_nxdomain_error", addresses=(), tcp_address=None, http_status=None
+    )
+    assert not gone.reachable
     target = [control_dns(gone, Failure.DNS_BLOCKPAGE)]
     assert verdict(target) == (VerdictKind.BLOCKED, Reason.DNS_BLOCKPAGE)
 
