@@ -155,7 +155,6 @@ class Daemon:
                 len(result.measurements),
                 len(result.verdicts),
             )
-            release_memory()  # the round's garbage: idle RSS back near its start (bench)
             self._update_status(
                 last_round={
                     "round_id": result.round_id,
@@ -173,6 +172,7 @@ class Daemon:
                 }
             )
         self.upload()
+        release_memory()  # the round's and its upload's garbage: idle RSS back near its start
         return True
 
     async def _abandon_on_stop(self, tests: frozenset[TestKind]) -> RoundOutcome:
