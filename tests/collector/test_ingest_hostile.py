@@ -207,3 +207,26 @@ def test_same_id_rule_through_the_api(api: TestClient, records: Any) -> None:
 
     listed = api.get("/v1/measurements", params=WINDOW).json()["measurements"]
     assert [(m["id"], m["outcome"]) for m in listed] == [(body["measurements"][0]["id"], "ok")]
+
+
+def test_a_batch_the_store_refuses_is_a_422_without_the_stores_words(
+    tmp_path: Any, records: Any
+) -> None:
+    """The app's side of item 3: StoreRefusedError is the client's 422, its text only logged."""
+    from collector.store import StoreRefusedError
+    from collector.store.sqlite import SqliteStore
+
+    class Refusing(SqliteStore):
+        def write_batch(self, **records: Any) -> Any:
+            raise StoreRefusedError("influxdb /write refused: unable to parse 'secret internals'")
+
+    store = Refusing(tmp_path / "c.sqlite3")
+    settings = CollectorSettings(operator_token=OPERATOR)
+    app = create_app(settings, store, targets=TARGETS, clock=lambda: T0 + timedelta(hours=1))
+    api = TestClient(app, raise_server_exceptions=False)
+    probe_id, headers = _register(api)
+    answer = _post_raw(api, headers, json.dumps(_batch(records, probe_id)).encode())
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body"]
+    assert "internals" not in answer.text
+    store.close()
