@@ -45,7 +45,7 @@ def open_operator_store(args: argparse.Namespace, *, create: bool = False) -> St
     except StoreUrlError as exc:
         raise ConfigError("<cli>", "--store", str(exc)) from None
     except StoreMissingError as exc:
-        raise ConfigError("<cli>", "--store", str(exc), "--create to make a new store") from None
+        raise ConfigError("<cli>", "--store", str(exc)) from None
 
 
 def add_probe(args: argparse.Namespace) -> int:
