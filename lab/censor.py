@@ -322,18 +322,6 @@ def resolver_commands(old: ResolverState, new: ResolverState) -> list[list[str]]
     return commands
 
 
-def injected_names(active: Active, targets: Mapping[str, CensorTarget]) -> dict[str, list[str]]:
-    """Per vantage group, the zones the on-path injector forges answers for."""
-    out: dict[str, list[str]] = {}
-    for action, target, group in sorted(active):
-        if action is not Action.DNS_INJECTION:
-            continue
-        for g in groups_of(group):
-            out.setdefault(g, [])
-            out[g] += [z for t in targets_of(target, targets) for z in t.zones]
-    return out
-
-
 def injection_answers(
     active: Active, targets: Mapping[str, CensorTarget]
 ) -> dict[str, dict[str, str]]:

@@ -89,9 +89,7 @@ def test_resolver_state_and_minimal_diff() -> None:
 
 def test_injected_names_and_overlap() -> None:
     active = {(Action.DNS_INJECTION, "facebook", "all"): {}}
-    assert censor.injected_names(active, TARGETS) == {
-        "fixed": ["facebook.com", "edge.fbcdn.net"],
-        "mobile": ["facebook.com", "edge.fbcdn.net"],
-    }
+    forged = {"facebook.com": BLOCKPAGE_SERVER, "edge.fbcdn.net": BLOCKPAGE_SERVER}
+    assert censor.injection_answers(active, TARGETS) == {"fixed": forged, "mobile": forged}
     assert censor.overlaps((Action.SHUTDOWN, "all", "fixed"), (Action.SHUTDOWN, "x", "all"))
     assert not censor.overlaps((Action.SHUTDOWN, "a", "fixed"), (Action.SHUTDOWN, "a", "mobile"))
