@@ -41,7 +41,11 @@ def control_result(
     tls_failure = failure_of(shake.get("failure")) if shake else None
     if not shake and url.startswith("https:") and http_failure is not None and chosen:
         tls_failure = http_failure  # 0.4 helpers report no handshake: the GET's failure covers it
-    return ControlResult(
+    page_status = status if isinstance(status, int) and status > 0 else None
+    page_title = title if isinstance(title, str) and title else None
+    page_length = length if isinstance(length, int) and length >= 0 else None
+    names = tuple(sorted(str(k).lower() for k in headers))
+    result = ControlResult(
         target=target.name,
         domain=host,
         url=url,
@@ -52,10 +56,21 @@ def control_result(
         tcp_failure=tcp_failure,
         tls_failure=tls_failure,
         http_failure=http_failure,
-        http_status=status if isinstance(status, int) and status > 0 else None,
-        http_title=title if isinstance(title, str) and title else None,
-        http_body_length=length if isinstance(length, int) and length >= 0 else None,
-        http_header_names=tuple(sorted(str(k).lower() for k in headers)),
+        http_status=page_status,
+        http_title=page_title,
+        http_body_length=page_length,
+        http_header_names=names,
+    )
+    if not url.startswith("http:"):
+        return result
+    # the helper GETs the input URL itself: for an http:// input that is the cleartext page
+    return dataclasses.replace(
+        result,
+        plain_failure=http_failure,
+        plain_status=page_status,
+        plain_title=page_title,
+        plain_body_length=page_length,
+        plain_header_names=names,
     )
 
 

@@ -134,3 +134,35 @@ def test_the_fast_flattening_equals_to_dict() -> None:
                 assert flatten(record) == record.to_dict()
                 checked += 1
     assert checked > 50
+
+
+# ControlResult fields OONI's test helper gives nothing for (th-001 / ts-017 control block).
+NO_HELPER_SOURCE = {
+    "refused": "the helper dials every address; it never refuses one",
+    "tls_leaf_sha256": "the helper returns no certificates",
+    "tls_issuer": "the helper returns no certificates",
+    "tls_chain_trusted": "the helper returns no certificates",
+    "http_body_truncated": "the helper does not say",
+    "http_final_url": "the helper does not return its redirect chain",
+    "plain_body_truncated": "the helper does not say",
+    "plain_final_url": "the helper does not return its redirect chain",
+}
+
+
+def test_every_field_of_the_control_result_is_filled_or_explained() -> None:
+    from probe.evidence import ControlResult
+
+    results = [
+        ControlResult.from_dict(m.details["control_result"])
+        for m in mapped()
+        if isinstance(m.details.get("control_result"), dict)
+    ]
+    assert results
+    unfilled = [
+        f.name
+        for f in dataclasses.fields(ControlResult)
+        if f.name != "schema"
+        and f.name not in NO_HELPER_SOURCE
+        and not any(getattr(r, f.name) not in (None, (), False) for r in results)
+    ]
+    assert not unfilled, f"ControlResult fields the OONI mapping never fills: {unfilled}"

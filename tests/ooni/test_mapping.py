@@ -37,6 +37,8 @@ EXPECTED: dict[str, tuple[str, str | None, str | None]] = {
     "wc05_dns_nxdomain_hijacked": ("blocked", "dns", "dns.nxdomain"),
     "wc05_cdn_consistent": ("accessible", None, None),
     "wc05_dns_inconsistent": ("blocked", "dns", "dns.inconsistent"),
+    "wc05_site_down": ("inconclusive", None, None),
+    "wc05_site_certificate": ("inconclusive", None, None),
     "telegram_ok": ("accessible", None, None),
     "telegram_blocked": ("blocked", "tls", "tls.reset"),
     "whatsapp_blocked": ("blocked", "tcp", "tcp.reset"),
