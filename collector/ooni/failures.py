@@ -12,7 +12,7 @@ from probe.failures import Failure
 
 # Current strings (df-007, "errors emitted by ooni/probe-engine and/or Measurement Kit").
 CURRENT: dict[str, Failure] = {
-    "android_dns_cache_no_data": Failure.DNS_NXDOMAIN,  # getaddrinfo's EAI_NODATA on Android
+    "android_dns_cache_no_data": Failure.DNS_NO_ANSWER,  # getaddrinfo EAI_NODATA on Android
     "connection_aborted": Failure.CONNECTION_RESET,
     "connection_already_closed": Failure.EOF,
     "connection_refused": Failure.CONNECTION_REFUSED,

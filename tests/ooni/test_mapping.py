@@ -207,3 +207,12 @@ def test_untagged_lookups_in_a_tagged_measurement_still_count() -> None:
     data["test_keys"]["queries"][0]["answers"] = []
     verdict = verdict_of(map_measurement(data, CONTEXT))
     assert verdict.reason is not None and verdict.reason.value == "dns.nxdomain"
+
+
+def test_android_no_data_is_no_answer() -> None:
+    """df-007 android_dns_cache_no_data (getaddrinfo's EAI_NODATA) while the helper resolves."""
+    data = load("wc04_dns_nxdomain")
+    for query in data["test_keys"]["queries"]:
+        query["failure"] = "android_dns_cache_no_data"
+    verdict = verdict_of(map_measurement(data, CONTEXT))
+    assert verdict.reason is not None and verdict.reason.value == "dns.no_answer"
