@@ -40,6 +40,7 @@ from lab.nodes import (
     sh,
 )
 from lab.scenario import DEFAULT_TARGETS, Event, Scenario, scaled_offsets
+from lab.servers import Servers
 from lab.site import write_site, write_site_configs
 from lab.sites import SiteConfig, check_sites
 from lab.topology import (
@@ -61,7 +62,6 @@ from lab.topology import (
 from probe.configfile import ConfigError
 
 __all__ = ["Lab", "LabError", "LabTarget"]
-READY_TIMEOUT = 10.0  # nginx and unbound listening (they start in milliseconds)
 
 
 class LabTarget(NamedTuple):
@@ -111,7 +111,10 @@ class Lab:
             for t in self._targets
         }
         self.sites: dict[str, SiteConfig] = {}
-        self._services: dict[str, tuple[str, list[str], subprocess.Popen[Any]]] = {}
+        addresses = [a for t in self._targets for a in (t.address, t.second_address)]
+        self._servers = Servers(
+            self.state, addresses, popen=self.popen, run=self.run, stop=self._stop
+        )
         self.active: dict[censor.Key, dict[str, str]] = {}
         self._procs: list[subprocess.Popen[Any]] = []
         self._applied: dict[str, Any] = {}
@@ -180,7 +183,7 @@ class Lab:
                 proc.wait()
         self._procs.clear()
         self._helpers.forget()
-        self._services.clear()
+        self._servers.forget()
         self.sites = {}
         self.active.clear()
         if self._lock is not None:
@@ -289,9 +292,8 @@ class Lab:
             return
         targets = list(self._censor_targets.values())
         write_site_configs(self.state, targets, wanted)
-        self._restart_service("inet-nginx")
-        self._restart_service("inet-auth")
-        self._restart_service("inet-public")
+        for name in ("inet-nginx", "inet-auth", "inet-public"):
+            self._servers.restart(name)
         for command in (["flush_zone", "."], ["flush_infra", "all"], ["flush_negative"]):
             self._unbound_control(command)
         ruleset = censor.site_ruleset(wanted, self._censor_targets)
@@ -299,7 +301,7 @@ class Lab:
         if done.returncode != 0:
             raise LabError(f"nft in the internet failed: {done.stderr.strip()}")
         self.sites = wanted
-        self._wait_internet()
+        self._servers.wait_internet()
         (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
 
     def play(
@@ -396,67 +398,13 @@ class Lab:
             self.prefix, [a for t in self._targets for a in (t.address, t.second_address)]
         )
         write_site(self.state, list(self._censor_targets.values()), control=self._control)
-        self._start_services()
+        self._servers.start_all()
         self._built = True
         self._sync()
 
     @property
     def _control(self) -> Path:
         return self.state / "isp-resolver.ctl"
-
-    def _start_services(self) -> None:
-        for name, node in (
-            ("inet-nginx", "internet"),
-            ("inet-auth", "internet"),
-            ("inet-public", "internet"),
-            ("isp-resolver", "isp"),
-            ("isp-nginx", "isp"),
-        ):
-            conf = str(self.state / "conf" / f"{name}.conf")
-            cmd = ["nginx", "-c", conf] if name.endswith("nginx") else ["unbound", "-d", "-c", conf]
-            self._start_service(name, node, cmd)
-        self._wait_internet()
-        self._wait_listening(
-            "isp", [f"{ISP_RESOLVER}:53", f"{BLOCKPAGE_SERVER}:80", f"{NOTICE_SERVER}:80"]
-        )
-
-    def _start_service(self, name: str, node: str, cmd: list[str]) -> None:
-        log = open(self.state / "services.log", "ab")  # noqa: SIM115
-        proc = self.popen(node, cmd, stdout=subprocess.DEVNULL, stderr=log)
-        self._services[name] = (node, cmd, proc)
-
-    def _restart_service(self, name: str) -> None:
-        node, cmd, proc = self._services.pop(name)
-        self._stop(proc)
-        self._start_service(name, node, cmd)
-
-    def _wait_internet(self) -> None:
-        self._wait_listening(
-            "internet",
-            [
-                f"{a}:{port}"
-                for t in self._targets
-                for a in (t.address, t.second_address)
-                for port in (80, 443)
-            ]
-            + [f"{AUTHORITATIVE_DNS}:53", f"{PUBLIC_RESOLVER}:53"],
-        )
-
-    def _wait_listening(self, node: str, endpoints: Sequence[str]) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        missing = list(endpoints)
-        while True:
-            for _, _, proc in self._services.values():  # the lab's servers, not callers' popen
-                if proc.poll() is not None:
-                    log = (self.state / "services.log").read_text(errors="replace")[-600:]
-                    raise LabError(f"a lab service exited at start ({proc.args!r}): {log}")
-            listening = self.run(node, ["ss", "-Hlntu"]).stdout
-            missing = [e for e in endpoints if f" {e} " not in listening]
-            if not missing:
-                return
-            if time.monotonic() > deadline:
-                raise LabError(f"lab services in {node} not listening on {', '.join(missing)}")
-            time.sleep(0.02)
 
     def _isp(self, cmd: Sequence[str], stdin: str | None = None) -> None:
         done = self.run("isp", cmd, stdin=stdin)
