@@ -52,8 +52,10 @@ def make_grid(series: int, days: float, seed: int = 1) -> Grid:
     zeros = np.zeros((series, n))
     leaves = [("ZZ", 64500 + i, "fixed") for i in range(series)]
     grid = Grid(
-        SINCE, STEP_S, n, leaves, heard, zeros.copy(), heard.copy(), np.full((series, n), 1.0),
-        [(i, "target") for i in range(series)], heard - blocked, blocked, zeros.copy(), heard,
+        since=SINCE, step_s=STEP_S, n_times=n, leaves=leaves, heard=heard, offline=zeros.copy(),
+        verdicts=heard.copy(), control_ok=np.full((series, n), 1.0), beats=heard.copy(),
+        bad=zeros.copy(), cut=zeros.copy(), pairs=[(i, "target") for i in range(series)],
+        accessible=heard - blocked, blocked=blocked, inconclusive=zeros.copy(), probes=heard,
     )  # fmt: skip
     for s in range(1, series, 50):
         for t in np.flatnonzero(blocked[s] > 0):

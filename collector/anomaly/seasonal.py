@@ -11,8 +11,6 @@ learned, so a group that joins is judged from its first hour on its recent level
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import numpy.typing as npt
 
@@ -37,12 +35,12 @@ class SeasonalMemory:
         slot = t % self.day
         idx = np.arange(slot - SEASON_SLACK, slot + SEASON_SLACK + 1) % self.day
         past = [d for d in range(SLOTS) if d != (t // self.day) % SLOTS]  # not today
-        per_day = self.learned[past][:, idx].min(axis=1)
-        with warnings.catch_warnings():  # days not learned yet are NaN; all NaN: no memory
-            warnings.simplefilter("ignore", RuntimeWarning)
-            median = np.nanmedian(np.where(np.isfinite(per_day), per_day, np.nan), axis=0)
-        typical: Array = np.where(np.isnan(median), np.inf, median)
-        least: Array = per_day.min(axis=0)
+        per_day = np.sort(self.learned[np.ix_(past, idx)].min(axis=1), axis=0)  # inf sort last
+        known = np.isfinite(per_day).sum(axis=0)  # days learned, per series
+        # the median of the learned days (DAYS_REMEMBERED = 3: one, two or three of them)
+        pair = (per_day[0] + np.where(known >= 2, per_day[1], per_day[0])) / 2
+        typical: Array = np.where(known >= 3, per_day[1], np.where(known >= 1, pair, np.inf))
+        least: Array = per_day[0]
         return typical, least
 
     def learn(self, t: int, heard: Array, known: Mask) -> None:

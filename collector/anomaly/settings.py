@@ -30,7 +30,7 @@ class Thresholds:
     min_probes: int = 2  # distinct probes an event needs
     min_rounds: int = 2  # buckets with evidence an event needs
     min_countries: int = 2  # countries failing together that make a platform outage
-    control_ok_min: float = 0.5  # controls must mostly succeed for "blocked" to count
+    control_ok_min: float = 0.5  # unused since per-probe control judging (kept: old configs)
     method_share: float = 0.5  # one censor's action: most blocked verdicts share one method
     warmup_s: int = 26 * 3600  # history read before the evaluated range: a day and then some
     settle_s: int = 300  # newest data not yet judged: uploads arrive a little late
