@@ -34,7 +34,8 @@ class SeasonalMemory:
         to expect of presence alone, since staying silent can be a habit of some nights."""
         slot = t % self.day
         idx = np.arange(slot - SEASON_SLACK, slot + SEASON_SLACK + 1) % self.day
-        past = [d for d in range(SLOTS) if d != (t // self.day) % SLOTS]  # not today
+        today = (t // self.day) % SLOTS
+        past = np.array([d for d in range(SLOTS) if d != today], dtype=np.int64)
         per_day = np.sort(self.learned[np.ix_(past, idx)].min(axis=1), axis=0)  # inf sort last
         known = np.isfinite(per_day).sum(axis=0)  # days learned, per series
         # the median of the learned days (DAYS_REMEMBERED = 3: one, two or three of them)
