@@ -175,14 +175,12 @@ def _pooled(values: Any, members: list[list[int]]) -> Any:
 
 
 def _pool_scope(keys: set[Leaf]) -> str | None:
-    """The network of a pooled detection: one network type, or ANY_NETWORK (the country)."""
+    """The network of a pooled detection: the one network type whose pool fired, else
+    ANY_NETWORK (the country's pool alone, or the pools of several network types)."""
     if not keys:
         return None
-    networks = {k[2] for k in keys}
-    if ANY_NETWORK in networks and len(networks - {ANY_NETWORK}) != 1:
-        return ANY_NETWORK
-    (network,) = networks - {ANY_NETWORK} or {ANY_NETWORK}
-    return network if len(networks - {ANY_NETWORK}) == 1 else ANY_NETWORK
+    types = {k[2] for k in keys} - {ANY_NETWORK}
+    return next(iter(types)) if len(types) == 1 else ANY_NETWORK
 
 
 def _collector_gaps(grid: Grid, th: Thresholds) -> Any:

@@ -128,3 +128,16 @@ def test_block_evidence_fades_during_silence(b: Any) -> None:
     found = grid_detect(b, before + after, heartbeats, b.day + 120, b.day)
     blocks = sorted((d.start, d.method) for d in found if d.kind == EventKind.BLOCKING)
     assert blocks == [(b.at(s), "dns"), (b.at(s + 60), "tls")]
+
+
+def test_pools_of_both_network_types_make_one_country_event(b: Any) -> None:
+    s = b.day + 30
+    leaves = [
+        b.Leaf(asn=asn, network=net, probes=1, shutdown=(s, s + 20))
+        for asn in (64500, 64501, 64502)
+        for net in ("fixed", "mobile")
+    ]
+    (det,) = grid_detect(b, *b.history(leaves, b.day + 80), b.day + 80, b.day)
+    assert (det.kind, det.scope.cc, det.scope.asn, det.scope.network) == (
+        EventKind.SHUTDOWN, "KZ", None, None,
+    )  # fmt: skip
