@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, ClassVar, Self, Union
 
 
@@ -39,13 +40,29 @@ class Flat:
     @classmethod
     def from_dict(cls, details: typing.Mapping[str, Any]) -> Self:
         """Rebuild from wire keys; other keys are ignored (details hold several records)."""
-        hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            key = f"{cls.PREFIX}_{f.name}"
+        for name, key, check in _layout(cls):
             if key in details:
-                values[f.name] = _typed(details[key], hints[f.name], key)
+                values[name] = check(details[key], key)
         return cls(**values)
+
+
+Check = Callable[[Any, str], Any]  # (wire value, wire key) -> the typed value, or EvidenceError
+_LAYOUTS: dict[type, tuple[tuple[str, str, Check], ...]] = {}
+
+
+def _layout(cls: type[Flat]) -> tuple[tuple[str, str, Check], ...]:
+    """(field, wire key, checker) per field, built once per class: the verdict engine reads the
+    same records many times a round, and resolving type hints on every read dominated its cost."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        hints = typing.get_type_hints(cls)
+        layout = tuple(
+            (f.name, f"{cls.PREFIX}_{f.name}", _checker(hints[f.name]))
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        )
+        _LAYOUTS[cls] = layout
+    return layout
 
 
 def _wire(value: Any) -> Any:
@@ -56,45 +73,69 @@ def _wire(value: Any) -> Any:
     return value
 
 
-def _typed(value: Any, hint: Any, key: str) -> Any:
-    """``value`` checked against ``hint`` (None, bool, int, float, str, tuple[...], dict, Any)."""
+def _checker(hint: Any) -> Check:
+    """The checker of one type hint (None, bool, int, float, str, tuple[...], dict, Any)."""
     origin = typing.get_origin(hint)
     if hint is Any:
-        return value
+        return lambda value, key: value
     if origin in (Union, types.UnionType):
-        return _one_of(value, typing.get_args(hint), key)
+        return _one_of(typing.get_args(hint))
     if origin is tuple:
+        return _sequence(_checker(typing.get_args(hint)[0]))
+    if origin is dict or hint is dict:
+        return _mapping
+    return _scalar(hint)
+
+
+def _one_of(options: tuple[Any, ...]) -> Check:
+    nullable = type(None) in options
+    checks = [_checker(o) for o in options if o is not type(None)]
+
+    def check(value: Any, key: str) -> Any:
+        if value is None and nullable:
+            return None
+        errors: list[EvidenceError] = []
+        for one in checks:
+            try:
+                return one(value, key)
+            except EvidenceError as exc:
+                errors.append(exc)
+        raise errors[0] if errors else _bad(key, "null", value)
+
+    return check
+
+
+def _sequence(inner: Check) -> Check:
+    def check(value: Any, key: str) -> Any:
         if not isinstance(value, list | tuple):
             raise _bad(key, "a list", value)
-        inner = typing.get_args(hint)[0]
-        return tuple(_typed(v, inner, key) for v in value)
-    if origin is dict or hint is dict:
-        if not isinstance(value, dict):
-            raise _bad(key, "an object", value)
-        return dict(value)
-    return _scalar(value, hint, key)
+        return tuple(inner(v, key) for v in value)
+
+    return check
 
 
-def _one_of(value: Any, options: tuple[Any, ...], key: str) -> Any:
-    if value is None and type(None) in options:
-        return None
-    errors = []
-    for option in (o for o in options if o is not type(None)):
-        try:
-            return _typed(value, option, key)
-        except EvidenceError as exc:
-            errors.append(exc)
-    raise errors[0]
+def _mapping(value: Any, key: str) -> Any:
+    if not isinstance(value, dict):
+        raise _bad(key, "an object", value)
+    return dict(value)
 
 
-def _scalar(value: Any, hint: type, key: str) -> Any:
-    if isinstance(value, bool) and hint in (int, float):
-        raise _bad(key, "a number", value)  # JSON true is not 1
-    if hint is float and isinstance(value, int):
-        return float(value)
-    if not isinstance(value, hint):
-        raise _bad(key, {str: "a string", int: "an integer"}.get(hint, hint.__name__), value)
-    return value
+def _scalar(hint: type) -> Check:
+    wanted = {str: "a string", int: "an integer"}.get(hint, hint.__name__)
+    numeric = hint in (int, float)
+
+    def check(value: Any, key: str) -> Any:
+        if type(value) is hint:
+            return value  # the common case, first
+        if numeric and isinstance(value, bool):
+            raise _bad(key, "a number", value)  # JSON true is not 1
+        if hint is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, hint):
+            raise _bad(key, wanted, value)
+        return value
+
+    return check
 
 
 def _bad(key: str, wanted: str, value: Any) -> EvidenceError:
