@@ -146,3 +146,22 @@ def test_scan_keeps_when_each_event_would_have_been_paged(b: Any) -> None:
     store = MemoryStore(*b.history([b.Leaf(shutdown=(s, s + 20))], b.day + 120))
     (event,) = evaluate(store, since=b.at(b.day), until=b.at(b.day + 120), th=TH, now=b.at(999))
     assert event.evidence["opened_at"] == b.at(s + 1).isoformat()  # paged one round in
+
+
+def test_cycle_by_cycle_a_total_cut_of_two_probes_pages_within_two_rounds(
+    b: Any, tmp_path: Path, receiver: Any
+) -> None:
+    s = b.day + 40
+    leaf = b.Leaf(probes=2, shutdown=(s, s + 30))
+    store = MemoryStore(*b.history([leaf], s + 30, backfilled=False))  # real time: silence
+    w = watcher(store, tmp_path, receiver.url)
+    settle = timedelta(seconds=TH.settle_s)
+    paged_at = None
+    for k in range(0, 6):  # one cycle per round after the onset
+        if w.cycle(b.at(s + k) + settle) and paged_at is None:
+            paged_at = k
+    w.close()
+    assert paged_at is not None and paged_at <= 3  # buckets s, s+1, s+2 silent: 2 rounds late
+    ((_, body),) = receiver.wait_for(1)
+    assert body["status"] == "firing"
+    assert body["event"]["evidence"]["opened_at"] == b.at(s + 2).isoformat()
