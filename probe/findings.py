@@ -9,8 +9,11 @@ address gives nothing: a browser tries every address, so one working address mea
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from probe.dns import consistency_of
 from probe.evidence import (
@@ -57,29 +60,77 @@ def of(measurements: Sequence[Measurement], test: TestKind) -> list[Measurement]
 
 # The typed evidence of one measurement (probe/evidence/stages.py), read from its details.
 
+_Record = TypeVar(
+    "_Record",
+    DnsEvidence,
+    InjectionEvidence,
+    TcpEvidence,
+    TlsEvidence,
+    HttpEvidence,
+    ThroughputEvidence,
+    ControlEvidence,
+)
+# Inside ``reading_once()``: (id(measurement), class) -> (measurement, its record). The
+# measurement is kept beside its record so the id cannot be reused while the memo lives.
+_MEMO: ContextVar[dict[tuple[int, type], tuple[Measurement, Any]] | None] = ContextVar(
+    "evidence_memo", default=None
+)
+
+
+@contextmanager
+def reading_once() -> Iterator[None]:
+    """Within the block each measurement's typed evidence is read from its details once.
+
+    The verdict's rules read the same records many times over one judge() call (every layer,
+    every control target); the records are frozen and the details are not changed while a
+    verdict is made, so the memo changes no result, only the cost. Nested blocks share one memo.
+    """
+    if _MEMO.get() is not None:
+        yield
+        return
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _read(cls: type[_Record], m: Measurement) -> _Record:
+    memo = _MEMO.get()
+    if memo is None:
+        return cls.from_dict(m.details)
+    key = (id(m), cls)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is m:
+        record: _Record = hit[1]
+        return record
+    record = cls.from_dict(m.details)
+    memo[key] = (m, record)
+    return record
+
 
 def dns_of(m: Measurement) -> DnsEvidence:
-    return DnsEvidence.from_dict(m.details)
+    return _read(DnsEvidence, m)
 
 
 def inj_of(m: Measurement) -> InjectionEvidence:
-    return InjectionEvidence.from_dict(m.details)
+    return _read(InjectionEvidence, m)
 
 
 def tcp_of(m: Measurement) -> TcpEvidence:
-    return TcpEvidence.from_dict(m.details)
+    return _read(TcpEvidence, m)
 
 
 def tls_of(m: Measurement) -> TlsEvidence:
-    return TlsEvidence.from_dict(m.details)
+    return _read(TlsEvidence, m)
 
 
 def http_of(m: Measurement) -> HttpEvidence:
-    return HttpEvidence.from_dict(m.details)
+    return _read(HttpEvidence, m)
 
 
 def tput_of(m: Measurement) -> ThroughputEvidence:
-    return ThroughputEvidence.from_dict(m.details)
+    return _read(ThroughputEvidence, m)
 
 
 def primary_dns(measurements: Sequence[Measurement]) -> Measurement | None:
@@ -90,16 +141,30 @@ def primary_dns(measurements: Sequence[Measurement]) -> Measurement | None:
 def control_view(measurements: Sequence[Measurement]) -> ControlEvidence:
     """The control endpoint's view, from the primary DNS measurement (empty when none)."""
     primary = primary_dns(measurements)
-    return ControlEvidence.from_dict(primary.details) if primary else ControlEvidence()
+    return _read(ControlEvidence, primary) if primary else ControlEvidence()
 
 
 def control_of(measurements: Sequence[Measurement]) -> ControlResult | None:
     """The control endpoint's full result (if any)."""
-    data = control_view(measurements).result
-    if data is None:
+    primary = primary_dns(measurements)
+    memo = _MEMO.get()
+    if primary is None or memo is None:
+        return _control_result(control_view(measurements))
+    key = (id(primary), ControlResult)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is primary:
+        result: ControlResult | None = hit[1]
+        return result
+    result = _control_result(_read(ControlEvidence, primary))
+    memo[key] = (primary, result)
+    return result
+
+
+def _control_result(view: ControlEvidence) -> ControlResult | None:
+    if view.result is None:
         return None
     try:
-        return ControlResult.from_dict(data)
+        return ControlResult.from_dict(view.result)
     except ControlResultError:
         return None  # an unreadable control is no control
 

@@ -24,6 +24,7 @@ from probe.findings import (
     dns_of,
     injection_note,
     of,
+    reading_once,
     resolver_answers,
     resolver_down,
     slow_not_missing,
@@ -93,9 +94,15 @@ def judge(
     measurements: Sequence[Measurement], controls: Mapping[str, Sequence[Measurement]]
 ) -> Assessment:
     """The verdict for one target; ``controls`` are the other control targets of the round."""
-    ids = tuple(m.id for m in measurements)
     if not measurements:
-        return Assessment(VerdictKind.INCONCLUSIVE, None, None, 0.0, ids, "nothing was measured")
+        return Assessment(VerdictKind.INCONCLUSIVE, None, None, 0.0, (), "nothing was measured")
+    with reading_once():  # each record's evidence is read once, however many rules look
+        return _judge(measurements, controls)
+
+
+def _judge(
+    measurements: Sequence[Measurement], controls: Mapping[str, Sequence[Measurement]]
+) -> Assessment:
     found, caveats = _evidence(measurements)
     down = resolver_down(measurements, controls)
     if down is not None:  # the resolver fails for every name: its DNS finding is no block
