@@ -2,9 +2,12 @@
 
 Alertmanager: POST /api/v2/alerts, a list of {labels, annotations, startsAt, endsAt,
 generatorURL} (Alertmanager OpenAPI v2). Labels are what identifies an alert there, so they hold
-only what never changes during an event's life (id, kind, country, target); the scope, which
-late data may widen, goes in annotations. Firing alerts carry ``endsAt`` a few watch intervals
-ahead, as Prometheus does, so a dead watcher's alerts resolve by themselves.
+only what never changes during an event's life: id, family (a shutdown never becomes a target
+failure and back), target, and a shutdown's country. Kind and country of a target failure change
+when it is reclassified (KZ blocking -> platform outage everywhere, same id), and the scope
+widens with late data, so those go in annotations: one event, one alert, one page. Firing alerts
+carry ``endsAt`` a few watch intervals ahead, as Prometheus does, so a dead watcher's alerts
+resolve by themselves.
 Slack incoming webhooks take {"text", "blocks"}; Matrix hookshot and Mattermost accept the same.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 import httpx
 
 from collector.anomaly.alerts import FIRING, AlertError, Message, event_json
+from collector.records import Event, EventKind
 
 TIMEOUT_S = 10.0
 
@@ -46,13 +50,9 @@ class AlertmanagerChannel:
 
     def alert(self, message: Message, *, now: datetime) -> dict[str, Any]:
         event = message.event
-        labels = {
-            "alertname": "TyndauAnomaly",
-            "event_id": event.id,
-            "kind": event.kind.value,
-            "cc": event.scope.cc,
-            "severity": "page" if event.kind != "platform_outage" else "info",
-        }
+        labels = {"alertname": "TyndauAnomaly", "event_id": event.id, "family": family(event)}
+        if event.kind == EventKind.SHUTDOWN:
+            labels["cc"] = event.scope.cc  # a shutdown continues only in its own country
         if event.target is not None:
             labels["target"] = event.target
         ends = now + self._hold if message.phase == FIRING else (event.end or now)
@@ -60,6 +60,9 @@ class AlertmanagerChannel:
             "summary": message.title,
             "description": message.text,
             "timeline": message.link,
+            "kind": event.kind.value,
+            "cc": event.scope.cc,
+            "severity": "info" if event.kind == EventKind.PLATFORM_OUTAGE else "page",
             "asn": "" if event.scope.asn is None else str(event.scope.asn),
             "network": event.scope.network or "",
             "method": event.method or "",
@@ -116,6 +119,11 @@ class JsonWebhook:
                 "event": event_json(message.event),
             }
             _post(self._client, self.url, body)
+
+
+def family(event: Event) -> str:
+    """The label that routes an alert: fixed for an event's life, unlike its kind."""
+    return "shutdown" if event.kind == EventKind.SHUTDOWN else "target_failure"
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,8 @@ def test_alertmanager_fires_once_then_resolves(alertmanager: str, receiver: Any)
     assert path == "/am" and body["status"] == "firing"
     (alert,) = body["alerts"]
     assert alert["labels"]["event_id"] == firing.event.id
-    assert alert["labels"]["kind"] == "blocking" and alert["labels"]["cc"] == "KZ"
+    assert alert["labels"]["family"] == "target_failure" and alert["labels"]["target"] == "telegram"
+    assert alert["annotations"]["kind"] == "blocking" and alert["annotations"]["cc"] == "KZ"
     assert alert["annotations"]["asn"] == "64500" and alert["annotations"]["method"] == "tls"
     assert alert["generatorURL"].startswith(BASE + "?cc=KZ&asn=64500")
     assert (
@@ -119,6 +121,41 @@ def test_alertmanager_fires_once_then_resolves(alertmanager: str, receiver: Any)
     assert received[1][1]["alerts"][0]["endsAt"].startswith(
         (NOW - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
     )
+
+
+def reclassified() -> Event:
+    """The blocking of event(), found to be part of a platform outage seen everywhere: same id."""
+    return replace(event(), kind=EventKind.PLATFORM_OUTAGE, scope=Scope(cc="*", probes=40))
+
+
+def test_alertmanager_labels_stay_put_when_an_event_is_reclassified() -> None:
+    channel = AlertmanagerChannel("http://127.0.0.1:1", interval_s=60)
+    before = channel.alert(render(event(), base_url=BASE, now=NOW), now=NOW)
+    after = channel.alert(render(reclassified(), base_url=BASE, now=NOW), now=NOW)
+    assert before["labels"] == after["labels"]  # one fingerprint: Alertmanager pages once
+    assert before["labels"]["family"] == "target_failure" and "kind" not in before["labels"]
+    assert (before["annotations"]["kind"], after["annotations"]["kind"]) == (
+        "blocking",
+        "platform_outage",
+    )
+    assert (after["annotations"]["cc"], after["annotations"]["severity"]) == ("*", "info")
+    shutdown = replace(event(), kind=EventKind.SHUTDOWN, target=None, method=None)
+    labels = channel.alert(render(shutdown, base_url=BASE, now=NOW), now=NOW)["labels"]
+    assert labels["family"] == "shutdown" and labels["cc"] == "KZ"
+
+
+@pytest.mark.slow
+def test_alertmanager_holds_one_alert_through_a_reclassification(
+    alertmanager: str, receiver: Any
+) -> None:
+    channel = AlertmanagerChannel(alertmanager, interval_s=60)
+    channel.send([render(event(), base_url=BASE, now=NOW)], now=NOW)
+    receiver.wait_for(1)
+    channel.send([render(reclassified(), base_url=BASE, now=NOW)], now=NOW)
+    time.sleep(3)  # three group intervals: a second alert in the group would be notified by now
+    assert len(receiver.received) == 1
+    alerts = httpx.get(f"{alertmanager}/api/v2/alerts", timeout=5).json()
+    assert [a["annotations"]["kind"] for a in alerts] == ["platform_outage"]
 
 
 def test_slack_and_json_webhooks_deliver_readable_messages(receiver: Any) -> None:
