@@ -13,7 +13,7 @@ from pathlib import Path
 from collector.control import split_host_port
 from probe.bogons import Network
 from probe.configfile import ConfigError, Section, open_section
-from probe.settings import DEFAULT_TARGETS
+from probe.shipped import DEFAULT_TARGETS
 
 MIN_SECRET_LENGTH = 16
 

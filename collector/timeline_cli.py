@@ -18,7 +18,7 @@ from collector.timeline import (
     read_timeline,
 )
 from collector.timeline_format import format_csv, format_table
-from probe.cli import CommandError
+from probe.command import CommandError
 
 
 def default_store_url() -> str:

@@ -22,9 +22,10 @@ from lab.nodes import (
     player_pid_file,
     remove_leftovers,
 )
-from lab.scenario import DEFAULT_TARGETS, Event, Scenario, load_scenario, resolve_scenario_path
+from lab.scenario import Event, Scenario, load_scenario, resolve_scenario_path
 from lab.topology import DEFAULT_PREFIX, VANTAGES
-from probe.cli import CommandError
+from probe.command import CommandError
+from probe.shipped import DEFAULT_TARGETS
 
 UP_TIMEOUT = 30.0
 DOWN_GRACE = 4.0

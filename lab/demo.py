@@ -36,8 +36,9 @@ from lab.demo_report import Summary, draw_charts, final_report, uploaded_rounds
 from lab.demo_truth import Clock, Match, describe, episodes, event_line, match
 from lab.demo_watch import DemoWatcher
 from lab.network import Lab, LabError
-from lab.scenario import DEFAULT_TARGETS, Event, Scenario, load_scenario
+from lab.scenario import Event, Scenario, load_scenario
 from lab.topology import COLLECTOR_ADDRESS
+from probe.shipped import DEFAULT_TARGETS
 
 PREFIX = "tdemo"
 PREROLL_BUCKETS = 5  # normal traffic before t=0: the detector's baseline
@@ -412,7 +413,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Handler of ``tyndau demo`` (flags declared in probe/cli.py)."""
-    from probe.cli import CommandError
+    from probe.command import CommandError
 
     if not 0.5 <= args.minutes <= 60:
         raise CommandError("--minutes: between 0.5 and 60 (the replay's total length)")

@@ -39,7 +39,7 @@ from lab.nodes import (
     remove_leftovers,
     sh,
 )
-from lab.scenario import DEFAULT_TARGETS, Event, Scenario, scaled_offsets
+from lab.scenario import Event, Scenario, scaled_offsets
 from lab.servers import Servers
 from lab.site import write_site, write_site_configs
 from lab.sites import SiteConfig, check_sites
@@ -60,6 +60,7 @@ from lab.topology import (
     vantage_interface,
 )
 from probe.configfile import ConfigError
+from probe.shipped import DEFAULT_TARGETS
 
 __all__ = ["Lab", "LabError", "LabTarget"]
 

@@ -15,7 +15,8 @@ from types import FrameType
 
 from lab.network import Lab
 from lab.nodes import STATE_ROOT
-from lab.scenario import DEFAULT_TARGETS, load_scenario
+from lab.scenario import load_scenario
+from probe.shipped import DEFAULT_TARGETS
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

@@ -28,9 +28,9 @@ from lab.sites import SiteConfig, parse_sites
 from lab.topology import GROUPS
 from probe.configfile import ConfigError, Section, load_toml
 from probe.model import parse_time
+from probe.shipped import DEFAULT_TARGETS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "config" / "scenarios"
-DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "config" / "targets.toml"
 
 _DURATION = re.compile(
     r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from probe import __version__
+from probe.command import CommandError
 from probe.configfile import ConfigError
 from probe.logs import setup_logging
 
@@ -33,10 +34,6 @@ EXTRAS = {
     "matplotlib": "collector",
     "pydantic": "collector",
 }
-
-
-class CommandError(Exception):
-    """A command cannot go on; the message says why and what to do. Exit status 2."""
 
 
 def lazy(target: str) -> Handler:
@@ -505,8 +502,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the imported module's main, not this __main__ copy: handlers raise probe.cli's
-    # CommandError, which only that module's main catches.
+    # Run the imported module's main, not this __main__ copy: it catches the handlers'
+    # CommandError (probe/command.py) and ConfigError and turns them into exit status 2.
     from probe.cli import main as _main
 
     sys.exit(_main())

@@ -26,6 +26,9 @@ import dns.rdatatype
 import httpx
 
 from probe.bogons import Network, is_bogon
+
+# Re-exported until probe/findings.py imports it from probe.consistency (issue 16).
+from probe.consistency import consistency_of as consistency_of  # noqa: PLC0414
 from probe.errors import map_os_error, raw_text
 from probe.failures import Failure
 from probe.http import map_http_exception
@@ -338,26 +341,3 @@ def classify(
     else:
         outcome = "ok"
     return DnsFindings(outcome, bogons, blockpages, consistency)
-
-
-def consistency_of(addresses: Iterable[str], control: frozenset[str]) -> str:
-    """Consistent when an address, or its /24 (IPv4) or /48 (IPv6), is in the control's answer.
-
-    Same-network matching follows OONI Web Connectivity, which accepts answers in the same ASN; we
-    have no ASN database on a small probe, so the covering prefix stands in for it. TLS validation
-    of the answer for the name is checked later by the verdict (a CDN answer validates).
-    """
-    if not control:
-        return "unknown"
-    ours = {_prefix(a) for a in addresses}
-    theirs = {_prefix(a) for a in control}
-    return "consistent" if ours & theirs else "inconsistent"
-
-
-def _prefix(address: str) -> str:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    bits = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from probe.configfile import Section, open_section
 from probe.model import TestKind
-from probe.shipped import shipped_config
+from probe.shipped import DEFAULT_TARGETS
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-DEFAULT_TARGETS = shipped_config("targets.toml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,3 +21,6 @@ def shipped_config(name: str) -> Path:
     if installed.is_file():
         return installed
     return _PACKAGE.parent / "config" / name
+
+
+DEFAULT_TARGETS = shipped_config("targets.toml")  # the probe's, the collector's and the lab's

@@ -28,8 +28,9 @@ from collector.records import Event, EventKind, EventState, Scope
 from lab.demo_config import DEMO_TARGETS, Vantage, demo_thresholds, probe_toml, targets_toml
 from lab.demo_receiver import AlertReceiver
 from lab.demo_truth import Clock, Episode, episodes, match
-from lab.scenario import DEFAULT_TARGETS, load_scenario
+from lab.scenario import load_scenario
 from probe.settings import load_probe_settings
+from probe.shipped import DEFAULT_TARGETS
 from probe.targets import load_targets
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ from collector.ooni.records import measurement_from_record
 from collector.ooni.writer import StoreWriter
 from collector.store.base import MeasurementQuery, Store, StoreError
 from probe.bogons import Network
-from probe.cli import CommandError
+from probe.command import CommandError
 from probe.model import Measurement
 
 PAGE = 1000

@@ -28,7 +28,7 @@ from collector.ooni.stages import (
     seconds,
 )
 from probe.bogons import Network, is_bogon
-from probe.dns import consistency_of
+from probe.consistency import consistency_of
 from probe.evidence import DnsEvidence
 from probe.failures import Failure
 

@@ -20,7 +20,7 @@ from collector.ooni.stages import Stamper
 from collector.ooni.targets import TargetIndex
 from probe.bogons import Network
 from probe.model import Category, TargetRef, Vantage
-from probe.settings import DEFAULT_TARGETS
+from probe.shipped import DEFAULT_TARGETS
 from probe.verdict import works
 
 WEB_TESTS = frozenset({"web_connectivity"})

@@ -15,12 +15,12 @@ import dns.query
 import dns.rrset
 import pytest
 
+from probe.consistency import consistency_of
 from probe.dns import (
     Lookup,
     Resolver,
     ResolverSpecError,
     classify,
-    consistency_of,
     lookup,
     parse_resolver,
     system_resolvers,
