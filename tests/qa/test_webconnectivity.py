@@ -352,14 +352,17 @@ class Runner:
             self.world.lab.clear()
 
 
+def _qa_case(item: pytest.Item) -> Case | None:
+    """The QA case an item runs; other modules parametrize a "case" of their own (strings)."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("case") if callspec is not None else None
+    return case if isinstance(case, Case) else None
+
+
 @pytest.fixture(scope="module")
 def runner(qa_world: Any, request: pytest.FixtureRequest) -> Runner:
     """Pairs the selected cases (same sites: one per vantage group, at once)."""
-    selected = {
-        item.callspec.params["case"].name
-        for item in request.session.items
-        if hasattr(item, "callspec") and "case" in item.callspec.params
-    }
+    selected = {case.name for item in request.session.items if (case := _qa_case(item))}
     return Runner(qa_world, [c for c in CASES if c.name in selected])
 
 
