@@ -139,11 +139,15 @@ def flatten(record: Flat) -> dict[str, Any]:
     """``record.to_dict()`` (probe/evidence/flat.py) with the field layout computed once per
     class: the import's hot path (tests/ooni/test_engine_keys.py holds the two equal)."""
     out: dict[str, Any] = {}
-    for key, name, omit in _layout(type(record)):
+    for key, name, omit in _LAYOUTS.get(type(record)) or _layout(type(record)):
         value = getattr(record, name)
-        if value is None and omit:
-            continue
-        out[key] = _wire(value)
+        if value is None:
+            if not omit:
+                out[key] = None
+        elif isinstance(value, tuple | dict):
+            out[key] = _wire(value)
+        else:
+            out[key] = value  # a scalar: most fields, no call
     return out
 
 

@@ -41,13 +41,15 @@ class Flat:
     def from_dict(cls, details: typing.Mapping[str, Any]) -> Self:
         """Rebuild from wire keys; other keys are ignored (details hold several records)."""
         values: dict[str, Any] = {}
-        for name, key, check in _layout(cls):
-            if key in details:
-                values[name] = check(details[key], key)
+        for name, key, check in _LAYOUTS.get(cls) or _layout(cls):
+            value = details.get(key, _ABSENT)
+            if value is not _ABSENT:
+                values[name] = check(value, key)
         return cls(**values)
 
 
 Check = Callable[[Any, str], Any]  # (wire value, wire key) -> the typed value, or EvidenceError
+_ABSENT = object()  # a key the details do not hold (None is a value)
 _LAYOUTS: dict[type, tuple[tuple[str, str, Check], ...]] = {}
 
 
