@@ -21,13 +21,12 @@ import numpy as np
 from collector.anomaly.detect import Run, detect_failures, detect_silence
 from collector.anomaly.series import Grid, Leaf
 from collector.anomaly.settings import Thresholds
+from collector.anomaly.silence import dark_together, only_asleep, partial_silence
 from collector.records import EventKind, Scope
 
 EVERYWHERE = "*"  # scope.cc of an event seen from several countries
 ONSET_SLACK = 3  # buckets: runs starting this close together share one cause
 LOOKBACK = 12  # buckets before an onset that tell which probes were there
-SIMULTANEOUS = 2  # buckets within which probes going down count as going down together
-BACKFILL_GRACE = 3  # buckets after a silence in which a cut probe's outbox would have emptied
 ANY_NETWORK = "*"  # network of a pooled series covering every network type of a country
 COLLECTOR_GAP_SHARE = 0.5  # most probes of most countries silent at once: the collector's gap
 
@@ -108,8 +107,12 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
                 sum(grid.offline[x, run.start : end].sum() for x in members[s])
             ),
         }
-        if hindsight and _only_asleep(run, end, heard[s], down[s], th.min_probes):
+        if hindsight and only_asleep(run, end, heard[s], down[s], th.min_probes):
             continue
+        if dark_together(up[s], run.start) < th.min_probes:
+            continue  # probes drifting off one by one (desktops at night), not a cut
+        if s < n and partial_silence(up[s], down[s], run.start):
+            continue  # some of a group gone quiet, some still up, none saying offline
         if s < n:
             items.append(_Item(s, run, evidence))
         else:
@@ -133,31 +136,6 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
             )
             out += _detections(grid, EventKind.SHUTDOWN, cc, leaf_part, active, None, None)
     return out
-
-
-def _only_asleep(run: Run, end: int, heard: Any, down: Any, min_probes: int) -> bool:
-    """A silence that ended (its probes came back, or the hour's usual quiet caught up with it)
-    BACKFILL_GRACE buckets ago, in which fewer than ``min_probes`` probes went down together
-    saying they were offline (or cut from abroad): they were switched off or asleep, or lost
-    their links one by one; not a cut. A cut probe keeps measuring and its outbox, emptied
-    oldest first, brings its offline verdicts before anything newer (DESIGN.md decision 1)."""
-    if run.end is None:
-        return False
-    judged_after = heard[end : end + BACKFILL_GRACE].size == BACKFILL_GRACE
-    return bool(judged_after and _together(down, run.start, end) < min_probes)
-
-
-def _together(down: Any, start: int, end: int) -> float:
-    """The most probes that went down at once (within SIMULTANEOUS buckets) during a run: a cut
-    takes its probes down together (Disco's lesson), while phones losing signal one after the
-    other, or a home link down while a neighbour sleeps, do not."""
-    lo = max(0, start - SIMULTANEOUS)
-    span = down[lo:end]
-    if span.size == 0:
-        return 0.0
-    before = np.array([span[max(0, i - SIMULTANEOUS) : i].min(initial=span[i])
-                       for i in range(span.size)])  # fmt: skip
-    return float((span - np.minimum(before, span)).max())
 
 
 def _pools(grid: Grid) -> list[tuple[Leaf, list[int]]]:

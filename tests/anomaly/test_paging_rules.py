@@ -1,0 +1,75 @@
+"""What a silence must show before the watcher pages it: probes going dark together, and a
+whole group dark (or saying offline), not a neighbour's desktop switched off for the night."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from collector.anomaly.classify import Detection, detect
+from collector.anomaly.series import build_grid
+from collector.anomaly.settings import Thresholds
+from collector.records import EventKind, HeartbeatBucket, VerdictBucket
+
+TH = Thresholds()
+Count = Callable[[int], tuple[int, int]]  # bucket -> (probes up, probes saying offline)
+
+
+def realtime(b: Any, probes: int, n: int, count: Count) -> list[Detection]:
+    """One fixed-line group of ``probes`` whose bucket t has count(t) probes up and reporting,
+    judged as the watcher does (no hindsight: nothing after the buckets seen)."""
+    verdicts: list[VerdictBucket] = []
+    heartbeats: list[HeartbeatBucket] = []
+    for t in range(n):
+        up, offline = count(t)
+        if up + offline == 0:
+            continue  # silent: nothing arrives
+        key = ("KZ", 64500, "fixed")
+        heartbeats.append(HeartbeatBucket(*key, b.at(t), up + offline, up + offline))
+        for target, category in (("telegram", "platform"), ("control", "control")):
+            verdicts.append(VerdictBucket(*key, target, category, b.at(t), accessible=up,
+                                          offline=offline, probes=up + offline))  # fmt: skip
+    grid = build_grid(verdicts, heartbeats, since=b.at(0), until=b.at(n), step_s=b.step)
+    return [d for d in detect(grid, TH, judge_from=0, hindsight=False)
+            if d.kind == EventKind.SHUTDOWN]  # fmt: skip
+
+
+def test_desktops_switched_off_one_by_one_are_not_paged(b: Any) -> None:
+    # three desktops of one home network going off at 22:00, 22:30 and 23:00, back at 7:00
+    def count(t: int) -> tuple[int, int]:
+        return (3 - sum(t >= s for s in (40, 46, 52)) if t < 150 else 3), 0
+
+    assert realtime(b, 3, 170, count) == []
+
+
+def test_the_same_three_going_dark_in_one_round_are_paged_within_two_rounds(b: Any) -> None:
+    def count(t: int) -> tuple[int, int]:
+        return (0 if 40 <= t < 150 else 3), 0
+
+    (det,) = realtime(b, 3, 170, count)
+    assert det.start == b.at(40) and det.opened <= b.at(42)
+
+
+def test_two_of_four_silent_while_two_stay_up_is_not_paged(b: Any) -> None:
+    def count(t: int) -> tuple[int, int]:
+        return (2 if 40 <= t < 150 else 4), 0
+
+    assert realtime(b, 4, 170, count) == []
+
+
+def test_two_of_four_saying_offline_while_two_stay_up_is_paged(b: Any) -> None:
+    # the same partial loss, but the two report offline verdicts: observed, not presumed
+    def count(t: int) -> tuple[int, int]:
+        return (2, 2) if 40 <= t < 150 else (4, 0)
+
+    (det,) = realtime(b, 4, 170, count)
+    assert det.start == b.at(40)
+
+
+def test_dark_together_ignores_a_probe_that_left_before_the_onset(b: Any) -> None:
+    # one probe leaves for good at bucket 20; the other two are cut together at 40
+    def count(t: int) -> tuple[int, int]:
+        return (0 if 40 <= t < 150 else (3 if t < 20 else 2)), 0
+
+    (det,) = realtime(b, 3, 170, count)
+    assert det.start == b.at(40)
