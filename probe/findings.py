@@ -70,9 +70,10 @@ _Record = TypeVar(
     ThroughputEvidence,
     ControlEvidence,
 )
-# Inside ``reading_once()``: (id(measurement), class) -> (measurement, its record). The
-# measurement is kept beside its record so the id cannot be reused while the memo lives.
-_MEMO: ContextVar[dict[tuple[int, type], tuple[Measurement, Any]] | None] = ContextVar(
+# Inside ``reading_once()``: (id(measurement), class) -> (measurement, its record), and
+# (id(sequence), Measurement) -> (sequence, its primary lookup). The object is kept beside
+# its entry so that its id cannot be reused while the memo lives.
+_MEMO: ContextVar[dict[tuple[int, type], tuple[Any, Any]] | None] = ContextVar(
     "evidence_memo", default=None
 )
 
@@ -134,6 +135,20 @@ def tput_of(m: Measurement) -> ThroughputEvidence:
 
 
 def primary_dns(measurements: Sequence[Measurement]) -> Measurement | None:
+    memo = _MEMO.get()
+    if memo is None:
+        return _primary_dns(measurements)
+    key = (id(measurements), Measurement)  # the sequence's primary lookup, once per judge()
+    hit = memo.get(key)
+    if hit is not None and hit[0] is measurements:
+        found: Measurement | None = hit[1]
+        return found
+    found = _primary_dns(measurements)
+    memo[key] = (measurements, found)
+    return found
+
+
+def _primary_dns(measurements: Sequence[Measurement]) -> Measurement | None:
     dns = [m for m in of(measurements, TestKind.DNS) if dns_of(m).primary]
     return dns[0] if dns else None
 
