@@ -111,8 +111,8 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
             continue
         if dark_together(up[s], run.start) < th.min_probes:
             continue  # probes drifting off one by one (desktops at night), not a cut
-        if s < n and partial_silence(up[s], down[s], run.start):
-            continue  # some of a group gone quiet, some still up, none saying offline
+        if partial_silence(up[s], down[s], run.start):
+            continue  # some of a group or pool gone quiet, some still up, none saying offline
         if s < n:
             items.append(_Item(s, run, evidence))
         else:

@@ -56,8 +56,10 @@ def dark_together(up: Any, start: int) -> float:
 
 
 def partial_silence(up: Any, down: Any, start: int) -> bool:
-    """In a run's first SIMULTANEOUS + 1 buckets, some of the group's probes stayed up and none
-    reported being offline: a neighbour's desktop off while this one runs. A cut of part of
-    one network is seen by its pool with the other groups it touches, not by the leaf."""
+    """In a run's first SIMULTANEOUS + 1 buckets, some of the series' probes stayed up and none
+    reported being offline: a neighbour's desktop off while this one runs, or, in a pool, a few
+    homes' desktops off at about the same time. A cut that spares part of a network is paged
+    once its probes say so (offline verdicts, or failing abroad while home sites work), and a
+    scan finds it from the backfilled verdicts."""
     span = slice(start, start + SIMULTANEOUS + 1)
     return bool(up[span].min(initial=np.inf) > 0 and down[span].max(initial=0.0) <= 0)

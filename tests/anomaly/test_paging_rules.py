@@ -73,3 +73,23 @@ def test_dark_together_ignores_a_probe_that_left_before_the_onset(b: Any) -> Non
 
     (det,) = realtime(b, 3, 170, count)
     assert det.start == b.at(40)
+
+
+def pooled_realtime(b: Any, cut: int) -> list[Detection]:
+    """Four one-probe phones of four mobile ASNs; the first ``cut`` go silent in round 40."""
+    leaves = [
+        b.Leaf(asn=64500 + i, probes=1, shutdown=(40, 150) if i < cut else None) for i in range(4)
+    ]
+    verdicts, heartbeats = b.history(leaves, 170, backfilled=False)
+    grid = build_grid(verdicts, heartbeats, since=b.at(0), until=b.at(170), step_s=b.step)
+    return detect(grid, TH, judge_from=0, hindsight=False)
+
+
+def test_a_pool_half_silent_with_nobody_offline_is_not_paged(b: Any) -> None:
+    assert pooled_realtime(b, 2) == []
+
+
+def test_a_pool_gone_dark_in_one_round_is_paged_within_two_rounds(b: Any) -> None:
+    (det,) = pooled_realtime(b, 4)
+    assert (det.kind, det.scope.asn, det.scope.network) == (EventKind.SHUTDOWN, None, "mobile")
+    assert det.start == b.at(40) and det.opened <= b.at(42)
