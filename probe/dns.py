@@ -28,7 +28,7 @@ import httpx
 from probe.bogons import Network, is_bogon
 
 # Re-exported until probe/findings.py imports it from probe.consistency (issue 16).
-from probe.consistency import consistency_of as consistency_of  # noqa: PLC0414
+from probe.consistency import consistency_of
 from probe.errors import map_os_error, raw_text
 from probe.failures import Failure
 from probe.http import map_http_exception

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from probe.dns import consistency_of
+from probe.consistency import consistency_of
 from probe.evidence import (
     ControlEvidence,
     ControlResult,

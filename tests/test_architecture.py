@@ -87,7 +87,6 @@ CORES = (
 # Import edges by which a core still reaches I/O today, each with what removes it. The test fails
 # when a new one appears, and also when one of these is gone (then delete its line).
 KNOWN_BREACHES = {
-    ("probe.findings", "probe.dns"): "findings.py imports consistency_of from probe.consistency",
     ("collector.anomaly.settings", "probe.configfile"): (
         "detect.py takes Thresholds from a module that does not read the TOML file (issue 16)"
     ),
