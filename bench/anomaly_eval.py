@@ -26,7 +26,7 @@ from synth.history import STEP_S, WARMUP, Score, index_of, matches, score
 
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import Grid, build_grid
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, Scope
 
 

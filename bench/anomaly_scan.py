@@ -29,7 +29,7 @@ import numpy as np
 from collector.anomaly.cache import GridCache
 from collector.anomaly.classify import detect
 from collector.anomaly.series import Grid, build_grid
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import evaluate
 from collector.records import HeartbeatBucket, VerdictBucket
 from collector.store.sqlite import SqliteStore

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import build_grid
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, HeartbeatBucket, VerdictBucket
 
 STEP_S = 300

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 from probe.configfile import load_toml
 
 # The kz-2022 targets plus two controls: rounds stay cheap on a 2-core machine.

@@ -19,7 +19,7 @@ from typing import Any
 from collector.anomaly.detect import detect_silence
 from collector.anomaly.protocols import AnomalyStore
 from collector.anomaly.series import build_grid
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import evaluate
 from collector.chart import render_timeline, timeline_from_api
 from collector.records import Event, EventKind, EventState, Scope

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from collector.anomaly.alerts import Ledger
 from collector.anomaly.channels import JsonWebhook
-from collector.anomaly.settings import AnomalySettings, Thresholds
+from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import Watcher
 from collector.records import Event, EventState
 from collector.store import StoreError, open_store

@@ -12,7 +12,8 @@ from collector.anomaly.lease import Lease
 from collector.anomaly.lifecycle import event_id, reconcile
 from collector.anomaly.protocols import AnomalyStore, EventSink, EventSource, MemoryStore
 from collector.anomaly.series import Grid, build_grid
-from collector.anomaly.settings import AnomalySettings, Thresholds, load_anomaly_settings
+from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
+from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import Watcher, evaluate
 
 __all__ = [

@@ -20,8 +20,8 @@ import numpy as np
 
 from collector.anomaly.detect import Run, detect_failures, detect_silence
 from collector.anomaly.series import Grid, Leaf
-from collector.anomaly.settings import Thresholds
 from collector.anomaly.silence import dark_together, only_asleep, partial_silence
+from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, Scope
 
 EVERYWHERE = "*"  # scope.cc of an event seen from several countries

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from collector.anomaly.seasonal import SeasonalMemory
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 
 Array = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]

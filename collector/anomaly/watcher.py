@@ -19,7 +19,8 @@ from collector.anomaly.lease import Lease
 from collector.anomaly.lifecycle import reconcile
 from collector.anomaly.protocols import AnomalyStore
 from collector.anomaly.series import build_grid
-from collector.anomaly.settings import AnomalySettings, Thresholds
+from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.thresholds import Thresholds
 from collector.records import Event, EventState
 
 log = logging.getLogger("tyndau.anomaly")

@@ -18,7 +18,8 @@ from collector.anomaly.cache import GridCache
 from collector.anomaly.classify import detect
 from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.series import Grid, build_grid, merge_grids
-from collector.anomaly.settings import AnomalySettings, Thresholds
+from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import Watcher
 from collector.records import HeartbeatBucket, VerdictBucket
 

@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from collector.anomaly.detect import belief_runs, detect_failures, detect_silence
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 
 TH = Thresholds()
 DAY = 288

@@ -8,7 +8,7 @@ from typing import Any
 
 from collector.anomaly.classify import EVERYWHERE, Detection, detect
 from collector.anomaly.series import build_grid
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, HeartbeatBucket, VerdictBucket
 
 TH = Thresholds()

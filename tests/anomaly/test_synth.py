@@ -9,7 +9,7 @@ from synth.legacy import World, generate
 
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import build_grid
-from collector.anomaly.settings import Thresholds
+from collector.anomaly.thresholds import Thresholds
 
 
 def detections(history: History, *, realtime: bool) -> list[Detection]:

@@ -9,7 +9,8 @@ from typing import Any
 from collector.anomaly.alerts import Ledger
 from collector.anomaly.channels import JsonWebhook
 from collector.anomaly.protocols import MemoryStore
-from collector.anomaly.settings import AnomalySettings, Thresholds
+from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import MAX_EVENT_AGE, Watcher, evaluate
 from collector.records import Event, EventKind, EventState, Scope
 
