@@ -1,8 +1,8 @@
 """Where the shipped default lists (targets, block pages, interception CAs) are found.
 
-They are edited in ``config/`` of the source tree; a wheel carries copies as package data in
-``probe/defaults/`` (setup.py copies them at build time), so an installed probe finds them
-without a checkout. The installed copy wins; a source checkout falls back to ``config/``.
+They are edited in ``config/`` of the source tree; a wheel carries them as the package data of
+``probe.defaults`` (pyproject.toml maps config/ onto that package), so an installed probe finds
+them without a checkout. The installed copy wins; a source checkout falls back to ``config/``.
 """
 
 from __future__ import annotations

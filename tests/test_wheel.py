@@ -10,6 +10,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(
@@ -63,3 +64,15 @@ def test_a_wheel_from_the_repo_carries_the_default_lists(tmp_path: Path) -> None
     assert all(path.startswith(site) for path in loaded[1].split()), loaded
     targets, fingerprints, cas = (int(n) for n in loaded[2].split())
     assert targets >= 10 and fingerprints >= 1 and cas >= 1
+
+
+def test_the_wheel_lists_every_package_on_disk() -> None:
+    """pyproject.toml lists the packages (config/ is mapped onto probe.defaults), so a new
+    subpackage left out of the list would be missing from the wheel: the list must be complete."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = set(find_packages(ROOT, include=["probe*", "collector*", "lab*"]))
+    assert listed == on_disk | {"probe.defaults"}
