@@ -20,7 +20,7 @@ class VerdictBucket:
     asn: int
     network: str
     target: str
-    category: str  # "platform" | "control"
+    category: str  # "platform" | "control" | "other"
     start: datetime  # bucket start, UTC
     accessible: int = 0
     blocked: int = 0

@@ -32,10 +32,15 @@ class TestKind(StrEnum):
 
 
 class Category(StrEnum):
-    """A target is a platform under test or a control that should always work."""
+    """A target is a platform under test, a control that should always work, or another site.
+
+    ``other`` is a site that is neither: an imported OONI measurement of a URL that no target of
+    the list names (a test-list entry, a news site). It is judged and detected like a platform.
+    """
 
     PLATFORM = "platform"
     CONTROL = "control"
+    OTHER = "other"
 
 
 class VerdictKind(StrEnum):

@@ -55,7 +55,7 @@ class TargetIndex:
             found = self.by_domain.get(".".join(labels[start:]))
             if found is not None:
                 return found
-        return TargetRef(name_for_host(host), host, Category.PLATFORM)
+        return TargetRef(name_for_host(host), host, Category.OTHER)
 
     def for_app(self, test_name: str) -> TargetRef:
         name, domain = APP_TARGETS[test_name]

@@ -100,7 +100,7 @@ def test_vantage_and_target() -> None:
     assert (other.name, other.domain, other.category.value) == (
         "example-edu",
         "www.example.edu",
-        "platform",
+        "other",
     )
     assert map_measurement(load("wc04_dns_nxdomain"), CONTEXT).target.name == "facebook"
     assert map_measurement(load("telegram_ok"), CONTEXT).target.name == "telegram"
