@@ -42,6 +42,12 @@ def x_scale(since: datetime, until: datetime) -> XOf:
     return x_of
 
 
+def canvas(figure: ET.Element, height: float, label: str) -> ET.Element:
+    """A chart's ``<svg>``: the label column and the plot, ``height`` high, named for readers."""
+    view_box = f"0 0 {LABEL_W + PLOT_W} {height}"
+    return el(figure, "svg", viewBox=view_box, class_="chart", role="img", aria_label=label)
+
+
 def _defs(svg: ET.Element) -> None:
     """Per hatched state a pattern of the hatching alone (``dots`` also marks partly offline
     cells) and one with the state's colour under it (``fill-blocked``), so a cell is one rect."""
@@ -121,14 +127,7 @@ def heatmap(
     height = max(y, top + ROW_H) + PAD
     figure = el(parent, "figure", class_="heatmap")
     summary = f"Availability of {count} rows, {clock(since)} to {clock(until)} UTC"
-    svg = el(
-        figure,
-        "svg",
-        viewBox=f"0 0 {LABEL_W + PLOT_W} {height}",
-        class_="chart",
-        role="img",
-        aria_label=summary,
-    )
+    svg = canvas(figure, height, summary)
     _defs(svg)
     x_of = x_scale(since, until)
     step = timedelta(seconds=int(doc["step_s"]))

@@ -69,22 +69,10 @@ def _form(main: ET.Element, form: Form, view: CountryView | None) -> None:
     box = el(main, "form", method="get", class_="filters", aria_label="What to show")
     asns = [(str(a), f"AS{a}") for a in (view.asns if view else [])]
     _select(box, "asn", "ASN", asns, form.asn, blank="all")
-    _select(
-        box,
-        "network",
-        "Network",
-        [(n, n) for n in (view.networks if view else [])],
-        form.network,
-        blank="all",
-    )
-    _select(
-        box,
-        "target",
-        "Target",
-        [(t, t) for t in (view.targets if view else [])],
-        form.target,
-        blank="all",
-    )
+    networks = view.networks if view else []
+    _select(box, "network", "Network", [(n, n) for n in networks], form.network, blank="all")
+    targets = view.targets if view else []
+    _select(box, "target", "Target", [(t, t) for t in targets], form.target, blank="all")
     for name, label in (("since", "From (UTC)"), ("until", "To (UTC)")):
         value = form.since if name == "since" else form.until
         if view is not None:

@@ -12,6 +12,7 @@ from collector.web.charts import heatmap
 from collector.web.html import (
     clock,
     data_island,
+    data_table,
     duration,
     el,
     event_title,
@@ -186,11 +187,8 @@ def _measurements(
             class_="hint",
         )
         return
-    table = el(section, "table", class_="measurements")
-    head = el(el(table, "thead"), "tr")
-    for name in ("Started (UTC)", "Target", "Probe", "Vantage", "Test", "Outcome", "ms"):
-        el(head, "th", name, scope="col")
-    body = el(table, "tbody")
+    heads = ("Started (UTC)", "Target", "Probe", "Vantage", "Test", "Outcome", "ms")
+    body = data_table(section, "measurements", heads)
     for m in shown:
         control = m["target"]["category"] == "control"
         tr = el(body, "tr", class_="control" if control else None)

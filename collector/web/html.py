@@ -40,6 +40,15 @@ def el(parent: ET.Element | None, tag: str, text: str = "", **attrs: Any) -> ET.
     return node
 
 
+def data_table(parent: ET.Element, css: str, heads: tuple[str, ...]) -> ET.Element:
+    """A ``<table>`` with one row of column heads; its ``<tbody>``, for the rows."""
+    node = el(parent, "table", class_=css)
+    row = el(el(node, "thead"), "tr")
+    for name in heads:
+        el(row, "th", name, scope="col")
+    return el(node, "tbody")
+
+
 def shell(title: str, root: str) -> tuple[ET.Element, ET.Element]:
     """The document and its ``<main>``; ``root`` is the relative way back to ``/`` ("" or "../"),
     so the pages work under any path prefix."""

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from collector.web.html import (
     KIND_WORDS,
     clock,
+    data_table,
     el,
     event_title,
     probes_text,
@@ -19,6 +20,27 @@ from collector.web.html import (
 )
 from collector.web.ranges import QUICK_RANGES, Form, typed
 from collector.web.views import Overview
+
+COUNTRY_HEADS = (
+    "Country",
+    "Probes heard, last hour",
+    "Probes heard (most in a day of the range)",
+    "Networks",
+    "ASNs",
+    "Targets",
+    "Ongoing events",
+    "Events in the range",
+)
+EVENT_HEADS = (
+    "What",
+    "Target",
+    "Method",
+    "Where",
+    "Start (UTC)",
+    "End (UTC)",
+    "Confidence",
+    "Standing",
+)
 
 
 def render_overview(view: Overview | None, form: Form, error: str) -> str:
@@ -34,20 +56,7 @@ def render_overview(view: Overview | None, form: Form, error: str) -> str:
     if not view.countries:
         el(section, "p", "No probe reported in this range.", class_="hint")
     else:
-        table = el(section, "table", class_="countries")
-        head = el(el(table, "thead"), "tr")
-        for name in (
-            "Country",
-            "Probes heard, last hour",
-            "Probes heard (most in a day of the range)",
-            "Networks",
-            "ASNs",
-            "Targets",
-            "Ongoing events",
-            "Events in the range",
-        ):
-            el(head, "th", name, scope="col")
-        body = el(table, "tbody")
+        body = data_table(section, "countries", COUNTRY_HEADS)
         span = {"since": typed(view.since), "until": typed(view.until)}
         for r in view.countries:
             tr = el(body, "tr", class_="has-ongoing" if r.ongoing else None)
@@ -89,20 +98,7 @@ def events_table(
     if not events:
         el(section, "p", "No anomaly was detected in this range.", class_="hint")
         return
-    table = el(section, "table", class_="events")
-    row = el(el(table, "thead"), "tr")
-    for name in (
-        "What",
-        "Target",
-        "Method",
-        "Where",
-        "Start (UTC)",
-        "End (UTC)",
-        "Confidence",
-        "Standing",
-    ):
-        el(row, "th", name, scope="col")
-    body = el(table, "tbody")
+    body = data_table(section, "events", EVENT_HEADS)
     for e in events:
         retracted = bool(e.get("evidence", {}).get("retracted"))
         css = f"event {e['kind']}" + (" retracted" if retracted else "")

@@ -8,12 +8,13 @@ origin: no CDN, no web font.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -57,26 +58,32 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def overview_page(
-    request: Request,
-    range: Param = "",
-    until: Param = "",
-    cc: Param = "",
+def page_form(
     asn: Param = "",
     network: Param = "",
     target: Param = "",
     since: Param = "",
+    until: Param = "",
     step: Param = "",
-) -> Response:
+    range: Param = "",
+) -> Form:
+    """The filter inputs every page takes, as typed (the country comes from the path or ``cc``)."""
+    return Form("", asn, network, target, since, until, step, range)
+
+
+Filters = Annotated[Form, Depends(page_form)]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def overview_page(request: Request, form: Filters, cc: Param = "") -> Response:
     """Every country; ``/?cc=KZ...`` (the old single page's links) opens the country page."""
     if cc:
-        return await country_page(request, cc, asn, network, target, since, until, step, range)
-    form = Form(range=range, until=until)
+        return await _country(request, cc, form)
+    form = Form(range=form.range, until=form.until)
     now = datetime.now(UTC)
     try:
-        end = typed_time(until, "until") if until else now
-        start = end - timedelta(seconds=_span(range or "24h"))
+        end = typed_time(form.until, "until") if form.until else now
+        start = end - timedelta(seconds=_span(form.range or "24h"))
         view = await run_in_threadpool(
             partial(overview, _store(request), start, end, cache=_cache(request))
         )
@@ -110,37 +117,21 @@ def _cache(request: Request) -> DayCache:
 
 
 @router.get("/timeline", response_class=HTMLResponse)
-async def timeline_page(
-    request: Request,
-    cc: Param = "",
-    asn: Param = "",
-    network: Param = "",
-    target: Param = "",
-    since: Param = "",
-    until: Param = "",
-    step: Param = "",
-    range: Param = "",
-) -> Response:
+async def timeline_page(request: Request, form: Filters, cc: Param = "") -> Response:
     """The address alerts link to (collector/anomaly/alerts.py): the country page."""
     if not cc:
         return RedirectResponse("./", status_code=303)
-    return await country_page(request, cc, asn, network, target, since, until, step, range)
+    return await _country(request, cc, form)
 
 
 @router.get("/country/{cc}", response_class=HTMLResponse)
-async def country_page(
-    request: Request,
-    cc: str,
-    asn: Param = "",
-    network: Param = "",
-    target: Param = "",
-    since: Param = "",
-    until: Param = "",
-    step: Param = "",
-    range: Param = "",
-) -> Response:
+async def country_page(request: Request, cc: str, form: Filters) -> Response:
+    return await _country(request, cc, form)
+
+
+async def _country(request: Request, cc: str, filters: Form) -> Response:
     root = "../" if request.url.path.rstrip("/").endswith(f"country/{cc}") else ""
-    form = Form(cc.upper()[:8], asn, network, target, since, until, step, range)
+    form = replace(filters, cc=cc.upper()[:8])
     now = datetime.now(UTC)
     try:
         query = resolve(form, now)

@@ -9,7 +9,7 @@ from typing import Any
 
 from collector.palette import SIGNAL_COLOURS
 from collector.signals import Signals
-from collector.web.charts import AXIS_H, LABEL_W, PAD, PLOT_W, axis, x_scale
+from collector.web.charts import AXIS_H, LABEL_W, PAD, PLOT_W, axis, canvas, x_scale
 from collector.web.html import el
 
 SIGNAL_H = 96
@@ -22,14 +22,7 @@ def signals_chart(
     figure = el(parent, "figure", class_="signals", id=f"signals-{group.key}", data_key=group.key)
     el(figure, "figcaption", f"{group.label}: probes expected {group.expected}", class_="title")
     height = AXIS_H + SIGNAL_H + PAD
-    svg = el(
-        figure,
-        "svg",
-        viewBox=f"0 0 {LABEL_W + PLOT_W} {height}",
-        class_="chart",
-        role="img",
-        aria_label=f"Signals of {group.label}",
-    )
+    svg = canvas(figure, height, f"Signals of {group.label}")
     x_of = x_scale(since, until)
     peak = max(group.expected, 1)
     base = AXIS_H + SIGNAL_H
