@@ -18,6 +18,7 @@ import ipaddress
 import ssl
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from probe import dns, http, tcp, tls
@@ -158,28 +159,25 @@ async def _measure_address(
             for u in urls
         )
     )
-    result = replace(
-        result,
-        http_failure=fetched.failure,
-        http_status=fetched.status,
-        http_title=fetched.title,
-        http_body_length=fetched.body_length if fetched.status is not None else None,
-        http_body_truncated=fetched.body_truncated,
-        http_header_names=fetched.header_names,
-        http_final_url=fetched.final_url,
-    )
+    result = replace(result, **_page("http", fetched))
     for page in plain:
-        result = replace(
-            result,
-            plain_failure=page.failure,
-            plain_status=page.status,
-            plain_title=page.title,
-            plain_body_length=page.body_length if page.status is not None else None,
-            plain_body_truncated=page.body_truncated,
-            plain_header_names=page.header_names,
-            plain_final_url=page.final_url,
-        )
+        result = replace(result, **_page("plain", page))
     return result
+
+
+def _page(prefix: str, fetched: http.Fetch) -> dict[str, Any]:
+    """One fetched page as the result's ``http_*`` (the target) or ``plain_*`` (its cleartext
+    reference) fields; no body length without a status."""
+    fields = {
+        "failure": fetched.failure,
+        "status": fetched.status,
+        "title": fetched.title,
+        "body_length": fetched.body_length if fetched.status is not None else None,
+        "body_truncated": fetched.body_truncated,
+        "header_names": fetched.header_names,
+        "final_url": fetched.final_url,
+    }
+    return {f"{prefix}_{name}": value for name, value in fields.items()}
 
 
 def _bounded(addresses: list[str]) -> list[str]:
