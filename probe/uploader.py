@@ -104,6 +104,12 @@ def records_named_by(detail: Any, records: Sequence[Record]) -> list[Record]:
     return list(named.values())
 
 
+def about_records(status: int) -> bool:
+    """A 4xx that judges the batch's content (quarantine or split), not the collector's state,
+    the probe's credentials or a wait."""
+    return 400 <= status < 500 and status not in RETRY_LATER | NOT_ABOUT_RECORDS
+
+
 @dataclass
 class UploadReport:
     batches: int = 0
@@ -184,12 +190,9 @@ class Uploader:
 
     def _send(self, records: Sequence[Record], report: UploadReport) -> bool:
         """POST one batch; True to go on with the next batch, False to stop this drain."""
-        try:
-            response = self._client.post(
-                self.url, content=encode_batch(records), headers=self._headers
-            )
-        except httpx.HTTPError as exc:
-            return self._wait(report, f"collector unreachable: {type(exc).__name__}: {exc}", None)
+        response = self._post(records, report)
+        if response is None:
+            return False
         status = response.status_code
         if status == 200:
             self._acknowledged(records, response, report)
@@ -198,11 +201,19 @@ class Uploader:
         if status in RETRY_LATER:
             after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
             return self._wait(report, f"collector says wait (HTTP {status}): {text}", after)
-        if status >= 500 or status in NOT_ABOUT_RECORDS or status < 400:
+        if not about_records(status):
             if status >= 500 and self._failed_again(records) >= self.poison_after:
                 return self._isolate(records, report, f"HTTP {status}: {text}")
             return self._wait(report, f"upload failed (HTTP {status}): {text}", None)
         return self._narrow_rejection(records, response, report)
+
+    def _post(self, records: Sequence[Record], report: UploadReport) -> httpx.Response | None:
+        """POST one batch; None when the collector could not be reached (then waiting)."""
+        try:
+            return self._client.post(self.url, content=encode_batch(records), headers=self._headers)
+        except httpx.HTTPError as exc:
+            self._wait(report, f"collector unreachable: {type(exc).__name__}: {exc}", None)
+            return None
 
     def _failed_again(self, records: Sequence[Record]) -> int:
         """Count one more server error of this batch (by its record ids); the count so far."""
@@ -242,20 +253,17 @@ class Uploader:
     def _bisect(self, part: list[Record], report: UploadReport, suspects: list[Record]) -> bool:
         """Send ``part``; on a server error send its halves. False: stop this drain (waiting)."""
         report.batches += 1
-        try:
-            response = self._client.post(
-                self.url, content=encode_batch(part), headers=self._headers
-            )
-        except httpx.HTTPError as exc:
-            return self._wait(report, f"collector unreachable: {type(exc).__name__}: {exc}", None)
+        response = self._post(part, report)
+        if response is None:
+            return False
         status = response.status_code
         if status == 200:
             self._acknowledged(part, response, report)
             return True
-        if status in RETRY_LATER or status in NOT_ABOUT_RECORDS or status < 400:
-            return self._wait(report, f"upload failed (HTTP {status})", None)
-        if status < 500:
+        if about_records(status):
             return self._narrow_rejection(part, response, report)
+        if status < 500 or status in RETRY_LATER:
+            return self._wait(report, f"upload failed (HTTP {status})", None)
         if len(part) == 1:
             suspects.extend(part)
             return True
@@ -303,21 +311,16 @@ class Uploader:
         half = len(records) // 2
         for part in (records[:half], records[half:]):
             report.batches += 1
-            try:
-                response = self._client.post(
-                    self.url, content=encode_batch(part), headers=self._headers
-                )
-            except httpx.HTTPError as exc:
-                return self._wait(report, f"collector unreachable: {exc}", None)
-            if response.status_code == 200:
-                self._acknowledged(part, response, report)
-            elif 400 <= response.status_code < 500 and response.status_code not in (
-                RETRY_LATER | NOT_ABOUT_RECORDS
-            ):
-                if not self._narrow_rejection(part, response, report):
+            answer = self._post(part, report)
+            if answer is None:
+                return False
+            if answer.status_code == 200:
+                self._acknowledged(part, answer, report)
+            elif about_records(answer.status_code):
+                if not self._narrow_rejection(part, answer, report):
                     return False
             else:
-                return self._wait(report, f"upload failed (HTTP {response.status_code})", None)
+                return self._wait(report, f"upload failed (HTTP {answer.status_code})", None)
         return True
 
     def _wait(self, report: UploadReport, error: str, retry_after: float | None) -> bool:
