@@ -2,10 +2,15 @@
 stored into SQLite, and the process's memory over the run (it must stay flat: streaming).
 
     python bench/ooni_import.py [--count 1000000] [--mode json|sqlite|both|read] [--profile]
+    python bench/ooni_import.py --input tests/ooni/fixtures --repeat 200 [--mode json]
 
 Synthetic OONI measurements (ts-017 Web Connectivity 0.4 and 0.5 layouts and ts-020 Telegram;
 accessible, DNS, TCP, TLS and HTTP failures) are written to a .jsonl.gz file first; only the
-import is timed. RSS is sampled about 100 times over the run (/proc/self/statm).
+import is timed. ``--input`` times real files instead (each path ``--repeat`` times over). The
+import is ``tyndau import ooni``'s own code: ``run_import`` with the CLI's ``--json`` writer
+(to /dev/null) or its store writer. Each run prints the wall seconds per measurement of every
+stage (read: gunzip, split, parse; map; judge; emit; store). RSS is sampled about 100 times
+over the run (/proc/self/statm).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from collector.ooni.cli import json_lines  # noqa: E402
 from collector.ooni.importer import Summary, run_import  # noqa: E402
 from collector.ooni.mapping import load_context  # noqa: E402
 from collector.ooni.reader import RawRecord, read_records  # noqa: E402
@@ -217,12 +223,12 @@ class Sampler:
             self.samples.append((summary.records, rss_mb()))
 
 
-def read_only(path: Path, count: int) -> dict[str, Any]:
+def read_only(paths: list[Path], count: int) -> dict[str, Any]:
     """The streaming reader alone (gunzip, split, json.loads): what a multi-GB file costs."""
     sampler = Sampler(max(count // 100, 100))
     summary = Summary()
     began = time.perf_counter()
-    for item in read_records([path]):
+    for item in read_records(paths):
         if isinstance(item, RawRecord):
             summary.records += 1
             sampler(summary)
@@ -239,22 +245,18 @@ def read_only(path: Path, count: int) -> dict[str, Any]:
     }
 
 
-def run(path: Path, mode: str, count: int, workdir: Path) -> dict[str, Any]:
+def run(paths: list[Path], mode: str, count: int, workdir: Path) -> dict[str, Any]:
     if mode == "read":
-        return read_only(path, count)
+        return read_only(paths, count)
     context = load_context()
     sampler = Sampler(max(count // 100, 100))
     store = SqliteStore(workdir / f"bench-{time.monotonic_ns()}.db") if mode == "sqlite" else None
     sink = open(os.devnull, "w")  # noqa: SIM115 (closed below)
-
-    def emit(line: dict[str, Any]) -> None:
-        sink.write(json.dumps(line) + "\n")
-
     began, cpu = time.perf_counter(), time.process_time()
     summary = run_import(
-        [path],
+        paths,
         context,
-        emit=emit if mode == "json" else None,
+        emit=json_lines(sink) if mode == "json" else None,
         writer=StoreWriter(store) if store else None,
         tick=sampler,
     )
@@ -278,6 +280,11 @@ def run(path: Path, mode: str, count: int, workdir: Path) -> dict[str, Any]:
         "rss_mb_min_after_warmup": round(min(settled), 1) if settled else None,
         "rss_mb_max_after_warmup": round(max(settled), 1) if settled else None,
         "rss_mb_last": round(rss[-1], 1) if rss else None,
+        # wall microseconds per measurement in each stage of the loop
+        "us_per_measurement": {
+            stage: round(spent * 1e6 / max(summary.imported, 1), 1)
+            for stage, spent in summary.seconds.items()
+        },
     }
 
 
@@ -293,24 +300,37 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="print where the time goes (cProfile, top 15)"
     )
+    parser.add_argument(
+        "--input",
+        nargs="+",
+        type=Path,
+        help="time these OONI files or directories instead of synthetic measurements",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --input: import the paths this many times"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ooni-bench-") as tmp:
         workdir = Path(tmp)
-        path = workdir / "input.jsonl.gz"
-        began = time.perf_counter()
-        write_input(path, args.count)
-        print(
-            f"wrote {args.count} measurements ({path.stat().st_size / 1e6:.1f} MB gzip) "
-            f"in {time.perf_counter() - began:.1f} s",
-            file=sys.stderr,
-        )
+        if args.input:
+            paths = list(args.input) * max(args.repeat, 1)
+        else:
+            path = workdir / "input.jsonl.gz"
+            paths = [path]
+            began = time.perf_counter()
+            write_input(path, args.count)
+            print(
+                f"wrote {args.count} measurements ({path.stat().st_size / 1e6:.1f} MB gzip) "
+                f"in {time.perf_counter() - began:.1f} s",
+                file=sys.stderr,
+            )
         for mode in ("json", "sqlite") if args.mode == "both" else (args.mode,):
             if args.profile:
                 profiler = cProfile.Profile()
-                profiler.runcall(run, path, mode, args.count, workdir)
+                profiler.runcall(run, paths, mode, args.count, workdir)
                 pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(15)
             else:
-                print(json.dumps(run(path, mode, args.count, workdir)))
+                print(json.dumps(run(paths, mode, args.count, workdir)))
     return 0
 
 

@@ -65,6 +65,17 @@ def _open(url: str, token: str | None) -> Store:
         raise CommandError(f"--store: {exc}") from None
 
 
+def json_lines(out: TextIO) -> Callable[[dict[str, Any]], None]:
+    """``--json``'s writer: one line per verdict (bench/ooni_import.py times this one)."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(line, ensure_ascii=False)
+    write = out.write
+
+    def emit(line: dict[str, Any]) -> None:
+        write(encode(line) + "\n")
+
+    return emit
+
+
 def import_ooni(args: argparse.Namespace) -> int:
     """Handler of ``tyndau import ooni``: exit 1 only when nothing at all could be read."""
     if args.test is not None and args.test not in SUPPORTED_TESTS:
@@ -77,13 +88,7 @@ def import_ooni(args: argparse.Namespace) -> int:
     )
     context = load_context(args.targets, allow_net=_networks(args.allow_net))
     target = _store_url(args)
-    out = sys.stdout
-    emit: Callable[[dict[str, Any]], None] | None = None
-    if args.json:
-
-        def emit(line: dict[str, Any]) -> None:
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-
+    emit = json_lines(sys.stdout) if args.json else None
     progress = Progress(sys.stderr) if sys.stderr.isatty() else None
     with ExitStack() as stack:
         writer = None

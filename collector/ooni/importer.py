@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from collector.ooni.agreement import Agreement
@@ -19,10 +20,11 @@ from collector.ooni.envelope import OoniFormatError, parse_ooni_time
 from collector.ooni.evidence import Context
 from collector.ooni.judge import unjudged_line, verdict_line, verdict_of
 from collector.ooni.mapping import map_measurement
-from collector.ooni.reader import BadInput, read_records
+from collector.ooni.reader import BadInput, RawRecord, read_records
 from collector.ooni.writer import StoreWriter
 
 MAX_REPORTED = 20  # bad inputs listed in the summary; the rest are counted
+STAGES = ("read", "map", "judge", "emit", "store")  # Summary.seconds: wall seconds per stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,9 @@ class Summary:
     stored: int = 0
     duplicates: int = 0
     agreement: Agreement = field(default_factory=Agreement)
+    # wall seconds spent in each stage of the loop (bench/ooni_import.py prints them): read is
+    # gunzip, split and parse; map, judge; emit the --json line; store the batches' writes
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     def problem(self, where: str, text: str) -> None:
         self.bad += 1
@@ -89,6 +94,19 @@ class Summary:
         return out
 
 
+class _Clock:
+    """Adds the wall time since the last lap to a stage's total."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        self.began = perf_counter()
+
+    def lap(self, stage: str) -> None:
+        mark = perf_counter()
+        self.seconds[stage] += mark - self.began
+        self.began = mark
+
+
 def run_import(
     paths: Iterable[Path],
     context: Context,
@@ -100,7 +118,9 @@ def run_import(
 ) -> Summary:
     """Import every measurement of ``paths``; ``emit`` gets one line per measurement, in order."""
     summary = Summary()
+    clock = _Clock(summary.seconds)
     for item in read_records(paths):
+        clock.lap("read")
         if isinstance(item, BadInput):
             summary.problem(f"{item.source}:{item.line}", item.problem)
             continue
@@ -108,29 +128,35 @@ def run_import(
         if not filters.keep(item.data):
             summary.filtered += 1
             continue
-        where = f"{item.source}:{item.line}"
         try:
             imported = map_measurement(item.data, context)
         except OoniFormatError as exc:
-            _unjudged(summary, emit, item.data, where, str(exc))
+            _unjudged(summary, emit, item, str(exc))
             continue
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             # a key of an unexpected JSON type deep in test_keys: named, not a traceback
-            _unjudged(summary, emit, item.data, where, f"malformed measurement ({exc!r})")
+            _unjudged(summary, emit, item, f"malformed measurement ({exc!r})")
             continue
+        finally:
+            clock.lap("map")
         verdict = verdict_of(imported)
         summary.imported += 1
         summary.verdicts[verdict.verdict.value] += 1
         method = None if verdict.method is None else verdict.method.value
         summary.agreement.add(verdict.verdict.value, method, imported.ooni)
+        clock.lap("judge")
         if emit is not None:
             emit(verdict_line(imported, verdict))
+            clock.lap("emit")
         if writer is not None:
             writer.add(imported, verdict)
+            clock.lap("store")
         if tick is not None:
             tick(summary)
+            clock.began = perf_counter()
     if writer is not None:
         writer.flush()
+        clock.lap("store")
         summary.stored, summary.duplicates = writer.accepted, writer.duplicates
     return summary
 
@@ -138,11 +164,10 @@ def run_import(
 def _unjudged(
     summary: Summary,
     emit: Callable[[dict[str, Any]], None] | None,
-    data: object,
-    where: str,
+    item: RawRecord,
     problem: str,
 ) -> None:
-    summary.problem(where, problem)
+    summary.problem(f"{item.source}:{item.line}", problem)
     summary.unjudged += 1
     if emit is not None:
-        emit(unjudged_line(data, f"not imported: {problem}"))
+        emit(unjudged_line(item.data, f"not imported: {problem}"))
