@@ -1,32 +1,59 @@
 """Typed settings of the anomaly watcher: detection thresholds, alert channels, state paths.
 
-Read from the ``[anomaly]`` table of the collector configuration file through
-``probe.configfile`` so a wrong key names the file, the key and the fix. Every threshold is
-argued in docs/anomaly.md.
+Read from the ``[anomaly]`` table of the collector configuration file through pydantic
+(collector/config_tables.py), so a wrong key names the file, the key and the fix. A new key is
+one annotated field here (or in collector/anomaly/thresholds.py plus its bounds in
+``THRESHOLD_BOUNDS``). Every threshold is argued in docs/anomaly.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from collector.anomaly.thresholds import Thresholds
-from probe.configfile import Section, open_section
+from collector.config_tables import ConfigPath, read_table
+from probe.configfile import ConfigError, load_toml
+
+# Bounds a settings file may set each threshold within (thresholds.py stays pure data).
+THRESHOLD_BOUNDS: dict[str, dict[str, float]] = {
+    "step_s": {"ge": 60, "le": 3600},
+    "llr_cap": {"ge": 0.5},
+    "open_at": {"ge": 1.0},
+    "ceiling": {"ge": 1.0},
+    "up_rate": {"ge": 0.5, "le": 0.999},
+    "down_rate": {"ge": 0.001, "le": 0.5},
+    "fail_rate_floor": {"ge": 0.001},
+    "fail_rate_blocked": {"le": 0.99},
+    "baseline_alpha": {"ge": 0.0001, "le": 1},
+    "fail_alpha": {"ge": 0.0001, "le": 1},
+    "min_probes": {"ge": 1},
+    "min_rounds": {"ge": 1},
+    "min_countries": {"ge": 2},
+    "control_ok_min": {"ge": 0, "le": 1},
+    "method_share": {"ge": 0, "le": 1},
+    "warmup_s": {"ge": 0},
+    "settle_s": {"ge": 0},
+}
+NESTED = ("thresholds", "webhook")  # the [anomaly.thresholds] table, the [[anomaly.webhook]] list
 
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
     url: str
-    format: str = "json"  # "json" | "slack"
+    format: Literal["json", "slack"] = "json"
 
 
 @dataclass(frozen=True, slots=True)
 class AnomalySettings:
     thresholds: Thresholds = field(default_factory=Thresholds)
-    interval_s: float = 60.0
-    lookback_s: int = 24 * 3600
+    interval_s: Annotated[float, Field(ge=1)] = 60.0
+    lookback_s: Annotated[int, Field(ge=600)] = 24 * 3600
     store: str | None = None
-    state_dir: Path = Path("/var/lib/tyndau/anomaly")  # --state-dir overrides
+    state_dir: ConfigPath = Path("/var/lib/tyndau/anomaly")  # --state-dir overrides
     timeline_url: str = "http://127.0.0.1:8080/timeline"
     alertmanager: str | None = None
     webhooks: tuple[Webhook, ...] = ()
@@ -36,54 +63,43 @@ def load_anomaly_settings(path: Path | None) -> AnomalySettings:
     """Read ``[anomaly]`` (and its ``[[anomaly.webhook]]`` list) from a collector config file."""
     if path is None:
         return AnomalySettings()
-    root = open_section(path)
-    return read_anomaly_section(root.section("anomaly"))
+    return read_anomaly_table(load_toml(path).get("anomaly", {}), source=str(path))
 
 
-def read_anomaly_section(section: Section) -> AnomalySettings:
-    defaults = AnomalySettings()
-    t = Thresholds()
-    th = section.section("thresholds")
-    thresholds = Thresholds(
-        step_s=th.integer("step_s", t.step_s, minimum=60, maximum=3600),
-        llr_cap=th.number("llr_cap", t.llr_cap, minimum=0.5),
-        open_at=th.number("open_at", t.open_at, minimum=1.0),
-        ceiling=th.number("ceiling", t.ceiling, minimum=1.0),
-        up_rate=th.number("up_rate", t.up_rate, minimum=0.5, maximum=0.999),
-        down_rate=th.number("down_rate", t.down_rate, minimum=0.001, maximum=0.5),
-        fail_rate_floor=th.number("fail_rate_floor", t.fail_rate_floor, minimum=0.001),
-        fail_rate_blocked=th.number("fail_rate_blocked", t.fail_rate_blocked, maximum=0.99),
-        baseline_alpha=th.number("baseline_alpha", t.baseline_alpha, minimum=0.0001, maximum=1),
-        fail_alpha=th.number("fail_alpha", t.fail_alpha, minimum=0.0001, maximum=1),
-        min_probes=th.integer("min_probes", t.min_probes, minimum=1),
-        min_rounds=th.integer("min_rounds", t.min_rounds, minimum=1),
-        min_countries=th.integer("min_countries", t.min_countries, minimum=2),
-        control_ok_min=th.number("control_ok_min", t.control_ok_min, minimum=0, maximum=1),
-        method_share=th.number("method_share", t.method_share, minimum=0, maximum=1),
-        warmup_s=th.integer("warmup_s", t.warmup_s, minimum=0),
-        settle_s=th.integer("settle_s", t.settle_s, minimum=0),
+def read_anomaly_table(table: Any, *, source: str) -> AnomalySettings:
+    """The ``[anomaly]`` table (a dict from TOML) as settings; ConfigError names the key."""
+    if not isinstance(table, dict):
+        raise ConfigError(source, "anomaly", "expected a table [anomaly]", "a TOML table")
+    plain = {k: v for k, v in table.items() if k not in NESTED}
+    settings = read_table(
+        AnomalySettings,
+        plain,
+        source=source,
+        key="anomaly",
+        known=NESTED,
+        skip=("thresholds", "webhooks"),
     )
-    th.done()
+    thresholds = read_table(
+        Thresholds,
+        table.get("thresholds", {}),
+        source=source,
+        key="anomaly.thresholds",
+        bounds=THRESHOLD_BOUNDS,
+    )
     if thresholds.ceiling < thresholds.open_at:
-        raise th.error("ceiling", "must be at least open_at", f">= {thresholds.open_at}")
-    webhooks = []
-    for hook in section.sections("webhook"):
-        webhooks.append(
-            Webhook(url=hook.string("url"), format=hook.string("format", "json", choices=FORMATS))
+        raise ConfigError(
+            source,
+            "anomaly.thresholds.ceiling",
+            "must be at least open_at",
+            f">= {thresholds.open_at}",
         )
-        hook.done()
-    settings = AnomalySettings(
-        thresholds=thresholds,
-        interval_s=section.number("interval_s", defaults.interval_s, minimum=1),
-        lookback_s=section.integer("lookback_s", defaults.lookback_s, minimum=600),
-        store=section.string("store", None),
-        state_dir=section.path("state_dir", defaults.state_dir),
-        timeline_url=section.string("timeline_url", defaults.timeline_url),
-        alertmanager=section.string("alertmanager", None),
-        webhooks=tuple(webhooks),
+    hooks = table.get("webhook", [])
+    if not isinstance(hooks, list) or not all(isinstance(h, dict) for h in hooks):
+        raise ConfigError(
+            source, "anomaly.webhook", "expected an array of tables", "[[anomaly.webhook]] blocks"
+        )
+    webhooks = tuple(
+        read_table(Webhook, hook, source=source, key=f"anomaly.webhook[{index}]")
+        for index, hook in enumerate(hooks)
     )
-    section.done()
-    return settings
-
-
-FORMATS = ("json", "slack")
+    return replace(settings, thresholds=thresholds, webhooks=webhooks)

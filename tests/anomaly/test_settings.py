@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from collector.anomaly.settings import AnomalySettings, Webhook, load_anomaly_settings
+from collector.anomaly.settings import (
+    THRESHOLD_BOUNDS,
+    AnomalySettings,
+    Webhook,
+    load_anomaly_settings,
+)
+from collector.anomaly.thresholds import Thresholds
 from probe.configfile import ConfigError
 
 
@@ -45,3 +52,7 @@ def test_bad_values_name_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_anomaly_settings(write(tmp_path, text))
     assert caught.value.key == key
+
+
+def test_every_threshold_has_the_bounds_a_file_may_set_it_within() -> None:
+    assert set(THRESHOLD_BOUNDS) == {f.name for f in fields(Thresholds)}
