@@ -259,7 +259,13 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
     watch.add_argument("--config", type=Path, help="collector configuration file (TOML)")
     watch.add_argument("--store", metavar="URL", help="sqlite:PATH or influxdb:URL")
     watch.add_argument("--interval", type=float, metavar="SECONDS", help="time between cycles")
-    watch.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL (v2 API)")
+    watch.add_argument(
+        "--alertmanager",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="Alertmanager base URL (v2 API); repeat for every node of a cluster",
+    )
     watch.add_argument(
         "--webhook", action="append", default=[], metavar="URL", help="generic JSON webhook"
     )
@@ -267,12 +273,22 @@ def _add_anomaly_commands(root: argparse._SubParsersAction[argparse.ArgumentPars
         "--slack-webhook", action="append", default=[], metavar="URL", help="Slack-style webhook"
     )
     watch.add_argument(
-        "--cc", action="append", default=[], help="only these countries (repeatable; partitions)"
+        "--cc", action="append", default=[], help="only these countries (repeatable; '*': outages)"
+    )
+    watch.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="only the countries of shard K of N (0 <= K < N, md5 of the country mod N)",
+    )
+    watch.add_argument(
+        "--replica",
+        metavar="NAME",
+        help="one of several watchers of the same countries: Alertmanager only, no webhooks",
     )
     watch.add_argument(
         "--state-dir",
         type=Path,
-        help="alert ledger, lease files and the day-grid cache"
+        help="alert ledger and the day-grid cache"
         " (default: [anomaly] state_dir, else /var/lib/tyndau/anomaly)",
     )
     watch.add_argument("--once", action="store_true", help="run one cycle and exit")

@@ -2,17 +2,19 @@
 
 Detection is pure code over time-bucketed aggregates (``series`` -> ``detect`` -> ``classify``),
 ``lifecycle`` keeps event ids stable as late data revises them, ``alerts`` and ``channels``
-deliver each phase once, and ``watcher`` ties them to a store. See docs/anomaly.md.
+deliver them (to an Alertmanager cluster, or once per phase to direct webhooks), ``shard``
+says which countries a watcher serves, and ``watcher`` ties them to a store. See
+docs/anomaly.md and docs/operators.md.
 """
 
 from collector.anomaly.alerts import AlertError, Ledger, Message, deliver, render
 from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
 from collector.anomaly.classify import EVERYWHERE, Detection, detect
-from collector.anomaly.lease import Lease
 from collector.anomaly.lifecycle import event_id, reconcile
 from collector.anomaly.protocols import AnomalyStore, EventSink, EventSource, MemoryStore
 from collector.anomaly.series import Grid, build_grid
 from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
+from collector.anomaly.shard import Partitions, Shard, parse_shard, shard_of
 from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import Watcher, evaluate
 
@@ -27,10 +29,11 @@ __all__ = [
     "EventSource",
     "Grid",
     "JsonWebhook",
-    "Lease",
     "Ledger",
     "MemoryStore",
     "Message",
+    "Partitions",
+    "Shard",
     "SlackWebhook",
     "Thresholds",
     "Watcher",
@@ -40,6 +43,8 @@ __all__ = [
     "evaluate",
     "event_id",
     "load_anomaly_settings",
+    "parse_shard",
     "reconcile",
     "render",
+    "shard_of",
 ]

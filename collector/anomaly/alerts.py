@@ -1,11 +1,13 @@
 """Alert content and delivery bookkeeping: what a message says, and what was already sent.
 
-Firing and resolved both notify, once each per event and channel: the ledger (SQLite, persisted
-in the watcher's state directory) remembers (event id, phase, channel) after a channel accepted
-a message, so a restart, a re-scan or an ``updated`` revision never pages twice, and a failed
-delivery is retried next cycle. Alertmanager is the exception by design: it expects firing
-alerts to be re-posted while they last (it resolves silent ones after ``resolve_timeout``) and
-deduplicates notifications itself, so open events are refreshed every cycle.
+Two kinds of channel. Alertmanager (``refreshes``) is sent every open event every cycle and
+every recently resolved one, as Prometheus sends its alerts: it deduplicates notifications
+itself, across the nodes of a cluster too, so any number of watchers may send the same alerts
+and any of them may die. Direct webhooks are paged once per phase: the ledger (SQLite, in the
+watcher's state directory) remembers (event id, phase, channel) after a channel accepted a
+message, so a restart, a re-scan or an ``updated`` revision never pages twice, and a failed
+delivery is retried next cycle. The ledger is one watcher's memory, so direct webhooks are for
+single-watcher set-ups (``tyndau anomaly watch --replica`` refuses them).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Message:
 
 class Channel(Protocol):
     name: str
-    refreshes: bool  # True: re-post open events every cycle (Alertmanager)
+    refreshes: bool  # True: sent every open and recently resolved event each cycle (no ledger)
 
     def send(self, messages: Sequence[Message], *, now: datetime) -> None: ...
 
@@ -173,15 +175,21 @@ class Ledger:
 
 def deliver(
     changed: Sequence[Event],
-    open_events: Sequence[Event],
+    current: Sequence[Event],
     *,
     channels: Sequence[Channel],
     ledger: Ledger,
     base_url: str,
     now: datetime,
+    sent_at: datetime | None = None,
 ) -> dict[str, int]:
-    """Send what each channel has not accepted yet; return messages accepted per channel."""
-    latest: dict[str, Event] = {e.id: e for e in open_events}
+    """Send ``current`` (open and recently resolved events) to refreshing channels, and what
+    each direct channel has not accepted yet; return messages accepted per channel.
+
+    ``now`` is the evaluation time (message text), ``sent_at`` the wall clock (Alertmanager's
+    ``endsAt``), ``now`` when not given.
+    """
+    latest: dict[str, Event] = {e.id: e for e in current}
     latest.update({e.id: e for e in changed})
     for event in latest.values():
         if phase_of(event) == FIRING:
@@ -191,19 +199,19 @@ def deliver(
         due = [
             e
             for e in latest.values()
-            if not ledger.was_sent(e.id, phase_of(e), channel.name)
-            or (channel.refreshes and phase_of(e) == FIRING)
+            if channel.refreshes or not ledger.was_sent(e.id, phase_of(e), channel.name)
         ]
         if not due:
             continue
         messages = [render(e, base_url=base_url, now=now) for e in due]
         try:
-            channel.send(messages, now=now)
+            channel.send(messages, now=sent_at or now)
         except AlertError as exc:
             log.warning("alert channel %s failed, retrying next cycle: %s", channel.name, exc)
             continue
-        for message in messages:
-            ledger.record(message.event.id, message.phase, channel.name, now=now)
+        if not channel.refreshes:
+            for message in messages:
+                ledger.record(message.event.id, message.phase, channel.name, now=now)
         accepted[channel.name] = len(messages)
     return accepted
 

@@ -5,9 +5,11 @@ generatorURL} (Alertmanager OpenAPI v2). Labels are what identifies an alert the
 only what never changes during an event's life: id, family (a shutdown never becomes a target
 failure and back), target, and a shutdown's country. Kind and country of a target failure change
 when it is reclassified (KZ blocking -> platform outage everywhere, same id), and the scope
-widens with late data, so those go in annotations: one event, one alert, one page. Firing alerts
-carry ``endsAt`` a few watch intervals ahead, as Prometheus does, so a dead watcher's alerts
-resolve by themselves.
+widens with late data, so those go in annotations: one event, one alert, one page. As Prometheus
+does, a firing alert carries ``startsAt`` = the event's onset and ``endsAt`` = now + 4 watch
+intervals (at least 4 min), re-sent every cycle, so alerts of watchers that all died resolve by
+themselves and one live watcher keeps them firing; a resolved alert carries ``endsAt`` = the
+event's end. Labels name no watcher: identical alerts from several watchers are one alert.
 Slack incoming webhooks take {"text", "blocks"}; Matrix hookshot and Mattermost accept the same.
 """
 
@@ -23,6 +25,7 @@ from collector.anomaly.alerts import FIRING, AlertError, Message, event_json
 from collector.records import Event, EventKind
 
 TIMEOUT_S = 10.0
+MIN_RESEND_S = 60.0  # Prometheus' --rules.alert.resend-delay default
 
 
 def _post(client: httpx.Client, url: str, body: Any) -> None:
@@ -35,14 +38,15 @@ def _post(client: httpx.Client, url: str, body: Any) -> None:
 
 
 class AlertmanagerChannel:
-    """Posts every message as an alert to one Alertmanager (v2 API)."""
+    """Posts every message as an alert to one Alertmanager (v2 API); one channel per node of a
+    cluster, as Prometheus sends to every node."""
 
     refreshes = True
 
     def __init__(self, base_url: str, *, interval_s: float, client: httpx.Client | None = None):
         self.url = base_url.rstrip("/") + "/api/v2/alerts"
         self.name = f"alertmanager:{base_url}"
-        self._hold = timedelta(seconds=max(3 * interval_s, 300))
+        self._hold = 4 * timedelta(seconds=max(interval_s, MIN_RESEND_S))
         self._client = client or httpx.Client(timeout=TIMEOUT_S)
 
     def send(self, messages: Sequence[Message], *, now: datetime) -> None:
@@ -55,7 +59,7 @@ class AlertmanagerChannel:
             labels["cc"] = event.scope.cc  # a shutdown continues only in its own country
         if event.target is not None:
             labels["target"] = event.target
-        ends = now + self._hold if message.phase == FIRING else (event.end or now)
+        ends = now + self._hold if message.phase == FIRING else min(event.end or now, now)
         annotations = {
             "summary": message.title,
             "description": message.text,

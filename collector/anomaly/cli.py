@@ -3,7 +3,8 @@
 Arguments are declared in probe/cli.py; these handlers read settings, open the store and the
 alert channels, and run ``watcher``. Settings come from the ``[anomaly]`` table of the
 collector's config file; the store URL from ``--store``, else ``[anomaly] store``, else
-``[collector] store``.
+``[collector] store``. Several watchers (``--replica NAME``, optionally ``--shard K/N``) alert
+through an Alertmanager cluster only: every one sends to every ``--alertmanager`` node.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collector.anomaly.cache import GridCache
 from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
 from collector.anomaly.protocols import AnomalyStore
 from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
+from collector.anomaly.shard import WHOLE, Partitions, parse_shard
 from collector.anomaly.watcher import Watcher, evaluate
 from probe.configfile import ConfigError
 
@@ -57,7 +59,7 @@ def scan(args: argparse.Namespace) -> int:
             since=since,
             until=until,
             th=settings.thresholds,
-            now=datetime.now(UTC),
+            now=until,  # stamped on what is written: a re-scan writes the same rows
             cache=cache,
             progress=_progress,
         )
@@ -97,24 +99,29 @@ def watch(args: argparse.Namespace) -> int:
         settings = replace(settings, interval_s=args.interval)
     if args.state_dir is not None:
         settings = replace(settings, state_dir=args.state_dir)
+    shard = WHOLE if args.shard is None else parse_shard(args.shard)
     channels = build_channels(
         settings,
-        alertmanager=args.alertmanager,
+        alertmanagers=args.alertmanager,
         webhooks=args.webhook,
         slack_webhooks=args.slack_webhook,
     )
+    if args.replica is not None:
+        refuse_direct_webhooks(channels, replica=args.replica)
     store, url = _open_store(args, settings)
     watcher = Watcher(
         store,
         settings,
         channels=channels,
         ledger=Ledger(settings.state_dir / "alerts.sqlite3"),
-        state_dir=settings.state_dir,
-        countries=args.cc,
+        partitions=Partitions.of(shard, args.cc),
         cache=GridCache.for_store(settings.state_dir, url),
     )
     log.info(
-        "anomaly watcher: every %.0f s, alert channels: %s, state in %s",
+        "anomaly watcher%s: shard %s%s, every %.0f s, alert channels: %s, state in %s",
+        "" if args.replica is None else f" {args.replica}",
+        shard,
+        f" countries {','.join(sorted(watcher.partitions.countries))}" if args.cc else "",
         settings.interval_s,
         ", ".join(describe_channel(c) for c in channels) or "none",
         settings.state_dir,
@@ -157,16 +164,34 @@ def describe_channel(channel: Channel) -> str:
     return f"{kind} ({host})"
 
 
+def refuse_direct_webhooks(channels: list[Channel], *, replica: str) -> None:
+    """With several watchers, only Alertmanager pages once: a direct webhook would be paged by
+    every replica, each with its own ledger."""
+    direct = [describe_channel(c) for c in channels if not c.refreshes]
+    if direct:
+        raise ConfigError(
+            "<cli>",
+            "--replica",
+            f"replica {replica!r} has direct webhooks ({', '.join(direct)}), which every "
+            "replica would page; with several watchers, send alerts to an Alertmanager cluster "
+            "(--alertmanager URL per node; its receivers reach Slack and webhooks) and remove "
+            "--webhook/--slack-webhook and [[anomaly.webhook]] (docs/operators.md)",
+            "--alertmanager URL, repeated for each node",
+        )
+
+
 def build_channels(
     settings: AnomalySettings,
     *,
-    alertmanager: str | None,
+    alertmanagers: list[str],
     webhooks: list[str],
     slack_webhooks: list[str],
 ) -> list[Channel]:
-    """Channels from settings plus flags (flags add to the config, never replace it)."""
+    """Channels from settings plus flags (flags add to the config, never replace it); one
+    Alertmanager channel per node, each URL once."""
     channels: list[Channel] = []
-    for url in filter(None, [settings.alertmanager, alertmanager]):
+    nodes = [settings.alertmanager] if settings.alertmanager else []
+    for url in dict.fromkeys(u.rstrip("/") for u in [*nodes, *alertmanagers]):
         channels.append(AlertmanagerChannel(url, interval_s=settings.interval_s))
     for hook in settings.webhooks:
         channels.append(SlackWebhook(hook.url) if hook.format == "slack" else JsonWebhook(hook.url))

@@ -1,32 +1,40 @@
 """One evaluation of the anomaly watcher: read aggregates, detect, reconcile, write, alert.
 
-Pure of I/O except through the injected store, channels, ledger and leases, so ``scan`` (history)
-and ``watch`` (periodic) share it and tests drive it with ``MemoryStore`` and a fixed clock.
+Pure of I/O except through the injected store, channels, ledger and clock, so ``scan``
+(history) and ``watch`` (periodic) share it and tests drive it with ``MemoryStore`` and a fixed
+clock. Deterministic: what an evaluation writes depends on the stored data and the evaluated
+range only (times written are the range's end, never the wall clock), so N identical watchers
+over one store write the same events with the same ids and content, idempotently, and any of
+them may die (Prometheus' high-availability model; docs/operators.md, "Several watchers").
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
 from collector.anomaly.alerts import Channel, Ledger, deliver
 from collector.anomaly.cache import GridCache, Progress, StampedSource
-from collector.anomaly.classify import EVERYWHERE, detect
-from collector.anomaly.lease import Lease
+from collector.anomaly.classify import detect
 from collector.anomaly.lifecycle import reconcile
 from collector.anomaly.protocols import AnomalyStore
 from collector.anomaly.series import build_grid
 from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.shard import Partitions
 from collector.anomaly.thresholds import Thresholds
 from collector.records import Event, EventState
 
 log = logging.getLogger("tyndau.anomaly")
 MAX_EVENT_AGE = timedelta(days=60)  # open events older than this are not looked for
 PREFETCH_PER_CYCLE = 1  # older days read into the grid cache per cycle (cache.py)
+# A resolved event is re-sent to refreshing channels (Alertmanager) this long after it was
+# resolved, so a node restarted meanwhile learns it; Prometheus keeps resolved alerts 15 min.
+RESOLVED_RESEND = timedelta(minutes=15)
 Owns = Callable[[str], bool]
+Clock = Callable[[], datetime]
 
 
 def floor_time(moment: datetime, step_s: int) -> datetime:
@@ -48,6 +56,9 @@ def evaluate(
     """Detect over [since, until) with warm-up before it; write and return what changed.
 
     With a ``cache`` and a store that keeps day stamps, unchanged days come from the cache.
+    ``now`` is stamped on what changes (``updated_at``, a retraction's end): the watcher and
+    ``scan`` pass the evaluated range's end, not the wall clock, so every evaluation of the
+    same data and range writes the same content.
     """
     since, until = floor_time(since, th.step_s), floor_time(until, th.step_s)
     read_from = since - timedelta(seconds=th.warmup_s)
@@ -71,7 +82,13 @@ def evaluate(
 
 
 class Watcher:
-    """The periodic evaluator: holds partition leases across cycles, alerts what changed."""
+    """The periodic evaluator of its partitions (``shard``); alerts what is open or just over.
+
+    Every cycle sends every open event, and every event resolved in the last
+    ``RESOLVED_RESEND``, to refreshing channels (Alertmanager), as Prometheus re-sends its
+    firing alerts each evaluation; direct webhooks get each phase once (the ledger).
+    ``state_dir`` is accepted for callers' compatibility; the watcher keeps nothing there.
+    """
 
     def __init__(
         self,
@@ -80,42 +97,42 @@ class Watcher:
         *,
         channels: Sequence[Channel],
         ledger: Ledger,
-        state_dir: Path,
+        state_dir: Path | None = None,
         countries: Sequence[str] = (),
+        partitions: Partitions | None = None,
         cache: GridCache | None = None,
+        clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
+        del state_dir
         self.store = store
         self.settings = settings
         self.channels = channels
         self.ledger = ledger
-        self.state_dir = state_dir
-        self.countries = {c.upper() for c in countries}
-        self.leases: dict[str, Lease] = {}
+        self.partitions = partitions or Partitions.of(countries=countries)
         self.cache = cache
+        self.clock = clock  # alert times (Alertmanager's endsAt); evaluation time is cycle()'s
         self.open_events = 0  # events open after the last cycle (the per-cycle log line)
 
     def owns(self, partition: str) -> bool:
-        """Take (or keep) the lease of a partition this watcher may serve."""
-        if self.countries and partition not in self.countries and partition != EVERYWHERE:
-            return False
-        lease = self.leases.get(partition)
-        if lease is None:
-            lease = self.leases[partition] = Lease(self.state_dir, partition)
-        return lease.acquire()
+        """This watcher writes and alerts for the partition (a country, or ``*``)."""
+        return self.partitions.owns(partition)
 
     def cycle(self, now: datetime) -> list[Event]:
         """One evaluation up to ``now`` minus the settle time; returns the changed events."""
         th = self.settings.thresholds
-        until = now - timedelta(seconds=th.settle_s)
+        until = floor_time(now - timedelta(seconds=th.settle_s), th.step_s)
         oldest = until - MAX_EVENT_AGE
         known = self.store.events(since=oldest, until=until)
         # An event open for longer than MAX_EVENT_AGE is followed from MAX_EVENT_AGE back only:
         # the window, and with it every cycle's read, is bounded whatever is stored.
         open_starts = [max(e.start, oldest) for e in known if e.state != EventState.RESOLVED]
         since = min([until - timedelta(seconds=self.settings.lookback_s), *open_starts])
+        # Stamped with the evaluated end, not the wall clock: identical watchers that run the
+        # same step write identical rows.
         changes = evaluate(
-            self.store, since=since, until=until, th=th, now=now, owns=self.owns, cache=self.cache
-        )
+            self.store, since=since, until=until, th=th, now=until, owns=self.owns,
+            cache=self.cache,
+        )  # fmt: skip
         if self.cache is not None and hasattr(self.store, "day_stamps"):
             # one older day a cycle into the cache, so scans of the last MAX_EVENT_AGE are fast
             # even for history from before this watcher started
@@ -127,23 +144,18 @@ class Watcher:
                 step_s=th.step_s,
                 limit=PREFETCH_PER_CYCLE,
             )
-        changed_ids = {e.id for e in changes}
-        still_open = [
-            e
-            for e in known
-            if e.state != EventState.RESOLVED and e.id not in changed_ids and self.owns(e.scope.cc)
-        ]
+        current = {e.id: e for e in known if self.owns(e.scope.cc) and _due(e, until)}
+        current.update({e.id: e for e in changes})
         sent = deliver(
             changes,
-            still_open,
+            list(current.values()),
             channels=self.channels,
             ledger=self.ledger,
             base_url=self.settings.timeline_url,
-            now=now,
+            now=until,
+            sent_at=self.clock(),
         )
-        self.open_events = len([e for e in changes if e.state != EventState.RESOLVED]) + len(
-            still_open
-        )
+        self.open_events = sum(1 for e in current.values() if e.state != EventState.RESOLVED)
         for event in changes:
             log.info(
                 "event %s %s %s %s target=%s since %s",
@@ -159,6 +171,11 @@ class Watcher:
         return changes
 
     def close(self) -> None:
-        for lease in self.leases.values():
-            lease.release()
         self.ledger.close()
+
+
+def _due(event: Event, until: datetime) -> bool:
+    """Open, or resolved within ``RESOLVED_RESEND`` of the evaluated end."""
+    if event.state != EventState.RESOLVED:
+        return True
+    return event.updated_at is not None and event.updated_at >= until - RESOLVED_RESEND

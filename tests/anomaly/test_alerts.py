@@ -112,3 +112,20 @@ def test_final_resolution_after_a_retraction_and_reopening_reaches_every_channel
     for channel in channels:  # one page, the retraction, and the real resolution
         assert channel.batches == [[("e1", "firing")], [("e1", "resolved")], [("e1", "resolved")]]
     ledger.close()
+
+
+def test_refreshing_channel_gets_resolved_events_too_and_keeps_no_ledger(tmp_path: Path) -> None:
+    """Alertmanager is sent what the watcher hands over (open and recently resolved events)
+    every cycle, stamped with the wall clock; only direct webhooks are in the ledger."""
+    manager, hook = Recorder("am", refreshes=True), Recorder("hook")
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    resolved = shutdown(EventState.RESOLVED, NOW)
+    wall = NOW + timedelta(days=300)
+    stamps: list[datetime] = []
+    manager.send = lambda messages, *, now: stamps.append(now)  # type: ignore[method-assign]
+    for _ in range(2):
+        deliver([], [resolved], channels=[manager, hook], ledger=ledger, base_url=BASE, now=NOW,
+                sent_at=wall)  # fmt: skip
+    assert stamps == [wall, wall]
+    assert hook.batches == [[("e1", "resolved")]]
+    assert not ledger.was_sent("e1", "resolved", "am")

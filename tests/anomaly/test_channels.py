@@ -144,6 +144,23 @@ def test_alertmanager_labels_stay_put_when_an_event_is_reclassified() -> None:
     assert labels["family"] == "shutdown" and labels["cc"] == "KZ"
 
 
+def test_alertmanager_times_follow_prometheus() -> None:
+    """startsAt is the onset whenever sent; a firing alert ends 4 intervals (>= 4 min) after
+    the send, a resolved one at the event's end (never after the send)."""
+    channel = AlertmanagerChannel("http://127.0.0.1:1", interval_s=90)
+    later = NOW + timedelta(hours=2)
+    firing = channel.alert(render(event(), base_url=BASE, now=NOW), now=later)
+    assert firing["startsAt"] == (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert firing["endsAt"] == (later + timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    fast = AlertmanagerChannel("http://127.0.0.1:1", interval_s=5)
+    assert fast.alert(render(event(), base_url=BASE, now=NOW), now=NOW)["endsAt"] == (
+        NOW + timedelta(minutes=4)
+    ).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    done = event(EventState.RESOLVED, end=NOW - timedelta(minutes=1))
+    resolved = channel.alert(render(done, base_url=BASE, now=NOW), now=later)
+    assert resolved["endsAt"] == (NOW - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @pytest.mark.slow
 def test_alertmanager_holds_one_alert_through_a_reclassification(
     alertmanager: str, receiver: Any

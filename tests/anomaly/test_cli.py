@@ -100,3 +100,26 @@ def test_default_state_dir_is_absolute() -> None:
     from collector.anomaly.settings import AnomalySettings
 
     assert str(AnomalySettings().state_dir) == "/var/lib/tyndau/anomaly"
+
+
+def test_a_replica_refuses_direct_webhooks_and_points_to_alertmanager(
+    tmp_path: Path, capsys: Any, receiver: Any
+) -> None:
+    store = made(tmp_path / "c.sqlite3")
+    args = ["anomaly", "watch", "--store", store, "--once", "--state-dir", str(tmp_path / "s"),
+            "--replica", "a", "--alertmanager", receiver.url]  # fmt: skip
+    assert main([*args, "--webhook", receiver.url]) == 2
+    err = capsys.readouterr().err
+    assert "--replica" in err and "Alertmanager cluster" in err and "json (127.0.0.1:" in err
+    assert main([*args, "--alertmanager", receiver.url + "/", "--shard", "1/2"]) == 0
+    err = capsys.readouterr().err
+    assert "anomaly watcher a: shard 1/2" in err
+    assert err.count("alertmanager (127.0.0.1:") == 1  # one channel per node, each URL once
+
+
+@pytest.mark.parametrize("shard", ["2/2", "1", "a/b", "-1/3", "0/0"])
+def test_a_bad_shard_is_one_clear_error(tmp_path: Path, capsys: Any, shard: str) -> None:
+    store = made(tmp_path / "c.sqlite3")
+    args = ["anomaly", "watch", "--store", store, "--once", f"--shard={shard}"]
+    assert main(args) == 2
+    assert "--shard" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from collector.anomaly.alerts import Ledger
 from collector.anomaly.channels import JsonWebhook
 from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.shard import Partitions, Shard, shard_of
 from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import MAX_EVENT_AGE, Watcher, evaluate
 from collector.records import Event, EventKind, EventState, Scope
+from collector.store import open_store
 
 TH = Thresholds()
 
@@ -34,11 +37,7 @@ def test_scan_is_idempotent(b: Any) -> None:
 def watcher(store: MemoryStore, tmp_path: Path, url: str) -> Watcher:
     settings = AnomalySettings(timeline_url="http://collector.test/timeline", lookback_s=6 * 3600)
     return Watcher(
-        store,
-        settings,
-        channels=[JsonWebhook(url)],
-        ledger=Ledger(tmp_path / "alerts.sqlite3"),
-        state_dir=tmp_path,
+        store, settings, channels=[JsonWebhook(url)], ledger=Ledger(tmp_path / "alerts.sqlite3")
     )
 
 
@@ -100,18 +99,68 @@ def test_failed_delivery_is_retried_next_cycle(b: Any, tmp_path: Path, receiver:
     w.close()
 
 
-def test_lease_keeps_a_second_watcher_off_a_country(b: Any, tmp_path: Path, receiver: Any) -> None:
+def scripted(b: Any) -> tuple[list[Any], int]:
+    """A KZ shutdown seen in real time then backfilled, and a TM blocking: (leaves, onset)."""
     s = b.day + 40
-    store = MemoryStore(*b.history([b.Leaf(blocked={"telegram": (s, s + 100, "dns")})], s + 10))
-    first = watcher(store, tmp_path, receiver.url)
-    second = watcher(store, tmp_path, receiver.url)
-    now = b.at(s + 10) + timedelta(seconds=TH.settle_s)
-    assert second.owns("KZ") and not first.owns("KZ")
-    assert first.cycle(now) == []
-    assert len(second.cycle(now)) == 1
-    second.close()
-    assert first.owns("KZ")
-    first.close()
+    leaves = [
+        b.Leaf(asn=64500, shutdown=(s, s + 8)),
+        b.Leaf(cc="TM", asn=64510, blocked={"telegram": (s + 1, s + 9, "tls")}),
+    ]
+    return leaves, s
+
+
+def test_two_watchers_over_one_store_write_identical_rows(b: Any, tmp_path: Path) -> None:
+    """Two watchers over the same data, cycling at other wall times of the same step, compute
+    the same events (ids and every field); both write all they compute into one SQLite store
+    (a race: neither saw the other's write) and it keeps one row per event, as one alone."""
+    leaves, s = scripted(b)
+    memories = [MemoryStore(), MemoryStore()]
+    watchers = [watcher(m, tmp_path / str(n), "http://127.0.0.1:1") for n, m in
+                enumerate(memories)]  # fmt: skip
+    shared = open_store(f"sqlite:{tmp_path / 'shared.sqlite3'}")
+    settle = timedelta(seconds=TH.settle_s)
+    seen: list[Event] = []
+    try:
+        for k in range(s - 1, s + 14):
+            verdicts, heartbeats = b.history(leaves, k, backfilled=k >= s + 8)  # real time
+            changes = []
+            for w, m, offset in zip(watchers, memories, (7, 251), strict=True):
+                w.channels = []
+                m.verdicts, m.heartbeats = verdicts, heartbeats
+                changes.append(w.cycle(b.at(k) + settle + timedelta(seconds=offset)))
+                shared.write_events(changes[-1])
+            assert changes[0] == changes[1], f"cycle {k}: the watchers disagree"
+            seen += changes[0]
+        assert memories[0].stored == memories[1].stored
+        rows = shared.events(since=b.at(0), until=b.at(s + 40))
+        assert sorted(rows, key=lambda e: e.id) == sorted(
+            memories[0].stored.values(), key=lambda e: e.id
+        )
+        count = sqlite3.connect(tmp_path / "shared.sqlite3").execute("SELECT count(*) FROM events")
+        assert count.fetchone() == (2,)
+    finally:
+        shared.close()
+        for w in watchers:
+            w.close()
+    kinds = {(e.kind, e.state) for e in seen}
+    assert {(EventKind.SHUTDOWN, EventState.OPEN), (EventKind.BLOCKING, EventState.OPEN)} <= kinds
+    assert all(e.state == EventState.RESOLVED for e in rows)
+    assert all(e.updated_at is not None and e.updated_at.second == 0 for e in seen)
+
+
+def test_a_shard_writes_and_alerts_only_its_countries(b: Any, tmp_path: Path) -> None:
+    leaves, s = scripted(b)
+    store = MemoryStore(*b.history(leaves, s + 6))
+    settle = timedelta(seconds=TH.settle_s)
+    found: dict[int, set[str]] = {}
+    for index in (0, 1):
+        w = watcher(MemoryStore(store.verdicts, store.heartbeats), tmp_path / str(index), "x")
+        w.channels = []
+        w.partitions = Partitions.of(Shard(index, 2))
+        found[index] = {e.scope.cc for e in w.cycle(b.at(s + 6) + settle)}
+        w.close()
+    assert (shard_of("KZ", 2), shard_of("TM", 2)) == (1, 0)  # md5 mod 2, fixed forever
+    assert found == {0: {"TM"}, 1: {"KZ"}}
 
 
 class CountingStore(MemoryStore):
