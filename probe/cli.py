@@ -139,6 +139,14 @@ def _add_collector_commands(root: Sub) -> None:
         help="make a new SQLite store if none exists (first run); without it a missing store "
         "is an error, so a mistyped path is never a new empty store",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="collector processes sharing the listen address (InfluxDB stores only; each "
+        "keeps its own rate limits and /metrics); default 1",
+    )
     add = command(
         sub,
         "add-probe",

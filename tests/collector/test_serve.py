@@ -146,3 +146,86 @@ def test_serve_never_creates_a_store_without_init(
     error = capsys.readouterr().err
     assert str(missing) in error and "--init" in error
     assert not missing.parent.exists()
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def _workers(pid: int) -> list[int]:
+    """The collector workers uvicorn spawned under ``pid`` (multiprocessing's ``spawn_main``;
+    its resource tracker is another child and is left out)."""
+    found = []
+    for child in _children(pid):
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"spawn_main" in cmdline:
+            found.append(child)
+    return found
+
+
+def test_workers_share_one_port_and_stop_together(
+    tmp_path: Path, influxd: Any, records: Any
+) -> None:
+    """``--workers 2``: two worker processes behind one listen address take ingest into
+    InfluxDB, and terminating the supervisor ends them all."""
+    port = free_port()
+    config = tmp_path / "collector.toml"
+    config.write_text(
+        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "influxdb:{influxd.url}?db=workers"\n'
+        f'operator_token = "{OPERATOR}"\n'
+    )
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "probe.cli", "collector", "serve", "--config", str(config)]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*command, "--workers", "2"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(workers) < 2:
+            assert process.poll() is None, log.read_text()
+            workers = _workers(process.pid) if log.read_text().count(" ready") >= 2 else []
+            time.sleep(0.2)
+        assert len(workers) == 2, log.read_text()
+        operator = {"Authorization": f"Bearer {OPERATOR}"}
+        for _ in range(20):  # fresh connections: the kernel hands them to either worker
+            registered = httpx.post(f"{url}/v1/probes", json={"name": "w"}, headers=operator)
+            assert registered.status_code == 201, registered.text
+            creds = registered.json()
+            probe = replace(records, probe_id=creds["probe_id"])
+            body = {"schema": "tyndau.batch/1", "measurements": [probe.measurement().to_dict()]}
+            posted = httpx.post(
+                f"{url}/v1/measurements",
+                json=body,
+                headers={"Authorization": f"Bearer {creds['token']}"},
+            )
+            assert posted.status_code == 200, posted.text
+            assert posted.json()["accepted"] == 1
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, log.read_text()
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived serve"
+    assert "2 workers" in log.read_text()
+
+
+def test_workers_refuse_a_sqlite_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "collector.toml"
+    config.write_text(
+        f'[collector]\nstore = "sqlite:{tmp_path / "c.sqlite3"}"\noperator_token = "{OPERATOR}"\n'
+    )
+    assert cli(["collector", "serve", "--config", str(config), "--workers", "2", "--init"]) == 2
+    error = capsys.readouterr().err
+    assert "--workers" in error and "SQLite" in error and "influxdb:" in error
+    assert not (tmp_path / "c.sqlite3").exists()
+    assert cli(["collector", "serve", "--config", str(config), "--workers", "0"]) == 2
+    assert "must be 1 or more" in capsys.readouterr().err
