@@ -9,7 +9,7 @@ address gives nothing: a browser tries every address, so one working address mea
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -79,17 +79,23 @@ _MEMO: ContextVar[dict[tuple[int, type], tuple[Any, Any]] | None] = ContextVar(
 
 
 @contextmanager
-def reading_once() -> Iterator[None]:
+def reading_once(known: Iterable[tuple[Measurement, object]] = ()) -> Iterator[None]:
     """Within the block each measurement's typed evidence is read from its details once.
 
     The verdict's rules read the same records many times over one judge() call (every layer,
     every control target); the records are frozen and the details are not changed while a
     verdict is made, so the memo changes no result, only the cost. Nested blocks share one memo.
+    ``known``: (measurement, record) pairs whose records the caller built and flattened into
+    the details itself (DnsEvidence, ..., ControlEvidence, ControlResult): the memo starts with
+    them, as if read (tests/ooni/test_judge_memo.py holds them equal to the read-back ones).
     """
-    if _MEMO.get() is not None:
+    seeded = {(id(m), type(record)): (m, record) for m, record in known}
+    memo = _MEMO.get()
+    if memo is not None:
+        memo.update(seeded)
         yield
         return
-    token = _MEMO.set({})
+    token = _MEMO.set(seeded)
     try:
         yield
     finally:

@@ -9,7 +9,7 @@ is ``offline`` (a shutdown), not censored; without any control the verdict is ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from probe import layers
@@ -91,12 +91,18 @@ def findings(measurements: Sequence[Measurement]) -> list[Finding]:
 
 
 def judge(
-    measurements: Sequence[Measurement], controls: Mapping[str, Sequence[Measurement]]
+    measurements: Sequence[Measurement],
+    controls: Mapping[str, Sequence[Measurement]],
+    *,
+    known: Iterable[tuple[Measurement, object]] = (),
 ) -> Assessment:
-    """The verdict for one target; ``controls`` are the other control targets of the round."""
+    """The verdict for one target; ``controls`` are the other control targets of the round.
+
+    ``known``: (measurement, typed evidence) pairs its maker already holds (the OONI importer),
+    taken as read from the details (probe/findings.py ``reading_once``)."""
     if not measurements:
         return Assessment(VerdictKind.INCONCLUSIVE, None, None, 0.0, (), "nothing was measured")
-    with reading_once():  # each record's evidence is read once, however many rules look
+    with reading_once(known):  # each record's evidence is read once, however many rules look
         return _judge(measurements, controls)
 
 

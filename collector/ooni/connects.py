@@ -43,19 +43,19 @@ def tcp_records(
         if failure is None and status.get("success") is False:
             failure = Failure.UNKNOWN.value  # legacy probes: success false, no failure string
         port = entry.get("port")
-        details = flatten(
-            TcpEvidence(
-                address=str(entry.get("ip") or ""),
-                port=port if isinstance(port, int) and not isinstance(port, bool) else 0,
-                address_source="primary",
-                t=took(entry),
-                failure=failure,
-                failure_raw=raw_failure(status.get("failure"), failure),
-                url_port=None if url_port is None else port == url_port,
-            )
+        typed = TcpEvidence(
+            address=str(entry.get("ip") or ""),
+            port=port if isinstance(port, int) and not isinstance(port, bool) else 0,
+            address_source="primary",
+            t=took(entry),
+            failure=failure,
+            failure_raw=raw_failure(status.get("failure"), failure),
+            url_port=None if url_port is None else port == url_port,
         )
         made.append(
-            stamper.make(TestKind.TCP, entry.get("t0"), entry.get("t"), failure or OK, details)
+            stamper.make(
+                TestKind.TCP, entry.get("t0"), entry.get("t"), failure or OK, flatten(typed), typed
+            )
         )
     return made
 
@@ -79,26 +79,26 @@ def tls_records(
                 ca = interception.match(names)
                 if ca is not None:
                     failure = Failure.SSL_INTERCEPTED.value
-        details = flatten(
-            TlsEvidence(
-                address=split_endpoint(entry.get("address"))[0],
-                sni=str(entry.get("server_name") or ""),
-                stage="done" if failure is None else "handshake",
-                version=_text(entry.get("tls_version")),
-                issuer=issuer,
-                subject=subject,
-                leaf_sha256=leaf,
-                interception_ca=ca,
-                chain_trusted=_chain_trusted(failure),
-                t=took(entry),
-                failure=failure,
-                failure_raw=raw_failure(entry.get("failure"), failure),
-                control_sni=_text(entry.get("x_tyndau_control_sni")),
-                control_failure=_text(entry.get("x_tyndau_control_failure")),
-            )
+        shake = TlsEvidence(
+            address=split_endpoint(entry.get("address"))[0],
+            sni=str(entry.get("server_name") or ""),
+            stage="done" if failure is None else "handshake",
+            version=_text(entry.get("tls_version")),
+            issuer=issuer,
+            subject=subject,
+            leaf_sha256=leaf,
+            interception_ca=ca,
+            chain_trusted=_chain_trusted(failure),
+            t=took(entry),
+            failure=failure,
+            failure_raw=raw_failure(entry.get("failure"), failure),
+            control_sni=_text(entry.get("x_tyndau_control_sni")),
+            control_failure=_text(entry.get("x_tyndau_control_failure")),
         )
         made.append(
-            stamper.make(TestKind.TLS, entry.get("t0"), entry.get("t"), failure or OK, details)
+            stamper.make(
+                TestKind.TLS, entry.get("t0"), entry.get("t"), failure or OK, flatten(shake), shake
+            )
         )
     return made
 

@@ -22,7 +22,6 @@ from collector.ooni.stages import (
     OK,
     PRIMARY_TAG,
     entries_of,
-    flatten,
     has_tag,
     raw_failure,
     seconds,
@@ -189,24 +188,22 @@ def evidence(
     consistency: str,
     bogons: tuple[str, ...],
     outcome: str,
-) -> dict[str, Any]:
-    """The lookup's ``dns_*`` details (``probe.evidence.DnsEvidence``)."""
-    return flatten(
-        DnsEvidence(
-            query=found.hostname,
-            resolver=found.resolver,
-            transport="udp" if found.engine in SYSTEM_ENGINES else found.engine,
-            system=found.engine in SYSTEM_ENGINES,
-            primary=primary,
-            rcode=found.rcode,
-            answers=found.addresses,
-            extra_answers=found.extra_answers,
-            bogons=bogons,
-            blockpage=blockpage_addresses(found, context),
-            consistency=consistency,
-            t=round(found.t - found.t0, 6),
-            failure=None if outcome == OK else outcome,
-            failure_raw=found.failure_raw,
-            host=True if host else None,
-        )
+) -> DnsEvidence:
+    """The lookup's typed ``dns_*`` evidence (its details are ``flatten(evidence(...))``)."""
+    return DnsEvidence(
+        query=found.hostname,
+        resolver=found.resolver,
+        transport="udp" if found.engine in SYSTEM_ENGINES else found.engine,
+        system=found.engine in SYSTEM_ENGINES,
+        primary=primary,
+        rcode=found.rcode,
+        answers=found.addresses,
+        extra_answers=found.extra_answers,
+        bogons=bogons,
+        blockpage=blockpage_addresses(found, context),
+        consistency=consistency,
+        t=round(found.t - found.t0, 6),
+        failure=None if outcome == OK else outcome,
+        failure_raw=found.failure_raw,
+        host=True if host else None,
     )

@@ -38,6 +38,8 @@ class Imported:
     evidence: Sequence[Measurement]
     controls: Mapping[str, Sequence[Measurement]]
     ooni: Mapping[str, Any] = field(default_factory=dict)
+    # (record, typed evidence) pairs the mapper built: judged without reading details back
+    known: Sequence[tuple[Measurement, object]] = ()
 
 
 def control_record(template: Measurement, name: str, *, works: bool, note: str) -> Measurement:

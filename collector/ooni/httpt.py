@@ -76,32 +76,32 @@ def http_record(
         outcome = Failure.HTTP_BLOCKPAGE
     elif outcome == OK and (request.get("x_tyndau_http_diff") is True or diff.get("differs")):
         outcome = Failure.HTTP_DIFF
-    details = flatten(
-        HttpEvidence(
-            url=url,
-            address=split_endpoint(request.get("address"))[0] or None,
-            status=page.status,
-            headers=headers,
-            header_names=page.header_names,
-            title=page.title,
-            body_length=page.body_length or 0,
-            body_sha256=hashlib.sha256(body).hexdigest() if body and not page.truncated else None,
-            body_truncated=page.truncated,
-            blockpage=blockpage,
-            redirects=tuple(redirects),
-            final_url=url,
-            t=took(request),
-            failure=None if outcome == OK else outcome,
-            failure_raw=raw_failure(request.get("failure"), failure),
-            diff_reference=diff.get("reference"),
-            diff_differs=diff.get("differs"),
-            diff_status_match=diff.get("status_match"),
-            diff_body_proportion=diff.get("body_proportion"),
-            diff_title_match=diff.get("title_match"),
-            diff_headers_match=diff.get("headers_match"),
-        )
+    typed = HttpEvidence(
+        url=url,
+        address=split_endpoint(request.get("address"))[0] or None,
+        status=page.status,
+        headers=headers,
+        header_names=page.header_names,
+        title=page.title,
+        body_length=page.body_length or 0,
+        body_sha256=hashlib.sha256(body).hexdigest() if body and not page.truncated else None,
+        body_truncated=page.truncated,
+        blockpage=blockpage,
+        redirects=tuple(redirects),
+        final_url=url,
+        t=took(request),
+        failure=None if outcome == OK else outcome,
+        failure_raw=raw_failure(request.get("failure"), failure),
+        diff_reference=diff.get("reference"),
+        diff_differs=diff.get("differs"),
+        diff_status_match=diff.get("status_match"),
+        diff_body_proportion=diff.get("body_proportion"),
+        diff_title_match=diff.get("title_match"),
+        diff_headers_match=diff.get("headers_match"),
     )
-    return stamper.make(TestKind.HTTP, request.get("t0"), request.get("t"), outcome, details)
+    return stamper.make(
+        TestKind.HTTP, request.get("t0"), request.get("t"), outcome, flatten(typed), typed
+    )
 
 
 def _page(

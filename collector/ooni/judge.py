@@ -13,7 +13,7 @@ from probe.verdict import judge
 
 def verdict_of(imported: Imported) -> Verdict:
     """The verdict, stamped at the measurement's start, with a deterministic id."""
-    assessment = judge(imported.evidence, imported.controls)
+    assessment = judge(imported.evidence, imported.controls, known=imported.known)
     at = imported.envelope.measurement_start_time
     return Verdict(
         id=stable_uuid7(at, f"{imported.key}/verdict"),

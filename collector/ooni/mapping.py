@@ -106,7 +106,17 @@ def map_measurement(data: object, context: Context) -> Imported:
         "controls": [{"name": n, "works": works(ms)} for n, ms in controls.items()],
     }
     return Imported(
-        envelope, key, probe_id, vantage, target, round_id, stored, evidence, controls, ooni
+        envelope,
+        key,
+        probe_id,
+        vantage,
+        target,
+        round_id,
+        stored,
+        evidence,
+        controls,
+        ooni,
+        stamper.known,
     )
 
 

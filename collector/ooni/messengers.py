@@ -105,7 +105,7 @@ def _dns(
     for lookup, outcome, bogons in judged:
         is_primary = primary is not None and lookup is primary[0]
         consistency = "inconsistent" if outcome == Failure.DNS_INCONSISTENT else "unknown"
-        details = dnst.evidence(
+        typed = dnst.evidence(
             lookup,
             context,
             primary=is_primary,
@@ -114,7 +114,9 @@ def _dns(
             bogons=bogons,
             outcome=outcome,
         )
-        made.append(stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, details))
+        made.append(
+            stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, stages.flatten(typed), typed)
+        )
     return made
 
 

@@ -39,10 +39,20 @@ class Stamper:
     target: TargetRef
     round_id: str
     made: list[Measurement] = field(default_factory=list)
+    # (record, its typed evidence) as the mapper built it: the verdict engine takes these
+    # instead of reading them back from details (probe/findings.py ``reading_once(known)``)
+    known: list[tuple[Measurement, object]] = field(default_factory=list)
 
     def make(
-        self, test: TestKind, t0: object, t: object, outcome: str, details: dict[str, Any]
+        self,
+        test: TestKind,
+        t0: object,
+        t: object,
+        outcome: str,
+        details: dict[str, Any],
+        *typed: object,
     ) -> Measurement:
+        """``typed``: the evidence records ``details`` were flattened from (``flatten``)."""
         begin = seconds(t0)
         end = max(seconds(t), begin)
         at = self.start + timedelta(seconds=begin)
@@ -60,6 +70,8 @@ class Stamper:
             details=details,
         )
         self.made.append(record)
+        for evidence in typed:
+            self.known.append((record, evidence))
         return record
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from collector.ooni.failures import failure_of
 from collector.ooni.stages import mapping_of, split_endpoint
-from probe.evidence import ControlResult
+from probe.evidence import ControlEvidence, ControlResult
 from probe.failures import Failure
 from probe.model import TargetRef, format_time
 
@@ -115,3 +115,16 @@ def control_keys(result: ControlResult | None, error: str | None) -> dict[str, A
         "control_error": error,
         "control_result": flat,
     }
+
+
+def control_evidence(keys: Mapping[str, Any], result: ControlResult | None) -> list[object]:
+    """What the verdict engine reads back from ``keys`` on the primary lookup, as typed records:
+    its ControlEvidence and, when there is one, the ControlResult (probe/findings.py
+    ``control_of``); tests/ooni/test_judge_memo.py holds them equal to the read-back ones."""
+    evidence = ControlEvidence(
+        addresses=tuple(keys["control_addresses"]),
+        reachable=keys["control_reachable"],
+        error=keys["control_error"],
+        result=keys["control_result"],
+    )
+    return [evidence] if result is None else [evidence, result]

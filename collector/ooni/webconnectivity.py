@@ -21,7 +21,7 @@ from collector.ooni import connects, dnst, httpt, stages
 from collector.ooni.envelope import OoniFormatError
 from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau_controls
 from collector.ooni.failures import failure_of
-from collector.ooni.thcontrol import control_keys, control_result
+from collector.ooni.thcontrol import control_evidence, control_keys, control_result
 from probe.evidence import ControlResult, ControlResultError
 from probe.model import Measurement, TestKind
 
@@ -185,7 +185,7 @@ def _dns_records(
         reference = dnst.DnsControl(view.dns_control.addresses | others, view.dns_control.asns)
         proven = view.final_ok or bool(view.validated & set(lookup.addresses))
         outcome, consistency, bogons = dnst.classify(lookup, reference, context, validated=proven)
-        details = dnst.evidence(
+        dns = dnst.evidence(
             lookup,
             context,
             primary=lookup is primary,
@@ -194,9 +194,13 @@ def _dns_records(
             bogons=bogons,
             outcome=outcome,
         )
+        typed: list[object] = [dns]
+        details = stages.flatten(dns)
         if lookup is primary and (view.control is not None or view.control_error is not None):
-            details.update(control_keys(view.control, view.control_error))
-        record = stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, details)
+            keys = control_keys(view.control, view.control_error)
+            details.update(keys)
+            typed += control_evidence(keys, view.control)
+        record = stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, details, *typed)
         made.append(record)
         if any(lookup is j for j in judged):
             evidence.append(record)
