@@ -200,74 +200,29 @@ def tc_commands(
         ]
         if not throttles:
             continue
-        tc = ["tc"]
         commands += [
-            [*tc, "qdisc", "add", "dev", dev, "root", "handle", "1:", "htb", "default", "1"],
-            [
-                *tc,
-                "class",
-                "add",
-                "dev",
-                dev,
-                "parent",
-                "1:",
-                "classid",
-                "1:1",
-                "htb",
-                "rate",
-                "10gbit",
-            ],
+            _tc(f"qdisc add dev {dev} root handle 1: htb default 1"),
+            _tc(f"class add dev {dev} parent 1: classid 1:1 htb rate 10gbit"),
         ]
         for index, ((_, target, _), params) in enumerate(throttles):
             classid = f"1:{10 + index}"
             rate = params.get("rate", "32kbit")
             commands.append(
-                [
-                    *tc,
-                    "class",
-                    "add",
-                    "dev",
-                    dev,
-                    "parent",
-                    "1:",
-                    "classid",
-                    classid,
-                    "htb",
-                    "rate",
-                    rate,
-                    "ceil",
-                    rate,
-                ]
+                _tc(f"class add dev {dev} parent 1: classid {classid} htb rate {rate} ceil {rate}")
             )
             sources = (
                 ["0.0.0.0/0"]
                 if target == ALL
                 else [f"{t.address}/32" for t in targets_of(target, targets)]
             )
-            for source in sources:
-                commands.append(
-                    [
-                        *tc,
-                        "filter",
-                        "add",
-                        "dev",
-                        dev,
-                        "parent",
-                        "1:",
-                        "protocol",
-                        "ip",
-                        "prio",
-                        "1",
-                        "u32",
-                        "match",
-                        "ip",
-                        "src",
-                        source,
-                        "flowid",
-                        classid,
-                    ]
-                )
+            match = f"filter add dev {dev} parent 1: protocol ip prio 1 u32 match ip src"
+            commands += [_tc(f"{match} {source} flowid {classid}") for source in sources]
     return commands
+
+
+def _tc(words: str) -> list[str]:
+    """One ``tc`` invocation from its words (interface names and rates hold no spaces)."""
+    return ["tc", *words.split()]
 
 
 ResolverState = dict[tuple[str, str], tuple[str, str | None]]  # (view, zone) -> (type, data)

@@ -67,14 +67,20 @@ def _player_alive(prefix: str) -> int | None:
     return pid
 
 
-def up(args: argparse.Namespace) -> int:
-    """Build the lab and start the timeline in a detached player; return once t=0 is applied."""
+def _ready(args: argparse.Namespace) -> tuple[Scenario, Path, float, str]:
+    """What ``up`` and ``run`` check first: the scenario and its speed, root, no lab up yet."""
     scenario, path = _scenario(args.scenario)
     speed = _checked_speed(args.speed, scenario)
     _privileged()
     prefix = _prefix()
     if _player_alive(prefix) is not None:
         raise CommandError(f"a lab '{prefix}' is already up: run 'tyndau lab down' first")
+    return scenario, path, speed, prefix
+
+
+def up(args: argparse.Namespace) -> int:
+    """Build the lab and start the timeline in a detached player; return once t=0 is applied."""
+    scenario, path, speed, prefix = _ready(args)
     remove_leftovers(prefix)
     STATE_ROOT.mkdir(parents=True, exist_ok=True)
     log_path = STATE_ROOT / f"{prefix}.player.log"
@@ -246,12 +252,7 @@ def _vantage_view(lab: Lab, event: Event) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Build the lab, play the scenario in the foreground with a vantage check per step."""
-    scenario, _ = _scenario(args.scenario)
-    speed = _checked_speed(args.speed, scenario)
-    _privileged()
-    prefix = _prefix()
-    if _player_alive(prefix) is not None:
-        raise CommandError(f"a lab '{prefix}' is already up: run 'tyndau lab down' first")
+    scenario, _, speed, prefix = _ready(args)
     total = scenario.duration / speed
     print(f"scenario {scenario.name}: {scenario.description}")
     print(f"{len(scenario.events)} events over {total:.0f}s (speed {speed:g})", flush=True)
@@ -259,13 +260,7 @@ def run(args: argparse.Namespace) -> int:
         with Lab(prefix=prefix) as lab:
 
             def show(event: Event, elapsed: float) -> None:
-                verb = "apply" if event.kind == "apply" else "lift "
-                where = ",".join(event.targets)
-                note = f"  ({event.note})" if event.note else ""
-                print(
-                    f"[{elapsed:6.1f}s] {scenario.label(event.at):>17} {verb} {event.action} "
-                    f"{where}/{event.group}{note}"
-                )
+                print(f"[{elapsed:6.1f}s] {scenario.label(event.at):>17} {event.words()}")
                 print("\n".join(_vantage_view(lab, event)), flush=True)
 
             lab.play(scenario, speed=speed, on_event=show)

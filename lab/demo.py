@@ -218,13 +218,8 @@ class Demo:
 
     # -- during the replay ----------------------------------------------------------------------
     def _event(self, scenario: Scenario, event: Event, at: float) -> None:
-        verb = "apply" if event.kind == "apply" else "lift "
-        what = ",".join(event.targets)
-        note = f"  ({event.note})" if event.note else ""
-        _say(
-            f"[{time.monotonic() - self.began:6.1f}s] {scenario.label(event.at)}  {verb} "
-            f"{event.action} {what} @{event.group}{note}"
-        )
+        elapsed = time.monotonic() - self.began
+        _say(f"[{elapsed:6.1f}s] {scenario.label(event.at)}  {event.words(at=' @')}")
         del at
 
     def _wait(self, seconds: float, clock: Clock, scenario: Scenario) -> None:

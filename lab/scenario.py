@@ -59,6 +59,13 @@ class Event:
     def censor_keys(self) -> list[tuple[Action, str, str]]:
         return [(self.action, target, self.group) for target in self.targets]
 
+    def words(self, *, at: str = "/") -> str:
+        """``apply dns_nxdomain whatsapp/mobile  (note)``: the step as the lab's logs show it;
+        ``at`` joins the targets to the group."""
+        verb = "apply" if self.kind == "apply" else "lift "
+        note = f"  ({self.note})" if self.note else ""
+        return f"{verb} {self.action} {','.join(self.targets)}{at}{self.group}{note}"
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
