@@ -1,20 +1,17 @@
 """The Lab: the simulated internet's life cycle, its services and the censor's controls.
 
 Every name (namespaces, interfaces, state directory, configs, sockets) derives from the prefix so
-two labs coexist. Rules come from lab/censor.py (pure), nodes from lab/nodes.py, files from
-lab/site.py; this module starts the services and applies the rules.
+two labs coexist. Rules come from lab/censor.py (pure), nodes and the prefix lock from
+lab/nodes.py, files from lab/site.py, processes in the nodes from lab/procs.py; this module starts
+the services and applies the rules.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NamedTuple, TextIO
 
 from lab import censor
@@ -35,10 +32,12 @@ from lab.nodes import (
     LabError,
     build_topology,
     check_privileges,
+    claim_prefix,
     namespace,
     remove_leftovers,
     sh,
 )
+from lab.procs import Processes
 from lab.scenario import Event, Scenario, scaled_offsets
 from lab.servers import Servers
 from lab.site import write_site, write_site_configs
@@ -112,12 +111,15 @@ class Lab:
             for t in self._targets
         }
         self.sites: dict[str, SiteConfig] = {}
+        self.processes = Processes(self.netns)
+        self.run = self.processes.run
+        self.popen = self.processes.popen
+        self._stop = self.processes.stop
         addresses = [a for t in self._targets for a in (t.address, t.second_address)]
         self._servers = Servers(
             self.state, addresses, popen=self.popen, run=self.run, stop=self._stop
         )
         self.active: dict[censor.Key, dict[str, str]] = {}
-        self._procs: list[subprocess.Popen[Any]] = []
         self._applied: dict[str, Any] = {}
         self._resolver: censor.ResolverState = {}
         self._helpers = Helpers(self.prefix, self.state, popen=self.popen, stop=self._stop)
@@ -151,18 +153,13 @@ class Lab:
         self.up()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.down()
 
     def up(self) -> None:
         """Build everything; on any failure remove what was built and raise LabError."""
         check_privileges()
-        self._claim_prefix()
+        self._lock = claim_prefix(self.state_root, self.prefix)
         remove_leftovers(self.prefix, self.state_root)
         try:
             self._build()
@@ -172,17 +169,7 @@ class Lab:
         self._built = True
 
     def down(self) -> None:
-        for proc in self._procs:
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 1.0
-        for proc in self._procs:
-            try:
-                proc.wait(max(0.01, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._procs.clear()
+        self.processes.stop_all()
         self._helpers.forget()
         self._servers.forget()
         self.sites = {}
@@ -192,50 +179,6 @@ class Lab:
             self._lock.close()  # releases the flock: the prefix is free again
             self._lock = None
         self._built = False
-
-    def _claim_prefix(self) -> None:
-        """Hold an flock on the prefix for the lab's life, so a live lab is never taken over.
-
-        A crashed run's lock dies with its process, so its leftovers may then be removed.
-        """
-        self.state_root.mkdir(parents=True, exist_ok=True)
-        lock = open(self.state_root / f"{self.prefix}.lock", "a+")  # noqa: SIM115
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            owner = lock.read().strip() or "?"
-            lock.close()
-            raise LabError(
-                f"lab prefix {self.prefix!r} is in use by process {owner}: "
-                "choose another prefix, or stop that lab ('tyndau lab down' for the CLI's)"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"{os.getpid()}\n")
-        lock.flush()
-        self._lock = lock
-
-    def run(
-        self, node: str, cmd: Sequence[str], timeout: float = 30, *, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``cmd`` in a node; never raises on its exit status (a timeout gives status 124)."""
-        args = ["ip", "netns", "exec", self.netns(node), *cmd]
-        try:
-            return subprocess.run(
-                args, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            return subprocess.CompletedProcess(args, 124, out, f"timed out after {timeout}s")
-
-    def popen(self, node: str, cmd: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
-        """Start a process in a node; the lab terminates it on teardown."""
-        proc: subprocess.Popen[Any] = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns(node), *cmd], **kwargs
-        )
-        self._procs.append(proc)
-        return proc
 
     def apply(self, action: str, target: str = ALL, group: str = ALL, **params: str) -> None:
         """Start a censorship action for one target (or "all") and one group (or "all")."""
@@ -448,15 +391,6 @@ class Lab:
         out = sh(["unbound-control", "-c", conf, *args])
         if out.strip() not in ("ok", "") and not out.startswith("ok"):
             raise LabError(f"unbound-control {' '.join(args)}: {out.strip()}")
-
-    def _stop(self, proc: subprocess.Popen[Any]) -> None:
-        proc.terminate()
-        try:
-            proc.wait(2)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        self._procs.remove(proc)
 
 
 def _replace_table(name: str, ruleset: str) -> str:

@@ -7,6 +7,7 @@ coexist and ``remove_leftovers`` can find what a crashed run left behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from lab.topology import (
     AUTHORITATIVE_DNS,
@@ -189,3 +191,28 @@ def build_topology(prefix: str, target_addresses: Sequence[str]) -> None:
     )
     for router in (isp, inet):
         sh(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+
+
+def claim_prefix(state_root: Path, prefix: str) -> TextIO:
+    """Hold an flock on the prefix for the lab's life, so a live lab is never taken over; the
+    open lock file (closing it frees the prefix).
+
+    A crashed run's lock dies with its process, so its leftovers may then be removed.
+    """
+    state_root.mkdir(parents=True, exist_ok=True)
+    lock = open(state_root / f"{prefix}.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().strip() or "?"
+        lock.close()
+        raise LabError(
+            f"lab prefix {prefix!r} is in use by process {owner}: "
+            "choose another prefix, or stop that lab ('tyndau lab down' for the CLI's)"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
