@@ -10,11 +10,16 @@ file and line; reading goes on with the next line or file.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import orjson
+
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
 
 GZIP_MAGIC = b"\x1f\x8b"
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
@@ -95,7 +100,7 @@ def _whole_file(path: Path) -> list[Any] | None:
     if text.count(b"\n", 0, len(text) - 1) == 0:
         return None  # one line: the line reader reports it with its line number
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError:
         return None  # several objects, one per line: JSON lines after all
     if isinstance(value, list):
@@ -129,6 +134,8 @@ def _read_lines(source: str, chunks: Iterator[bytes]) -> Iterator[RawRecord | Ba
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 number += 1
+                if not line.strip():
+                    continue
                 yield from _parse(source, number, line)
     except (EOFError, zlib.error) as exc:
         if pending.strip():
@@ -146,9 +153,23 @@ def _parse(source: str, number: int, line: bytes) -> Iterator[RawRecord | BadInp
     if not line.strip():
         return
     try:
-        yield RawRecord(source, number, json.loads(line))
+        yield RawRecord(source, number, loads(line))
     except ValueError as exc:
         yield BadInput(source, number, f"not JSON ({_short(exc)})")
+
+
+def loads(data: bytes) -> Any:
+    """``json.loads(data)``, faster: orjson parses strict RFC 8259 JSON in UTF-8 to the same
+    values (floats correctly rounded, the last duplicate key wins). What it refuses (NaN, a
+    lone surrogate escape, UTF-16, not JSON at all) and any line with a run of 20 digits or
+    more (orjson reads an integer beyond 64 bits as a float) go to json.loads, which reads them
+    as before or raises its own error, worded as before (tests/ooni/test_speedups.py)."""
+    if _LONG_DIGITS.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
 
 
 def _short(exc: Exception) -> str:

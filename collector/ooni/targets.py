@@ -15,6 +15,7 @@ from probe.model import Category, TargetRef
 from probe.targets import Target
 
 _NOT_NAME = re.compile(r"[^a-z0-9_-]+")
+HOSTS_KEPT = 65536  # TargetIndex.for_host cache size
 # The OONI IM tests (ts-018, ts-019, ts-020, ts-029) measure these targets of config/targets.toml.
 APP_TARGETS: dict[str, tuple[str, str]] = {
     "telegram": ("telegram", "telegram.org"),
@@ -37,6 +38,8 @@ class TargetIndex:
 
     by_domain: dict[str, TargetRef] = field(default_factory=dict)
     by_name: dict[str, TargetRef] = field(default_factory=dict)
+    # hosts already matched (bounded: emptied when full, so memory stays flat)
+    _hosts: dict[str, TargetRef] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, targets: Iterable[Target]) -> TargetIndex:
@@ -49,6 +52,14 @@ class TargetIndex:
         return cls(by_domain, by_name)
 
     def for_host(self, host: str) -> TargetRef:
+        found = self._hosts.get(host)
+        if found is None:
+            if len(self._hosts) >= HOSTS_KEPT:
+                self._hosts.clear()
+            found = self._hosts[host] = self._match(host)
+        return found
+
+    def _match(self, host: str) -> TargetRef:
         host = host.lower().rstrip(".")
         labels = host.split(".")
         for start in range(len(labels) - 1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from collector.ooni.failures import failure_of
@@ -18,6 +18,8 @@ from collector.ooni.stages import mapping_of, split_endpoint
 from probe.evidence import ControlEvidence, ControlResult
 from probe.failures import Failure
 from probe.model import TargetRef, format_time
+
+_ZERO = timedelta(0)
 
 
 def control_result(
@@ -45,11 +47,13 @@ def control_result(
     page_title = title if isinstance(title, str) and title else None
     page_length = length if isinstance(length, int) and length >= 0 else None
     names = tuple(sorted(str(k).lower() for k in headers))
-    result = ControlResult(
+    # the helper GETs the input URL itself: for an http:// input that is the cleartext page
+    plain = url.startswith("http:")
+    return ControlResult(
         target=target.name,
         domain=host,
         url=url,
-        at=format_time(at),
+        at=utc_text(at),
         addresses=addresses,
         dns_failure=failure_of(dns.get("failure"), dns=True),
         tcp_address=split_endpoint(chosen)[0] if chosen else None,
@@ -60,17 +64,22 @@ def control_result(
         http_title=page_title,
         http_body_length=page_length,
         http_header_names=names,
+        plain_failure=http_failure if plain else None,
+        plain_status=page_status if plain else None,
+        plain_title=page_title if plain else None,
+        plain_body_length=page_length if plain else None,
+        plain_header_names=names if plain else (),
     )
-    if not url.startswith("http:"):
-        return result
-    # the helper GETs the input URL itself: for an http:// input that is the cleartext page
-    return dataclasses.replace(
-        result,
-        plain_failure=http_failure,
-        plain_status=page_status,
-        plain_title=page_title,
-        plain_body_length=page_length,
-        plain_header_names=names,
+
+
+def utc_text(at: datetime) -> str:
+    """``probe.model.format_time(at)`` (RFC 3339, microseconds, ``Z``) without strftime, for a
+    UTC time (every parsed OONI time is); others go through format_time itself."""
+    if at.utcoffset() != _ZERO or at.year < 1000:
+        return format_time(at)
+    return (
+        f"{at.year}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:"
+        f"{at.second:02d}.{at.microsecond:06d}Z"
     )
 
 

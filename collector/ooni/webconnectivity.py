@@ -12,6 +12,7 @@ online.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ OONI_KEYS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # inputs repeat (OONI's test lists): parsed once each
 def url_host(url: str | None) -> tuple[str, int]:
     """The input URL's host and port; OoniFormatError when there is no usable URL."""
     parts = urlsplit(url or "")
