@@ -2,7 +2,7 @@
 
 The demo plays ``kz-2022`` compressed (e.g. 228 hours in 3 minutes), so what the probes record
 carries wall-clock times. This copy maps each time ``t`` to ``start + (t - t0) x speed`` (the
-scenario's own clock, lab/demo_truth.py's ``Clock``), record ids included (a UUIDv7 keeps its
+scenario's own clock, lab/demo/truth.py's ``Clock``), record ids included (a UUIDv7 keeps its
 random bits and takes the mapped milliseconds), so ``tyndau timeline``, the web pages and the
 README's examples read the replay on 2022 dates.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from collector.records import Event
 from collector.store import open_store
 from collector.store.codec import event_from_dict
-from lab.demo_truth import Clock
+from lab.demo.truth import Clock
 from probe.model import (
     BlockMethod,
     Category,

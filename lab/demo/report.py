@@ -3,7 +3,7 @@
 The scan is ``tyndau anomaly scan``'s ``evaluate`` over [baseline start, end] once every outbox
 has drained, so it sees the measurements taken during the shutdowns that arrived late. Charts are
 drawn by collector/chart.py from the same document ``tyndau timeline`` reads, over the store's
-copy in scenario time (lab/demo_replay.py), so their axes show 2022.
+copy in scenario time (lab/demo/replay.py), so their axes show 2022.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from collector.records import Event, EventKind, EventState, Scope
 from collector.store import open_store
 from collector.store.codec import event_to_dict
 from collector.timeline import parse_query, read_timeline
-from lab.demo_config import VANTAGES
-from lab.demo_receiver import AlertReceiver
+from lab.demo.config import VANTAGES
+from lab.demo.receiver import AlertReceiver
 from probe.model import format_time
 
 

@@ -28,13 +28,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from collector.records import EventKind
-from lab import demo_config as cfg
-from lab.demo_receiver import AlertReceiver
-from lab.demo_replay import ScenarioTime, origin_of, restamp_store
-from lab.demo_report import Summary, draw_charts, final_report, uploaded_rounds
-from lab.demo_truth import Clock, Match, describe, episodes, event_line, match
-from lab.demo_watch import DemoWatcher
+from lab.demo import config as cfg
+from lab.demo import say
+from lab.demo.receiver import AlertReceiver
+from lab.demo.report import uploaded_rounds
+from lab.demo.results import report
+from lab.demo.truth import Clock
+from lab.demo.watch import DemoWatcher
 from lab.network import Lab, LabError
 from lab.scenario import Event, Scenario, load_scenario
 from lab.topology import COLLECTOR_ADDRESS
@@ -42,7 +42,6 @@ from probe.shipped import DEFAULT_TARGETS
 
 PREFIX = "tdemo"
 PREROLL_BUCKETS = 5  # normal traffic before t=0: the detector's baseline
-TOLERANCE_BUCKETS = 2.0  # an edge "matches" within this many buckets
 POSTROLL_MAX_S = 60.0  # after the timeline: wait for drained outboxes and resolved events
 STARTUP_TIMEOUT_S = 90.0
 
@@ -56,10 +55,6 @@ def _tyndau() -> list[str]:
     if found:
         return [found]
     return [sys.executable, "-c", "import sys; from probe.cli import main; sys.exit(main())"]
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
 
 
 @dataclass
@@ -101,7 +96,7 @@ class Demo:
         targets.write_text(cfg.targets_toml(DEFAULT_TARGETS), encoding="utf-8")
         scenario = load_scenario("kz-2022", targets_file=targets)
         speed = scenario.duration / (self.minutes * 60)
-        _say(
+        say(
             f"tyndau demo: {scenario.description}\n"
             f"  {scenario.duration / 3600:.0f} h of 2022 in {self.minutes:g} min "
             f"(x{speed:.0f}: one {cfg.STEP_S} s bucket = {cfg.STEP_S * speed / 3600:.1f} h); "
@@ -135,13 +130,13 @@ class Demo:
             watcher.stop()
             watcher.cycle_once()  # alerts for what resolved after the last cycle
             until = datetime.now(UTC)
-            self._report(scenario, clock, since, until)
+            report(self, scenario, clock, since, until)
         self._step(f"lab {PREFIX} torn down")
         return 0
 
     # -- setup ----------------------------------------------------------------------------------
     def _step(self, text: str) -> None:
-        _say(f"[{time.monotonic() - self.began:6.1f}s] {text}")
+        say(f"[{time.monotonic() - self.began:6.1f}s] {text}")
 
     def _start_collector(self, lab: Lab) -> str:
         token = self.work / "operator-token"
@@ -219,7 +214,7 @@ class Demo:
     # -- during the replay ----------------------------------------------------------------------
     def _event(self, scenario: Scenario, event: Event, at: float) -> None:
         elapsed = time.monotonic() - self.began
-        _say(f"[{elapsed:6.1f}s] {scenario.label(event.at)}  {event.words(at=' @')}")
+        say(f"[{elapsed:6.1f}s] {scenario.label(event.at)}  {event.words(at=' @')}")
         del at
 
     def _wait(self, seconds: float, clock: Clock, scenario: Scenario) -> None:
@@ -279,119 +274,6 @@ class Demo:
         left = sum(int(p.status().get("outbox_depth") or 0) for p in self.probes)
         self._step(f"probes stopped (SIGTERM); {left} records of their last rounds stay local")
 
-    # -- the end --------------------------------------------------------------------------------
-    def _report(self, scenario: Scenario, clock: Clock, since: datetime, until: datetime) -> None:
-        th = cfg.demo_thresholds()
-        resolution = th.min_rounds * th.step_s * clock.speed
-        truth = episodes(scenario, min_gap=resolution)
-        summary = final_report(
-            store_url=self.store_url,
-            since=since,
-            until=until,
-            thresholds=th,
-            receiver=self.receiver,
-        )
-        summary.lines += self._scenario_outputs(summary, scenario, clock, since, until)
-        matches: list[Match] = [
-            match(
-                ep,
-                summary.silences if ep.kind is EventKind.SHUTDOWN else summary.events,
-                clock=clock,
-                step_s=th.step_s,
-                resolution=resolution,
-            )
-            for ep in truth
-        ]
-        lines = ["", "Events detected (wall-clock mapped back to 2022 UTC via the compression):"]
-        lines += [f"  {event_line(e, scenario, clock)}" for e in summary.events]
-        lines += ["", "Shutdown runs per network (the detector, before events merge scopes):"]
-        lines += [f"  {event_line(e, scenario, clock)}" for e in summary.silences]
-        lines += ["", "Detected timeline beside the ground truth:"]
-        lines += ["  " + describe(m, scenario, clock, tolerance=TOLERANCE_BUCKETS) for m in matches]
-        resolvable = [m for m in matches if m.resolvable]
-        good = [m for m in resolvable if m.within(TOLERANCE_BUCKETS)]
-        detected = [m for m in resolvable if m.detected]
-        lines += ["", *summary.lines]
-        lines.append(
-            f"SUMMARY: {len(good)} of {len(resolvable)} ground-truth episodes detected within "
-            f"{TOLERANCE_BUCKETS:g} buckets at each edge ({len(detected)} detected at all; "
-            f"{len(matches) - len(resolvable)} below resolution); "
-            f"alerts {summary.alerts.get('firing', 0)} firing, "
-            f"{summary.alerts.get('resolved', 0)} resolved"
-        )
-        text = "\n".join(lines)
-        _say(text)
-        self.output.mkdir(parents=True, exist_ok=True)
-        (self.output / "summary.txt").write_text(text + "\n", encoding="utf-8")
-        result = {
-            "minutes": self.minutes,
-            "speed": clock.speed,
-            "step_s": th.step_s,
-            "episodes": [
-                {
-                    "kind": m.episode.kind.value,
-                    "group": m.episode.group,
-                    "target": m.episode.target,
-                    "resolvable": m.resolvable,
-                    "detected": m.detected,
-                    "match": m.within(TOLERANCE_BUCKETS),
-                    "start_delta": m.start_delta,
-                    "end_delta": m.end_delta,
-                }
-                for m in matches
-            ],
-            "alerts": dict(summary.alerts),
-            "charts": [str(p) for p in summary.charts],
-            "events": [
-                {
-                    "kind": e.kind.value,
-                    "network": e.scope.network,
-                    "asn": e.scope.asn,
-                    "target": e.target,
-                    "state": e.state.value,
-                    "start": scenario.label(clock.offset(e.start)),
-                    "end": None if e.end is None else scenario.label(clock.offset(e.end)),
-                }
-                for e in summary.events
-            ],
-        }
-        (self.output / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-
-    def _scenario_outputs(
-        self, summary: Summary, scenario: Scenario, clock: Clock, since: datetime, until: datetime
-    ) -> list[str]:
-        """The store copied into scenario time (2022), and the charts drawn from it."""
-        time = ScenarioTime(clock, origin_of(scenario.start))
-        hour = 3600
-        step_s = max(hour, round(cfg.STEP_S * clock.speed / hour) * hour)
-        start = datetime.fromtimestamp(time.at(since).timestamp() // hour * hour, UTC)
-        end = datetime.fromtimestamp(-(-time.at(until).timestamp() // hour) * hour, UTC)
-        lines = []
-        if self.store_arg is None:
-            kept = (self.keep or self.work) / "kz-2022.sqlite3"
-            counts = restamp_store(self.work / "collector.sqlite3", kept, time)
-            chart_store = f"sqlite:{kept}"
-            if self.keep is not None:
-                copied = ", ".join(f"{n} {k}" for k, n in counts.items())
-                lines.append(f"Store in 2022 time: {kept} ({copied})")
-                lines.append(
-                    f"  e.g. tyndau timeline --store sqlite:{kept} --cc KZ "
-                    f"--since {start:%Y-%m-%dT%H:%MZ} --until {end:%Y-%m-%dT%H:%MZ} --step 6h"
-                )
-            silences = [time.event(e) for e in summary.silences]
-        else:  # InfluxDB: charts in wall-clock time, no copy
-            chart_store, start, end, step_s = self.store_arg, since, until, cfg.STEP_S
-            silences = summary.silences
-        summary.charts = draw_charts(
-            store_url=chart_store,
-            since=start,
-            until=end,
-            step_s=step_s,
-            silences=silences,
-            output=self.output,
-        )
-        return lines + [f"Chart: {path}" for path in summary.charts]
-
 
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -407,7 +289,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Handler of ``tyndau demo`` (flags declared in probe/cli.py)."""
+    """Handler of ``tyndau demo`` (flags declared in probe/cli_lab.py)."""
     from probe.command import CommandError
 
     if not 0.5 <= args.minutes <= 60:
@@ -435,7 +317,7 @@ def main(args: argparse.Namespace) -> int:
             try:
                 return demo.execute()
             except (KeyboardInterrupt, SystemExit):
-                _say("tyndau demo: interrupted; everything it started is torn down")
+                say("tyndau demo: interrupted; everything it started is torn down")
                 raise
             except LabError as exc:
                 logs = output.resolve() / "logs"
