@@ -48,7 +48,7 @@ def add_demo_command(root: Sub) -> None:
     demo = command(
         root,
         "demo",
-        "lab.demo:main",
+        "lab.demo.run:main",
         "the whole system in the lab: Kazakhstan, January 2022, in minutes",
     )
     demo.add_argument(

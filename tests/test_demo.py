@@ -25,9 +25,9 @@ import httpx
 import pytest
 
 from collector.records import Event, EventKind, EventState, Scope
-from lab.demo_config import DEMO_TARGETS, Vantage, demo_thresholds, probe_toml, targets_toml
-from lab.demo_receiver import AlertReceiver
-from lab.demo_truth import Clock, Episode, episodes, match
+from lab.demo.config import DEMO_TARGETS, Vantage, demo_thresholds, probe_toml, targets_toml
+from lab.demo.receiver import AlertReceiver
+from lab.demo.truth import Clock, Episode, episodes, match
 from lab.scenario import load_scenario
 from probe.settings import load_probe_settings
 from probe.shipped import DEFAULT_TARGETS
@@ -237,7 +237,7 @@ def test_alert_receiver_records_json_posts() -> None:
 
 def test_uploaded_rounds_counts_distinct_rounds_in_the_store(tmp_path: Path) -> None:
     from collector.store import open_store
-    from lab.demo_report import uploaded_rounds
+    from lab.demo.report import uploaded_rounds
 
     path = tmp_path / "collector.sqlite3"
     assert uploaded_rounds(f"sqlite:{path}") is None  # no store yet: unknown, not zero
@@ -259,7 +259,7 @@ def test_the_store_is_copied_into_scenario_time(tmp_path: Path) -> None:
     the references between them re-stamped alike."""
     from collector.store import open_store
     from collector.timeline import parse_query, read_timeline
-    from lab.demo_replay import ScenarioTime, restamp_store
+    from lab.demo.replay import ScenarioTime, restamp_store
     from probe.ids import uuid7
     from probe.model import (
         Category,

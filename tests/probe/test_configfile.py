@@ -82,7 +82,7 @@ def test_done_accepts_exactly_the_keys_read(data: dict[str, int]) -> None:
 
 def test_the_example_probe_config_works_outside_the_lab() -> None:
     """Issue 14 item 11: no lab address (198.18.0.0/15, private, loopback...) in the example
-    a volunteer copies; the lab writes its own probe configs (lab/demo_config.py)."""
+    a volunteer copies; the lab writes its own probe configs (lab/demo/config.py)."""
     import ipaddress
     import re
     from pathlib import Path
