@@ -6,6 +6,8 @@ An event is born ``open`` (or ``resolved`` when history shows it already over), 
 derived once, at birth, from kind + scope + target + onset (UUIDv5), so a re-scan of the same
 history makes the same ids; afterwards a detection continues an event when kind, target and
 country agree, scopes nest and times overlap, so a revised onset keeps the first id.
+``reconcile`` is pure and stamps what it changes with the ``now`` it is given, which the
+watcher sets to the evaluated end: identical watchers write identical events (watcher.py).
 """
 
 from __future__ import annotations
