@@ -10,7 +10,6 @@ file and line; reading goes on with the next line or file.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
-_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+# every digit to "0", every other byte to " ": a run of 20 digits is then a run of 20 zeros
+# (bytes.translate and ``in`` are C loops, several times cheaper than a regex search here)
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_TWENTY = b"0" * 20
 
 GZIP_MAGIC = b"\x1f\x8b"
 SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
@@ -164,7 +166,7 @@ def loads(data: bytes) -> Any:
     lone surrogate escape, UTF-16, not JSON at all) and any line with a run of 20 digits or
     more (orjson reads an integer beyond 64 bits as a float) go to json.loads, which reads them
     as before or raises its own error, worded as before (tests/ooni/test_speedups.py)."""
-    if _LONG_DIGITS.search(data) is None:
+    if _TWENTY not in data.translate(_DIGITS):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -9,7 +9,9 @@ its stage, so the verdict engine reads OONI's evidence exactly as it reads our p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import operator
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,9 +55,10 @@ class Stamper:
         *typed: object,
     ) -> Measurement:
         """``typed``: the evidence records ``details`` were flattened from (``flatten``)."""
-        begin = seconds(t0)
-        end = max(seconds(t), begin)
-        at = self.start + timedelta(seconds=begin)
+        begin = t0 if type(t0) is float and t0 >= 0 else seconds(t0)  # seconds(), inline
+        end = t if type(t) is float and t >= 0 else seconds(t)
+        end = max(end, begin)
+        at = self.start + timedelta(seconds=begin) if begin else self.start
         record = Measurement(
             id=stable_uuid7(at, f"{self.key}/{len(self.made)}"),
             probe_id=self.probe_id,
@@ -133,33 +136,58 @@ def raw_failure(text: object, mapped: str | None) -> str | None:
     return str(text) if text not in (None, False, "") and str(text) != mapped else None
 
 
-_LAYOUTS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How to flatten one evidence class, computed once: its wire keys in field order, one
+    getter for every field's value, which fields may hold a tuple or dict (by their declared
+    type) and which are left out when None."""
+
+    keys: tuple[str, ...]
+    values: Callable[[Any], tuple[Any, ...]]
+    deep: tuple[int, ...]
+    omit: tuple[int, ...]
 
 
-def _layout(cls: type[Flat]) -> tuple[tuple[str, str, bool], ...]:
-    """(wire key, field name, omit when None) per field of an evidence class, computed once."""
+_LAYOUTS: dict[type, _Layout] = {}
+
+
+def _layout(cls: type[Flat]) -> _Layout:
     layout = _LAYOUTS.get(cls)
     if layout is None:
-        layout = _LAYOUTS[cls] = tuple(
-            (f"{cls.PREFIX}_{f.name}", f.name, bool(f.metadata.get("omit_when_none")))
-            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in fields]
+        getter = operator.attrgetter(*names)
+        layout = _LAYOUTS[cls] = _Layout(
+            keys=tuple(f"{cls.PREFIX}_{name}" for name in names),
+            values=getter if len(names) > 1 else lambda record: (getter(record),),
+            deep=tuple(i for i, n in enumerate(names) if _may_nest(hints[n])),
+            omit=tuple(i for i, f in enumerate(fields) if f.metadata.get("omit_when_none")),
         )
     return layout
 
 
+def _may_nest(hint: object) -> bool:
+    """Whether a field of this declared type may hold a tuple or a dict (to be made lists)."""
+    text = str(hint)
+    return hint is Any or "tuple" in text or "dict" in text or "Any" in text
+
+
 def flatten(record: Flat) -> dict[str, Any]:
     """``record.to_dict()`` (probe/evidence/flat.py) with the field layout computed once per
-    class: the import's hot path (tests/ooni/test_engine_keys.py holds the two equal)."""
-    out: dict[str, Any] = {}
-    for key, name, omit in _LAYOUTS.get(type(record)) or _layout(type(record)):
-        value = getattr(record, name)
-        if value is None:
-            if not omit:
-                out[key] = None
-        elif isinstance(value, tuple | dict):
-            out[key] = _wire(value)
-        else:
-            out[key] = value  # a scalar: most fields, no call
+    class and every value fetched by one attrgetter: the import's hot path
+    (tests/ooni/test_engine_keys.py holds the two equal)."""
+    layout = _LAYOUTS.get(type(record)) or _layout(type(record))
+    values = layout.values(record)
+    keys = layout.keys
+    out = dict(zip(keys, values, strict=True))
+    for i in layout.deep:
+        value = values[i]
+        if isinstance(value, tuple | dict):
+            out[keys[i]] = _wire(value)
+    for i in layout.omit:
+        if values[i] is None:
+            del out[keys[i]]
     return out
 
 
