@@ -211,7 +211,10 @@ def _add_anomaly_commands(root: Sub) -> None:
         "--slack-webhook", action="append", default=[], metavar="URL", help="Slack-style webhook"
     )
     watch.add_argument(
-        "--cc", action="append", default=[], help="only these countries (repeatable; '*': outages)"
+        "--cc",
+        action="append",
+        default=[],
+        help="only these countries (repeatable; '*' for outages across countries)",
     )
     watch.add_argument(
         "--shard",
