@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
+import pytest
 
 from collector.anomaly.alerts import Ledger
 from collector.anomaly.channels import JsonWebhook
@@ -16,6 +23,7 @@ from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import MAX_EVENT_AGE, Watcher, evaluate
 from collector.records import Event, EventKind, EventState, Scope
 from collector.store import open_store
+from collector.store.influxd import InfluxServer, start_influxd
 
 TH = Thresholds()
 
@@ -109,43 +117,105 @@ def scripted(b: Any) -> tuple[list[Any], int]:
     return leaves, s
 
 
-def test_two_watchers_over_one_store_write_identical_rows(b: Any, tmp_path: Path) -> None:
-    """Two watchers over the same data, cycling at other wall times of the same step, compute
-    the same events (ids and every field); both write all they compute into one SQLite store
-    (a race: neither saw the other's write) and it keeps one row per event, as one alone."""
+@dataclass
+class Race:
+    """What two watchers computed cycle by cycle over the same data, and one's final store."""
+
+    changes: list[tuple[list[Event], list[Event]]]
+    stored: dict[str, Event]
+
+
+def race(b: Any, tmp_path: Path) -> Race:
+    """Two watchers over the same data, cycling at other wall times of the same step."""
     leaves, s = scripted(b)
     memories = [MemoryStore(), MemoryStore()]
     watchers = [watcher(m, tmp_path / str(n), "http://127.0.0.1:1") for n, m in
                 enumerate(memories)]  # fmt: skip
-    shared = open_store(f"sqlite:{tmp_path / 'shared.sqlite3'}")
     settle = timedelta(seconds=TH.settle_s)
-    seen: list[Event] = []
+    cycles: list[tuple[list[Event], list[Event]]] = []
     try:
         for k in range(s - 1, s + 14):
             verdicts, heartbeats = b.history(leaves, k, backfilled=k >= s + 8)  # real time
-            changes = []
+            pair = []
             for w, m, offset in zip(watchers, memories, (7, 251), strict=True):
                 w.channels = []
                 m.verdicts, m.heartbeats = verdicts, heartbeats
-                changes.append(w.cycle(b.at(k) + settle + timedelta(seconds=offset)))
-                shared.write_events(changes[-1])
-            assert changes[0] == changes[1], f"cycle {k}: the watchers disagree"
-            seen += changes[0]
-        assert memories[0].stored == memories[1].stored
-        rows = shared.events(since=b.at(0), until=b.at(s + 40))
-        assert sorted(rows, key=lambda e: e.id) == sorted(
-            memories[0].stored.values(), key=lambda e: e.id
-        )
-        count = sqlite3.connect(tmp_path / "shared.sqlite3").execute("SELECT count(*) FROM events")
-        assert count.fetchone() == (2,)
+                pair.append(w.cycle(b.at(k) + settle + timedelta(seconds=offset)))
+            cycles.append((pair[0], pair[1]))
     finally:
-        shared.close()
         for w in watchers:
             w.close()
+    assert memories[0].stored == memories[1].stored
+    return Race(cycles, memories[0].stored)
+
+
+def check_race(outcome: Race) -> None:
+    for k, (first, second) in enumerate(outcome.changes):
+        assert first == second, f"cycle {k}: the watchers disagree"
+    seen = [e for first, _ in outcome.changes for e in first]
     kinds = {(e.kind, e.state) for e in seen}
     assert {(EventKind.SHUTDOWN, EventState.OPEN), (EventKind.BLOCKING, EventState.OPEN)} <= kinds
-    assert all(e.state == EventState.RESOLVED for e in rows)
+    assert len(outcome.stored) == 2
+    assert all(e.state == EventState.RESOLVED for e in outcome.stored.values())
     assert all(e.updated_at is not None and e.updated_at.second == 0 for e in seen)
+
+
+def by_id(events: list[Event]) -> list[Event]:
+    return sorted(events, key=lambda e: e.id)
+
+
+def test_two_watchers_over_one_store_write_identical_rows(b: Any, tmp_path: Path) -> None:
+    """Two watchers over the same data, at other moments of the same step, compute the same
+    events (ids and every field); both write all they compute into one SQLite store (a race:
+    neither saw the other's write) and it keeps one row per event, as one alone would."""
+    outcome = race(b, tmp_path)
+    check_race(outcome)
+    shared = open_store(f"sqlite:{tmp_path / 'shared.sqlite3'}")
+    try:
+        for first, second in outcome.changes:
+            shared.write_events(first)
+            shared.write_events(second)
+        rows = shared.events(since=b.at(0), until=b.at(b.day + 80))
+    finally:
+        shared.close()
+    assert by_id(rows) == by_id(list(outcome.stored.values()))
+    count = sqlite3.connect(tmp_path / "shared.sqlite3").execute("SELECT count(*) FROM events")
+    assert count.fetchone() == (2,)
+
+
+@pytest.fixture(scope="module")
+def influxd() -> Iterator[InfluxServer]:
+    if shutil.which("influxd") is None:
+        pytest.skip("LOUD SKIP: influxd is not installed (Debian package influxdb); CI has it")
+    with start_influxd() as server:
+        yield server
+
+
+@pytest.mark.influx
+def test_two_watchers_writing_into_influxdb_make_one_point_per_event_version(
+    b: Any, tmp_path: Path, influxd: InfluxServer
+) -> None:
+    """The same race into InfluxDB: an event written twice with the same content is the same
+    point (series and time), so the store holds what one watcher alone writes."""
+    outcome = race(b, tmp_path)
+    check_race(outcome)
+    alone, shared = (f"t{uuid.uuid4().hex[:12]}" for _ in range(2))
+    for db, writers in ((alone, 1), (shared, 2)):
+        store = open_store(f"influxdb:{influxd.url}?db={db}")
+        try:
+            for pair in outcome.changes:
+                for changes in pair[:writers]:
+                    store.write_events(changes)
+            rows = store.events(since=b.at(0), until=b.at(b.day + 80))
+        finally:
+            store.close()
+        assert by_id(rows) == by_id(list(outcome.stored.values()))
+    points = {}
+    for db in (alone, shared):
+        answer = httpx.get(f"{influxd.url}/query", params={"db": db, "q":
+                           'SELECT count("record") FROM "anomaly_event"'}, timeout=10)  # fmt: skip
+        points[db] = answer.json()["results"][0]["series"][0]["values"][0][1]
+    assert points[shared] == points[alone]
 
 
 def test_a_shard_writes_and_alerts_only_its_countries(b: Any, tmp_path: Path) -> None:
