@@ -33,7 +33,7 @@ Events, each after a real one:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -64,7 +64,7 @@ def domestic_control(cc: str) -> str:
 class VolunteerHistory:
     """Per-probe records (one per probe, target and round) with their arrival bucket."""
 
-    since: object
+    since: datetime
     n_times: int
     targets: list[tuple[str, str]]  # (name, category)
     truths: list[Truth] = field(default_factory=list)

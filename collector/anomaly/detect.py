@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from collector.anomaly.seasonal import SeasonalMemory
+from collector.anomaly.seasonal import expectations
 from collector.anomaly.thresholds import Thresholds
 
 Array = npt.NDArray[np.float64]
@@ -50,8 +50,8 @@ def belief_runs(n_series: int, n_times: int, step: StepFn, th: Thresholds) -> li
     peak: Array = np.zeros(n_series)
     runs: list[Run] = []
     for t in range(n_times):
-        llr = np.clip(step(t, belief), -th.llr_cap, th.llr_cap)
-        new = np.clip(belief + llr, 0.0, th.ceiling)
+        llr = np.minimum(np.maximum(step(t, belief), -th.llr_cap), th.llr_cap)
+        new = np.minimum(np.maximum(belief + llr, 0.0), th.ceiling)
         start[(belief <= 0) & (new > 0)] = t
         last_pos[(llr > 0) & (new > 0)] = t
         peak = np.maximum(peak, new)
@@ -102,7 +102,7 @@ def detect_silence(
     quiet_t = np.zeros(n_times, bool) if quiet is None else quiet
     watched_s = np.ones(n_series, bool) if watched is None else watched
     level = np.full(n_series, np.nan)  # set by the first bucket the series is heard in
-    memory = SeasonalMemory(n_series, day)
+    typical_t, least_t = expectations(heard_t, day)  # the seasonal memory, for every bucket
     recent = np.zeros((LOOKBACK_BUCKETS, n_series))  # heard in the last buckets
     rest = np.zeros(n_series)  # the most probes heard lately, when the belief was last at zero
     base = np.zeros(n_series)  # the level when the belief was last at zero
@@ -110,7 +110,7 @@ def detect_silence(
     log_silent = np.log((1 - th.down_rate) / (1 - th.up_rate))
 
     def step(t: int, belief: Array) -> Array:
-        typical, least = memory.expected(t)
+        typical, least = typical_t[t], least_t[t]
         # silence alone is judged against the quietest recent day at this hour, reports
         # (offline, cut from abroad) against the typical one
         seasonal = np.where(down_t[t] > 0, typical, least)
@@ -141,7 +141,6 @@ def detect_silence(
         llr = np.where(enough & known & watched_s, llr, 0.0)
         learn = known & _not_open(belief, llr, th)
         level[:] = np.where(learn, now + th.baseline_alpha * (up_t[t] - now), level)
-        memory.learn(t, heard_t[t], known)
         out: Array = llr
         return out
 
@@ -163,7 +162,7 @@ def detect_failures(failed: Array, measured: Array, usable: Mask, th: Thresholds
 
     def step(t: int, belief: Array) -> Array:
         k, n = failed_t[t], measured_t[t]
-        p0 = np.clip(rate, th.fail_rate_floor, p1 / 2)
+        p0 = np.minimum(np.maximum(rate, th.fail_rate_floor), p1 / 2)
         llr = (k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))) / DISPERSION
         measured_here = n > 0
         # No measurement (a shutdown, a night): the evidence fades instead of freezing, so a
@@ -182,6 +181,6 @@ def detect_failures(failed: Array, measured: Array, usable: Mask, th: Thresholds
 
 def _not_open(belief: Array, llr: Array, th: Thresholds) -> Mask:
     """Series whose belief after this bucket stays below ``open_at``: baselines learn there."""
-    judged = belief + np.clip(llr, -th.llr_cap, th.llr_cap)
+    judged = belief + np.minimum(np.maximum(llr, -th.llr_cap), th.llr_cap)
     out: Mask = judged < th.open_at
     return out

@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from collector.anomaly.detect import belief_runs, detect_failures, detect_silence
+from collector.anomaly.seasonal import SeasonalMemory, expectations
 from collector.anomaly.thresholds import Thresholds
 
 TH = Thresholds()
@@ -120,3 +121,20 @@ def test_a_cut_of_a_network_of_just_two_probes_is_found(at: int) -> None:
     one = steady(1, 3 * DAY)
     one[0, at : at + 24] = 0
     assert detect_silence(one, one, TH, day=DAY) == []  # one probe alone never is
+
+
+def test_seasonal_expectations_for_every_bucket_equal_the_stepwise_memory() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        n_t, n_s, day = int(rng.integers(1, 160)), int(rng.integers(1, 5)), int(rng.integers(8, 30))
+        heard = rng.integers(0, 4, (n_t, n_s)).astype(float)
+        heard[: int(rng.integers(0, n_t)), 0] = 0  # a series heard only later
+        memory = SeasonalMemory(n_s, day)
+        typical, least = expectations(heard, day)
+        known = np.zeros(n_s, bool)
+        for t in range(n_t):
+            want_typical, want_least = memory.expected(t)
+            assert np.array_equal(typical[t], want_typical)
+            assert np.array_equal(least[t], want_least)
+            known |= heard[t] > 0
+            memory.learn(t, heard[t], known)
