@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
+from collector.store import sqlite_rollup
 from collector.store.base import (
     Enrolment,
     MeasurementPage,
@@ -45,50 +47,32 @@ from collector.store.codec import (
     to_ns,
     verdict_record,
 )
+from collector.store.columns import HeartbeatColumns, VerdictColumns
 from collector.store.ids import Keyed, sort_out
+from collector.store.rollup import BASE_S, served
+from collector.store.sqlite_rollup import add_rollups
+from collector.store.sqlite_rows import (
+    Codes,
+    copy_first_layout,
+    heartbeat_content,
+    heartbeat_row,
+    id_key,
+    id_text,
+    kind_column,
+    verdict_content,
+    verdict_row,
+)
+from collector.store.sqlite_schema import (
+    ROLLUP_KEY,
+    SCHEMA,
+    first_layout,
+    moved_aside,
+    rebuild_rollups,
+    rename_first_layout,
+    rollups_current,
+    terminal_say,
+)
 from probe.model import Heartbeat, Measurement, Verdict
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS measurements (
-    id TEXT PRIMARY KEY, probe_id TEXT NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
-    network TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, test TEXT NOT NULL,
-    outcome TEXT NOT NULL, started_ns INTEGER NOT NULL, duration_ms REAL NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS measurements_time ON measurements (started_ns, id);
-CREATE INDEX IF NOT EXISTS measurements_cc_time ON measurements (cc, started_ns);
-CREATE TABLE IF NOT EXISTS verdicts (
-    id TEXT PRIMARY KEY, probe_id TEXT NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
-    network TEXT NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL, verdict TEXT NOT NULL,
-    method TEXT NOT NULL, reason TEXT NOT NULL, at_ns INTEGER NOT NULL, confidence REAL NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS verdicts_time ON verdicts (at_ns);
-CREATE INDEX IF NOT EXISTS verdicts_cc_time ON verdicts (cc, at_ns);
-CREATE TABLE IF NOT EXISTS heartbeats (
-    id TEXT PRIMARY KEY, probe_id TEXT NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
-    network TEXT NOT NULL, at_ns INTEGER NOT NULL, uptime_s REAL NOT NULL,
-    outbox_depth INTEGER NOT NULL, record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS heartbeats_time ON heartbeats (at_ns);
-CREATE INDEX IF NOT EXISTS heartbeats_cc_time ON heartbeats (cc, at_ns);
-CREATE TABLE IF NOT EXISTS events (
-    id TEXT PRIMARY KEY, cc TEXT NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_time ON events (start_ns);
-CREATE TABLE IF NOT EXISTS day_stamps (day INTEGER PRIMARY KEY, stamp INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrolments (
-    id TEXT PRIMARY KEY, note TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
-    max_uses INTEGER NOT NULL, uses INTEGER NOT NULL, expires_ns INTEGER NOT NULL,
-    created_ns INTEGER NOT NULL, revoked INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS probes (
-    probe_id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
-    created_ns INTEGER NOT NULL
-);
-"""
 
 _MEASUREMENT_FILTERS = ("cc", "asn", "network", "target", "test", "probe_id")
 
@@ -112,7 +96,37 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
+        self._codes = Codes()
+        self._open_layout()
+
+    def _open_layout(self) -> None:
+        """Create the tables; move a store of the first layout into the compact one and build
+        missing (or outdated) rollups from the raw rows, with progress on a terminal."""
+        with self._lock:
+            db = self._db
+            if first_layout(db):
+                terminal_say(f"{self.path}: moving verdicts and heartbeats to the compact layout")
+                rename_first_layout(db)
+            db.executescript(SCHEMA)
+            if moved_aside(db):
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    copy_first_layout(db, self._codes, terminal_say)
+                    db.execute("DELETE FROM meta WHERE key = ?", [ROLLUP_KEY])
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    self._codes.drop()
+                    raise
+                self._codes.keep()
+            if not rollups_current(db):
+                rebuild_rollups(db)
+
+    def rebuild_rollups(self) -> None:
+        """Recompute the rollups from the raw rows (after rows were written around the store,
+        as the benchmark's bulk fill does)."""
+        with self._lock:
+            rebuild_rollups(self._db)
 
     def write_batch(
         self,
@@ -121,40 +135,63 @@ class SqliteStore:
         verdicts: Sequence[Verdict] = (),
         heartbeats: Sequence[Heartbeat] = (),
     ) -> WriteResult:
-        """Insert the records new by id; re-sent ones count as duplicates; the id rule
+        """Insert the records new by id and add them to the rollups, in one transaction;
+        re-sent ones count as duplicates (and add nothing); the id rule
         (collector/store/ids.py) refuses the whole batch when an id names other content."""
-        groups = (
-            ("measurements", [_measurement_row(m) for m in measurements], 9),
-            ("verdicts", [_verdict_row(v) for v in verdicts], 10),
-            ("heartbeats", [_heartbeat_row(h) for h in heartbeats], 5),
-        )
-        keyed = [
-            Keyed(group, index, row[0], row[1], row[-1])
-            for group, rows, _ in groups
-            for index, row in enumerate(rows)
+        m_rows = [_measurement_row(m) for m in measurements]
+        keyed = [Keyed("measurements", i, r[0], r[1], r[-1]) for i, r in enumerate(m_rows)]
+        keyed += [
+            Keyed("verdicts", i, v.id, v.probe_id, dumps(verdict_record(v)))
+            for i, v in enumerate(verdicts)
         ]
-        rows_of = [row for _, rows, _ in groups for row in rows]
-        time_column = [column for _, rows, column in groups for _ in rows]
-        with self._transaction() as db:
-            kept = sort_out(keyed, _stored(db, keyed))
-            by_table: dict[str, list[tuple[Any, ...]]] = {group: [] for group, _, _ in groups}
-            for position in kept.fresh:
-                by_table[keyed[position].group].append(rows_of[position])
-            try:
-                for table, rows in by_table.items():
-                    if rows:
-                        marks = ",".join("?" * len(rows[0]))
-                        db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
-            except (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError) as exc:
-                raise StoreRefusedError(f"sqlite refused the batch: {exc}") from exc
-            if kept.fresh:
-                times = [rows_of[p][time_column[p]] for p in kept.fresh]
-                db.executemany(
-                    "INSERT INTO day_stamps VALUES (?, ?)"
-                    " ON CONFLICT (day) DO UPDATE SET stamp = excluded.stamp",
-                    [(day, new_stamp()) for day in sorted(day_starts(times))],
-                )
+        keyed += [
+            Keyed("heartbeats", i, h.id, h.probe_id, dumps(heartbeat_record(h)))
+            for i, h in enumerate(heartbeats)
+        ]
+        try:
+            with self._transaction() as db:
+                kept = sort_out(keyed, _stored(db, keyed))
+                times = self._insert(db, kept.fresh, keyed, m_rows, verdicts, heartbeats)
+                if times:
+                    db.executemany(
+                        "INSERT INTO day_stamps VALUES (?, ?)"
+                        " ON CONFLICT (day) DO UPDATE SET stamp = excluded.stamp",
+                        [(day, new_stamp()) for day in sorted(day_starts(times))],
+                    )
+        except BaseException:
+            self._codes.drop()
+            raise
+        self._codes.keep()
         return WriteResult(accepted=len(kept.fresh), duplicates=kept.duplicates)
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        fresh: list[int],
+        keyed: list[Keyed],
+        m_rows: list[tuple[Any, ...]],
+        verdicts: Sequence[Verdict],
+        heartbeats: Sequence[Heartbeat],
+    ) -> list[int]:
+        """Write the fresh records and their rollup additions; return their times (ns)."""
+        picked: dict[str, list[int]] = {"measurements": [], "verdicts": [], "heartbeats": []}
+        for position in fresh:
+            picked[keyed[position].group].append(keyed[position].index)
+        try:
+            new_m = [m_rows[i] for i in picked["measurements"]]
+            new_v = [verdicts[i] for i in picked["verdicts"]]
+            new_h = [heartbeats[i] for i in picked["heartbeats"]]
+            v_rows = [verdict_row(db, self._codes, v) for v in new_v]
+            h_rows = [heartbeat_row(db, self._codes, h) for h in new_h]
+            for table, rows in (("measurements", new_m), ("verdicts", v_rows),
+                                ("heartbeats", h_rows)):  # fmt: skip
+                if rows:
+                    marks = ",".join("?" * len(rows[0]))
+                    db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
+        except (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError) as exc:
+            raise StoreRefusedError(f"sqlite refused the batch: {exc}") from exc
+        add_rollups(db, v_rows, [kind_column(v.verdict.value) for v in new_v], h_rows)
+        return [r[9] for r in new_m] + [r[4] for r in v_rows] + [r[3] for r in h_rows]
 
     def measurements(self, query: MeasurementQuery) -> MeasurementPage:
         where = ["started_ns >= ?", "started_ns < ?"]
@@ -184,59 +221,38 @@ class SqliteStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
-        """Two GROUP BY queries do the folding in SQLite (counts per kind, distinct probes, and
-        the methods and reasons of blocked verdicts), so Python sees one row per bucket, not one
-        per probe and verdict kind."""
-        step = step_s * 1_000_000_000
-        where = "at_ns >= ? AND at_ns < ? AND (? IS NULL OR cc = ?)"
-        params = [step, step, bound_ns(since), bound_ns(until), cc, cc]
-        counts_sql = (
-            "SELECT cc, asn, network, target, category, (at_ns / ?) * ?,"  # noqa: S608 (fixed)
-            " sum(verdict = 'accessible'), sum(verdict = 'blocked'), sum(verdict = 'offline'),"
-            " sum(verdict = 'inconclusive'), count(DISTINCT probe_id)"
-            f" FROM verdicts WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
-        )
-        blocked_sql = (
-            "SELECT cc, asn, network, target, category, (at_ns / ?) * ?, method, reason,"  # noqa: S608
-            f" count(*) FROM verdicts WHERE {where} AND verdict = 'blocked'"
-            " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
-        )
-        rows = self._read(counts_sql, params)
-        blocked = self._read(blocked_sql, params)
-        methods: dict[tuple[Any, ...], dict[str, int]] = {}
-        reasons: dict[tuple[Any, ...], dict[str, int]] = {}
-        for *key, method, reason, count in blocked:
-            for table, name in ((methods, method), (reasons, reason)):
-                if name:
-                    slot = table.setdefault(tuple(key), {})
-                    slot[name] = slot.get(name, 0) + count
-        starts = _Starts()
-        buckets = [
-            VerdictBucket(
-                cc=row[0], asn=row[1], network=row[2], target=row[3], category=row[4],
-                start=starts[row[5]], accessible=row[6], blocked=row[7], offline=row[8],
-                inconclusive=row[9], probes=row[10], methods=methods.get(row[:6], {}),
-                reasons=reasons.get(row[:6], {}),
-            )
-            for row in rows
-        ]  # fmt: skip
-        buckets.sort(key=lambda b: (b.start, b.cc, b.asn, b.network, b.target))
-        return buckets
+        """From the rollups (collector/store/sqlite_rollup.py) at steps they serve."""
+        with self._reading() as db:
+            return sqlite_rollup.verdict_buckets(db, bound_ns(since), bound_ns(until), step_s, cc)
 
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
-        step = step_s * 1_000_000_000
-        sql = (
-            "SELECT cc, asn, network, (at_ns / ?) * ?, count(DISTINCT probe_id), count(*)"
-            " FROM heartbeats WHERE at_ns >= ? AND at_ns < ? AND (? IS NULL OR cc = ?)"
-            " GROUP BY 1, 2, 3, 4"
-        )
-        rows = self._read(sql, [step, step, bound_ns(since), bound_ns(until), cc, cc])
-        starts = _Starts()
-        buckets = [HeartbeatBucket(r[0], r[1], r[2], starts[r[3]], r[4], r[5]) for r in rows]
-        buckets.sort(key=lambda b: (b.start, b.cc, b.asn, b.network))
-        return buckets
+        with self._reading() as db:
+            return sqlite_rollup.heartbeat_buckets(db, bound_ns(since), bound_ns(until), step_s, cc)
+
+    def raw_buckets(
+        self, *, since: datetime, until: datetime, step_s: int
+    ) -> tuple[list[VerdictBucket], list[HeartbeatBucket]]:
+        """Verdict and heartbeat buckets grouped from the raw rows, bypassing the rollups: the
+        reference the contract tests compare the rollups with."""
+        lo, hi = bound_ns(since), bound_ns(until)
+        with self._reading() as db:
+            return (
+                sqlite_rollup.raw_verdict_buckets(db, lo, hi, step_s, None),
+                sqlite_rollup.raw_heartbeat_buckets(db, lo, hi, step_s, None),
+            )
+
+    def rollup_columns(
+        self, *, since: datetime, until: datetime, step_s: int
+    ) -> tuple[VerdictColumns, HeartbeatColumns] | None:
+        """The rollups of [since, until) as arrays (collector/store/columns.py), or None when
+        the rollups do not serve that read (then read buckets)."""
+        lo, hi = bound_ns(since), bound_ns(until)
+        if step_s != BASE_S or not served(lo, hi, step_s):
+            return None
+        with self._reading() as db:
+            return sqlite_rollup.columns(db, lo, hi)
 
     def measurement_buckets(
         self,
@@ -363,6 +379,14 @@ class SqliteStore:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._lock:
+                yield self._db
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(f"sqlite: {exc}") from exc
+
     def _read(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
@@ -428,26 +452,28 @@ _LOOKUP_CHUNK = 500  # ids per SELECT (SQLite allows 32,766 parameters since 3.3
 def _stored(db: sqlite3.Connection, batch: Sequence[Keyed]) -> dict[tuple[str, str], Keyed]:
     """The records already stored under the batch's ids, by (group, id)."""
     found: dict[tuple[str, str], Keyed] = {}
-    for group in ("measurements", "verdicts", "heartbeats"):
-        ids = sorted({k.id for k in batch if k.group == group})
+    for group, table, content in (
+        ("measurements", "measurements", None),
+        ("verdicts", "verdict_rows", verdict_content),
+        ("heartbeats", "heartbeat_rows", heartbeat_content),
+    ):
+        keys = sorted({k.id for k in batch if k.group == group})
+        ids: list[bytes | str] = list(keys) if content is None else [id_key(k) for k in keys]
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, probe_id, record FROM {group} WHERE id IN ({marks})"  # noqa: S608
-            for record_id, probe_id, record in db.execute(sql, chunk):
-                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, record)
+            if content is None:
+                sql = f"SELECT id, probe_id, record FROM {table} WHERE id IN ({marks})"  # noqa: S608
+                rows = [(r[0], r[1], r[2]) for r in db.execute(sql, chunk)]
+            else:
+                sql = f"SELECT * FROM {table} WHERE id IN ({marks})"  # noqa: S608
+                rows = [(id_text(r[0]), r[1], content(r)) for r in db.execute(sql, chunk)]
+            for record_id, probe_id, text in rows:
+                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, text)
     return found
 
 
-class _Starts(dict[int, datetime]):
-    """Bucket start times by ns, each converted once (a day has 288 buckets, not 100,000)."""
-
-    def __missing__(self, ns: int) -> datetime:
-        self[ns] = start = from_ns(ns)
-        return start
-
-
-def _vantage(record: Measurement | Verdict | Heartbeat) -> tuple[str, int, str]:
+def _vantage(record: Measurement) -> tuple[str, int, str]:
     return record.vantage.cc, record.vantage.asn, record.vantage.network
 
 
@@ -455,19 +481,4 @@ def _measurement_row(m: Measurement) -> tuple[Any, ...]:
     return (
         m.id, m.probe_id, *_vantage(m), m.target.name, m.target.category.value, m.test.value,
         m.outcome, record_ns(m.started_at, m.id), m.duration_ms, dumps(measurement_record(m)),
-    )  # fmt: skip
-
-
-def _verdict_row(v: Verdict) -> tuple[Any, ...]:
-    return (
-        v.id, v.probe_id, *_vantage(v), v.target.name, v.target.category.value, v.verdict.value,
-        v.method.value if v.method else "", v.reason.value if v.reason else "",
-        record_ns(v.at, v.id), v.confidence, dumps(verdict_record(v)),
-    )  # fmt: skip
-
-
-def _heartbeat_row(h: Heartbeat) -> tuple[Any, ...]:
-    return (
-        h.id, h.probe_id, *_vantage(h), record_ns(h.at, h.id), h.uptime_s, h.outbox_depth,
-        dumps(heartbeat_record(h)),
     )  # fmt: skip

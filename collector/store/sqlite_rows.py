@@ -1,0 +1,216 @@
+"""Verdict and heartbeat rows of the SQLite store: integer codes in, the wire record back out.
+
+A row keeps each field once (see sqlite_schema.py); the record's stored form, which the id rule
+compares with a re-sent record, is rebuilt from the row, key for key as ``verdict_record`` and
+``heartbeat_record`` build it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from collector.store.codec import dumps, from_ns, record_ns
+from collector.store.rollup import KINDS
+from probe.model import HEARTBEAT_SCHEMA, VERDICT_SCHEMA, Heartbeat, Verdict, format_time
+
+IdKey = bytes | str
+
+
+def id_key(record_id: str) -> IdKey:
+    """A canonical UUID (what probes make) as its 16 bytes; any other id as it is."""
+    if len(record_id) == 36 and record_id[8] == "-":
+        try:
+            parsed = uuid.UUID(record_id)
+        except ValueError:
+            return record_id
+        if str(parsed) == record_id:
+            return parsed.bytes
+    return record_id
+
+
+def id_text(key: IdKey) -> str:
+    return str(uuid.UUID(bytes=key)) if isinstance(key, bytes) else key
+
+
+_TABLES = {
+    "series": ("cc", "asn", "network", "target", "category"),
+    "leaves": ("cc", "asn", "network"),
+    "probe_codes": ("probe_id",),
+    "kinds": ("verdict", "method", "reason"),
+}
+
+
+class Codes:
+    """Integer codes of dictionary values, cached; codes made inside a transaction enter the
+    cache only once it commits (``keep``), so a rolled-back code is never reused."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, tuple[Any, ...]], int] = {}
+        self._pending: dict[tuple[str, tuple[Any, ...]], int] = {}
+
+    def code(self, db: sqlite3.Connection, table: str, value: tuple[Any, ...]) -> int:
+        key = (table, value)
+        found = self._known.get(key) or self._pending.get(key)
+        if found is not None:
+            return found
+        columns = _TABLES[table]
+        where = " AND ".join(f"{c} = ?" for c in columns)
+        row = db.execute(f"SELECT id FROM {table} WHERE {where}", value).fetchone()  # noqa: S608
+        if row is None:
+            marks = ",".join("?" * len(columns))
+            cursor = db.execute(
+                f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})",  # noqa: S608
+                value,
+            )
+            code = int(cursor.lastrowid or 0)
+        else:
+            code = int(row[0])
+        self._pending[key] = code
+        return code
+
+    def keep(self) -> None:
+        self._known.update(self._pending)
+        self._pending.clear()
+
+    def drop(self) -> None:
+        self._pending.clear()
+
+
+def kind_column(verdict: str) -> int:
+    return KINDS.index(verdict)
+
+
+def verdict_row(db: sqlite3.Connection, codes: Codes, v: Verdict) -> tuple[Any, ...]:
+    """(id, probe, series, kind, at_ns, confidence, extra) of a verdict."""
+    vantage = v.vantage
+    method = v.method.value if v.method else ""
+    reason = v.reason.value if v.reason else ""
+    return (
+        id_key(v.id),
+        codes.code(db, "probe_codes", (v.probe_id,)),
+        codes.code(db, "series", (vantage.cc, vantage.asn, vantage.network, v.target.name,
+                                  v.target.category.value)),
+        codes.code(db, "kinds", (v.verdict.value, method, reason)),
+        record_ns(v.at, v.id),
+        v.confidence,
+        dumps(_extra([v.target.domain, v.round_id, list(v.measurement_ids), v.explanation],
+                     v.schema, VERDICT_SCHEMA)),
+    )  # fmt: skip
+
+
+def heartbeat_row(db: sqlite3.Connection, codes: Codes, h: Heartbeat) -> tuple[Any, ...]:
+    """(id, probe, leaf, at_ns, uptime_s, outbox_depth, extra) of a heartbeat."""
+    vantage = h.vantage
+    return (
+        id_key(h.id),
+        codes.code(db, "probe_codes", (h.probe_id,)),
+        codes.code(db, "leaves", (vantage.cc, vantage.asn, vantage.network)),
+        record_ns(h.at, h.id),
+        h.uptime_s,
+        h.outbox_depth,
+        dumps(_extra([h.probe_version, h.dropped], h.schema, HEARTBEAT_SCHEMA)),
+    )
+
+
+def _extra(fields: list[Any], schema: str, default: str) -> list[Any]:
+    """The fields no column holds; trailing defaults are left out (a bulk row may be ``[]``)."""
+    if schema != default:
+        return [*fields, schema]
+    while fields and fields[-1] in ("", [], {}):
+        fields.pop()
+    return fields
+
+
+def _fields(extra: str, defaults: list[Any], schema: str) -> list[Any]:
+    got = json.loads(extra)
+    if not isinstance(got, list):
+        raise ValueError("a stored row's extra fields are not a JSON array")
+    padded = [*got, *defaults[len(got) :]]
+    return [
+        *padded[: len(defaults)],
+        padded[len(defaults)] if len(padded) > len(defaults) else schema,
+    ]
+
+
+def verdict_content(row: Sequence[Any]) -> str:
+    """The stored form of a verdict_rows row (id, probe_id, cc, asn, network, target, category,
+    verdict, method, reason, at_ns, confidence, extra)."""
+    key, probe_id, cc, asn, network, target, category, verdict, method, reason = row[:10]
+    at_ns, confidence, extra = row[10:]
+    domain, round_id, measurement_ids, explanation, schema = _fields(
+        extra, ["", "", [], ""], VERDICT_SCHEMA
+    )
+    return dumps({
+        "id": id_text(key), "probe_id": probe_id,
+        "vantage": {"cc": cc, "asn": asn, "network": network},
+        "target": {"name": target, "domain": domain, "category": category},
+        "round_id": round_id, "at": format_time(from_ns(at_ns)), "verdict": verdict,
+        "method": method or None, "reason": reason or None,
+        "confidence": confidence, "measurement_ids": measurement_ids,
+        "explanation": explanation, "schema": schema,
+    })  # fmt: skip
+
+
+def heartbeat_content(row: Sequence[Any]) -> str:
+    """The stored form of a heartbeat_rows row."""
+    key, probe_id, cc, asn, network, at_ns, uptime_s, outbox_depth, extra = row
+    probe_version, dropped, schema = _fields(extra, ["", {}], HEARTBEAT_SCHEMA)
+    return dumps({
+        "id": id_text(key), "probe_id": probe_id, "probe_version": probe_version,
+        "vantage": {"cc": cc, "asn": asn, "network": network},
+        "at": format_time(from_ns(at_ns)), "uptime_s": uptime_s, "outbox_depth": outbox_depth,
+        "dropped": dropped, "schema": schema,
+    })  # fmt: skip
+
+
+def copy_first_layout(db: sqlite3.Connection, codes: Codes, say: Any) -> None:
+    """Move the rows of the first layout's tables (``*_v1``) into the coded ones, in chunks."""
+    for table in ("verdicts", "heartbeats"):
+        total = db.execute(f"SELECT count(*) FROM {table}_v1").fetchone()[0]  # noqa: S608
+        say(f"recoding {total:,d} {table} into the compact layout")
+        done = 0
+        for chunk in _chunks(db, table):
+            rows = [_first_row(db, codes, table, row) for row in chunk]
+            marks = ",".join("?" * len(rows[0]))
+            db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", rows)  # noqa: S608
+            done += len(rows)
+            say(f"  {done:,d} / {total:,d} {table}")
+        db.execute(f"DROP TABLE {table}_v1")
+
+
+def _chunks(db: sqlite3.Connection, table: str) -> Iterator[list[tuple[Any, ...]]]:
+    cursor = db.execute(f"SELECT * FROM {table}_v1")  # noqa: S608
+    while chunk := cursor.fetchmany(50_000):
+        yield chunk
+
+
+def _first_row(
+    db: sqlite3.Connection, codes: Codes, table: str, row: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    record = json.loads(row[-1]) if row[-1] else {}
+    if table == "verdicts":
+        rid, probe_id, cc, asn, network, target, category, verdict, method, reason, at_ns = row[:11]
+        target_doc = record.get("target", {})
+        extra = _extra([target_doc.get("domain", ""), record.get("round_id", ""),
+                        record.get("measurement_ids", []), record.get("explanation", "")],
+                       record.get("schema", VERDICT_SCHEMA), VERDICT_SCHEMA)  # fmt: skip
+        return (
+            id_key(rid),
+            codes.code(db, "probe_codes", (probe_id,)),
+            codes.code(db, "series", (cc, asn, network, target, category)),
+            codes.code(db, "kinds", (verdict, method, reason)),
+            at_ns, row[11], dumps(extra),
+        )  # fmt: skip
+    rid, probe_id, cc, asn, network, at_ns, uptime_s, outbox_depth = row[:8]
+    extra_hb = _extra([record.get("probe_version", ""), record.get("dropped", {})],
+                      record.get("schema", HEARTBEAT_SCHEMA), HEARTBEAT_SCHEMA)  # fmt: skip
+    return (
+        id_key(rid),
+        codes.code(db, "probe_codes", (probe_id,)),
+        codes.code(db, "leaves", (cc, asn, network)),
+        at_ns, uptime_s, outbox_depth, dumps(extra_hb),
+    )  # fmt: skip
