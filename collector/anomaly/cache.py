@@ -27,8 +27,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from collector.anomaly.protocols import EventSource
+from collector.anomaly.protocols import ColumnSource, EventSource
 from collector.anomaly.series import LEAF_ARRAYS, Grid, build_grid, merge_grids
+from collector.anomaly.series_columns import grid_from_columns
 
 log = logging.getLogger("tyndau.anomaly")
 DAY_S = 86_400
@@ -136,6 +137,12 @@ class GridCache:
 
 
 def _read(store: EventSource, since: datetime, until: datetime, step_s: int) -> Grid:
+    """The grid of a range from the store: from rollup arrays when the store hands them over
+    (no object per bucket), else from bucket records."""
+    if isinstance(store, ColumnSource):
+        columns = store.rollup_columns(since=since, until=until, step_s=step_s)
+        if columns is not None:
+            return grid_from_columns(*columns, since=since, until=until, step_s=step_s)
     verdicts = store.verdict_buckets(since=since, until=until, step_s=step_s)
     heartbeats = store.heartbeat_buckets(since=since, until=until, step_s=step_s)
     return build_grid(verdicts, heartbeats, since=since, until=until, step_s=step_s)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from collector.records import Event, HeartbeatBucket, VerdictBucket
+from collector.store.columns import HeartbeatColumns, VerdictColumns
 
 
 class EventSource(Protocol):
@@ -26,6 +27,16 @@ class EventSource(Protocol):
     ) -> list[HeartbeatBucket]: ...
 
     def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]: ...
+
+
+@runtime_checkable
+class ColumnSource(Protocol):
+    """A store that reads its rollups as arrays (collector/store/columns.py); None: not for
+    this range or step (then the buckets are read)."""
+
+    def rollup_columns(
+        self, *, since: datetime, until: datetime, step_s: int
+    ) -> tuple[VerdictColumns, HeartbeatColumns] | None: ...
 
 
 class EventSink(Protocol):

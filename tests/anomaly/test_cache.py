@@ -187,3 +187,72 @@ def test_the_watcher_fills_the_cache_with_older_history_one_day_a_cycle(tmp_path
 
 def store_start(store: MemoryStore) -> datetime:
     return min(b.start for b in store.verdicts)
+
+
+def _random_records(seed: int, since: datetime, hours: int) -> tuple[list[Any], list[Any]]:
+    """Verdicts (platforms, international and domestic controls, every kind) and heartbeats
+    of several leaves, some heard only by heartbeats, some only by verdicts."""
+    import random
+
+    from probe.model import (
+        BlockMethod,
+        Category,
+        Heartbeat,
+        Reason,
+        TargetRef,
+        Vantage,
+        Verdict,
+        VerdictKind,
+    )
+
+    rng = random.Random(seed)
+    targets = [TargetRef("telegram", "t.test", Category.PLATFORM),
+               TargetRef("signal", "s.test", Category.PLATFORM),
+               TargetRef("control", "c.test", Category.CONTROL),
+               TargetRef("kz-gov", "g.test", Category.CONTROL)]  # fmt: skip
+    leaves = [Vantage("KZ", 64500 + i % 3, ("fixed", "mobile")[i % 2]) for i in range(5)]
+    verdicts, beats = [], []
+    for n in range(600):
+        at = since + timedelta(seconds=rng.randrange(hours * 3600))
+        vantage, probe = rng.choice(leaves), f"p{rng.randrange(4)}"
+        if vantage is not leaves[4]:
+            kind = rng.choice(list(VerdictKind))
+            blocked = kind is VerdictKind.BLOCKED
+            verdicts.append(Verdict(
+                f"v{n}", probe, vantage, rng.choice(targets), "r", at, kind,
+                rng.choice([BlockMethod.DNS, BlockMethod.TLS]) if blocked else None,
+                Reason.DNS_NXDOMAIN if blocked else None, 1.0, (),
+            ))  # fmt: skip
+        if vantage is not leaves[3]:
+            beats.append(Heartbeat(f"h{n}", probe, "0.1", vantage, at, 1.0, 0))
+    return verdicts, beats
+
+
+def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path) -> None:
+    from collector.anomaly.series_columns import grid_from_columns
+    from collector.store.sqlite import SqliteStore
+
+    since = datetime(2026, 1, 5, tzinfo=UTC)
+    until = since + timedelta(hours=6)
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    try:
+        verdicts, beats = _random_records(3, since - timedelta(hours=1), 8)
+        store.write_batch(verdicts=verdicts, heartbeats=beats)
+        columns = store.rollup_columns(since=since, until=until, step_s=300)
+        assert columns is not None
+        got = grid_from_columns(*columns, since=since, until=until, step_s=300)
+        want = build_grid(
+            store.verdict_buckets(since=since, until=until, step_s=300),
+            store.heartbeat_buckets(since=since, until=until, step_s=300),
+            since=since, until=until, step_s=300,
+        )  # fmt: skip
+        assert store.rollup_columns(since=since, until=until, step_s=3600) is None
+    finally:
+        store.close()
+    assert got.bad.any() and got.methods  # the data exercises the control and method paths
+    for name in Grid.__slots__:
+        mine, theirs = getattr(got, name), getattr(want, name)
+        if isinstance(mine, np.ndarray):
+            np.testing.assert_array_equal(mine, theirs, err_msg=name)
+        else:
+            assert mine == theirs, name
