@@ -10,11 +10,15 @@ InfluxDB has two direct baselines, written in the same run: (A) line protocol pr
 clock starts, InfluxDB's own ceiling, and (B) ``Point`` -> line protocol built in the timed loop,
 as any Python writer of the same points must. ``--repeat`` runs API, A and B in turn that many
 times and reports medians, since the machine is shared; CPU time per measurement is the figure
-least disturbed by other load.
+least disturbed by other load. ``--workers 1,2,4`` runs the API rounds against
+``collector serve --workers N`` for each N (CPU and RSS summed over the worker processes).
+With InfluxDB the run ends with the ingest path stage by stage (collector_ingest_stages.py):
+where the collector's CPU per measurement goes, and a candidate batch serialiser beside Point.
 
     python bench/collector_ingest.py                      # both stores, short run
     python bench/collector_ingest.py --store influx --measurements 30000 --repeat 5
     python bench/collector_ingest.py --store influx --duration 300   # sustained load
+    python bench/collector_ingest.py --store influx --workers 1,2,4
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from collector_ingest_stages import ingest_stages, print_stages, serialisers
 
+from collector.serve import tune_gc
 from collector.store.influx import InfluxStore
 from collector.store.influxd import free_port, start_influxd
 from collector.store.points import line_protocol, measurement_point
@@ -45,6 +51,7 @@ from collector.store.sqlite import SqliteStore
 from probe.model import Category, Measurement, TargetRef, TestKind, Vantage
 
 OPERATOR = "bench-operator-token-0123456789"
+GOAL_RATIO = 0.3  # issue 17: API rate per process >= 0.3 of the prebuilt ceiling
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DIRECT_BATCH = 5_000
 _serial = itertools.count()
@@ -80,18 +87,29 @@ class Collector:
     process: subprocess.Popen[bytes]
     rss_samples: list[int] = field(default_factory=list)
 
+    def pids(self) -> list[int]:
+        """The serve process and, with --workers, its worker processes."""
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            todo += [int(c) for c in children.read_text().split()] if children.exists() else []
+        return found
+
     def rss_kb(self) -> int:
-        return _status_kb(self.process.pid, "VmRSS")
+        return sum(_status_kb(pid, "VmRSS") for pid in self.pids())
 
     def peak_kb(self) -> int:
-        return _status_kb(self.process.pid, "VmHWM")
+        return sum(_status_kb(pid, "VmHWM") for pid in self.pids())
 
     def cpu_s(self) -> float:
-        return process_cpu_s(self.process.pid)
+        return sum(process_cpu_s(pid) for pid in self.pids())
 
 
 def _status_kb(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    status = Path(f"/proc/{pid}/status")
+    for line in status.read_text().splitlines() if status.exists() else []:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
@@ -104,7 +122,7 @@ def process_cpu_s(pid: int) -> float:
 
 
 @contextmanager
-def collector(store_url: str, tmp: Path) -> Iterator[Collector]:
+def collector(store_url: str, tmp: Path, workers: int = 1) -> Iterator[Collector]:
     port = free_port()
     config = tmp / f"collector-{port}.toml"
     config.write_text(
@@ -112,20 +130,28 @@ def collector(store_url: str, tmp: Path) -> Iterator[Collector]:
         f'operator_token = "{OPERATOR}"\n[limits]\nprobe_batches_per_minute = 1000000\n'
         "max_batch_records = 10000\nmax_body_bytes = 50000000\n"
     )
+    command = [sys.executable, "-m", "probe.cli", "collector", "serve", "--config", str(config)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "probe.cli", "collector", "serve", "--config", str(config)],
+        [*command, "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield Collector(url, process)
+        server = Collector(url, process)
+        expected = 1 if workers == 1 else workers + 2  # supervisor, workers, resource tracker
+        for _ in range(300):  # every worker up, or the first rounds measure fewer
+            if len(server.pids()) >= expected:
+                break
+            time.sleep(0.2)
+        time.sleep(2 if workers > 1 else 0)
+        yield server
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -137,6 +163,7 @@ class ApiRun:
     sent: int
     latencies: list[float]  # seconds per batch
     cpu_us: float  # collector CPU per measurement
+    refused: list[str] = field(default_factory=list)  # batches answered other than 200
 
 
 @dataclass
@@ -164,6 +191,7 @@ def through_api(
         for probe_id, _ in tokens
     ]
     latencies: list[float] = []
+    refused: list[str] = []
     sent = [0] * clients
     lock = threading.Lock()
     ready = threading.Barrier(clients + 1)
@@ -176,13 +204,20 @@ def through_api(
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             timeout=60,
         ) as client:
-            _post(client, _body(make_measurements(batch, probe_id)))  # warm-up, not timed
-            ready.wait()
+            try:
+                _post(client, _body(make_measurements(batch, probe_id)))  # warm-up, not timed
+            finally:
+                ready.wait()
             round_ = 0
             while True:
                 for body in bodies[index] if round_ == 0 else _renewed(bodies[index], round_):
                     started = time.perf_counter()
-                    _post(client, body)
+                    try:
+                        _post(client, body)
+                    except RuntimeError as exc:  # counted and shown, not a crash
+                        with lock:
+                            refused.append(str(exc)[:120])
+                        return
                     elapsed = time.perf_counter() - started
                     with lock:
                         latencies.append(elapsed)
@@ -215,7 +250,9 @@ def through_api(
     cpu = server.cpu_s() - cpu_before
     sampler_stop.set()
     count = sum(sent)
-    return ApiRun(count / elapsed, count, latencies, 1e6 * cpu / count)
+    if refused:
+        print(f"API round: {len(refused)} batch(es) refused, first: {refused[0]}")
+    return ApiRun(count / elapsed, count, latencies, 1e6 * cpu / max(1, count), refused)
 
 
 def _post(client: httpx.Client, body: bytes) -> None:
@@ -324,6 +361,7 @@ def report(
         print(
             f"[{name}] direct {label}, batches of {DIRECT_BATCH}: {direct:,.0f}/s"
             f" (writer CPU {writer:.0f} us/measurement); ratio API/direct {rate / direct:.2f}"
+            + (f" (goal >= {GOAL_RATIO})" if label == INFLUX_A else "")
         )
     print(f"[{name}] batch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(
@@ -346,6 +384,49 @@ INFLUX_A = "(A) prebuilt line protocol, InfluxDB's ceiling"
 INFLUX_B = "(B) Point -> line protocol in the timed loop"
 
 
+def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) -> None:
+    """API rounds per worker count, each beside its own direct baselines, then the breakdown."""
+    n, m = args.measurements, args.clients
+    summary: list[tuple[int, float, float, float]] = []
+    with start_influxd() as influxd:
+        for workers in args.workers:
+            store_url = f"influxdb:{influxd.url}?db=bench{workers}"
+            with collector(store_url, tmp, workers) as server:
+                results = rounds(
+                    args.repeat,
+                    {
+                        "api": lambda: through_api(server, **options),
+                        INFLUX_A: lambda: direct_influx(influxd.url, n, m, serialize=False),
+                        INFLUX_B: lambda: direct_influx(influxd.url, n, m, serialize=True),
+                    },
+                )
+                apis = results.pop("api")
+                report(f"influxdb 1.6, {workers} worker(s)", apis, results, server)
+            rate = statistics.median(a.rate for a in apis)
+            ceiling = statistics.median(r.rate for r in results[INFLUX_A])
+            cpu_us = statistics.median(a.cpu_us for a in apis)
+            summary.append((workers, rate, rate / ceiling, cpu_us))
+        print("[workers] N  API rate/s  ratio to (A)  x 1 worker  CPU us/measurement (all workers)")
+        for workers, rate, ratio, cpu_us in summary:
+            scale = rate / summary[0][1] if summary[0][1] else 0.0
+            print(
+                f"[workers] {workers}  {rate:10,.0f}  {ratio:12.2f}  {scale:10.2f}  {cpu_us:8.1f}"
+            )
+        print(
+            f"[workers] goal: ratio >= {GOAL_RATIO} per process, linear in N; this machine has"
+            f" {os.cpu_count()} cores shared by influxd, the collector and the bench's clients"
+        )
+        tune_gc()  # as the collector does (collector/serve.py), so the stages cost alike
+        stage_store = InfluxStore(influxd.url, database="stages", mode="v1")
+        stage_store.write_line_protocol(b"warm v=1i 1")
+        batches = [make_measurements(args.batch, "stages") for _ in range(max(1, n // args.batch))]
+        clock = ingest_stages(stage_store, [_body(b) for b in batches], "stages")
+        one_worker = [cpu for workers, _, _, cpu in summary if workers == 1]
+        print_stages(clock, n // args.batch * args.batch, one_worker[0] if one_worker else None)
+        serialisers(batches[:20])
+        stage_store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measurements", type=int, default=60_000)
@@ -354,6 +435,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, help="keep posting for this many seconds")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
     parser.add_argument("--store", choices=("influx", "sqlite", "both"), default="both")
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(w) for w in text.split(",")],
+        default=[1],
+        help="collector worker counts to run the InfluxDB API rounds with, e.g. 1,2,4",
+    )
     args = parser.parse_args()
     options: dict[str, Any] = {
         "clients": args.clients,
@@ -366,20 +453,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmpdir:
         tmp = Path(tmpdir)
         if args.store in {"influx", "both"}:
-            with (
-                start_influxd() as influxd,
-                collector(f"influxdb:{influxd.url}?db=bench", tmp) as server,
-            ):
-                results = rounds(
-                    args.repeat,
-                    {
-                        "api": lambda: through_api(server, **options),
-                        INFLUX_A: lambda: direct_influx(influxd.url, n, m, serialize=False),
-                        INFLUX_B: lambda: direct_influx(influxd.url, n, m, serialize=True),
-                    },
-                )
-                apis = results.pop("api")
-                report("influxdb 1.6", apis, results, server)
+            influx_rounds(args, options, tmp)
         if args.store in {"sqlite", "both"}:
             with collector(f"sqlite:{tmp / 'api.sqlite3'}", tmp) as server:
                 results = rounds(

@@ -1,0 +1,195 @@
+"""Where the collector's CPU per measurement goes: the ingest path run stage by stage in this
+process, against the same real influxd, on the same request bodies the API benchmark posts.
+
+The stages are the ones ``POST /v1/measurements`` runs (collector/app.py, then
+``InfluxStore.write_batch``): parse + validate the JSON body (pydantic), the checks beyond types,
+the wire dataclasses, the record -> ``Point`` mapping (JSON details, digest, storage time), the
+id rule's keys, the id lookup queries, the id rule itself, ``Point`` -> line protocol and the
+HTTP write. What the API run costs beyond their sum is the HTTP server and the framework
+(uvicorn, FastAPI, the thread hop, the response). CPU and wall time are both printed: the id
+lookups cost the collector little CPU but make influxd work (wall).
+
+A candidate batch serialiser is timed beside the ``Point`` path on the same records:
+influxdb-client's vectorised ``DataframeSerializer`` (needs pandas, which tyndau does not
+install; the line says so when it is missing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.schema import BatchIn, batch_problems
+from collector.store.codec import day_of, dumps, record_ns
+from collector.store.ids import Keyed, sort_out
+from collector.store.influx import InfluxStore
+from collector.store.points import (
+    day_points,
+    digest,
+    line_protocol,
+    measurement_point,
+    point_identity,
+)
+from probe.model import Measurement
+
+STAGES = (
+    "request parsing + validation (pydantic)",
+    "checks beyond types (probe, future times)",
+    "model building (wire dataclasses)",
+    "point building (Point, details JSON, digest)",
+    "id rule keys (point_identity)",
+    "id/duplicate check: lookup queries",
+    "id/duplicate check: id rule",
+    "serialisation (Point -> line protocol)",
+    "HTTP write (/write)",
+)
+
+
+@dataclass
+class Clock:
+    """CPU and wall seconds per stage, summed over the batches."""
+
+    cpu: dict[str, float] = field(default_factory=dict)
+    wall: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        yield
+        self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+        self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
+
+
+def ingest_stages(store: InfluxStore, bodies: list[bytes], probe_id: str) -> Clock:
+    """Each body through the collector's ingest path, one stage at a time."""
+    clock, now, s = Clock(), datetime.now(UTC), STAGES
+    for body in bodies:
+        with clock.stage(s[0]):
+            batch = BatchIn.model_validate_json(body)
+        with clock.stage(s[1]):
+            problems = batch_problems(batch, probe_id=probe_id, now=now)
+        if problems:
+            raise RuntimeError(f"the benchmark's batch is invalid: {problems[:2]}")
+        with clock.stage(s[2]):
+            models = batch.to_models()[0]
+        with clock.stage(s[3]):
+            points = [measurement_point(m) for m in models]
+        with clock.stage(s[4]):
+            keyed = [Keyed("measurements", i, *point_identity(p)) for i, p in enumerate(points)]
+        with clock.stage(s[5]):
+            stored = store._stored("measurements", "probe_test", keyed)
+        with clock.stage(s[6]):
+            kept = sort_out(keyed, stored)
+        fresh = [points[p] for p in kept.fresh]
+        days = {day_of(models[p].started_at) for p in kept.fresh}
+        with clock.stage(s[7]):
+            lines = "\n".join([line_protocol(p) for p in fresh + day_points(days)]).encode()
+        with clock.stage(s[8]):
+            store._write_v1(lines)
+    return clock
+
+
+def print_stages(clock: Clock, count: int, api_cpu_us: float | None) -> None:
+    total_cpu = sum(clock.cpu.values())
+    print(f"[breakdown] the ingest path stage by stage over {count} measurements (this process):")
+    for stage in STAGES:
+        cpu_us = 1e6 * clock.cpu[stage] / count
+        wall_us = 1e6 * clock.wall[stage] / count
+        share = 100 * clock.cpu[stage] / total_cpu
+        print(
+            f"[breakdown]   {stage:46s} {cpu_us:7.1f} us CPU ({share:4.1f}%),"
+            f" {wall_us:8.1f} us wall"
+        )
+    print(f"[breakdown]   {'sum of the stages':46s} {1e6 * total_cpu / count:7.1f} us CPU")
+    if api_cpu_us is not None:
+        rest = api_cpu_us - 1e6 * total_cpu / count
+        print(
+            f"[breakdown]   {'HTTP server + framework (API run - sum)':46s} {rest:7.1f} us CPU"
+            f" (API run: {api_cpu_us:.1f} us per measurement)"
+        )
+
+
+def _rows(models: list[Measurement]) -> list[tuple[dict[str, str], dict[str, Any], int]]:
+    """The same tags, fields and times as ``measurement_point``, without the ``Point``."""
+    rows = []
+    for m in models:
+        tags = {
+            "probe": m.probe_id,
+            "cc": m.vantage.cc,
+            "asn": str(m.vantage.asn),
+            "network": m.vantage.network,
+            "target": m.target.name,
+            "category": m.target.category.value,
+            "test": m.test.value,
+            "outcome": m.outcome,
+        }
+        ns = record_ns(m.started_at, m.id)
+        fields: dict[str, Any] = {
+            "id": m.id,
+            "duration_ms": float(m.duration_ms),
+            "probe_version": m.probe_version,
+            "domain": m.target.domain,
+            "round_id": m.round_id,
+            "details": dumps(m.details),
+        }
+        fields["digest"] = digest(ns, tags, fields)
+        rows.append((tags, fields, ns))
+    return rows
+
+
+def serialisers(batches: list[list[Measurement]], repeat: int = 5) -> None:
+    """``Point`` path vs influxdb-client's DataframeSerializer on the same batches (the best
+    of ``repeat`` passes each, the machine being shared); both outputs are checked equal."""
+    count = sum(len(b) for b in batches)
+    point_best = min(_cpu(lambda: [_point_lines(b) for b in batches]) for _ in range(repeat))
+    print(
+        f"[serialiser] Point + to_line_protocol: {1e6 * point_best / count:.1f} us CPU per"
+        f" measurement (records -> line protocol, batches of {len(batches[0])})"
+    )
+    try:
+        import pandas as pd  # type: ignore[import-untyped]
+        from influxdb_client.client.write.dataframe_serializer import DataframeSerializer
+        from influxdb_client.client.write_api import PointSettings
+    except ImportError as exc:
+        print(f"[serialiser] DataframeSerializer: NOT MEASURED, {exc} (pip install pandas)")
+        return
+
+    def frame_lines(models: list[Measurement]) -> list[str]:
+        rows = _rows(models)
+        tags, fields, _ = rows[0]
+        columns: dict[str, list[Any]] = {k: [r[0][k] for r in rows] for k in tags}
+        columns.update({k: [r[1][k] for r in rows] for k in fields})
+        columns["_time"] = [r[2] for r in rows]
+        serializer = DataframeSerializer(
+            pd.DataFrame(columns),
+            PointSettings(),
+            "ns",
+            data_frame_measurement_name="probe_test",
+            data_frame_tag_columns=list(tags),
+            data_frame_timestamp_column="_time",
+        )
+        lines: list[str] = serializer.serialize()
+        return lines
+
+    if sorted(frame_lines(batches[0])) != sorted(_point_lines(batches[0])):
+        raise RuntimeError("DataframeSerializer wrote other line protocol than Point")
+    frame_best = min(_cpu(lambda: [frame_lines(b) for b in batches]) for _ in range(repeat))
+    print(
+        f"[serialiser] influxdb-client DataframeSerializer (pandas {pd.__version__}):"
+        f" {1e6 * frame_best / count:.1f} us CPU per measurement, same lines;"
+        f" {point_best / frame_best:.2f}x the Point path's speed"
+    )
+
+
+def _point_lines(models: list[Measurement]) -> list[str]:
+    return [line_protocol(measurement_point(m)) for m in models]
+
+
+def _cpu(step: Callable[[], Any]) -> float:
+    started = time.process_time()
+    step()
+    return time.process_time() - started
