@@ -18,6 +18,7 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -105,25 +106,48 @@ def evaluate_set(
     verbose: bool,
     views: tuple[str, ...],
     lookback_s: int = 0,
+    baseline_too: bool = True,
+    watch_days: float | None = None,
 ) -> dict[str, list[Score]]:
-    scores: dict[str, list[Score]] = {view: [] for view in (*views, "baseline scan")}
+    names = (*views, "baseline scan") if baseline_too else views
+    scores: dict[str, list[Score]] = {view: [] for view in names}
     for seed, history in histories:
         for view in views:
-            found = found_in(history, th, view, label=f"{name} seed {seed}", lookback_s=lookback_s)
-            scores[view].append(score(history, found))
+            label = f"{name} seed {seed}"
+            found = found_in(
+                history, th, view, label=label, lookback_s=lookback_s, watch_days=watch_days
+            )
+            scores[view].append(
+                score(within(history, watch_days if view == "watch" else None), found)
+            )
             if verbose:
                 _explain(history, found, f"{name} seed {seed} {view}")
-            if view == "scan":
+            if view == "scan" and baseline_too:
                 grid = grid_of(history, realtime=False)
                 scores["baseline scan"].append(score(history, baseline(grid)))
     return scores
+
+
+def within(history: Any, days: float | None) -> Any:
+    """The history with only the truths a replay of its first ``days`` could page: begun an
+    hour or more before the replay's end (all of them when ``days`` is None)."""
+    if days is None:
+        return history
+    last = WARMUP + int(days * 86400) // STEP_S - 12
+    return replace(history, truths=[t for t in history.truths if t.start < last])
 
 
 LOOKBACK_S = 3600  # the replayed watcher's lookback (--lookback-h): warm-up is 26 h on top
 
 
 def found_in(
-    history: Any, th: Thresholds, view: str, *, label: str, lookback_s: int = LOOKBACK_S
+    history: Any,
+    th: Thresholds,
+    view: str,
+    *,
+    label: str,
+    lookback_s: int = LOOKBACK_S,
+    watch_days: float | None = None,
 ) -> list[Detection]:
     """What a view reports: the scan's detections, the approximation's, or the watcher's pages."""
     if view == "watch":
@@ -137,7 +161,7 @@ def found_in(
                 flush=True,
             )
 
-        result = replay(history, th, lookback_s=lookback_s, progress=progress)
+        result = replay(history, th, lookback_s=lookback_s, days=watch_days, progress=progress)
         if result.notices:
             print(f"  {label} watch: {len(result.notices)} events only ever sent as resolved")
         return result.pages
@@ -190,6 +214,11 @@ def main() -> None:
     parser.add_argument("--legacy", action="store_true", help="also the first generator's set")
     parser.add_argument("--verbose", action="store_true", help="print misses and false events")
     parser.add_argument(
+        "--watch-days", type=float, help="replay the watcher over the first days only (time)"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the fixed threshold")
+    parser.add_argument("--views", default="scan,watch", help="which views, e.g. scan or watch")
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="approximate the watcher (watch~) instead of replaying it",
@@ -202,7 +231,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     lookback_s = int(args.lookback_h * 3600)
-    views = ("scan", "watch~" if args.quick else "watch")
+    views = tuple(
+        "watch~" if v == "watch" and args.quick else v for v in args.views.split(",") if v
+    )
     th = Thresholds()
     began = time.perf_counter()
     seeds = seeds_of(args.seeds)
@@ -212,7 +243,14 @@ def main() -> None:
     report(
         "volunteers",
         evaluate_set(
-            "volunteers", histories, th, verbose=args.verbose, views=views, lookback_s=lookback_s
+            "volunteers",
+            histories,
+            th,
+            verbose=args.verbose,
+            views=views,
+            lookback_s=lookback_s,
+            baseline_too=not args.no_baseline,
+            watch_days=args.watch_days,
         ),
     )
     if args.legacy:
@@ -220,15 +258,26 @@ def main() -> None:
         old = [(s, legacy.generate(world, days=7, events=28, seed=s)) for s in seeds]
         report(
             "legacy",
-            evaluate_set("legacy", old, th, verbose=args.verbose, views=("scan", "watch~")),
+            evaluate_set(
+                "legacy",
+                old,
+                th,
+                verbose=args.verbose,
+                views=("scan", "watch~"),
+                baseline_too=not args.no_baseline,
+            ),
         )
     if args.noise_days > 0:
         noise = volunteers.generate(days=args.noise_days, events=0, seed=1000)
         for view in views:
-            alarms = found_in(noise, th, view, label="noise", lookback_s=lookback_s)
-            base = len(baseline(grid_of(noise, realtime=False))) if view == "scan" else "-"
+            days = args.watch_days if view == "watch" else None
+            alarms = found_in(
+                noise, th, view, label="noise", lookback_s=lookback_s, watch_days=days
+            )
+            scan = view == "scan" and not args.no_baseline
+            base = len(baseline(grid_of(noise, realtime=False))) if scan else "-"
             print(
-                f"noise      {view:14s} {args.noise_days:g} days: {len(alarms)} events; "
+                f"noise      {view:14s} {days or args.noise_days:g} days: {len(alarms)} events; "
                 f"baseline: {base}",
                 flush=True,
             )

@@ -227,9 +227,11 @@ def replay(
     th: Thresholds,
     *,
     lookback_s: int,
+    days: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Replay:
-    """Run the watcher once per round from the end of the warm-up day to the history's end."""
+    """Run the watcher once per round from the end of the warm-up day to the history's end,
+    or for the first ``days`` after the warm-up."""
     settings = AnomalySettings(lookback_s=lookback_s, thresholds=th)
     step = timedelta(seconds=th.step_s)
     settle = timedelta(seconds=th.settle_s)
@@ -242,6 +244,8 @@ def replay(
             store, settings, channels=[pager], ledger=Ledger(root / "alerts.sqlite3"), cache=grids
         )
         last = history.n_times - 1
+        if days is not None:
+            last = min(last, WARMUP + int(days * 86400) // STEP_S)
         cycles = 0
         try:
             for c in range(WARMUP, last):  # this cycle judges buckets up to c

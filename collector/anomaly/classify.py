@@ -20,7 +20,13 @@ import numpy as np
 
 from collector.anomaly.detect import Run, detect_failures, detect_silence
 from collector.anomaly.series import Grid, Leaf
-from collector.anomaly.silence import dark_together, only_asleep, partial_silence
+from collector.anomaly.silence import (
+    SIMULTANEOUS,
+    chance_rounds,
+    dark_together,
+    only_asleep,
+    partial_silence,
+)
 from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, Scope
 
@@ -113,10 +119,14 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
             continue  # probes drifting off one by one (desktops at night), not a cut
         if partial_silence(up[s], down[s], run.start):
             continue  # some of a group or pool gone quiet, some still up, none saying offline
+        outlasted = _beyond_chance(run, end, probes, up[s], down[s], th, day)
+        if outlasted is None:
+            continue  # as likely as not a chance coincidence of this group's own dropouts
+        paged = replace(run, opened=outlasted)
         if s < n:
-            items.append(_Item(s, run, evidence))
+            items.append(_Item(s, paged, evidence))
         else:
-            pooled.append((keys[s], _Item(members[s][0], run, evidence)))
+            pooled.append((keys[s], _Item(members[s][0], paged, evidence)))
     out = []
     for cc, group in _by_country(grid, items + [i for _, i in pooled]).items():
         for part in _clusters(group):
@@ -136,6 +146,23 @@ def _shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> 
             )
             out += _detections(grid, EventKind.SHUTDOWN, cc, leaf_part, active, None, None)
     return out
+
+
+def _beyond_chance(
+    run: Run, end: int, probes: int, up: Any, down: Any, th: Thresholds, day: int
+) -> int | None:
+    """The bucket from which a run is more than its probes' own dropouts meeting by chance
+    (``silence.chance_rounds``), or None if it does not last that long. Probes that said
+    offline together are judged by how often, and how long, they say offline; silent ones
+    by how often, and how long, they go missing."""
+    first = down[run.start : run.start + SIMULTANEOUS + 1]
+    reported = first.max(initial=0.0) >= th.min_probes
+    signal = down if reported else np.maximum(probes - up, 0.0)
+    k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
+    rounds = chance_rounds(signal, run.start, probes, min(round(k), probes), day=day)
+    if end - run.start < rounds:
+        return None
+    return max(run.opened, run.start + rounds - 1)
 
 
 def _pools(grid: Grid) -> list[tuple[Leaf, list[int]]]:

@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pytest
+
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import build_grid
+from collector.anomaly.silence import chance_rounds, dropouts
 from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, HeartbeatBucket, VerdictBucket
 
@@ -93,3 +97,57 @@ def test_a_pool_gone_dark_in_one_round_is_paged_within_two_rounds(b: Any) -> Non
     (det,) = pooled_realtime(b, 4)
     assert (det.kind, det.scope.asn, det.scope.network) == (EventKind.SHUTDOWN, None, "mobile")
     assert det.start == b.at(40) and det.opened <= b.at(42)
+
+
+def phones(b: Any, both: tuple[int, int], *, hindsight: bool) -> list[Detection]:
+    """Two phones of one mobile group that lose signal (saying offline once back) twice a day
+    for 30-40 minutes each, on their own; then both from round ``both``, together."""
+    own = {0: [(30, 38), (200, 206)], 1: [(100, 108), (250, 256)]}
+
+    def offline(probe: int, t: int) -> bool:
+        spans = [*own[probe], both]
+        return any(a <= t < z for a, z in spans)
+
+    verdicts: list[VerdictBucket] = []
+    heartbeats: list[HeartbeatBucket] = []
+    key = ("KZ", 64500, "mobile")
+    for t in range(420):
+        down = sum(offline(p, t) for p in (0, 1))
+        heartbeats.append(HeartbeatBucket(*key, b.at(t), 2, 2))
+        for target, category in (("telegram", "platform"), ("control", "control")):
+            verdicts.append(VerdictBucket(*key, target, category, b.at(t), accessible=2 - down,
+                                          offline=down, probes=2))  # fmt: skip
+    grid = build_grid(verdicts, heartbeats, since=b.at(0), until=b.at(420), step_s=b.step)
+    return [d for d in detect(grid, TH, judge_from=0, hindsight=hindsight)
+            if d.kind == EventKind.SHUTDOWN]  # fmt: skip
+
+
+def test_two_phones_losing_signal_in_the_same_round_are_no_cut(b: Any) -> None:
+    # both offline for 20 minutes from the same round: shorter than their own daily losses
+    assert phones(b, (330, 334), hindsight=True) == []
+    assert phones(b, (330, 334), hindsight=False) == []
+
+
+def test_two_phones_offline_longer_than_they_ever_are_is_a_cut(b: Any) -> None:
+    # the same group cut for 2.5 hours: paged once it outlasts their longest loss (8 rounds)
+    for hindsight in (True, False):
+        (det,) = phones(b, (330, 360), hindsight=hindsight)
+        assert det.start == b.at(330) and det.opened == b.at(338)
+
+
+def test_dropouts_are_read_from_counts() -> None:
+    # one probe out at 1 for 3 rounds; a second out at 2 for 1 round; one more at 6 for 1
+    assert sorted(dropouts(np.array([0, 1, 2, 1, 0, 0, 1, 0]))) == [1, 1, 3]
+
+
+@pytest.mark.parametrize(
+    ("past", "expected"),
+    [
+        ([0] * 288, 0),  # probes that never dropped out: no coincidence to fear, page at once
+        ([0] * 100 + [1] * 6 + [0] * 182, 7),  # one 6-round dropout a day: outlast it
+        ([0, 1] * 144, 2),  # many one-round misses: two rounds together are no chance
+    ],
+)
+def test_chance_rounds_of_two_probes(past: list[int], expected: int) -> None:
+    signal = np.array([*past, 2, 2, 2], dtype=float)
+    assert chance_rounds(signal, len(past), 2, 2, day=288) == expected
