@@ -279,6 +279,7 @@ def run(paths: list[Path], mode: str, count: int, workdir: Path) -> dict[str, An
         "rss_mb_first": round(rss[0], 1) if rss else None,
         "rss_mb_min_after_warmup": round(min(settled), 1) if settled else None,
         "rss_mb_max_after_warmup": round(max(settled), 1) if settled else None,
+        "rss_mb_mid": round(rss[len(rss) // 2], 1) if rss else None,
         "rss_mb_last": round(rss[-1], 1) if rss else None,
         # wall microseconds per measurement in each stage of the loop
         "us_per_measurement": {

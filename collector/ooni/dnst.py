@@ -175,7 +175,7 @@ def _judged(found: Lookup, context: Context, consistency: str, bogons: tuple[str
 
 
 def blockpage_addresses(found: Lookup, context: Context) -> tuple[str, ...]:
-    known = context.blockpages.addresses
+    known = context.blockpage_addresses
     return tuple(a for a in found.addresses if a in known)
 
 

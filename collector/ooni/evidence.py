@@ -3,6 +3,7 @@ control evidence, and OONI's own conclusions kept beside ours."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,3 +112,8 @@ class Context:
     interception: InterceptionCAs
     allow_net: tuple[Network, ...] = ()  # ranges that are not bogons here (labs: 198.18.0.0/15)
     probe_key: bytes | None = None
+
+    @functools.cached_property
+    def blockpage_addresses(self) -> frozenset[str]:
+        """``blockpages.addresses``, gathered once (the property builds the set on each call)."""
+        return self.blockpages.addresses

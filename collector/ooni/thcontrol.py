@@ -9,6 +9,7 @@ GET. Its ``body_length`` / ``status_code`` of -1 mean "no answer" (ts-017). The 
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,6 +100,9 @@ def _first_working(connects: Mapping[str, Any]) -> tuple[str | None, str | None]
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(ControlResult))
+_VALUES = operator.attrgetter(*_FIELDS)
+# the fields declared as tuples (made lists); the others hold scalars
+_TUPLES = tuple(f.name for f in dataclasses.fields(ControlResult) if "tuple" in str(f.type))
 
 
 def control_keys(result: ControlResult | None, error: str | None) -> dict[str, Any]:
@@ -112,10 +116,9 @@ def control_keys(result: ControlResult | None, error: str | None) -> dict[str, A
             "control_error": error,
             "control_result": None,
         }
-    flat: dict[str, Any] = {}
-    for name in _FIELDS:
-        value = getattr(result, name)
-        flat[name] = list(value) if isinstance(value, tuple) else value
+    flat: dict[str, Any] = dict(zip(_FIELDS, _VALUES(result), strict=True))
+    for name in _TUPLES:
+        flat[name] = list(flat[name])
     flat["refused"] = [{"address": r.address, "reason": r.reason} for r in result.refused]
     refused_all = result.tcp_failure == Failure.ADDRESS_REFUSED
     return {
