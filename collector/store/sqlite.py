@@ -64,7 +64,7 @@ from collector.store.sqlite_rows import (
 )
 from collector.store.sqlite_schema import (
     ROLLUP_KEY,
-    SCHEMA,
+    SCHEMAS,
     first_layout,
     moved_aside,
     rebuild_rollups,
@@ -107,7 +107,8 @@ class SqliteStore:
             if first_layout(db):
                 terminal_say(f"{self.path}: moving verdicts and heartbeats to the compact layout")
                 rename_first_layout(db)
-            db.executescript(SCHEMA)
+            for schema in SCHEMAS:
+                db.executescript(schema)
             if moved_aside(db):
                 db.execute("BEGIN IMMEDIATE")
                 try:

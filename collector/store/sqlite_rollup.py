@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from collector.records import HeartbeatBucket, VerdictBucket
-from collector.store import rollup
+from collector.store import rollup, sqlite_days
 from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeats, fold_verdicts
 from collector.store.columns import HeartbeatColumns, VerdictColumns
 
@@ -26,19 +27,23 @@ def add_rollups(db: sqlite3.Connection, v_rows: Rows, columns: Sequence[int], h_
     """Add accepted verdict rows (id, probe, series, kind, at_ns, ...) whose verdict kinds are
     ``columns`` (rollup.KINDS positions) and heartbeat rows (id, probe, leaf, at_ns, ...)."""
     verdicts = rollup.fold(((r[2], r[4], r[1], c) for r, c in zip(v_rows, columns, strict=True)), 4)
+    v_cells: list[tuple[int, int, tuple[int, ...]]] = []
     for (bucket, series), add in verdicts.items():
         row = db.execute(
             "SELECT probe_set FROM verdict_rollup WHERE bucket = ? AND series = ?", (bucket, series)
         ).fetchone()
         probes, text = rollup.merged(row[0] if row else None, add)
-        db.execute(
+        cursor = db.execute(
             "INSERT INTO verdict_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
             " accessible = accessible + excluded.accessible, blocked = blocked + excluded.blocked,"
             " offline = offline + excluded.offline,"
             " inconclusive = inconclusive + excluded.inconclusive,"
-            " probes = excluded.probes, probe_set = excluded.probe_set",
+            " probes = excluded.probes, probe_set = excluded.probe_set"
+            " RETURNING accessible, blocked, offline, inconclusive, probes",
             (bucket, series, *add.counts, probes, text),
         )
+        v_cells.append((bucket, series, tuple(cursor.fetchone())))
+    sqlite_days.set_cells(db, "verdict_days", v_cells)
     blocked = rollup.KINDS.index("blocked")
     kinds: dict[tuple[int, int, int], int] = {}
     for r, c in zip(v_rows, columns, strict=True):
@@ -51,6 +56,7 @@ def add_rollups(db: sqlite3.Connection, v_rows: Rows, columns: Sequence[int], h_
         [(*key, count) for key, count in kinds.items()],
     )
     beats = rollup.fold(((r[2], r[3], r[1], 0) for r in h_rows), 1)
+    h_cells: list[tuple[int, int, tuple[int, ...]]] = []
     for (bucket, leaf), add in beats.items():
         row = db.execute(
             "SELECT probe_set FROM heartbeat_rollup WHERE bucket = ? AND leaf = ?", (bucket, leaf)
@@ -62,6 +68,8 @@ def add_rollups(db: sqlite3.Connection, v_rows: Rows, columns: Sequence[int], h_
             " probe_set = excluded.probe_set",
             (bucket, leaf, add.counts[0], probes, text),
         )
+        h_cells.append((bucket, leaf, (probes,)))
+    sqlite_days.set_cells(db, "heartbeat_days", h_cells)
 
 
 def _cc_filter(table: str, column: str) -> str:
@@ -148,25 +156,15 @@ def columns(
     """The base-step rollups of [since, until) (bucket edges) as arrays, one row per stored
     rollup row: no Python object per bucket beyond the cursor's transient tuple."""
     lo, hi = since_ns // rollup.BASE_NS, until_ns // rollup.BASE_NS
-    cursor = db.execute(
-        "SELECT series, bucket - ?, accessible, blocked, offline, inconclusive, probes"
-        " FROM verdict_rollup WHERE bucket >= ? AND bucket < ?",
-        [lo, lo, hi],
-    )
-    v = np.fromiter(cursor, dtype=_V_DTYPE)
+    if lo % sqlite_days.PER_DAY == 0 and hi % sqlite_days.PER_DAY == 0:
+        v, h = _day_rows(db, lo // sqlite_days.PER_DAY, (hi - lo) // sqlite_days.PER_DAY)
+    else:
+        v, h = _bucket_rows(db, lo, hi)
     blocked = db.execute(
         "SELECT b.series, b.bucket - ?, k.method, k.reason, b.count FROM blocked_rollup b"
         " JOIN kinds k ON k.id = b.kind WHERE b.bucket >= ? AND b.bucket < ?",
         [lo, lo, hi],
     ).fetchall()
-    h = np.fromiter(
-        db.execute(
-            "SELECT leaf, bucket - ?, probes FROM heartbeat_rollup"
-            " WHERE bucket >= ? AND bucket < ?",
-            [lo, lo, hi],
-        ),
-        dtype=_H_DTYPE,
-    )
     series = {int(r[0]): (str(r[1]), int(r[2]), str(r[3]), str(r[4]), str(r[5]))
               for r in db.execute("SELECT * FROM series")}  # fmt: skip
     leaves = {
@@ -176,3 +174,40 @@ def columns(
         VerdictColumns(series=series, rows=v, blocked=[tuple(b) for b in blocked]),
         HeartbeatColumns(leaves=leaves, rows=h),
     )
+
+
+def _day_rows(
+    db: sqlite3.Connection, first_day: int, days: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Rollup rows (non-empty buckets) from the day rows: a few rows per series, not 288."""
+    keys, counts = sqlite_days.read(db, "verdict_days", first_day, days)
+    where = np.nonzero(counts[:, :4, :].any(axis=1))
+    v = np.zeros(where[0].size, dtype=_V_DTYPE)
+    v["series"], v["t"] = keys[where[0]], where[1]
+    for field, name in enumerate(("accessible", "blocked", "offline", "inconclusive", "probes")):
+        v[name] = counts[where[0], field, where[1]]
+    keys, counts = sqlite_days.read(db, "heartbeat_days", first_day, days)
+    where = np.nonzero(counts[:, 0, :])
+    h = np.zeros(where[0].size, dtype=_H_DTYPE)
+    h["leaf"], h["t"], h["probes"] = keys[where[0]], where[1], counts[where[0], 0, where[1]]
+    return v, h
+
+
+def _bucket_rows(
+    db: sqlite3.Connection, lo: int, hi: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    cursor = db.execute(
+        "SELECT series, bucket - ?, accessible, blocked, offline, inconclusive, probes"
+        " FROM verdict_rollup WHERE bucket >= ? AND bucket < ?",
+        [lo, lo, hi],
+    )
+    v = np.fromiter(cursor, dtype=_V_DTYPE)
+    h = np.fromiter(
+        db.execute(
+            "SELECT leaf, bucket - ?, probes FROM heartbeat_rollup"
+            " WHERE bucket >= ? AND bucket < ?",
+            [lo, lo, hi],
+        ),
+        dtype=_H_DTYPE,
+    )
+    return v, h

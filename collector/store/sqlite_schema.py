@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from collector.store import sqlite_days
 from collector.store.rollup import BASE_NS
 
 SCHEMA = """
@@ -88,9 +89,10 @@ CREATE TABLE IF NOT EXISTS probes (
     created_ns INTEGER NOT NULL
 );
 """
+SCHEMAS = (SCHEMA, sqlite_days.DDL)
 
 ROLLUP_KEY = "rollup_version"
-ROLLUP_VERSION = "1"  # bump when the rollup tables' meaning changes: they are rebuilt on open
+ROLLUP_VERSION = "2"  # bump when the rollup tables' meaning changes: they are rebuilt on open
 
 Say = Callable[[str], None]
 
@@ -162,6 +164,7 @@ def rebuild_rollups(db: sqlite3.Connection, say: Say = terminal_say) -> None:
             " count(DISTINCT probe), group_concat(DISTINCT probe) FROM heartbeats GROUP BY 1, 2",
             [BASE_NS],
         )
+        sqlite_days.rebuild(db)
         db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [ROLLUP_KEY, ROLLUP_VERSION])
         db.execute("COMMIT")
     except BaseException:

@@ -212,7 +212,7 @@ def _random_records(seed: int, since: datetime, hours: int) -> tuple[list[Any], 
                TargetRef("kz-gov", "g.test", Category.CONTROL)]  # fmt: skip
     leaves = [Vantage("KZ", 64500 + i % 3, ("fixed", "mobile")[i % 2]) for i in range(5)]
     verdicts, beats = [], []
-    for n in range(600):
+    for n in range(seed * 1000, seed * 1000 + 600):
         at = since + timedelta(seconds=rng.randrange(hours * 3600))
         vantage, probe = rng.choice(leaves), f"p{rng.randrange(4)}"
         if vantage is not leaves[4]:
@@ -228,16 +228,18 @@ def _random_records(seed: int, since: datetime, hours: int) -> tuple[list[Any], 
     return verdicts, beats
 
 
-def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hours", [6, 24, 48])  # 24, 48: from the day rows
+def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path, hours: int) -> None:
     from collector.anomaly.series_columns import grid_from_columns
     from collector.store.sqlite import SqliteStore
 
     since = datetime(2026, 1, 5, tzinfo=UTC)
-    until = since + timedelta(hours=6)
+    until = since + timedelta(hours=hours)
     store = SqliteStore(tmp_path / "s.sqlite3")
     try:
-        verdicts, beats = _random_records(3, since - timedelta(hours=1), 8)
-        store.write_batch(verdicts=verdicts, heartbeats=beats)
+        for seed in range(3):  # several batches: day rows updated in place, late ones too
+            verdicts, beats = _random_records(seed, since - timedelta(hours=1), hours + 2)
+            store.write_batch(verdicts=verdicts, heartbeats=beats)
         columns = store.rollup_columns(since=since, until=until, step_s=300)
         assert columns is not None
         got = grid_from_columns(*columns, since=since, until=until, step_s=300)
@@ -247,12 +249,17 @@ def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path) -> No
             since=since, until=until, step_s=300,
         )  # fmt: skip
         assert store.rollup_columns(since=since, until=until, step_s=3600) is None
+        store.rebuild_rollups()  # the rebuild from raw rows makes the same day rows
+        again = store.rollup_columns(since=since, until=until, step_s=300)
     finally:
         store.close()
     assert got.bad.any() and got.methods  # the data exercises the control and method paths
+    assert again is not None
+    rebuilt = grid_from_columns(*again, since=since, until=until, step_s=300)
     for name in Grid.__slots__:
-        mine, theirs = getattr(got, name), getattr(want, name)
-        if isinstance(mine, np.ndarray):
-            np.testing.assert_array_equal(mine, theirs, err_msg=name)
-        else:
-            assert mine == theirs, name
+        for grid in (got, rebuilt):
+            mine, theirs = getattr(grid, name), getattr(want, name)
+            if isinstance(mine, np.ndarray):
+                np.testing.assert_array_equal(mine, theirs, err_msg=name)
+            else:
+                assert mine == theirs, name
