@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from collector.records import Event
 from collector.store import open_store
 from collector.store.codec import event_from_dict
+from collector.store.sqlite_rows import heartbeat_content, verdict_content
 from lab.demo.truth import Clock
 from probe.model import (
     BlockMethod,
@@ -70,15 +72,23 @@ class ScenarioTime:
         )
 
 
-READ = {
-    name: f"SELECT record FROM {name}"  # noqa: S608 (fixed table names)
-    for name in ("measurements", "verdicts", "heartbeats", "events")
+# How each table's records are read back: measurements and events keep their JSON; verdicts and
+# heartbeats are integer-coded rows (collector/store/sqlite_schema.py), rebuilt by the store's own
+# functions from its views.
+READ: dict[str, tuple[str, Callable[[Sequence[Any]], str]]] = {
+    "measurements": ("SELECT record FROM measurements", itemgetter(0)),
+    "events": ("SELECT record FROM events", itemgetter(0)),
+    "verdicts": ("SELECT * FROM verdict_rows", verdict_content),
+    "heartbeats": ("SELECT * FROM heartbeat_rows", heartbeat_content),
 }
 
 
-def _rows(db: sqlite3.Connection, table: str) -> Iterator[dict[str, Any]]:
-    for (record,) in db.execute(READ[table]):
-        data: dict[str, Any] = json.loads(record)
+def stored_records(db: sqlite3.Connection, table: str) -> Iterator[dict[str, Any]]:
+    """Every record of ``table`` (measurements, verdicts, heartbeats, events) of a SQLite store,
+    in its wire form."""
+    sql, content = READ[table]
+    for row in db.execute(sql):
+        data: dict[str, Any] = json.loads(content(row))
         yield data
 
 
@@ -151,7 +161,7 @@ def restamp_store(source: Path, target: Path, time: ScenarioTime) -> dict[str, i
     try:
         with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
             batch: list[Any] = []
-            for m in _rows(db, "measurements"):
+            for m in stored_records(db, "measurements"):
                 batch.append(_measurement(m, time))
                 if len(batch) >= BATCH:
                     out.write_batch(measurements=batch)
@@ -159,14 +169,14 @@ def restamp_store(source: Path, target: Path, time: ScenarioTime) -> dict[str, i
                     batch = []
             out.write_batch(measurements=batch)
             counts["measurements"] += len(batch)
-            verdicts = [_verdict(v, time) for v in _rows(db, "verdicts")]
-            heartbeats = [_heartbeat(h, time) for h in _rows(db, "heartbeats")]
+            verdicts = [_verdict(v, time) for v in stored_records(db, "verdicts")]
+            heartbeats = [_heartbeat(h, time) for h in stored_records(db, "heartbeats")]
             for i in range(0, max(len(verdicts), len(heartbeats)), BATCH):
                 out.write_batch(
                     verdicts=verdicts[i : i + BATCH], heartbeats=heartbeats[i : i + BATCH]
                 )
             counts["verdicts"], counts["heartbeats"] = len(verdicts), len(heartbeats)
-            events = [time.event(event_from_dict(e)) for e in _rows(db, "events")]
+            events = [time.event(event_from_dict(e)) for e in stored_records(db, "events")]
             out.write_events(events)
             counts["events"] = len(events)
     finally:

@@ -28,6 +28,7 @@ from collector.store.codec import event_to_dict
 from collector.timeline import parse_query, read_timeline
 from lab.demo.config import VANTAGES
 from lab.demo.receiver import AlertReceiver
+from lab.demo.replay import stored_records
 from probe.model import format_time
 
 
@@ -163,9 +164,6 @@ def uploaded_rounds(store_url: str) -> int | None:
         return None
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
-            row = db.execute(
-                "SELECT COUNT(DISTINCT json_extract(record, '$.round_id')) FROM verdicts"
-            ).fetchone()
+            return len({v["round_id"] for v in stored_records(db, "verdicts")})
     except sqlite3.Error:
         return None
-    return int(row[0]) if row else 0
