@@ -259,7 +259,7 @@ def test_the_store_is_copied_into_scenario_time(tmp_path: Path) -> None:
     the references between them re-stamped alike."""
     from collector.store import open_store
     from collector.timeline import parse_query, read_timeline
-    from lab.demo.replay import ScenarioTime, restamp_store
+    from lab.demo.replay import ScenarioTime, restamp_store, stored_records
     from probe.ids import uuid7
     from probe.model import (
         Category,
@@ -336,9 +336,8 @@ def test_the_store_is_copied_into_scenario_time(tmp_path: Path) -> None:
     finally:
         copy.close()
     with sqlite3.connect(tmp_path / "kz-2022.sqlite3") as db:
-        [(measurement,)] = db.execute("SELECT record FROM measurements").fetchall()
-        [(verdict,)] = db.execute("SELECT record FROM verdicts").fetchall()
-    measured, judged = json.loads(measurement), json.loads(verdict)
+        [measured] = stored_records(db, "measurements")
+        [judged] = stored_records(db, "verdicts")
     assert judged["measurement_ids"] == [measured["id"]] != [m.id]
     assert judged["round_id"] == measured["round_id"]
     assert int(measured["id"].replace("-", "")[:12], 16) == int(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,43 +20,31 @@ from typing import Any
 
 import pytest
 
+from tests.support.netns import namespace, sh, unbound_binary, unbound_config
+
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN = [("127.0.0.1", 8081), ("127.0.0.1", 80), ("10.77.0.1", 80), ("10.77.0.1", 8081)]
 FORBIDDEN += [("127.0.0.2", 80)]
-UNBOUND = """
-server:
-  interface: 198.18.0.53
-  port: 53
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "{dir}"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  do-ip6: no
-  access-control: 0.0.0.0/0 allow
-  module-config: "iterator"
-  local-zone: "test." nodefault
-  local-zone: "ssrf.test." static
-  local-data: "loop.ssrf.test. A 127.0.0.1"
-  local-data: "loop2.ssrf.test. A 127.0.0.2"
-  local-data: "private.ssrf.test. A 10.77.0.1"
-  local-data: "mixed.ssrf.test. A 10.77.0.1"
-  local-data: "mixed.ssrf.test. A 198.19.5.1"
-  local-data: "site.ssrf.test. A 198.19.5.1"
-  local-data: "hop-ip.ssrf.test. A 198.19.5.1"
-  local-data: "hop-name.ssrf.test. A 198.19.5.1"
-  local-data: "hop-lo2.ssrf.test. A 198.19.5.1"
-  local-data: "hop-gone.ssrf.test. A 198.19.5.1"
-stub-zone:
-  name: "."
-  stub-addr: 127.0.0.1@9
-remote-control:
-  control-enable: no
-"""
+ZONES = [
+    'local-zone: "ssrf.test." static',
+    *(
+        f'local-data: "{name}.ssrf.test. A {address}"'
+        for name, address in [
+            ("loop", "127.0.0.1"),
+            ("loop2", "127.0.0.2"),
+            ("private", "10.77.0.1"),
+            ("mixed", "10.77.0.1"),
+            ("mixed", "198.19.5.1"),
+            ("site", "198.19.5.1"),
+            ("hop-ip", "198.19.5.1"),
+            ("hop-name", "198.19.5.1"),
+            ("hop-lo2", "198.19.5.1"),
+            ("hop-gone", "198.19.5.1"),
+        ]
+    ),
+]
 # The allowed web server: a page, or a redirect into the collector's own network.
 SITE = r"""
 import http.server, sys
@@ -141,11 +128,6 @@ print(json.dumps(out))
 TARGETS = ("loop", "loop2", "private", "mixed", "site", "hop-ip", "hop-name", "hop-lo2", "hop-gone")
 
 
-def sh(*args: str, ns: str | None = None) -> None:
-    prefix = ["ip", "netns", "exec", ns] if ns else []
-    subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
-
-
 def _started(argv: list[str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -160,41 +142,17 @@ def _started(argv: list[str]) -> subprocess.Popen[str]:
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2 (CI has them)")
-    unbound = shutil.which("unbound") or "/usr/sbin/unbound"
-    if not Path(unbound).exists():
-        pytest.skip("unbound is not installed (CI has it)")
-    ns = f"tctl{os.getpid() % 100000}"
+    unbound = unbound_binary()
     work = tmp_path_factory.mktemp("ssrf")
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-        for address in ("198.18.0.53", "198.19.5.1", "10.77.0.1"):
-            sh("ip", "addr", "add", f"{address}/32", "dev", "lo", ns=ns)
-        (work / "unbound.conf").write_text(UNBOUND.format(dir=work))
-        procs.append(
-            subprocess.Popen(
-                ["ip", "netns", "exec", ns, unbound, "-d", "-c", str(work / "unbound.conf")],
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-        exec_ns = ["ip", "netns", "exec", ns, sys.executable]
-        procs.append(_started([*exec_ns, "-c", SITE]))
-        trap = _started([*exec_ns, "-c", TRAP, json.dumps(FORBIDDEN)])
-        procs.append(trap)
+    with namespace("tctl", ("198.18.0.53", "198.19.5.1", "10.77.0.1")) as net:
+        config = unbound_config(interface="198.18.0.53", directory=work, zones=ZONES)
+        (work / "unbound.conf").write_text(config)
+        net.start(unbound, "-d", "-c", str(work / "unbound.conf"), stderr=subprocess.PIPE)
+        net.procs.append(_started(net.argv(sys.executable, "-c", SITE)))
+        trap = _started(net.argv(sys.executable, "-c", TRAP, json.dumps(FORBIDDEN)))
+        net.procs.append(trap)
         time.sleep(0.3)  # unbound binds within milliseconds; one short wait, not a poll loop
-        yield {"ns": ns, "trap": trap}
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+        yield {"ns": net.name, "trap": trap}
 
 
 def _trapped(trap: subprocess.Popen[str], wait: float) -> list[list[Any]]:

@@ -45,6 +45,7 @@ from probe.model import (
     Verdict,
     VerdictKind,
 )
+from tests.support.processes import stop
 
 OPERATOR = "operator-secret-0123456789"
 END = datetime(2022, 1, 8, 0, 0, tzinfo=UTC)
@@ -706,12 +707,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     finally:
         if session is not None:
             httpx.delete(f"{base}/session/{session}", timeout=30)
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -20,6 +20,7 @@ from lab.topology import (
     PUBLIC_RESOLVER,
     SILENT_HOST,
 )
+from tests.support.processes import stop
 
 from .conftest import lab_unavailable
 
@@ -297,12 +298,9 @@ def test_lab_down_removes_a_crashed_runs_leftovers() -> None:
     reason = lab_unavailable()
     if reason:
         pytest.skip(reason)
-    builder = subprocess.Popen(
-        [sys.executable, "-c", "import time\nfrom lab import Lab\nLab(prefix='tcrash').up()\n"
-         "print('up', flush=True)\ntime.sleep(60)"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    crash = "import time\nfrom lab import Lab\nLab(prefix='tcrash').up()\n"
+    crash += "print('up', flush=True)\ntime.sleep(60)"
+    builder = subprocess.Popen([sys.executable, "-c", crash], stdout=subprocess.PIPE, text=True)
     try:
         assert builder.stdout is not None and builder.stdout.readline().strip() == "up"
         builder.send_signal(signal.SIGKILL)  # a crash: no teardown ran
@@ -361,5 +359,4 @@ def test_collector_is_reached_through_the_internet_unless_shut_down(lab: Lab) ->
         assert curl(lab, "fixed", url, limit=1.5)[0] == 28
         assert curl(lab, "mobile", url)[0] == 0
     finally:
-        server.terminate()
-        server.wait()
+        stop(server)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import stop
+
 Handler = Callable[[socket.socket], None]
 
 UNBOUND_CONF = """
@@ -79,8 +81,7 @@ def unbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         _wait_for_dns(port, proc)
         yield port
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def _wait_for_dns(port: int, proc: subprocess.Popen[str]) -> None:

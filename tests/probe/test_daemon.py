@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lab.demo.replay import stored_records
 from probe.credentials import Credentials, save_credentials
 from probe.daemon import STOP_GRACE_S, Daemon, due_tests
 from probe.ids import uuid7
@@ -44,6 +45,7 @@ from probe.model import (
 from probe.outbox import Kind, Outbox
 from probe.settings import OutboxSettings, ProbeSettings, ScheduleSettings
 from probe.uploader import Backoff, Uploader
+from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
@@ -310,8 +312,11 @@ def test_the_scheduler_runs_rounds_and_heartbeats_and_stops(tmp_path: Path) -> N
         return fake_result(probe_id, n=1)
 
     daemon = make_daemon(tmp_path, quick)
-    runner = threading.Thread(target=lambda: setattr(daemon, "finished", daemon.run(
-        first_round_delay_s=0.1)))  # fmt: skip
+
+    def run() -> None:
+        daemon.finished = daemon.run(first_round_delay_s=0.1)  # type: ignore[attr-defined]
+
+    runner = threading.Thread(target=run)
     runner.start()
     try:
         deadline = time.monotonic() + 10
@@ -372,12 +377,7 @@ def running_collector(workdir: Path, port: int) -> Iterator[Path]:
             time.sleep(0.1)
         yield store
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
@@ -434,10 +434,10 @@ def running_daemon(
 
 
 def store_rows(store: Path, table: str) -> dict[str, dict[str, Any]]:
-    with sqlite3.connect(store) as db:
-        rows = db.execute(f"SELECT id, record FROM {table}").fetchall()
-    assert len(rows) == len({r[0] for r in rows})
-    return {r[0]: json.loads(r[1]) for r in rows}
+    with closing(sqlite3.connect(store)) as db:
+        rows = list(stored_records(db, table))
+    assert len(rows) == len({r["id"] for r in rows})
+    return {r["id"]: r for r in rows}
 
 
 def journal(state: Path) -> tuple[dict[str, str], dict[str, set[str]]]:

@@ -12,18 +12,20 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lab.demo.replay import stored_records
 from probe.model import utcnow
 from probe.outbox import Outbox
+from tests.support.processes import stop
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
 
@@ -53,12 +55,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 def rows(store: Path, table: str) -> dict[str, dict[str, Any]]:
     if not store.exists():
         return {}
-    with sqlite3.connect(store) as db:
+    with closing(sqlite3.connect(store)) as db:
         try:
-            found = db.execute(f"SELECT id, record FROM {table}").fetchall()
+            found = list(stored_records(db, table))
         except sqlite3.OperationalError:
             return {}
-    return {r[0]: json.loads(r[1]) for r in found}
+    return {r["id"]: r for r in found}
 
 
 def start_collector(lab: Any, work: Path) -> tuple[str, Path]:
@@ -148,10 +150,5 @@ def test_measurements_during_a_shutdown_arrive_after_restoration(lab: Any, tmp_p
         dark_beats = [b for b in beats if dark_from < datetime.fromisoformat(b["at"]) < back_at]
         assert dark_beats, "heartbeats from the dark period should arrive too"
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop(daemon, timeout=15)
         log.close()

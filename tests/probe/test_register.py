@@ -18,6 +18,7 @@ from probe.heartbeat import make_heartbeat
 from probe.model import Vantage, utcnow
 from probe.outbox import Kind, Outbox
 from probe.uploader import Uploader
+from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
@@ -71,8 +72,7 @@ def collector_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
             time.sleep(0.1)
         yield url, config
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
         log.close()
 
 

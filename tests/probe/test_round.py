@@ -5,7 +5,6 @@ everything (a shutdown). Nothing leaves the namespace; it has no link at all."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.netns import namespace, sh, unbound_binary, unbound_config
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -47,40 +48,26 @@ threading.Thread(target=plain.serve_forever, daemon=True).start()
 print("ready", flush=True)
 secure.serve_forever()
 """
-UNBOUND = """
-server:
-  interface: 198.18.0.53
-  port: 53
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "{dir}"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  do-ip6: no
-  access-control: 0.0.0.0/0 allow
-  module-config: "iterator"
-  local-zone: "test." nodefault
-  local-zone: "tyndau.test." static
-  local-data: "alpha.tyndau.test. A 198.19.1.1"
-  local-data: "bravo.tyndau.test. A 198.19.1.2"
-  local-data: "charlie.tyndau.test. A 198.19.1.3"
-  local-data: "echo.tyndau.test. A 10.10.34.35"
-  local-data: "foxtrot.tyndau.test. A 198.19.1.2"
-  local-data: "foxtrot.tyndau.test. A 198.19.1.1"
-  local-data: "golf.tyndau.test. A 198.19.1.3"
-  local-data: "golf.tyndau.test. A 198.19.1.2"
-  local-data: "hotel.tyndau.test. A 198.19.1.1"
-  local-data: "india.tyndau.test. A 198.19.1.1"
-  local-data: "ctl.tyndau.test. A 198.19.1.10"
-  local-data: "ctl2.tyndau.test. A 198.19.1.11"
-stub-zone:
-  name: "."
-  stub-addr: 127.0.0.1@9
-remote-control:
-  control-enable: no
-"""
+ZONES = [
+    'local-zone: "tyndau.test." static',
+    *(
+        f'local-data: "{name}.tyndau.test. A {address}"'
+        for name, address in [
+            ("alpha", "198.19.1.1"),
+            ("bravo", "198.19.1.2"),
+            ("charlie", "198.19.1.3"),
+            ("echo", "10.10.34.35"),
+            ("foxtrot", "198.19.1.2"),
+            ("foxtrot", "198.19.1.1"),
+            ("golf", "198.19.1.3"),
+            ("golf", "198.19.1.2"),
+            ("hotel", "198.19.1.1"),
+            ("india", "198.19.1.1"),
+            ("ctl", "198.19.1.10"),
+            ("ctl2", "198.19.1.11"),
+        ]
+    ),
+]
 TARGETS = """
 [[targets]]
 name = "alpha"
@@ -129,89 +116,43 @@ category = "control"
 """
 
 
-def sh(*args: str, ns: str | None = None) -> None:
-    prefix = ["ip", "netns", "exec", ns] if ns else []
-    subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def vantage(tmp_path_factory: pytest.TempPathFactory, pki: Any) -> Iterator[dict[str, Any]]:
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
-        pytest.skip("needs root, iproute2 and nftables (CI has them)")
-    if not shutil.which("unbound") and not Path("/usr/sbin/unbound").exists():
-        pytest.skip("unbound is not installed (CI has it)")
-    ns = f"tpbr{os.getpid() % 100000}"
+    if not shutil.which("nft"):
+        pytest.skip("needs nftables (CI has it)")
+    unbound = unbound_binary()
     work = tmp_path_factory.mktemp("round")
-    etc = Path("/etc/netns") / ns
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-        for address in (
-            "198.18.0.53",
-            "198.19.1.1",
-            "198.19.1.2",
-            "198.19.1.3",
-            "198.19.1.10",
-            "198.19.1.11",
-        ):
-            sh("ip", "addr", "add", f"{address}/32", "dev", "lo", ns=ns)
-        etc.mkdir(parents=True, exist_ok=True)
-        (etc / "resolv.conf").write_text("nameserver 198.18.0.53\n")
-        (work / "unbound.conf").write_text(UNBOUND.format(dir=work))
+    addresses = ("198.18.0.53", "198.19.1.1", "198.19.1.2", "198.19.1.3", "198.19.1.10")
+    with namespace("tpbr", (*addresses, "198.19.1.11"), resolver="198.18.0.53") as net:
+        config = unbound_config(interface="198.18.0.53", directory=work, zones=ZONES)
+        (work / "unbound.conf").write_text(config)
         (work / "server.py").write_text(SERVER)
         (work / "targets.toml").write_text(TARGETS)
-        unbound = shutil.which("unbound") or "/usr/sbin/unbound"
-        procs.append(
-            subprocess.Popen(
-                ["ip", "netns", "exec", ns, unbound, "-d", "-c", str(work / "unbound.conf")],
-                text=True,
-            )
-        )
-        server = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                sys.executable,
-                str(work / "server.py"),
-                str(pki.leaf_cert),
-                str(pki.leaf_key),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        procs.append(server)
+        net.start(unbound, "-d", "-c", str(work / "unbound.conf"))
+        cert = (str(pki.leaf_cert), str(pki.leaf_key))
+        server = net.start(sys.executable, str(work / "server.py"), *cert, stdout=subprocess.PIPE)
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        sh("nft", "add table inet tpb", ns=ns)
-        sh("nft", "add chain inet tpb out { type filter hook output priority 0 ; }", ns=ns)
-        sh("nft", "add rule inet tpb out ip daddr 198.19.1.2 drop", ns=ns)
-        sh(
-            "nft",
-            "add rule inet tpb out ip daddr 198.19.1.3 tcp flags syn reject with tcp reset",
-            ns=ns,
+        net.sh("nft", "add table inet tpb")
+        net.sh("nft", "add chain inet tpb out { type filter hook output priority 0 ; }")
+        net.sh("nft", "add rule inet tpb out ip daddr 198.19.1.2 drop")
+        net.sh(
+            "nft", "add rule inet tpb out ip daddr 198.19.1.3 tcp flags syn reject with tcp reset"
         )
         time.sleep(0.3)  # unbound binds within milliseconds; one short wait, not a poll loop
-        yield {"ns": ns, "work": work, "ca": pki.ca_pem}
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
-        shutil.rmtree(etc, ignore_errors=True)
+        yield {"ns": net.name, "work": work, "ca": pki.ca_pem}
 
 
 def probe_cli(v: dict[str, Any], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """``tyndau probe once --targets <lab targets> ARGS`` inside the vantage's namespace."""
+    once = [str(TYNDAU), "probe", "once", "--targets", str(v["work"] / "targets.toml"), *args]
     return subprocess.run(
-        ["ip", "netns", "exec", v["ns"], str(TYNDAU), "probe", "once",
-         "--targets", str(v["work"] / "targets.toml"), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
-    )  # fmt: skip
+        ["ip", "netns", "exec", v["ns"], *once],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
 
 
 def probe_once(v: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], float]:
