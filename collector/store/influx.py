@@ -25,6 +25,7 @@ from influxdb_client.rest import ApiException
 
 from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
+from collector.store import influx_rollup
 from collector.store.base import (
     Enrolment,
     MeasurementPage,
@@ -52,6 +53,7 @@ from collector.store.codec import (
     encode_cursor,
     event_from_dict,
     from_ns,
+    record_ns,
     to_ns,
 )
 from collector.store.ids import Keyed, sort_out
@@ -71,6 +73,7 @@ from collector.store.points import (
     point_identity,
     verdict_point,
 )
+from collector.store.rollup import BASE_S, served
 from probe.model import Heartbeat, Measurement, Verdict
 
 WriteMode = Literal["auto", "v1", "v2"]
@@ -110,6 +113,7 @@ class InfluxStore:
         self._database_ready = False
         self._timeout_s = timeout_s
         self._secret: bytes | None = None
+        self._rollups_checked = False  # whether a store from before rollups was rebuilt
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -141,7 +145,52 @@ class InfluxStore:
         fresh = [points[p] for p in kept.fresh]
         days = {day_of(_record_time(records[p])) for p in kept.fresh}  # Store.day_stamps
         self.write_points(fresh + day_points(days))
+        self._update_rollups([records[p] for p in kept.fresh])
         return WriteResult(accepted=len(fresh), duplicates=kept.duplicates)
+
+    def _update_rollups(self, accepted: list[Measurement | Verdict | Heartbeat]) -> None:
+        """Recompute the rollup points the accepted records touch (collector/store/
+        influx_rollup.py), after their raw points are written."""
+        v_spans, h_spans = influx_rollup.leaf_times(
+            [(r, record_ns(r.at, r.id)) for r in accepted if isinstance(r, Verdict)],
+            [(r, record_ns(r.at, r.id)) for r in accepted if isinstance(r, Heartbeat)],
+        )
+        points = influx_rollup.verdict_points(influx_rollup.where(v_spans), self._grouped_rows)
+        points += influx_rollup.heartbeat_points(influx_rollup.where(h_spans), self._grouped_rows)
+        self.write_points(points)
+
+    def rebuild_rollups(self) -> None:
+        """Recompute every rollup point from the raw points, a day at a time (a store written
+        before rollups existed; done once, on the first bucket read)."""
+        first = self._rows("SELECT first(confidence) FROM probe_verdict")
+        hb_first = self._rows("SELECT first(uptime_s) FROM probe_heartbeat")
+        last = self._rows("SELECT last(confidence) FROM probe_verdict")
+        hb_last = self._rows("SELECT last(uptime_s) FROM probe_heartbeat")
+        starts = [int(r[0]) for r in first + hb_first]
+        ends = [int(r[0]) for r in last + hb_last]
+        if not starts:
+            return
+        day = min(starts) // DAY_NS * DAY_NS
+        while day <= max(ends):
+            condition = influx_rollup.window(day, day + DAY_NS)
+            self.write_points(
+                influx_rollup.verdict_points(condition, self._grouped_rows)
+                + influx_rollup.heartbeat_points(condition, self._grouped_rows)
+            )
+            day += DAY_NS
+
+    def _rollups_ready(self) -> None:
+        if self._rollups_checked:
+            return
+        self._ensure_database()
+        names = {str(row[0]) for row in self._rows("SHOW MEASUREMENTS")}
+        raw = names & {"probe_verdict", "probe_heartbeat"}
+        if raw and not names & {influx_rollup.VERDICT_ROLLUP, influx_rollup.HEARTBEAT_ROLLUP}:
+            self.rebuild_rollups()
+        self._rollups_checked = True
+
+    def _grouped_rows(self, sql: str) -> list[tuple[dict[str, str], list[list[Any]]]]:
+        return [(s.get("tags") or {}, s["values"]) for s in self._series(sql, method="POST")]
 
     def _stored(self, group: str, name: str, batch: list[Keyed]) -> dict[tuple[str, str], Keyed]:
         """The points of ``name`` already stored under the batch's ids, looked up near the
@@ -247,6 +296,10 @@ class InfluxStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
+        lo, hi = bound_ns(since), bound_ns(until)
+        if step_s == BASE_S and served(lo, hi, step_s):
+            self._rollups_ready()
+            return influx_rollup.read_verdicts(lo, hi, cc, self._grouped_rows)
         dims = ("cc", "asn", "network", "target", "category", "verdict", "method", "reason")
         series = self._grouped("probe_verdict", "confidence", since, until, step_s, cc, dims)
         return fold_verdicts(
@@ -272,6 +325,10 @@ class InfluxStore:
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
+        lo, hi = bound_ns(since), bound_ns(until)
+        if step_s == BASE_S and served(lo, hi, step_s):
+            self._rollups_ready()
+            return influx_rollup.read_heartbeats(lo, hi, cc, self._grouped_rows)
         dims = ("cc", "asn", "network")
         series = self._grouped("probe_heartbeat", "uptime_s", since, until, step_s, cc, dims)
         return fold_heartbeats(

@@ -1,0 +1,192 @@
+"""Rollup points of the InfluxDB store: recomputed from raw points, never incremented.
+
+After a write of accepted records the store asks InfluxDB for the raw counts of the touched
+vantages over the touched 5-minute buckets (one GROUP BY time(300s) query per measurement) and
+writes one rollup point per (series, bucket) with the full counts. A point with the same tags and
+time overwrites itself, so a re-send, a retry after a half-failed write or two collectors
+writing the same bucket one after the other all end in the exact counts: the last recompute
+sees every raw point written before it. Scans read these points at the base step; other steps
+group the raw points.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from influxdb_client.client.write.point import Point
+
+from collector.records import HeartbeatBucket, VerdictBucket
+from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeats, fold_verdicts
+from collector.store.codec import from_ns
+from collector.store.influxql import quote
+from collector.store.points import make_point
+from collector.store.rollup import BASE_NS, BASE_S, base_bucket
+from probe.model import Heartbeat, Verdict
+
+VERDICT_ROLLUP = "rollup_verdict"
+HEARTBEAT_ROLLUP = "rollup_heartbeat"
+Query = Callable[[str], list[tuple[dict[str, str], list[list[Any]]]]]
+Leaf = tuple[str, int, str]
+_V_DIMS = ("cc", "asn", "network", "target", "category", "verdict", "method", "reason", "probe")
+
+
+def touched(
+    records: Iterable[tuple[Leaf, int]],
+) -> dict[Leaf, tuple[int, int]]:
+    """Per vantage (cc, asn, network): the [first, last] base buckets of the records' times."""
+    spans: dict[Leaf, tuple[int, int]] = {}
+    for leaf, ns in records:
+        bucket = base_bucket(ns)
+        lo, hi = spans.get(leaf, (bucket, bucket))
+        spans[leaf] = (min(lo, bucket), max(hi, bucket))
+    return spans
+
+
+def window(first_ns: int, until_ns: int) -> str:
+    """Every vantage over a time window (a rebuild from the raw points)."""
+    return f"time >= {first_ns} AND time < {until_ns}"
+
+
+def where(spans: dict[Leaf, tuple[int, int]]) -> str:
+    """The touched vantages over the touched buckets, empty when there are none. InfluxQL
+    takes one time range per query (no OR of time ranges), so it spans all the batch's."""
+    if not spans:
+        return ""
+    lo = min(first for first, _ in spans.values())
+    hi = max(last for _, last in spans.values())
+    vantages = " OR ".join(
+        f"(cc = {quote(cc)} AND asn = {quote(str(asn))} AND network = {quote(network)})"
+        for cc, asn, network in spans
+    )
+    return f"time >= {lo * BASE_NS} AND time < {(hi + 1) * BASE_NS} AND ({vantages})"
+
+
+def verdict_points(condition: str, query: Query) -> list[Point]:
+    """Rollup points of every verdict series with raw points matching ``condition``."""
+    if not condition:
+        return []
+    group = ", ".join(f'"{d}"' for d in _V_DIMS)
+    sql = (
+        f'SELECT count("confidence") FROM probe_verdict WHERE {condition}'  # noqa: S608
+        f" GROUP BY time({BASE_S}s), {group} fill(none)"
+    )
+    buckets = fold_verdicts(
+        [_verdict_count(tags, row) for tags, rows in query(sql) for row in rows]
+    )
+    return [_verdict_point(b) for b in buckets]
+
+
+def heartbeat_points(condition: str, query: Query) -> list[Point]:
+    if not condition:
+        return []
+    sql = (
+        f'SELECT count("uptime_s") FROM probe_heartbeat WHERE {condition}'  # noqa: S608
+        f' GROUP BY time({BASE_S}s), "cc", "asn", "network", "probe" fill(none)'
+    )
+    counts = [
+        HeartbeatCount(t.get("cc", ""), _int(t.get("asn", "0")), t.get("network", ""),
+                       int(row[0]), t.get("probe", ""), int(row[1]))
+        for t, rows in query(sql) for row in rows
+    ]  # fmt: skip
+    return [
+        make_point(
+            HEARTBEAT_ROLLUP,
+            {"cc": b.cc, "asn": str(b.asn), "network": b.network},
+            {"heartbeats": b.heartbeats, "probes": b.probes},
+            _ns(b),
+        )
+        for b in fold_heartbeats(counts)
+    ]
+
+
+def _ns(bucket: VerdictBucket | HeartbeatBucket) -> int:
+    seconds = int(bucket.start.timestamp())
+    return seconds * 1_000_000_000
+
+
+def _verdict_count(tags: dict[str, str], row: list[Any]) -> VerdictCount:
+    cc, asn, network, target, category, verdict, method, reason, probe = (
+        tags.get(d, "") for d in _V_DIMS
+    )
+    return VerdictCount(
+        cc, _int(asn), network, target, category, int(row[0]), verdict, method, reason, probe,
+        int(row[1]),
+    )  # fmt: skip
+
+
+def _verdict_point(b: VerdictBucket) -> Point:
+    tags = {"cc": b.cc, "asn": str(b.asn), "network": b.network, "target": b.target,
+            "category": b.category}  # fmt: skip
+    fields: dict[str, Any] = {
+        "accessible": b.accessible, "blocked": b.blocked, "offline": b.offline,
+        "inconclusive": b.inconclusive, "probes": b.probes,
+        "methods": json.dumps(b.methods, sort_keys=True),
+        "reasons": json.dumps(b.reasons, sort_keys=True),
+    }  # fmt: skip
+    return make_point(VERDICT_ROLLUP, tags, fields, _ns(b))
+
+
+def read_verdicts(
+    since_ns: int, until_ns: int, cc: str | None, query: Query
+) -> list[VerdictBucket]:
+    """VerdictBuckets at the base step from the rollup points of [since, until)."""
+    where = f"time >= {since_ns} AND time < {until_ns}"
+    if cc is not None:
+        where += f" AND cc = {quote(cc)}"
+    sql = (
+        "SELECT accessible, blocked, offline, inconclusive, probes, methods, reasons"  # noqa: S608
+        f' FROM {VERDICT_ROLLUP} WHERE {where} GROUP BY "cc", "asn", "network", "target",'
+        ' "category"'
+    )
+    out = [
+        VerdictBucket(
+            cc=t.get("cc", ""), asn=_int(t.get("asn", "0")), network=t.get("network", ""),
+            target=t.get("target", ""), category=t.get("category", ""),
+            start=from_ns(int(row[0])), accessible=int(row[1]), blocked=int(row[2]),
+            offline=int(row[3]), inconclusive=int(row[4]), probes=int(row[5]),
+            methods=json.loads(row[6] or "{}"), reasons=json.loads(row[7] or "{}"),
+        )
+        for t, rows in query(sql)
+        for row in rows
+    ]  # fmt: skip
+    out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network, b.target))
+    return out
+
+
+def read_heartbeats(
+    since_ns: int, until_ns: int, cc: str | None, query: Query
+) -> list[HeartbeatBucket]:
+    where = f"time >= {since_ns} AND time < {until_ns}"
+    if cc is not None:
+        where += f" AND cc = {quote(cc)}"
+    sql = (
+        f"SELECT heartbeats, probes FROM {HEARTBEAT_ROLLUP} WHERE {where}"  # noqa: S608
+        ' GROUP BY "cc", "asn", "network"'
+    )
+    out = [
+        HeartbeatBucket(t.get("cc", ""), _int(t.get("asn", "0")), t.get("network", ""),
+                        from_ns(int(row[0])), int(row[2]), int(row[1]))
+        for t, rows in query(sql)
+        for row in rows
+    ]  # fmt: skip
+    out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network))
+    return out
+
+
+def leaf_times(
+    verdicts: Sequence[tuple[Verdict, int]], heartbeats: Sequence[tuple[Heartbeat, int]]
+) -> tuple[dict[Leaf, tuple[int, int]], dict[Leaf, tuple[int, int]]]:
+    """Spans of the accepted verdicts and heartbeats (each with its storage time)."""
+    return (
+        touched(((v.vantage.cc, v.vantage.asn, v.vantage.network), ns) for v, ns in verdicts),
+        touched(((h.vantage.cc, h.vantage.asn, h.vantage.network), ns) for h, ns in heartbeats),
+    )
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
