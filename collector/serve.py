@@ -91,14 +91,6 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(str(args.config), "store", str(exc)) from None
     except StoreMissingError as exc:
         raise ConfigError(str(args.config), "store", str(exc), "--init on the first run") from None
-    options = {
-        "host": host,
-        "port": port,
-        "access_log": False,  # access lines carry the client's address: never log them
-        "proxy_headers": False,
-        "server_header": False,
-        "log_config": None,  # keep tyndau's logging set-up
-    }
     store_name = settings.store.split("?")[0]
     if workers > 1:
         store.close()  # each worker opens its own; this process only supervises them
@@ -112,16 +104,31 @@ def main(args: argparse.Namespace) -> int:
             }
         )
         log.info("collector on %s:%d, %d workers, store %s", host, port, workers, store_name)
-        uvicorn.run("collector.serve:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        _run("collector.serve:worker_app", host, port, workers=workers)
         return 0
     app = create_app(settings, store)
     tune_gc()
     log.info("collector listening on %s:%d, store %s", host, port, store_name)
     try:
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        _run(app, host, port)
     finally:
         store.close()
     return 0
+
+
+def _run(app: FastAPI | str, host: str, port: int, *, workers: int = 1) -> None:
+    """uvicorn with one app, or with ``workers`` processes each calling the factory named."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
+        access_log=False,  # access lines carry the client's address: never log them
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,  # keep tyndau's logging set-up
+    )
 
 
 def worker_app() -> FastAPI:
