@@ -57,6 +57,7 @@ class _Item:
     leaf: int
     run: Run
     evidence: dict[str, Any]
+    failing: int = 0  # target failures: the most distinct probes failing in one round
 
 
 def detect(
@@ -223,8 +224,8 @@ def _failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
         p, end = run.series, _end(run, grid)
         probes = int(grid.probes[p, run.start : end].max())
         failing = int(failed[p, run.start : end].max())  # distinct probes failing in a round
-        if min(probes, failing) < th.min_probes or end - run.start < th.min_rounds:
-            continue
+        if end - run.start < th.min_rounds:
+            continue  # min_probes is asked of all the groups failing together (_enough)
         methods: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
         for t in range(run.start, end):
@@ -239,7 +240,7 @@ def _failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
             "methods": dict(methods),
             "reasons": dict(reasons),
         }
-        by_target.setdefault(grid.pairs[p][1], []).append(_Item(p, run, evidence))
+        by_target.setdefault(grid.pairs[p][1], []).append(_Item(p, run, evidence, failing))
     out: list[Detection] = []
     for target, items in sorted(by_target.items()):
         out += _target_detections(grid, th, target, items, leaf_of)
@@ -249,28 +250,19 @@ def _failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
 def _target_detections(
     grid: Grid, th: Thresholds, target: str, items: list[_Item], leaf_of: Any
 ) -> list[Detection]:
-    as_leaf = [_Item(int(leaf_of[i.leaf]), i.run, i.evidence) for i in items]
-    outages: list[list[_Item]] = []
-    local: list[_Item] = []
-    for onset_group in _onset_groups(as_leaf):
-        countries = {grid.leaves[i.leaf][0] for i in onset_group}
-        if len(countries) >= th.min_countries:
-            outages.append(onset_group)
-        else:
-            local += onset_group
-    for item in list(local):  # a late-starting leaf of a running outage belongs to it
-        outage = next((o for o in outages if _within(item.run, o)), None)
-        if outage is not None:
-            first = min(i.run.start for i in outage)
-            run = replace(item.run, start=max(item.run.start, first))
-            outage.append(_Item(item.leaf, run, item.evidence))
-            local.remove(item)
+    as_leaf = [_Item(int(leaf_of[i.leaf]), i.run, i.evidence, i.failing) for i in items]
+    outages, local = _outages(grid, th, as_leaf)
     out: list[Detection] = []
     for group in outages:
-        out += _detections(grid, EventKind.PLATFORM_OUTAGE, EVERYWHERE, group, set(), target, None)
+        if _enough(group, th):
+            out += _detections(
+                grid, EventKind.PLATFORM_OUTAGE, EVERYWHERE, group, set(), target, None
+            )
     pair_rows = [p for p, (_, name) in enumerate(grid.pairs) if name == target]
     for cc, group in _by_country(grid, local).items():
         for part in _clusters(group):
+            if not _enough(part, th):
+                continue
             active = _active_leaves(
                 grid.accessible,
                 pair_rows,
@@ -297,6 +289,36 @@ def _target_detections(
                 kind = EventKind.BLOCKING
             out += _detections(grid, kind, cc, part, active, target, method)
     return out
+
+
+def _outages(
+    grid: Grid, th: Thresholds, items: list[_Item]
+) -> tuple[list[list[_Item]], list[_Item]]:
+    """Runs starting together in ``min_countries`` countries (platform outages), with the
+    late-starting leaves of a running outage attached; and the rest, per country."""
+    outages: list[list[_Item]] = []
+    local: list[_Item] = []
+    for onset_group in _onset_groups(items):
+        countries = {grid.leaves[i.leaf][0] for i in onset_group}
+        if len(countries) >= th.min_countries:
+            outages.append(onset_group)
+        else:
+            local += onset_group
+    for item in list(local):  # a late-starting leaf of a running outage belongs to it
+        outage = next((o for o in outages if _within(item.run, o)), None)
+        if outage is not None:
+            first = min(i.run.start for i in outage)
+            run = replace(item.run, start=max(item.run.start, first))
+            outage.append(_Item(item.leaf, run, item.evidence, item.failing))
+            local.remove(item)
+    return outages, local
+
+
+def _enough(group: list[_Item], th: Thresholds) -> bool:
+    """At least ``min_probes`` distinct probes failing, over all the groups whose runs make
+    one event: a block seen by one probe in each of several one-probe groups counts, as their
+    pools do for shutdowns (issue 13), and one probe alone never makes an event."""
+    return sum(i.failing for i in group) >= th.min_probes
 
 
 def _within(run: Run, group: list[_Item]) -> bool:

@@ -48,6 +48,23 @@ def test_one_probe_groups_are_pooled_per_network_type(b: Any) -> None:
     )  # fmt: skip
 
 
+def test_a_block_seen_by_one_probe_in_each_of_several_groups_is_found(b: Any) -> None:
+    # the country blocks telegram by DNS; its vantage groups have one probe each
+    s = b.day + 30
+    blocked = {"telegram": (s, s + 20, "dns")}
+    leaves = [b.Leaf(asn=asn, probes=1, blocked=blocked) for asn in (64500, 64501, 64502)]
+    (det,) = grid_detect(b, *b.history(leaves, b.day + 80), b.day + 80, b.day)
+    assert (det.kind, det.scope.cc, det.target, det.method) == (
+        EventKind.BLOCKING,
+        "KZ",
+        "telegram",
+        "dns",
+    )
+    assert det.start == b.at(s)
+    alone = [b.Leaf(asn=64500, probes=1, blocked=blocked), b.Leaf(asn=64501, probes=1)]
+    assert grid_detect(b, *b.history(alone, b.day + 80), b.day + 80, b.day) == []  # one probe
+
+
 def test_one_bad_probe_is_not_a_platform_outage_nor_a_block(b: Any) -> None:
     # a broken resolver on one probe of a group: everything it measures is inconclusive,
     # its controls too; the other probe is fine
