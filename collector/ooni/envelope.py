@@ -83,14 +83,14 @@ def parse_asn(value: object) -> int:
 
 def parse_envelope(data: object) -> Envelope:
     """Read one measurement's envelope; raises OoniFormatError naming the first bad key."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise OoniFormatError("<measurement>", f"got a JSON {type(data).__name__}", "an object")
     test_name = _string(data, "test_name", 'e.g. "web_connectivity"')
     cc = _string(data, "probe_cc", 'two capital letters, "ZZ" when unknown')
     if not _CC.match(cc):
         raise OoniFormatError("probe_cc", f"got {cc!r}", 'two capital letters, "ZZ" when unknown')
     test_keys = data.get("test_keys")
-    if not isinstance(test_keys, Mapping):
+    if type(test_keys) is not dict and not isinstance(test_keys, Mapping):
         raise OoniFormatError("test_keys", "missing or not an object", "the test's keys")
     raw_input = data.get("input")
     if raw_input is not None and not isinstance(raw_input, str):

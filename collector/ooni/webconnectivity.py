@@ -59,7 +59,7 @@ def url_host(url: str | None) -> tuple[str, int]:
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    return stages.mapping_of(value)
 
 
 def _dns_control(result: ControlResult | None, control: Mapping[str, Any]) -> dnst.DnsControl:
