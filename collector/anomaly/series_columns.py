@@ -23,10 +23,22 @@ Ints = npt.NDArray[np.int64]
 def _scatter(
     ufunc: np.ufunc, shape: tuple[int, int], rows: Ints, cols: Ints, values: Ints
 ) -> Array:
-    out = np.zeros(shape)
-    if values.size:
-        ufunc.at(out, (rows, cols), values.astype(np.float64))
-    return out
+    """A ``shape`` array where each (row, col) gets its values summed (np.add) or their
+    maximum (np.maximum): bincount and reduceat over whole columns, not ufunc.at per value."""
+    size = shape[0] * shape[1]
+    if values.size == 0 or size == 0:
+        return np.zeros(shape)
+    flat = rows * shape[1] + cols
+    weights = values.astype(np.float64)
+    if ufunc is np.add:
+        summed: Array = np.bincount(flat, weights=weights, minlength=size).reshape(shape)
+        return summed
+    out = np.zeros(size)
+    order = np.argsort(flat, kind="stable")
+    flat_sorted = flat[order]
+    starts = np.flatnonzero(np.r_[True, flat_sorted[1:] != flat_sorted[:-1]])
+    out[flat_sorted[starts]] = np.maximum(np.maximum.reduceat(weights[order], starts), 0.0)
+    return out.reshape(shape)
 
 
 def _order(first_t: dict[tuple[object, ...], int]) -> list[tuple[object, ...]]:
