@@ -330,3 +330,8 @@ def site_ruleset(sites: Mapping[str, SiteConfig], targets: Mapping[str, CensorTa
 
 def needs_mitm(active: Iterable[Key]) -> bool:
     return any(key[0] is Action.TLS_MITM for key in active)
+
+
+def replace_table(name: str, ruleset: str) -> str:
+    """nft input that replaces table ``inet NAME`` atomically (created first if absent)."""
+    return f"table inet {name}\ndelete table inet {name}\n{ruleset}"

@@ -59,6 +59,7 @@ from lab.topology import (
     vantage_interface,
 )
 from probe.configfile import ConfigError
+from probe.files import write_atomic
 from probe.shipped import DEFAULT_TARGETS
 
 __all__ = ["Lab", "LabError", "LabTarget"]
@@ -241,12 +242,12 @@ class Lab:
         for command in (["flush_zone", "."], ["flush_infra", "all"], ["flush_negative"]):
             self._unbound_control(command)
         ruleset = censor.site_ruleset(wanted, self._censor_targets)
-        done = self.run("internet", ["nft", "-f", "-"], stdin=_replace_table("site", ruleset))
+        done = self.run("internet", ["nft", "-f", "-"], stdin=censor.replace_table("site", ruleset))
         if done.returncode != 0:
             raise LabError(f"nft in the internet failed: {done.stderr.strip()}")
         self.sites = wanted
         self._servers.wait_internet()
-        (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
+        self._save_state()
 
     def play(
         self,
@@ -360,7 +361,7 @@ class Lab:
         p, t = self.prefix, self._censor_targets
         nft = censor.nft_ruleset(p, self.active, t)
         if self._applied.get("nft") != nft:
-            self._isp(["nft", "-f", "-"], "table inet censor\ndelete table inet censor\n" + nft)
+            self._isp(["nft", "-f", "-"], censor.replace_table("censor", nft))
             self._applied["nft"] = nft
         ipt = censor.iptables_filter(p, self.active, t)
         if self._applied.get("ipt", "") != ipt:
@@ -384,15 +385,14 @@ class Lab:
             self._unbound_control(["flush_zone", zone])
         self._resolver = resolver
         self._helpers.sync(self.active, t)
-        (self.state / "state.json").write_text(json.dumps(self.status(), indent=2))
+        self._save_state()
+
+    def _save_state(self) -> None:
+        """state.json for ``tyndau lab status`` (another process): written atomically."""
+        write_atomic(self.state / "state.json", json.dumps(self.status(), indent=2))
 
     def _unbound_control(self, args: Sequence[str]) -> None:
         conf = str(self.state / "conf" / "isp-resolver.conf")
         out = sh(["unbound-control", "-c", conf, *args])
         if out.strip() not in ("ok", "") and not out.startswith("ok"):
             raise LabError(f"unbound-control {' '.join(args)}: {out.strip()}")
-
-
-def _replace_table(name: str, ruleset: str) -> str:
-    """nft input that replaces table ``inet NAME`` atomically (created first if absent)."""
-    return f"table inet {name}\ndelete table inet {name}\n{ruleset}"

@@ -27,6 +27,7 @@ KERNEL = {
     "probe.shipped": "where the shipped default lists are",
     "probe.ids": "UUIDv7 record ids",
     "probe.bogons": "special-purpose address ranges",
+    "probe.files": "writing a file atomically",
 }
 RECORDS = {
     "probe.model": "the wire records, vocabularies and the one time format",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from probe.model import parse_time
@@ -91,8 +91,12 @@ def clock(text: str | datetime | None) -> str:
     """``2022-01-05 11:00`` (UTC); "—" for nothing."""
     if text is None:
         return "—"
-    moment = parse_time(text) if isinstance(text, str) else text
-    return moment.strftime("%Y-%m-%d %H:%M")
+    return minute(parse_time(text) if isinstance(text, str) else text)
+
+
+def minute(moment: datetime) -> str:
+    """The pages' one way to show a time to people: ``2022-01-05 11:00``, in UTC."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M")
 
 
 def duration(seconds: float) -> str:

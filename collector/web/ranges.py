@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from collector.series import parse_step
 from collector.timeline import TimelineInputError, TimelineQuery, parse_query
+from collector.web.html import minute
 from probe.model import format_time, parse_time
 
 QUICK_RANGES = {
@@ -58,7 +59,7 @@ def typed_time(text: str, name: str) -> datetime:
 
 def typed(moment: datetime) -> str:
     """How a time is shown in a form field: ``2022-01-05 06:00``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return minute(moment)
 
 
 def auto_step(span_s: float) -> int:
