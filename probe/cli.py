@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from probe import __version__
-from probe.cli_args import STORE_URL, Sub, command, group, range_flags, store_flags
+from probe.cli_args import STORE_URL, Sub, command, group, range_flags, repeatable, store_flags
 from probe.cli_data import add_ooni_commands, add_timeline_command
 from probe.cli_lab import add_demo_command, add_lab_commands
 from probe.command import CommandError
@@ -40,23 +40,21 @@ def _add_probe_commands(root: Sub) -> None:
         parser.add_argument(
             "--targets", type=Path, help="targets file (TOML); default: config/targets.toml"
         )
-        parser.add_argument(
+        repeatable(
+            parser,
             "--resolver",
-            action="append",
-            default=[],
-            metavar="ADDR",
-            help="also query this resolver (repeatable); ADDR is an IP, "
+            "also query this resolver (repeatable); ADDR is an IP, "
             "IP:PORT, or https://... for DNS over HTTPS",
+            metavar="ADDR",
         )
         parser.add_argument(
             "--ca-bundle", type=Path, help="extra CA certificates to trust (PEM), e.g. the lab's CA"
         )
-        parser.add_argument(
+        repeatable(
+            parser,
             "--allow-net",
-            action="append",
-            default=[],
+            "treat addresses in CIDR as ordinary, not bogons (repeatable)",
             metavar="CIDR",
-            help="treat addresses in CIDR as ordinary, not bogons (repeatable)",
         )
         parser.add_argument(
             "--timeout",
@@ -197,25 +195,15 @@ def _add_anomaly_commands(root: Sub) -> None:
     )
     store_flags(watch)
     watch.add_argument("--interval", type=float, metavar="SECONDS", help="time between cycles")
-    watch.add_argument(
+    repeatable(
+        watch,
         "--alertmanager",
-        action="append",
-        default=[],
+        "Alertmanager base URL (v2 API); repeat for every node of a cluster",
         metavar="URL",
-        help="Alertmanager base URL (v2 API); repeat for every node of a cluster",
     )
-    watch.add_argument(
-        "--webhook", action="append", default=[], metavar="URL", help="generic JSON webhook"
-    )
-    watch.add_argument(
-        "--slack-webhook", action="append", default=[], metavar="URL", help="Slack-style webhook"
-    )
-    watch.add_argument(
-        "--cc",
-        action="append",
-        default=[],
-        help="only these countries (repeatable; '*' for outages across countries)",
-    )
+    repeatable(watch, "--webhook", "generic JSON webhook", metavar="URL")
+    repeatable(watch, "--slack-webhook", "Slack-style webhook", metavar="URL")
+    repeatable(watch, "--cc", "only these countries (repeatable; '*' for outages across countries)")
     watch.add_argument(
         "--shard",
         metavar="K/N",

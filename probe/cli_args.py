@@ -92,3 +92,10 @@ def range_flags(
     """``--since`` and ``--until``, RFC 3339 UTC times (checked by the handler)."""
     parser.add_argument("--since", required=required, help=since_help)
     parser.add_argument("--until", required=required, help=until_help)
+
+
+def repeatable(
+    parser: argparse.ArgumentParser, flag: str, help_text: str, *, metavar: str | None = None
+) -> None:
+    """A flag that may be given many times; the handler gets the list (empty without it)."""
+    parser.add_argument(flag, action="append", default=[], metavar=metavar, help=help_text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from probe.cli_args import STORE_URL, Sub, command, group, range_flags, store_flags
+from probe.cli_args import STORE_URL, Sub, command, group, range_flags, repeatable, store_flags
 
 OONI_CONFIG = "collector configuration file (its store)"
 
@@ -59,12 +59,11 @@ def add_ooni_commands(root: Sub) -> None:
     read.add_argument("--cc", help="only this probe_cc")
     read.add_argument("--test", help="only this test_name, e.g. web_connectivity")
     read.add_argument("--targets", type=Path, help="targets file (default config/targets.toml)")
-    read.add_argument(
+    repeatable(
+        read,
         "--allow-net",
-        action="append",
-        default=[],
+        "addresses in this range are not bogons (repeatable; labs: 198.18.0.0/15)",
         metavar="CIDR",
-        help="addresses in this range are not bogons (repeatable; labs: 198.18.0.0/15)",
     )
     sub = group(
         root,
