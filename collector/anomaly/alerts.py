@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -194,26 +195,39 @@ def deliver(
     for event in latest.values():
         if phase_of(event) == FIRING:
             ledger.reopened(event.id)
+    rendered: dict[str, Message] = {}
+
+    def message(event: Event) -> Message:
+        if event.id not in rendered:
+            rendered[event.id] = render(event, base_url=base_url, now=now)
+        return rendered[event.id]
+
+    batches = [
+        (channel, [message(e) for e in latest.values() if due(e, channel, ledger)])
+        for channel in channels
+    ]
+    batches = [(channel, messages) for channel, messages in batches if messages]
+    # every channel at once, as Prometheus sends to its Alertmanagers: a node that hangs costs
+    # its own timeout, not the others' sends
+    with ThreadPoolExecutor(max_workers=max(1, len(batches))) as pool:
+        sends = [pool.submit(c.send, messages, now=sent_at or now) for c, messages in batches]
     accepted: dict[str, int] = {}
-    for channel in channels:
-        due = [
-            e
-            for e in latest.values()
-            if channel.refreshes or not ledger.was_sent(e.id, phase_of(e), channel.name)
-        ]
-        if not due:
-            continue
-        messages = [render(e, base_url=base_url, now=now) for e in due]
+    for (channel, messages), send in zip(batches, sends, strict=True):
         try:
-            channel.send(messages, now=sent_at or now)
+            send.result()
         except AlertError as exc:
             log.warning("alert channel %s failed, retrying next cycle: %s", channel.name, exc)
             continue
         if not channel.refreshes:
-            for message in messages:
-                ledger.record(message.event.id, message.phase, channel.name, now=now)
+            for sent in messages:
+                ledger.record(sent.event.id, sent.phase, channel.name, now=now)
         accepted[channel.name] = len(messages)
     return accepted
+
+
+def due(event: Event, channel: Channel, ledger: Ledger) -> bool:
+    """Refreshing channels get every event handed over; direct ones what they lack."""
+    return channel.refreshes or not ledger.was_sent(event.id, phase_of(event), channel.name)
 
 
 def event_json(event: Event) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -129,3 +130,28 @@ def test_refreshing_channel_gets_resolved_events_too_and_keeps_no_ledger(tmp_pat
     assert stamps == [wall, wall]
     assert hook.batches == [[("e1", "resolved")]]
     assert not ledger.was_sent("e1", "resolved", "am")
+
+
+def test_channels_are_sent_at_once_so_a_hung_node_does_not_hold_the_others(
+    tmp_path: Path,
+) -> None:
+    """Node 1 answers only once node 2 has been sent to: sequential sends would time out."""
+    reached = threading.Event()
+
+    class Hung(Recorder):
+        def send(self, messages: Sequence[Message], *, now: datetime) -> None:
+            if not reached.wait(timeout=10):
+                raise AlertError("node 2 was never sent to while node 1 hung")
+            super().send(messages, now=now)
+
+    class Quick(Recorder):
+        def send(self, messages: Sequence[Message], *, now: datetime) -> None:
+            super().send(messages, now=now)
+            reached.set()
+
+    first, second = Hung("am1", refreshes=True), Quick("am2", refreshes=True)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    sent = deliver([], [shutdown()], channels=[first, second], ledger=ledger, base_url=BASE,
+                   now=NOW)  # fmt: skip
+    assert sent == {"am1": 1, "am2": 1}
+    assert first.batches == second.batches == [[("e1", "firing")]]
