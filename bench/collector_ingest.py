@@ -345,6 +345,9 @@ def report(
     rate = statistics.median(a.rate for a in apis)
     cpu_us = statistics.median(a.cpu_us for a in apis)
     ordered = sorted(t for a in apis for t in a.latencies)
+    if not ordered:
+        print(f"[{name}] no batch was stored: {sum(len(a.refused) for a in apis)} refused")
+        return
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     samples = server.rss_samples or [server.rss_kb()]
