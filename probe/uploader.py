@@ -191,12 +191,9 @@ class Uploader:
     def _send(self, records: Sequence[Record], report: UploadReport) -> bool:
         """POST one batch; True to go on with the next batch, False to stop this drain."""
         response = self._post(records, report)
-        if response is None:
-            return False
+        if isinstance(response, bool):
+            return response
         status = response.status_code
-        if status == 200:
-            self._acknowledged(records, response, report)
-            return True
         text = response.text[:500]
         if status in RETRY_LATER:
             after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
@@ -207,13 +204,19 @@ class Uploader:
             return self._wait(report, f"upload failed (HTTP {status}): {text}", None)
         return self._narrow_rejection(records, response, report)
 
-    def _post(self, records: Sequence[Record], report: UploadReport) -> httpx.Response | None:
-        """POST one batch; None when the collector could not be reached (then waiting)."""
+    def _post(self, records: Sequence[Record], report: UploadReport) -> httpx.Response | bool:
+        """POST one batch: True when it was acknowledged (200), False when the collector could
+        not be reached (then waiting), else the collector's other answer."""
         try:
-            return self._client.post(self.url, content=encode_batch(records), headers=self._headers)
+            response = self._client.post(
+                self.url, content=encode_batch(records), headers=self._headers
+            )
         except httpx.HTTPError as exc:
-            self._wait(report, f"collector unreachable: {type(exc).__name__}: {exc}", None)
-            return None
+            return self._wait(report, f"collector unreachable: {type(exc).__name__}: {exc}", None)
+        if response.status_code != 200:
+            return response
+        self._acknowledged(records, response, report)
+        return True
 
     def _failed_again(self, records: Sequence[Record]) -> int:
         """Count one more server error of this batch (by its record ids); the count so far."""
@@ -254,12 +257,9 @@ class Uploader:
         """Send ``part``; on a server error send its halves. False: stop this drain (waiting)."""
         report.batches += 1
         response = self._post(part, report)
-        if response is None:
-            return False
+        if isinstance(response, bool):
+            return response
         status = response.status_code
-        if status == 200:
-            self._acknowledged(part, response, report)
-            return True
         if about_records(status):
             return self._narrow_rejection(part, response, report)
         if status < 500 or status in RETRY_LATER:
@@ -312,15 +312,14 @@ class Uploader:
         for part in (records[:half], records[half:]):
             report.batches += 1
             answer = self._post(part, report)
-            if answer is None:
+            if answer is False:
                 return False
-            if answer.status_code == 200:
-                self._acknowledged(part, answer, report)
-            elif about_records(answer.status_code):
-                if not self._narrow_rejection(part, answer, report):
-                    return False
-            else:
+            if answer is True:
+                continue
+            if not about_records(answer.status_code):
                 return self._wait(report, f"upload failed (HTTP {answer.status_code})", None)
+            if not self._narrow_rejection(part, answer, report):
+                return False
         return True
 
     def _wait(self, report: UploadReport, error: str, retry_after: float | None) -> bool:
