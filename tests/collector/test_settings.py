@@ -80,3 +80,34 @@ def test_example_config_is_valid_apart_from_its_secret_file(tmp_path: Path) -> N
     settings = load_collector_settings(path)
     assert settings.limits.max_batch_records == 5000
     assert settings.open_registration is False
+
+
+TOKEN = '[collector]\noperator_token = "0123456789abcdef"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        (TOKEN + "[limits]\nmax_body_bytes = true\n", "limits.max_body_bytes", "got a boolean"),
+        (TOKEN + '[limits]\nmax_body_bytes = "8MB"\n', "limits.max_body_bytes", "whole number"),
+        (TOKEN + "[control]\ntimeout_s = 61\n", "control.timeout_s", "above the maximum 60"),
+        (TOKEN + '[control]\nallow_net = ["x"]\n', "control.allow_net", "CIDR"),
+        (TOKEN + "[limitz]\n", "limitz", "keys here are: anomaly, collector, control, limits"),
+        (TOKEN + 'operator_token_file = "t"\n', "collector.operator_token", "given twice"),
+    ],
+)
+def test_pydantic_errors_read_as_the_probes_reader_words_them(
+    tmp_path: Path, text: str, key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_collector_settings(_write(tmp_path, text))
+    assert info.value.key == key
+    assert words in str(info.value)
+
+
+def test_relative_paths_are_relative_to_the_file_and_numbers_are_floats(tmp_path: Path) -> None:
+    text = TOKEN + 'targets = "t.toml"\n[control]\nca_bundle = "ca.pem"\ntimeout_s = 2\n'
+    settings = load_collector_settings(_write(tmp_path, text))
+    assert settings.targets_file == tmp_path / "t.toml"
+    assert settings.control.ca_bundle == tmp_path / "ca.pem"
+    assert settings.control.timeout_s == 2.0 and isinstance(settings.control.timeout_s, float)
