@@ -155,7 +155,7 @@ def serialisers(batches: list[list[Measurement]], repeat: int = 5) -> None:
         from influxdb_client.client.write.dataframe_serializer import DataframeSerializer
         from influxdb_client.client.write_api import PointSettings
     except ImportError as exc:
-        print(f"[serialiser] DataframeSerializer: NOT MEASURED, {exc} (pip install pandas)")
+        print(f"[serialiser] DataframeSerializer: NOT MEASURED, {exc} (pip install pandas==2.3.3)")
         return
 
     def frame_lines(models: list[Measurement]) -> list[str]:
