@@ -106,3 +106,19 @@ def test_for_host_cache_gives_the_match() -> None:
         assert first == second == index._match(host)
     assert index.for_host("m.facebook.com") is ref
     assert index.for_host("example.org").category is Category.OTHER
+
+
+def test_import_times_each_stage() -> None:
+    from collector.ooni.importer import STAGES, run_import
+    from collector.ooni.mapping import load_context
+
+    fixtures = Path(__file__).parent / "fixtures"
+    lines: list[str] = []
+    summary = run_import(
+        [fixtures / "wc04_accessible.json"],
+        load_context(),
+        emit=lambda line: lines.append(json.dumps(line)),
+    )
+    assert set(summary.seconds) == set(STAGES)
+    assert all(summary.seconds[s] > 0 for s in ("read", "map", "judge", "emit"))
+    assert summary.seconds["store"] == 0.0 and len(lines) == 1
