@@ -31,8 +31,8 @@ def _scatter(
     flat = rows * shape[1] + cols
     weights = values.astype(np.float64)
     if ufunc is np.add:
-        summed: Array = np.bincount(flat, weights=weights, minlength=size).reshape(shape)
-        return summed
+        summed = np.bincount(flat, weights=weights, minlength=size)
+        return summed.astype(np.float64).reshape(shape)
     out = np.zeros(size)
     order = np.argsort(flat, kind="stable")
     flat_sorted = flat[order]
