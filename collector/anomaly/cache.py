@@ -189,7 +189,9 @@ def _load(path: Path, stamp: int | None) -> Grid | None:
             meta: dict[str, Any] = json.loads(str(data["meta"]))
             if meta.get("format") != FORMAT or meta.get("stamp") != stamp:
                 return None
-            arrays = {name: data[name].astype(np.float64) for name in _ARRAYS}
+            # kept as stored (float32 counts): merge_grids copies them into float64 arrays, so
+            # a 30-day scan holds the cached days at half the memory
+            arrays = {name: data[name] for name in _ARRAYS}
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # damaged
