@@ -1,7 +1,8 @@
 """Evaluate the anomaly detector on labelled synthetic histories, against a fixed threshold.
 
 python bench/anomaly_eval.py [--seeds 0-4] [--days 7] [--events 14] [--noise-days 30] [--legacy]
-                             [--quick] [--lookback-h 1]
+                             [--quick] [--views scan,watch]
+                             [--watch-days D] [--lookback-h 24] [--no-baseline]
 
 Two views per history (docs/anomaly.md, "Figures"): ``scan``, everything backfilled, as
 ``tyndau anomaly scan`` sees history; ``watch``, the real watcher (``Watcher.cycle``) replayed
@@ -32,6 +33,7 @@ from synth.replay import replay
 
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import Grid, build_grid
+from collector.anomaly.settings import AnomalySettings
 from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, Scope
 
@@ -137,7 +139,7 @@ def within(history: Any, days: float | None) -> Any:
     return replace(history, truths=[t for t in history.truths if t.start < last])
 
 
-LOOKBACK_S = 3600  # the replayed watcher's lookback (--lookback-h): warm-up is 26 h on top
+LOOKBACK_S = AnomalySettings().lookback_s  # the replayed watcher's (--lookback-h): 24 h
 
 
 def found_in(
