@@ -389,7 +389,7 @@ class Lab:
 
     def _save_state(self) -> None:
         """state.json for ``tyndau lab status`` (another process): written atomically."""
-        write_atomic(self.state / "state.json", json.dumps(self.status(), indent=2))
+        write_atomic(self.state / "state.json", json.dumps(self.status(), indent=2), durable=False)
 
     def _unbound_control(self, args: Sequence[str]) -> None:
         conf = str(self.state / "conf" / "isp-resolver.conf")

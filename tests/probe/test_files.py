@@ -26,3 +26,10 @@ def test_a_failed_write_keeps_the_old_content(tmp_path: Path) -> None:
         write_atomic(path, "half \ud800 written")  # a lone surrogate cannot be UTF-8
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_a_status_file_need_not_be_durable(tmp_path: Path) -> None:
+    path = tmp_path / "status.json"
+    write_atomic(path, "{}", durable=False)
+    assert path.read_text() == "{}"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
