@@ -238,18 +238,23 @@ def test_alert_receiver_records_json_posts() -> None:
 def test_uploaded_rounds_counts_distinct_rounds_in_the_store(tmp_path: Path) -> None:
     from collector.store import open_store
     from lab.demo.report import uploaded_rounds
+    from probe.model import Category, TargetRef, Vantage, Verdict, VerdictKind
 
     path = tmp_path / "collector.sqlite3"
     assert uploaded_rounds(f"sqlite:{path}") is None  # no store yet: unknown, not zero
     open_store(f"sqlite:{path}").close()  # the collector's schema
     assert uploaded_rounds(f"sqlite:{path}") == 0
-    with sqlite3.connect(path) as db:
-        for i, round_id in enumerate(["r1", "r1", "r2"]):
-            db.execute(
-                "INSERT INTO verdicts VALUES (?, 'p', 'KZ', 9198, 'fixed', 't', 'platform', "
-                "'accessible', '', '', 0, 1.0, ?)",
-                (f"v{i}", json.dumps({"round_id": round_id})),
-            )
+    vantage, target = Vantage("KZ", 9198, "fixed"), TargetRef("t", "t.test", Category.PLATFORM)
+    at = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    verdicts = [
+        Verdict(
+            f"v{i}", "p", vantage, target, round_id, at, VerdictKind.ACCESSIBLE, None, None, 1.0, ()
+        )
+        for i, round_id in enumerate(["r1", "r1", "r2"])
+    ]
+    store = open_store(f"sqlite:{path}")
+    store.write_batch(verdicts=verdicts)
+    store.close()
     assert uploaded_rounds(f"sqlite:{path}") == 2
     assert uploaded_rounds("influxdb:http://198.18.0.9:8086/db") is None
 
