@@ -3,6 +3,7 @@ and the id lookups of the id rule (collector/store/ids.py)."""
 
 from __future__ import annotations
 
+import string
 from typing import Literal
 
 from collector.store.ids import Keyed
@@ -40,13 +41,27 @@ def lookup_windows(batch: list[Keyed]) -> list[tuple[int, int, list[str]]]:
     return windows
 
 
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def regex_literal(value: str) -> str:
+    """``value`` matched literally inside an InfluxQL regex (``/.../``, Go RE2 syntax): every
+    ASCII punctuation character, the delimiter ``/`` included, is escaped with a backslash, which
+    RE2 reads as that character itself."""
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in value)
+
+
 def id_lookups(measurement: str, batch: list[Keyed]) -> list[str]:
-    """SELECT statements finding the points of ``measurement`` stored under the batch's ids."""
+    """SELECT statements finding the points of ``measurement`` stored under the batch's ids.
+
+    One anchored regex per window (``"id" =~ /^(?:a|b|...)$/``), not a chain of ``"id" = 'a' OR
+    ...``: influxd 1.6 evaluates a 100-term OR chain per point at 0.24-0.43 s a statement, the
+    regex at 0.02-0.06 s (measured with bench/collector_ingest_stages.py's lookups)."""
     statements = []
     for first, last, ids in lookup_windows(batch):
-        any_id = " OR ".join(f'"id" = {quote(i)}' for i in ids)
+        any_id = "|".join(regex_literal(i) for i in ids)
         statements.append(
-            f'SELECT "id", "probe", "digest" FROM "{measurement}" '  # noqa: S608 (quoted values)
-            f"WHERE time >= {first} AND time <= {last} AND ({any_id})"
+            f'SELECT "id", "probe", "digest" FROM "{measurement}" '  # noqa: S608 (escaped values)
+            f'WHERE time >= {first} AND time <= {last} AND "id" =~ /^(?:{any_id})$/'
         )
     return statements

@@ -126,3 +126,16 @@ def test_v2_mode_on_a_v1_only_server_is_a_clear_store_error(
             store.write_batch(measurements=[records.measurement()])
     finally:
         store.close()
+
+
+def test_id_lookups_match_ids_literally(influx: tuple[InfluxStore, str], records: Any) -> None:
+    """The id rule's lookups are one anchored regex per window: punctuation in an id (a ``.``, a
+    ``/``, a quote) matches itself only, so a re-send is found and a look-alike id is not."""
+    store, _ = influx
+    base = records.verdict(at=T0, verdict=VerdictKind.ACCESSIBLE)
+    odd = [replace(base, id=i) for i in ("axd", "a/b'c", "p|q", "(x)+")]
+    assert store.write_batch(verdicts=odd).accepted == 4
+    assert store.write_batch(verdicts=odd).duplicates == 4  # re-sent: all found
+    look_alikes = [replace(base, id=i) for i in ("a.d", "a/b'", "p", "x")]
+    written = store.write_batch(verdicts=look_alikes)
+    assert (written.accepted, written.duplicates) == (4, 0)
