@@ -28,6 +28,7 @@ KERNEL = {
     "probe.ids": "UUIDv7 record ids",
     "probe.bogons": "special-purpose address ranges",
     "probe.files": "writing a file atomically",
+    "probe.logs": "the log line formats every command writes",
 }
 RECORDS = {
     "probe.model": "the wire records, vocabularies and the one time format",
