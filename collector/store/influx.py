@@ -73,7 +73,7 @@ from collector.store.points import (
     point_identity,
     verdict_point,
 )
-from collector.store.rollup import BASE_S, served
+from collector.store.rollup import BASE_S, served, widened
 from probe.model import Heartbeat, Measurement, Verdict
 
 WriteMode = Literal["auto", "v1", "v2"]
@@ -296,7 +296,8 @@ class InfluxStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
-        lo, hi = bound_ns(since), bound_ns(until)
+        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)  # as the SQLite store
+        since, until = from_ns(lo), from_ns(hi)
         if step_s == BASE_S and served(lo, hi, step_s):
             self._rollups_ready()
             return influx_rollup.read_verdicts(lo, hi, cc, self._grouped_rows)
@@ -325,7 +326,8 @@ class InfluxStore:
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
-        lo, hi = bound_ns(since), bound_ns(until)
+        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)  # as the SQLite store
+        since, until = from_ns(lo), from_ns(hi)
         if step_s == BASE_S and served(lo, hi, step_s):
             self._rollups_ready()
             return influx_rollup.read_heartbeats(lo, hi, cc, self._grouped_rows)

@@ -23,6 +23,16 @@ BASE_NS = BASE_S * 1_000_000_000
 KINDS = ("accessible", "blocked", "offline", "inconclusive")  # column order of a verdict rollup
 
 
+def widened(since_ns: int, until_ns: int, step_s: int) -> tuple[int, int]:
+    """A bucket read's bounds moved out to 5-minute edges (``since`` down, ``until`` up) when its
+    step is made of whole base buckets, so the rollups answer it: bucket reads have 5-minute
+    resolution in both stores. (Without this, a read from "now minus an hour" would group every
+    raw row of the store: the raw tables are clustered by id, with no time index.)"""
+    if step_s % BASE_S:
+        return since_ns, until_ns
+    return since_ns // BASE_NS * BASE_NS, -(-until_ns // BASE_NS) * BASE_NS
+
+
 def base_bucket(ns: int) -> int:
     """The rollup bucket of a record time (SQLite's integer division, as the rebuild uses)."""
     return -(-ns // BASE_NS) if ns < 0 else ns // BASE_NS

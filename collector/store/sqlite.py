@@ -49,7 +49,7 @@ from collector.store.codec import (
 )
 from collector.store.columns import HeartbeatColumns, VerdictColumns
 from collector.store.ids import Keyed, sort_out
-from collector.store.rollup import BASE_S, served
+from collector.store.rollup import BASE_S, served, widened
 from collector.store.sqlite_rollup import add_rollups
 from collector.store.sqlite_rows import (
     Codes,
@@ -222,15 +222,18 @@ class SqliteStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
-        """From the rollups (collector/store/sqlite_rollup.py) at steps they serve."""
+        """From the rollups (collector/store/sqlite_rollup.py) at steps they serve, the bounds
+        widened to 5-minute edges (rollup.widened)."""
+        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)
         with self._reading() as db:
-            return sqlite_rollup.verdict_buckets(db, bound_ns(since), bound_ns(until), step_s, cc)
+            return sqlite_rollup.verdict_buckets(db, lo, hi, step_s, cc)
 
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
+        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)
         with self._reading() as db:
-            return sqlite_rollup.heartbeat_buckets(db, bound_ns(since), bound_ns(until), step_s, cc)
+            return sqlite_rollup.heartbeat_buckets(db, lo, hi, step_s, cc)
 
     def raw_buckets(
         self, *, since: datetime, until: datetime, step_s: int

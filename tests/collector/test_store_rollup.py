@@ -167,3 +167,21 @@ def test_a_first_layout_store_is_migrated_on_open(tmp_path: Path, records: Any) 
         _check(reopened, {v.id: v for v in verdicts}, {h.id: h for h in beats})
     finally:
         reopened.close()
+
+
+def test_reads_off_five_minute_edges_widen_to_them(store: Store, records: Any) -> None:
+    """Bounds off 5-minute edges (a page's "the last hour until now") are widened to the edges,
+    in both stores alike, so the rollups answer them instead of every raw row of the store."""
+    rng = random.Random(5)
+    verdicts, beats = _batch(rng, records, late=False)
+    store.write_batch(verdicts=verdicts, heartbeats=beats)
+    since, until = T0 + timedelta(hours=20, seconds=130), T0 + timedelta(hours=23, seconds=7)
+    edges = T0 + timedelta(hours=20), T0 + timedelta(hours=23, minutes=5)
+    for step in (300, 3600):
+        assert store.verdict_buckets(since=since, until=until, step_s=step) == (
+            store.verdict_buckets(since=edges[0], until=edges[1], step_s=step)
+        )
+        assert store.heartbeat_buckets(since=since, until=until, step_s=step) == (
+            store.heartbeat_buckets(since=edges[0], until=edges[1], step_s=step)
+        )
+    assert store.verdict_buckets(since=edges[0], until=edges[1], step_s=300)  # not vacuous
