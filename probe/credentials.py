@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from probe.files import write_atomic
 
 
 class CredentialsError(Exception):
@@ -29,17 +29,7 @@ def save_credentials(path: Path, credentials: Credentials) -> None:
     payload = {"probe_id": credentials.probe_id, "token": credentials.token}
     if credentials.collector_url is not None:
         payload["collector_url"] = credentials.collector_url
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".credentials.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(payload), mode=0o600)
 
 
 def load_credentials(path: Path) -> Credentials:

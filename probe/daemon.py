@@ -332,9 +332,10 @@ def check_configuration(settings: ProbeSettings) -> None:
 
 def main(args: argparse.Namespace, *, round_function: RoundFunction | None = None) -> int:
     """``tyndau probe run``; ``round_function`` replaces the real round (tests inject theirs)."""
+    from probe.capabilities import has_cap_net_raw
     from probe.credentials import Credentials, CredentialsError, load_credentials
     from probe.settings import load_probe_settings
-    from probe.status import raw_sockets_allowed, status_path, write_status
+    from probe.status import status_path, write_status
 
     settings = load_probe_settings(args.config).with_overrides(
         targets=args.targets,
@@ -360,7 +361,7 @@ def main(args: argparse.Namespace, *, round_function: RoundFunction | None = Non
     collector_url = settings.upload.collector_url or (
         credentials.collector_url if credentials else None
     )
-    raw_capable = raw_sockets_allowed()
+    raw_capable = has_cap_net_raw()
     if settings.raw_tests and not raw_capable:
         log.warning("raw_tests is on but this process lacks CAP_NET_RAW: raw tests stay off")
     try:

@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from probe import dns
+from probe.capabilities import has_cap_net_raw
 from probe.control import ControlClient, read_token
 from probe.injection import (
     CAPABILITY_FIX,
     LIBPCAP_FIX,
-    has_cap_net_raw,
     libpcap_available,
     start_capture,
     stop_capture,

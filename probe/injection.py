@@ -15,17 +15,16 @@ import asyncio
 import ctypes.util
 import importlib.util
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dns.exception
 import dns.message
 import dns.rdatatype
 
+from probe.capabilities import has_cap_net_raw
 from probe.errors import raw_text
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,6 @@ async def probe_silent_host(
 # in for a slow Raspberry Pi). 5 s is 25 times the slowest figure, so a slow start is not read as
 # a missing capability; a capture that fails says why at once, without waiting for the deadline.
 CAPTURE_START_TIMEOUT = 5.0
-CAP_NET_RAW = 13
 LIBPCAP_FIX = (
     "raw capture needs libpcap to compile its filter: apt-get install libpcap0.8 "
     "(deploy/setup-debian.sh installs it)"
@@ -122,19 +120,6 @@ SCAPY_FIX = "raw tests need scapy: pip install 'tyndau[raw]'"
 def libpcap_available() -> bool:
     """True when the C library scapy compiles capture filters with can be loaded."""
     return ctypes.util.find_library("pcap") is not None
-
-
-def has_cap_net_raw(status: str | None = None) -> bool:
-    """True when this process may open raw sockets (CapEff in /proc/self/status)."""
-    if status is None:
-        try:
-            status = Path("/proc/self/status").read_text(encoding="utf-8")
-        except OSError:
-            return False
-    found = re.search(r"^CapEff:\s*([0-9a-fA-F]+)", status, re.MULTILINE)
-    if found is None:
-        return False
-    return bool(int(found[1], 16) >> CAP_NET_RAW & 1)
 
 
 def capture_problem() -> str | None:

@@ -1,8 +1,9 @@
 """The wire model: measurements, verdicts and heartbeats as the probe sends them (versioned).
 
 These dataclasses are the one definition of what crosses the probe -> collector boundary. They are
-plain data: ``to_dict`` gives the JSON object, ``from_dict`` reads one back strictly. All
-timestamps are timezone-aware UTC; on the wire they are RFC 3339 strings ending in ``Z``.
+plain data: ``to_dict`` gives the JSON object; the collector reads one back strictly
+(``collector/schema.py``). All timestamps are timezone-aware UTC; on the wire they are RFC 3339
+strings ending in ``Z``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``tyndau probe status``: what the daemon last did and will do next, read from its state file.
 
-The daemon rewrites ``<state_dir>/status.json`` atomically (write, fsync, rename) after every
+The daemon rewrites ``<state_dir>/status.json`` atomically (write, rename) after every
 round, heartbeat and upload; this command reads it and the outbox, so it works whether or not the
 daemon is running and never needs its privileges.
 """
@@ -9,34 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from probe.capabilities import has_cap_net_raw
+from probe.files import write_atomic
 from probe.outbox import Outbox, OutboxError
 from probe.settings import ProbeSettings, load_probe_settings
 
 STATUS_FILE = "status.json"
-CAP_NET_RAW = 13  # linux/capability.h
 QUARANTINE_SHOWN = 5  # latest quarantined records listed, with the collector's answer
-
-
-def has_cap_net_raw(proc_status: str) -> bool:
-    """Whether the ``CapEff`` line of /proc/<pid>/status has CAP_NET_RAW (bit 13)."""
-    for line in proc_status.splitlines():
-        if line.startswith("CapEff:"):
-            return bool(int(line.split(":", 1)[1].strip(), 16) >> CAP_NET_RAW & 1)
-    return False
-
-
-def raw_sockets_allowed() -> bool:
-    """CAP_NET_RAW in this process's effective set (false where /proc is unavailable)."""
-    try:
-        return has_cap_net_raw(Path("/proc/self/status").read_text())
-    except OSError:
-        return False
 
 
 def status_path(settings: ProbeSettings) -> Path:
@@ -44,17 +27,10 @@ def status_path(settings: ProbeSettings) -> Path:
 
 
 def write_status(path: Path, status: dict[str, Any]) -> None:
-    """Replace the status file atomically so a reader never sees half of it."""
+    """Replace the status file atomically so a reader never sees half of it (no fsync: it is
+    rewritten after every round and a crash at worst leaves the previous one)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".status.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(status, out, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(status, indent=1, sort_keys=True), durable=False)
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
@@ -92,7 +68,7 @@ def collect_status(settings: ProbeSettings) -> dict[str, Any]:
         enabled = bool(status["raw_tests_allowed"])
         seen_by = "daemon"
     else:
-        capable = raw_sockets_allowed()
+        capable = has_cap_net_raw()
         enabled = settings.raw_tests and capable
         seen_by = "this command"
     status["raw_tests"] = {

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from probe.capabilities import has_cap_net_raw
 from probe.injection import (
     capture_problem,
     explain_capture_error,
-    has_cap_net_raw,
     probe_silent_host,
 )
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from probe.capabilities import has_cap_net_raw
 from probe.outbox import Kind, Outbox
 from probe.settings import load_probe_settings
-from probe.status import collect_status, has_cap_net_raw, main, read_status, render, write_status
+from probe.status import collect_status, main, read_status, render, write_status
 
 ROOT = Path(__file__).resolve().parents[2]
 TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
