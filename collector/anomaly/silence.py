@@ -38,8 +38,9 @@ def together(down: Any, start: int, end: int) -> float:
     span = down[lo:end]
     if span.size == 0:
         return 0.0
-    before = np.array([span[max(0, i - SIMULTANEOUS) : i].min(initial=span[i])
-                       for i in range(span.size)])  # fmt: skip
+    before = np.array(
+        [span[max(0, i - SIMULTANEOUS) : i].min(initial=span[i]) for i in range(span.size)]
+    )
     return float((span - np.minimum(before, span)).max())
 
 

@@ -1,0 +1,153 @@
+"""Target-failure detections: blocking, throttling, and platform outages.
+
+A pair (one platform target seen from one leaf) fails when its failures rise far above its
+background rate, after per-probe control judging. The same target failing with the same onset
+in several countries is the platform's own outage, not censorship (OONI's cross-vantage
+reasoning; DESIGN.md decision 4). docs/anomaly.md, "Blocking, throttling, platform outage".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from collector.anomaly.detect import Run, detect_failures
+from collector.anomaly.grouping import (
+    EVERYWHERE,
+    LOOKBACK,
+    Detection,
+    Item,
+    active_leaves,
+    by_country,
+    clusters,
+    detections,
+    dominant,
+    end_of,
+    judged,
+    merge_evidence,
+    onset_groups,
+)
+from collector.anomaly.series import Grid
+from collector.anomaly.thresholds import Thresholds
+from collector.records import EventKind
+
+
+def failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
+    leaf_of = np.array([leaf for leaf, _ in grid.pairs], dtype=np.int64)
+    # Per-probe control judging: a probe whose own international controls all failed this
+    # round contributes nothing (each such probe takes one failed verdict out of the pair).
+    bad = grid.bad[leaf_of] if len(leaf_of) else np.zeros((0, grid.n_times))
+    raw_failed = grid.blocked + grid.inconclusive
+    measured = np.maximum(raw_failed + grid.accessible - bad, 0.0)
+    failed = np.minimum(np.maximum(raw_failed - bad, 0.0), measured)
+    usable = np.ones(measured.shape, dtype=bool)
+    by_target: dict[str, list[Item]] = {}
+    for run in judged(detect_failures(failed, measured, usable, th), judge_from):
+        p, end = run.series, end_of(run, grid)
+        probes = int(grid.probes[p, run.start : end].max())
+        failing = int(failed[p, run.start : end].max())  # distinct probes failing in a round
+        if end - run.start < th.min_rounds:
+            continue  # min_probes is asked of all the groups failing together (_enough)
+        methods: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for t in range(run.start, end):
+            methods.update(grid.methods.get((p, t), {}))
+            reasons.update(grid.reasons.get((p, t), {}))
+        evidence = {
+            "rounds": end - run.start,
+            "probes": probes,
+            "measured": int(measured[p, run.start : end].sum()),
+            "blocked": int(grid.blocked[p, run.start : end].sum()),
+            "inconclusive": int(grid.inconclusive[p, run.start : end].sum()),
+            "methods": dict(methods),
+            "reasons": dict(reasons),
+        }
+        by_target.setdefault(grid.pairs[p][1], []).append(Item(p, run, evidence, failing))
+    out: list[Detection] = []
+    for target, items in sorted(by_target.items()):
+        out += _target_detections(grid, th, target, items, leaf_of)
+    return out
+
+
+def _target_detections(
+    grid: Grid, th: Thresholds, target: str, items: list[Item], leaf_of: Any
+) -> list[Detection]:
+    as_leaf = [Item(int(leaf_of[i.leaf]), i.run, i.evidence, i.failing) for i in items]
+    outages, local = _outages(grid, th, as_leaf)
+    out: list[Detection] = []
+    for group in outages:
+        if _enough(group, th):
+            out += detections(
+                grid, EventKind.PLATFORM_OUTAGE, EVERYWHERE, group, set(), target, None
+            )
+    pair_rows = [p for p, (_, name) in enumerate(grid.pairs) if name == target]
+    for cc, group in by_country(grid, local).items():
+        for part in clusters(group):
+            if not _enough(part, th):
+                continue
+            active = active_leaves(
+                grid.accessible,
+                pair_rows,
+                grid,
+                cc,
+                part,
+                min_probes=th.min_probes,
+                leaf_of=leaf_of,
+            )
+            evidence = merge_evidence([i.evidence for i in part])
+            method = dominant(evidence["methods"])
+            if evidence["inconclusive"] > evidence["blocked"]:
+                # the control endpoint cannot reach it either: not censorship, and one country
+                # alone never makes a platform outage (that needs min_countries)
+                continue
+            if (
+                method is None
+                or evidence["methods"][method] < th.method_share * evidence["blocked"]
+            ):
+                continue  # failures of mixed kinds: background noise, not one censor's action
+            elif method == "throttled":
+                kind = EventKind.THROTTLING
+            else:
+                kind = EventKind.BLOCKING
+            out += detections(grid, kind, cc, part, active, target, method)
+    return out
+
+
+def _outages(grid: Grid, th: Thresholds, items: list[Item]) -> tuple[list[list[Item]], list[Item]]:
+    """Runs starting together in ``min_countries`` countries (platform outages), with the
+    late-starting leaves of a running outage attached; and the rest, per country."""
+    outages: list[list[Item]] = []
+    local: list[Item] = []
+    for onset_group in onset_groups(items):
+        countries = {grid.leaves[i.leaf][0] for i in onset_group}
+        if len(countries) >= th.min_countries:
+            outages.append(onset_group)
+        else:
+            local += onset_group
+    for item in list(local):  # a late-starting leaf of a running outage belongs to it
+        outage = next((o for o in outages if _within(item.run, o)), None)
+        if outage is not None:
+            first = min(i.run.start for i in outage)
+            run = replace(item.run, start=max(item.run.start, first))
+            outage.append(Item(item.leaf, run, item.evidence, item.failing))
+            local.remove(item)
+    return outages, local
+
+
+def _enough(group: list[Item], th: Thresholds) -> bool:
+    """At least ``min_probes`` distinct probes failing, over all the groups whose runs make
+    one event: a block seen by one probe in each of several one-probe groups counts, as their
+    pools do for shutdowns (issue 13), and one probe alone never makes an event."""
+    return sum(i.failing for i in group) >= th.min_probes
+
+
+def _within(run: Run, group: list[Item]) -> bool:
+    """The run starts while the group's runs are under way (or shortly before: a small
+    series' belief may leave zero on a stray failure some rounds before the real onset)."""
+    first = min(i.run.start for i in group)
+    last = max(math.inf if i.run.end is None else i.run.end for i in group)
+    return first - LOOKBACK <= run.start < last

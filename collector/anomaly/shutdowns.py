@@ -1,0 +1,170 @@
+"""Shutdown detections: silence and offline reports per vantage group and pooled.
+
+Each leaf (cc, asn, network) is a series, and so is each network type of a country and each
+country (the sums of their leaves), so a cut of many one- and two-probe groups is seen as one.
+The rules that tell a cut from sleep are in ``silence.py`` (docs/anomaly.md, "Shutdown").
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from collector.anomaly.detect import Run, detect_silence
+from collector.anomaly.grouping import (
+    LOOKBACK,
+    Detection,
+    Item,
+    active_leaves,
+    by_country,
+    clusters,
+    detection,
+    detections,
+    end_of,
+    judged,
+)
+from collector.anomaly.series import Grid, Leaf
+from collector.anomaly.silence import (
+    SIMULTANEOUS,
+    chance_rounds,
+    dark_together,
+    only_asleep,
+    partial_silence,
+)
+from collector.anomaly.thresholds import Thresholds
+from collector.records import EventKind
+
+ANY_NETWORK = "*"  # network of a pooled series covering every network type of a country
+COLLECTOR_GAP_SHARE = 0.5  # most probes of most countries silent at once: the collector's gap
+
+
+def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> list[Detection]:
+    """Silence and offline reports per leaf, and pooled per (cc, network type) and per cc, so a
+    cut of many one- and two-probe groups is seen as one; leaves without heartbeats (imported
+    measurements) give no silence signal."""
+    day = max(1, 86400 // grid.step_s)
+    pools = _pools(grid)
+    n = len(grid.leaves)
+    members = [[i] for i in range(n)] + [m for _, m in pools]
+    keys: list[Leaf] = [*grid.leaves, *(k for k, _ in pools)]
+    up = _pooled(grid.up(), members)
+    heard = _pooled(grid.heard, members)
+    down = _pooled(grid.down(), members)
+    watched = np.array([bool(grid.beats[m].any()) for m in members], dtype=bool)
+    quiet = _collector_gaps(grid, th)
+    expected = np.zeros_like(up)
+    runs = detect_silence(
+        up, heard, th, day=day, down=down, quiet=quiet, watched=watched, expected_out=expected
+    )
+    items: list[Item] = []
+    pooled: list[tuple[Leaf, Item]] = []
+    for run in judged(runs, judge_from):
+        s, end = run.series, end_of(run, grid)
+        before = heard[s, max(0, run.start - LOOKBACK) : run.start]
+        probes = int(before.max()) if before.size else 0
+        # beyond what this hour usually has (desktops off at night): one probe is no outage
+        missing = (expected[s, run.start : end] - up[s, run.start : end]).max()
+        if min(probes, round(missing)) < th.min_probes or end - run.start < th.min_rounds:
+            continue
+        evidence = {
+            "rounds": end - run.start,
+            "probes_before": probes,
+            "probes_heard": int(heard[s, run.start : end].max()),
+            "offline_verdicts": int(
+                sum(grid.offline[x, run.start : end].sum() for x in members[s])
+            ),
+        }
+        if hindsight and only_asleep(run, end, heard[s], down[s], th.min_probes):
+            continue
+        if dark_together(up[s], run.start) < th.min_probes:
+            continue  # probes drifting off one by one (desktops at night), not a cut
+        if partial_silence(up[s], down[s], run.start):
+            continue  # some of a group or pool gone quiet, some still up, none saying offline
+        outlasted = _beyond_chance(run, end, probes, up[s], down[s], th, day)
+        if outlasted is None:
+            continue  # as likely as not a chance coincidence of this group's own dropouts
+        paged = replace(run, opened=outlasted)
+        if s < n:
+            items.append(Item(s, paged, evidence))
+        else:
+            pooled.append((keys[s], Item(members[s][0], paged, evidence)))
+    out = []
+    for cc, group in by_country(grid, items + [i for _, i in pooled]).items():
+        for part in clusters(group):
+            leaf_part = [i for i in part if any(i is x for x in items)]
+            pool_keys = {k for k, i in pooled if any(i is x for x in part)}
+            wide = _pool_scope(pool_keys)
+            if wide is not None and not leaf_part:  # only the pools saw it: small groups
+                network = None if wide == ANY_NETWORK else wide
+                out.append(detection(grid, EventKind.SHUTDOWN, cc, None, network, part, None, None))
+                continue
+            if not leaf_part:
+                continue
+            active = active_leaves(
+                up, range(len(grid.leaves)), grid, cc, leaf_part, min_probes=th.min_probes
+            )
+            out += detections(grid, EventKind.SHUTDOWN, cc, leaf_part, active, None, None)
+    return out
+
+
+def _beyond_chance(
+    run: Run, end: int, probes: int, up: Any, down: Any, th: Thresholds, day: int
+) -> int | None:
+    """The bucket from which a run is more than its probes' own dropouts meeting by chance
+    (``silence.chance_rounds``), or None if it does not last that long. Probes that said
+    offline together are judged by how often, and how long, they say offline; silent ones
+    by how often, and how long, they go missing."""
+    first = down[run.start : run.start + SIMULTANEOUS + 1]
+    reported = first.max(initial=0.0) >= th.min_probes
+    signal = down if reported else np.maximum(probes - up, 0.0)
+    k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
+    rounds = chance_rounds(signal, run.start, probes, min(round(k), probes), day=day)
+    if end - run.start < rounds:
+        return None
+    return max(run.opened, run.start + rounds - 1)
+
+
+def _pools(grid: Grid) -> list[tuple[Leaf, list[int]]]:
+    """Pooled shutdown series: each network type of a country (asn 0), and each country
+    (asn 0, network "*"), when they gather more than one leaf."""
+    groups: dict[Leaf, list[int]] = {}
+    for i, (cc, _asn, network) in enumerate(grid.leaves):
+        groups.setdefault((cc, 0, network), []).append(i)
+        groups.setdefault((cc, 0, ANY_NETWORK), []).append(i)
+    return [(k, m) for k, m in sorted(groups.items()) if len(m) > 1]
+
+
+def _pooled(values: Any, members: list[list[int]]) -> Any:
+    return np.stack([values[m].sum(axis=0) for m in members]) if members else values
+
+
+def _pool_scope(keys: set[Leaf]) -> str | None:
+    """The network of a pooled detection: the one network type whose pool fired, else
+    ANY_NETWORK (the country's pool alone, or the pools of several network types)."""
+    if not keys:
+        return None
+    types = {k[2] for k in keys} - {ANY_NETWORK}
+    return next(iter(types)) if len(types) == 1 else ANY_NETWORK
+
+
+def _collector_gaps(grid: Grid, th: Thresholds) -> Any:
+    """Buckets in which most probes of at least ``min_countries`` countries fell silent at once
+    and none said "offline": the collector could not be reached (a collector outage), so
+    silence there is no evidence anywhere. Backfill brings the data back later."""
+    countries = sorted({leaf[0] for leaf in grid.leaves})
+    if len(countries) < th.min_countries:
+        return np.zeros(grid.n_times, dtype=bool)
+    silent = np.zeros(grid.n_times)
+    for cc in countries:
+        rows = [i for i, leaf in enumerate(grid.leaves) if leaf[0] == cc]
+        heard = grid.heard[rows].sum(axis=0)
+        offline = grid.down()[rows].sum(axis=0)
+        padded = np.concatenate([np.zeros(LOOKBACK), heard])
+        usual = np.lib.stride_tricks.sliding_window_view(padded, LOOKBACK)[: grid.n_times]
+        before = usual.max(axis=1)  # the most heard in the LOOKBACK buckets before
+        gap = (before >= th.min_probes) & (heard < COLLECTOR_GAP_SHARE * before) & (offline < 1)
+        silent += gap
+    out = silent >= max(th.min_countries, COLLECTOR_GAP_SHARE * len(countries))
+    return out
