@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from collector.palette import LOOKS, CellState, cell_state
 from collector.records import Event
 from collector.series import Series
+from probe.model import format_minute, parse_time
 
 ACCESSIBLE_COLOUR = LOOKS[CellState.ACCESSIBLE].colour
 BLOCKED_COLOUR = LOOKS[CellState.BLOCKED].colour
@@ -85,7 +86,7 @@ class Timeline:
     def title(self) -> str:
         asn = f"AS{self.asn}" if self.asn is not None else ""
         where = " ".join(p for p in (self.cc, asn, self.network or "every network") if p)
-        span = f"{_stamp(self.since)} to {_stamp(self.until)} UTC"
+        span = f"{format_minute(self.since)} to {format_minute(self.until)} UTC"
         return f"Availability per target, {where}, {span}"
 
     def lanes(self) -> list[int]:
@@ -203,8 +204,8 @@ def timeline_from_api(
         series,
         events,
         cc=str(doc["cc"]),
-        since=_parse_time(doc["since"]),
-        until=_parse_time(doc["until"]),
+        since=parse_time(doc["since"]),
+        until=parse_time(doc["until"]),
         step_s=int(doc["step_s"]),
         asn=asn,
         network=network,
@@ -216,7 +217,7 @@ def _point(p: dict[str, Any]) -> Any:
     from collector.series import Point
 
     return Point(
-        _parse_time(p["start"]),
+        parse_time(p["start"]),
         int(p.get("accessible", 0)),
         int(p.get("blocked", 0)),
         int(p.get("offline", 0)),
@@ -264,14 +265,6 @@ def render_timeline(timeline: Timeline, path: Path) -> Chart:
     from collector.chart_render import draw
 
     return draw(timeline, path)
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 __all__ = [

@@ -40,6 +40,7 @@ from probe.model import (
     Vantage,
     Verdict,
     VerdictKind,
+    format_time,
 )
 
 MAX_BATCH_RECORDS = 10_000  # hard cap; settings may set a lower one
@@ -344,7 +345,7 @@ def batch_problems(batch: BatchIn, *, probe_id: str, now: datetime) -> list[dict
                 problems.append(
                     _problem(
                         (group, index, time_field),
-                        f"{at.isoformat()} is more than 5 minutes in the future; "
+                        f"{format_time(at)} is more than 5 minutes in the future; "
                         "check the probe's clock (NTP)",
                         "timestamp_in_future",
                     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from probe.model import parse_time
+from probe.model import format_minute, parse_time
 
 TABLE_COLUMNS = 72  # buckets per table line: fits an 80-column terminal next to the names
 NAME_WIDTH = 18
@@ -80,7 +80,7 @@ def format_table(doc: dict[str, Any]) -> str:
     for offset in range(0, len(starts) if by_target else 0, TABLE_COLUMNS):
         chunk = starts[offset : offset + TABLE_COLUMNS]
         out.append("")
-        out.append(f"{'':{NAME_WIDTH}} {_clock(chunk[0])} .. {_clock(chunk[-1])} UTC")
+        out.append(f"{'':{NAME_WIDTH}} {format_minute(chunk[0])} .. {format_minute(chunk[-1])} UTC")
         out.append(f"{'':{NAME_WIDTH}} {_ruler(chunk, int(doc['step_s']))}")
         for name, points in by_target.items():
             cells = "".join(_glyph_of(points.get(at)) for at in chunk)
@@ -140,12 +140,8 @@ def _ruler(chunk: Sequence[datetime], step_s: int) -> str:
     return ruler
 
 
-def _clock(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M")
-
-
 def _short(text: str) -> str:
-    return _clock(parse_time(text))
+    return format_minute(parse_time(text))
 
 
 def _duration(seconds: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 MEASUREMENT_SCHEMA = "tyndau.measurement/1"
 VERDICT_SCHEMA = "tyndau.verdict/1"
@@ -89,11 +89,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def format_time(at: datetime) -> str:
-    """RFC 3339 UTC with microseconds and a ``Z``: the only time format on the wire."""
+_TIMESPECS = {"microseconds": "%Y-%m-%dT%H:%M:%S.%fZ", "seconds": "%Y-%m-%dT%H:%M:%SZ"}
+
+
+def format_time(
+    at: datetime, *, timespec: Literal["microseconds", "seconds"] = "microseconds"
+) -> str:
+    """RFC 3339 UTC ending in ``Z``: the only time format on the wire and in stores, with
+    microseconds; ``timespec="seconds"`` shortens it for a link a person reads."""
     if at.tzinfo is None:
         raise ValueError("naive datetime: all tyndau timestamps are UTC-aware")
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime(_TIMESPECS[timespec])
+
+
+def format_minute(at: datetime) -> str:
+    """``2022-01-05 11:00``: the one way a time is shown to people (pages, charts, alerts, the
+    command line), in UTC; a naive datetime is taken as UTC."""
+    return (at.astimezone(UTC) if at.tzinfo else at).strftime("%Y-%m-%d %H:%M")
 
 
 def parse_time(text: str) -> datetime:

@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlencode
 
 from collector.records import Event, EventKind, EventState
+from probe.model import format_minute, format_time
 
 log = logging.getLogger("tyndau.anomaly.alerts")
 
@@ -89,8 +90,8 @@ def timeline_link(event: Event, base_url: str, *, now: datetime) -> str:
     if event.target is not None:
         query["target"] = event.target
     margin = timedelta(hours=1)
-    query["since"] = _stamp(event.start - margin)
-    query["until"] = _stamp((event.end or now) + margin)
+    query["since"] = format_time(event.start - margin, timespec="seconds")
+    query["until"] = format_time((event.end or now) + margin, timespec="seconds")
     return f"{base_url}?{urlencode(query)}"
 
 
@@ -103,9 +104,9 @@ def render(event: Event, *, base_url: str, now: datetime) -> Message:
     if event.method is not None:
         what += f" ({event.method})"
     title = f"[{phase.upper()}] {what} in {where(event)}"
-    span = f"since {_human(event.start)}"
+    span = f"since {format_minute(event.start)} UTC"
     if event.end is not None:
-        span = f"from {_human(event.start)} to {_human(event.end)}"
+        span = f"from {format_minute(event.start)} UTC to {format_minute(event.end)} UTC"
     link = timeline_link(event, base_url, now=now)
     text = (
         f"{title}, {span}. Evidence: {_evidence(event)}; "
@@ -130,14 +131,6 @@ def _evidence(event: Event) -> str:
     if ev.get("retracted"):
         parts.append("retracted after late data")
     return ", ".join(parts)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _human(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 class Ledger:
@@ -228,24 +221,3 @@ def deliver(
 def due(event: Event, channel: Channel, ledger: Ledger) -> bool:
     """Refreshing channels get every event handed over; direct ones what they lack."""
     return channel.refreshes or not ledger.was_sent(event.id, phase_of(event), channel.name)
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    """An event as plain JSON (generic webhook body, logs)."""
-    return {
-        "id": event.id,
-        "kind": event.kind.value,
-        "state": event.state.value,
-        "scope": {
-            "cc": event.scope.cc,
-            "asn": event.scope.asn,
-            "network": event.scope.network,
-            "probes": event.scope.probes,
-        },
-        "target": event.target,
-        "method": event.method,
-        "start": _stamp(event.start),
-        "end": None if event.end is None else _stamp(event.end),
-        "confidence": event.confidence,
-        "evidence": event.evidence,
-    }

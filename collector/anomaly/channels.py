@@ -21,8 +21,10 @@ from typing import Any
 
 import httpx
 
-from collector.anomaly.alerts import FIRING, AlertError, Message, event_json
+from collector.anomaly.alerts import FIRING, AlertError, Message
 from collector.records import Event, EventKind
+from collector.store.codec import event_to_dict
+from probe.model import format_time
 
 TIMEOUT_S = 10.0
 MIN_RESEND_S = 60.0  # Prometheus' --rules.alert.resend-delay default
@@ -74,21 +76,28 @@ class AlertmanagerChannel:
         return {
             "labels": labels,
             "annotations": annotations,
-            "startsAt": _rfc3339(event.start),
-            "endsAt": _rfc3339(ends),
+            "startsAt": format_time(event.start),
+            "endsAt": format_time(ends),
             "generatorURL": message.link,
         }
 
 
-class SlackWebhook:
-    """A Slack-compatible incoming webhook: one POST per message."""
+class _Webhook:
+    """A direct webhook: paged once per phase (the ledger), one POST per message."""
 
     refreshes = False
+    kind = ""  # the channel's name is ``<kind>:<url>``
 
     def __init__(self, url: str, *, client: httpx.Client | None = None) -> None:
         self.url = url
-        self.name = f"slack:{url}"
+        self.name = f"{self.kind}:{url}"
         self._client = client or httpx.Client(timeout=TIMEOUT_S)
+
+
+class SlackWebhook(_Webhook):
+    """A Slack-compatible incoming webhook."""
+
+    kind = "slack"
 
     def send(self, messages: Sequence[Message], *, now: datetime) -> None:
         for message in messages:
@@ -102,15 +111,10 @@ class SlackWebhook:
             _post(self._client, self.url, body)
 
 
-class JsonWebhook:
-    """A generic JSON webhook: the event itself plus the rendered summary."""
+class JsonWebhook(_Webhook):
+    """A generic JSON webhook: the event itself (``event_to_dict``) plus the rendered summary."""
 
-    refreshes = False
-
-    def __init__(self, url: str, *, client: httpx.Client | None = None) -> None:
-        self.url = url
-        self.name = f"json:{url}"
-        self._client = client or httpx.Client(timeout=TIMEOUT_S)
+    kind = "json"
 
     def send(self, messages: Sequence[Message], *, now: datetime) -> None:
         for message in messages:
@@ -119,8 +123,8 @@ class JsonWebhook:
                 "status": message.phase,
                 "summary": message.text,
                 "timeline": message.link,
-                "sent_at": _rfc3339(now),
-                "event": event_json(message.event),
+                "sent_at": format_time(now),
+                "event": event_to_dict(message.event),
             }
             _post(self._client, self.url, body)
 
@@ -128,7 +132,3 @@ class JsonWebhook:
 def family(event: Event) -> str:
     """The label that routes an alert: fixed for an event's life, unlike its kind."""
     return "shutdown" if event.kind == EventKind.SHUTDOWN else "target_failure"
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

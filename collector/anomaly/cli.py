@@ -26,6 +26,7 @@ from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
 from collector.anomaly.shard import WHOLE, Partitions, parse_shard
 from collector.anomaly.watcher import Watcher, evaluate
 from probe.configfile import ConfigError
+from probe.model import format_time
 
 log = logging.getLogger("tyndau.anomaly")
 
@@ -77,8 +78,8 @@ def scan(args: argparse.Namespace) -> int:
         print(
             f"{event.id} {event.state.value:8s} {event.kind.value:15s} {event.scope.cc} "
             f"asn={event.scope.asn} network={event.scope.network} target={event.target} "
-            f"method={event.method} start={event.start.isoformat()} "
-            f"end={event.end.isoformat() if event.end else '-'}"
+            f"method={event.method} start={format_time(event.start)} "
+            f"end={format_time(event.end) if event.end else '-'}"
         )
     print(f"{len(changes)} events written: {dict(sorted(counts.items())) or 'none changed'}")
     return 0

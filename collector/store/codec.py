@@ -93,6 +93,8 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
+    """An event as plain JSON, times in ``format_time``'s RFC 3339: the one serializer, for the
+    stores, the API and the generic webhook body alike."""
     return {
         "id": event.id,
         "kind": event.kind.value,
@@ -114,6 +116,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
+    """Read ``event_to_dict``'s JSON back; any RFC 3339 UTC time is read (rows written before
+    the one format kept whole seconds: ``2026-01-05T12:05:00Z``)."""
     scope = data["scope"]
     return Event(
         id=data["id"],
@@ -128,7 +132,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         confidence=float(data["confidence"]),
         state=EventState(data["state"]),
         evidence=data["evidence"],
-        updated_at=None if data["updated_at"] is None else parse_time(data["updated_at"]),
+        updated_at=None if data.get("updated_at") is None else parse_time(data["updated_at"]),
     )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from probe.model import parse_time
+from probe.model import format_minute, parse_time
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
@@ -91,12 +91,7 @@ def clock(text: str | datetime | None) -> str:
     """``2022-01-05 11:00`` (UTC); "—" for nothing."""
     if text is None:
         return "—"
-    return minute(parse_time(text) if isinstance(text, str) else text)
-
-
-def minute(moment: datetime) -> str:
-    """The pages' one way to show a time to people: ``2022-01-05 11:00``, in UTC."""
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M")
+    return format_minute(parse_time(text) if isinstance(text, str) else text)
 
 
 def duration(seconds: float) -> str:

@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from collector.series import parse_step
 from collector.timeline import TimelineInputError, TimelineQuery, parse_query
-from collector.web.html import minute
-from probe.model import format_time, parse_time
+from probe.model import format_minute, format_time, parse_time
 
 QUICK_RANGES = {
     "30m": "30 min",
@@ -59,7 +58,7 @@ def typed_time(text: str, name: str) -> datetime:
 
 def typed(moment: datetime) -> str:
     """How a time is shown in a form field: ``2022-01-05 06:00``."""
-    return minute(moment)
+    return format_minute(moment)
 
 
 def auto_step(span_s: float) -> int:
