@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from lab.actions import ALL, BOGON_ANSWER, Action
+from lab.actions import ALL, BOGON_ANSWER, Action, Key
 from lab.sites import SiteConfig
 from lab.topology import (
     BLOCKPAGE_SERVER,
@@ -21,7 +21,6 @@ from lab.topology import (
     vantage_interface,
 )
 
-Key = tuple[Action, str, str]  # action, target name or "all", group
 Active = Mapping[Key, Mapping[str, str]]  # key -> parameters
 MITM_PORT = 8443
 # The authoritative server refuses names it does not serve, so a CNAME here ends in SERVFAIL.
@@ -58,11 +57,6 @@ def groups_of(group: str) -> list[str]:
 
 def targets_of(target: str, targets: Mapping[str, CensorTarget]) -> list[CensorTarget]:
     return list(targets.values()) if target == ALL else [targets[target]]
-
-
-def overlaps(a: Key, b: Key) -> bool:
-    """Two keys touch the same target and group ("all" overlaps everything)."""
-    return (a[1] == b[1] or ALL in (a[1], b[1])) and (a[2] == b[2] or ALL in (a[2], b[2]))
 
 
 def _ifset(prefix: str, group: str) -> str:

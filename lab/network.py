@@ -17,12 +17,13 @@ from typing import Any, NamedTuple, TextIO
 from lab import censor
 from lab.actions import (
     ALL,
-    PARAMETER_CHOICES,
     PARAMETERS,
-    RESOLVER_ACTIONS,
-    WHOLE_RESOLVER_ACTIONS,
     Action,
+    Key,
     action_names,
+    clash,
+    parameter_problem,
+    target_problem,
 )
 from lab.helpers import Helpers
 from lab.nodes import (
@@ -120,7 +121,7 @@ class Lab:
         self._servers = Servers(
             self.state, addresses, popen=self.popen, run=self.run, stop=self._stop
         )
-        self.active: dict[censor.Key, dict[str, str]] = {}
+        self.active: dict[Key, dict[str, str]] = {}
         self._applied: dict[str, Any] = {}
         self._resolver: censor.ResolverState = {}
         self._helpers = Helpers(self.prefix, self.state, popen=self.popen, stop=self._stop)
@@ -184,22 +185,20 @@ class Lab:
     def apply(self, action: str, target: str = ALL, group: str = ALL, **params: str) -> None:
         """Start a censorship action for one target (or "all") and one group (or "all")."""
         key = self._key(action, target, group)
-        if key[0] in WHOLE_RESOLVER_ACTIONS and target != ALL:
-            raise LabError(f"{key[0]} acts on every name: use target 'all', not {target!r}")
+        problem = target_problem(key[0], [target])
+        if problem is not None:
+            raise LabError(f"{problem}, not {target!r}")
         for other in self.active:
-            if censor.overlaps(other, key) and (
-                other[0] == key[0] or {other[0], key[0]} <= RESOLVER_ACTIONS
-            ):
-                raise LabError(f"{key[0]} on {target}/{group} clashes with active {other[0]}")
-        allowed = PARAMETERS.get(key[0], {})
-        unknown = set(params) - set(allowed)
-        if unknown:
-            raise LabError(f"{key[0]} takes no parameter {sorted(unknown)[0]!r}")
+            clashing = clash(other, key)
+            if clashing is not None:
+                raise LabError(
+                    f"{key[0]} on {target}/{group} clashes: {clashing[0]}; {clashing[1]}"
+                )
         for name, value in params.items():
-            choices = PARAMETER_CHOICES.get(name, ())
-            if choices and value not in choices:
-                raise LabError(f"{key[0]} {name}={value!r}: accepted {' | '.join(choices)}")
-        self.active[key] = {**allowed, **params}
+            wrong = parameter_problem(key[0], name, value)
+            if wrong is not None:
+                raise LabError(f"{key[0]} {name}={value!r}: {wrong[0]} (accepted: {wrong[1]})")
+        self.active[key] = {**PARAMETERS.get(key[0], {}), **params}
         try:
             self._sync()
         except LabError:
@@ -325,7 +324,7 @@ class Lab:
     def _target_names(self) -> str:
         return " | ".join([ALL, *(t.name for t in self._targets)])
 
-    def _key(self, action: str, target: str, group: str) -> censor.Key:
+    def _key(self, action: str, target: str, group: str) -> Key:
         if not self._built:
             raise LabError("the lab is not up: use it as `with Lab() as lab:`")
         try:

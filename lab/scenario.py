@@ -17,17 +17,17 @@ from typing import Any, Literal
 
 from lab.actions import (
     ALL,
-    PARAMETER_CHOICES,
     PARAMETERS,
-    RESOLVER_ACTIONS,
-    WHOLE_RESOLVER_ACTIONS,
     Action,
     action_names,
+    clash,
+    parameter_problem,
+    target_problem,
 )
 from lab.sites import SiteConfig, parse_sites
 from lab.topology import GROUPS
 from probe.configfile import ConfigError, Section, load_toml
-from probe.model import parse_time
+from probe.model import format_minute, parse_time
 from probe.shipped import DEFAULT_TARGETS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "config" / "scenarios"
@@ -35,7 +35,6 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "config" / "scenarios"
 _DURATION = re.compile(
     r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$"
 )
-_RATE = re.compile(r"^\d+(?:\.\d+)?(?:bit|kbit|mbit|gbit)$")
 START_HELP = "an RFC 3339 UTC time like 2022-01-04T12:00:00Z"
 DURATION_HELP = 'a duration like "0s", "90s", "5m", "2h", "1d6h30m", or a number of seconds'
 
@@ -81,7 +80,7 @@ class Scenario:
     def label(self, offset: float) -> str:
         """An offset as the real UTC time when ``start`` is known, else as ``t+1d2h3m``."""
         if self.start is not None:
-            return (self.start + timedelta(seconds=offset)).strftime("%Y-%m-%d %H:%MZ")
+            return format_minute(self.start + timedelta(seconds=offset)) + "Z"
         return "t+" + format_duration(offset)
 
 
@@ -113,10 +112,6 @@ def parse_duration(value: Any) -> float:
     return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
 
 
-def _overlap(a: str, b: str) -> bool:
-    return a == b or ALL in (a, b)
-
-
 def _event(item: Section, *, targets: frozenset[str], duration: float) -> Event:
     at = item.parse("at", item.value("at", 0), parse_duration, DURATION_HELP)
     if at > duration:
@@ -140,14 +135,16 @@ def _event(item: Section, *, targets: frozenset[str], duration: float) -> Event:
     for target in names:
         if target != ALL and target not in targets:
             raise item.error("target", f"unknown target {target!r}", accepted_targets)
-    if action in WHOLE_RESOLVER_ACTIONS and names != [ALL]:
-        raise item.error("target", f"{action} acts on every name: its target is all", ALL)
+    whole = target_problem(action, names)
+    if whole is not None:
+        raise item.error("target", whole, ALL)
     group: str = item.string("group", ALL, choices=GROUPS)
     params: dict[str, str] = {}
     for param, default in PARAMETERS.get(action, {}).items():
-        value: str = item.string(param, default, choices=PARAMETER_CHOICES.get(param, ()))
-        if param == "rate" and not _RATE.match(value):
-            raise item.error(param, f"invalid rate {value!r}", 'a tc rate like "32kbit", "1mbit"')
+        value: str = item.string(param, default)
+        wrong = parameter_problem(action, param, value)
+        if wrong is not None:
+            raise item.error(param, *wrong)
         params[param] = value
     note: str = item.string("note", "")
     item.done()
@@ -178,23 +175,10 @@ def _check_timeline(events: list[Event], source: str) -> None:
                     )
                 del active[key]
                 continue
-            for a, t, g in active:
-                if not (_overlap(t, target) and _overlap(g, group)):
-                    continue
-                if a == action:
-                    raise ScenarioError(
-                        source,
-                        where + "apply",
-                        f"{action} is already applied to target {t!r} group {g!r}",
-                        "lift it first",
-                    )
-                if a in RESOLVER_ACTIONS and action in RESOLVER_ACTIONS:
-                    raise ScenarioError(
-                        source,
-                        where + "apply",
-                        f"{action} contradicts {a} already applied to target {t!r} group {g!r}",
-                        f"lift {a} first",
-                    )
+            for other in active:
+                clashing = clash(other, key)
+                if clashing is not None:
+                    raise ScenarioError(source, where + "apply", *clashing)
             active[key] = index
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab import censor
-from lab.actions import BOGON_ANSWER, Action
+from lab.actions import BOGON_ANSWER, Action, overlaps
 from lab.censor import CensorTarget
 from lab.topology import BLOCKPAGE_SERVER
 
@@ -91,5 +91,5 @@ def test_injected_names_and_overlap() -> None:
     active = {(Action.DNS_INJECTION, "facebook", "all"): {}}
     forged = {"facebook.com": BLOCKPAGE_SERVER, "edge.fbcdn.net": BLOCKPAGE_SERVER}
     assert censor.injection_answers(active, TARGETS) == {"fixed": forged, "mobile": forged}
-    assert censor.overlaps((Action.SHUTDOWN, "all", "fixed"), (Action.SHUTDOWN, "x", "all"))
-    assert not censor.overlaps((Action.SHUTDOWN, "a", "fixed"), (Action.SHUTDOWN, "a", "mobile"))
+    assert overlaps((Action.SHUTDOWN, "all", "fixed"), (Action.SHUTDOWN, "x", "all"))
+    assert not overlaps((Action.SHUTDOWN, "a", "fixed"), (Action.SHUTDOWN, "a", "mobile"))
