@@ -166,9 +166,13 @@ async def timeline(
     }
     if test is not None:
         outcome_buckets = await _call(
-            store.measurement_buckets, since=since, until=until, step_s=step_s, cc=cc,
+            store.measurement_buckets,
+            since=since,
+            until=until,
+            step_s=step_s,
+            cc=cc,
             test=test.value,
-        )  # fmt: skip
+        )
         by_test = outcome_series(outcome_buckets, asn=asn, network=network, target=target)
         body["series"] = [_outcome_json(s) for s in by_test]
         return body

@@ -74,9 +74,14 @@ def main(args: argparse.Namespace) -> int:
     """Handler of ``tyndau timeline`` (flags declared in probe/cli.py)."""
     try:
         query = parse_query(
-            cc=args.cc, since=args.since, until=args.until, step=args.step,
-            asn=args.asn, network=args.network, target=args.target,
-        )  # fmt: skip
+            cc=args.cc,
+            since=args.since,
+            until=args.until,
+            step=args.step,
+            asn=args.asn,
+            network=args.network,
+            target=args.target,
+        )
         doc = _read(args, query)
     except TimelineInputError as exc:
         raise CommandError(str(exc)) from None

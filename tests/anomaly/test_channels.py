@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,8 +15,11 @@ import pytest
 from collector.anomaly.alerts import AlertError, render
 from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
 from collector.records import Event, EventKind, EventState, Scope
+from collector.store.codec import event_from_dict
+from tests.support.alertmanager import require_alertmanager, start_cluster, wait_until, write_config
+from tests.support.ports import free_port
+from tests.support.processes import stop_all
 
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 NOW = datetime.now(UTC).replace(microsecond=0)
 BASE = "http://collector.test/timeline"
 
@@ -35,64 +35,27 @@ def event(state: EventState = EventState.OPEN, *, end: datetime | None = None) -
         end=end,
         confidence=0.998,
         state=state,
-        evidence={"rounds": 6, "probes": 6, "blocked": 36, "measured": 36,
-                  "reasons": {"tls.reset": 36}},
-    )  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        evidence={
+            "rounds": 6,
+            "probes": 6,
+            "blocked": 36,
+            "measured": 36,
+            "reasons": {"tls.reset": 36},
+        },
+    )
 
 
 @pytest.fixture
 def alertmanager(tmp_path: Path, receiver: Any) -> Iterator[str]:
     """A real Alertmanager on 127.0.0.1 that forwards to the test's receiver, fast grouping."""
-    if shutil.which(ALERTMANAGER) is None:
-        pytest.skip(f"LOUD SKIP: {ALERTMANAGER} missing (apt install prometheus-alertmanager)")
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(
-        "route:\n"
-        "  receiver: hook\n"
-        "  group_by: [event_id]\n"
-        "  group_wait: 1s\n"
-        "  group_interval: 1s\n"
-        "  repeat_interval: 4h\n"
-        "receivers:\n"
-        "  - name: hook\n"
-        "    webhook_configs:\n"
-        f"      - url: {receiver.url}/am\n"
-        "        send_resolved: true\n"
-    )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [ALERTMANAGER, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    require_alertmanager()
+    config = write_config(tmp_path, f"{receiver.url}/am", repeat_interval="4h")
+    nodes = start_cluster(config, tmp_path, size=1)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                err = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"alertmanager did not start: {err[-2000:]}")
-            time.sleep(0.1)
-        yield url
+        wait_until(nodes, nodes[0].ready, timeout=20, what="alertmanager did not start")
+        yield nodes[0].url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_all(n.process for n in nodes)
 
 
 @pytest.mark.slow
@@ -185,7 +148,10 @@ def test_slack_and_json_webhooks_deliver_readable_messages(receiver: Any) -> Non
     assert "36 of 36 measurements failed" in slack["text"] and "tls.reset=36" in slack["text"]
     assert slack["blocks"][0]["text"]["text"] == message.title
     assert generic["status"] == "firing" and generic["event"]["scope"]["asn"] == 64500
-    assert generic["event"]["start"] == (NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert generic["event"]["start"] == (NOW - timedelta(minutes=30)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    assert event_from_dict(generic["event"]) == event()  # the stores' one serializer, read back
 
 
 def test_refused_delivery_raises_alert_error(receiver: Any) -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
 import pytest
 
 from collector.anomaly.alerts import Ledger
@@ -35,17 +32,17 @@ from collector.anomaly.settings import AnomalySettings
 from collector.anomaly.watcher import Watcher
 from collector.store import open_store
 from probe.model import (
-    BlockMethod,
     Category,
     Heartbeat,
-    Reason,
     TargetRef,
     Vantage,
     Verdict,
-    VerdictKind,
 )
+from tests.support import alertmanager
+from tests.support.alertmanager import Node, require_alertmanager, start_cluster, write_config
+from tests.support.processes import stop, stop_all
+from tests.support.records import TLS_RESET, round_of
 
-ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 REPO = Path(__file__).resolve().parents[2]
 ROUND = timedelta(minutes=5)
 # Simulated history, all of it in the past (alerts are stamped with the wall clock): 28 h of
@@ -68,22 +65,16 @@ def at(index: int) -> datetime:
 
 def round_records(r: int, vantage: Vantage) -> tuple[list[Verdict], list[Heartbeat]]:
     """One round of ``PROBES`` probes at one vantage: offline in a cut, TLS-reset when blocked."""
-    when = at(r) + timedelta(seconds=30)
-    verdicts, heartbeats = [], []
-    for p in range(PROBES):
-        probe = f"{vantage.cc}-probe-{p}"
-        heartbeats.append(Heartbeat(f"h-{probe}-{r}", probe, "0.1", vantage, when, 300.0 * r, 0))
-        for target in (TELEGRAM, CONTROL):
-            kind, method, reason = VerdictKind.ACCESSIBLE, None, None
-            if vantage is KZ and r in CUT:
-                kind = VerdictKind.OFFLINE
-            elif vantage is TM and r in BLOCK and target is TELEGRAM:
-                kind, method, reason = VerdictKind.BLOCKED, BlockMethod.TLS, Reason.TLS_RESET
-            verdicts.append(
-                Verdict(f"v-{probe}-{r}-{target.name}", probe, vantage, target, f"r{r}", when,
-                        kind, method, reason, 1.0, ())
-            )  # fmt: skip
-    return verdicts, heartbeats
+    return round_of(
+        r,
+        at(r) + timedelta(seconds=30),
+        vantage,
+        [f"{vantage.cc}-probe-{p}" for p in range(PROBES)],
+        (TELEGRAM, CONTROL),
+        offline=vantage is KZ and r in CUT,
+        blocked={TELEGRAM.name: TLS_RESET} if vantage is TM and r in BLOCK else None,
+        uptime_s=300.0 * r,
+    )
 
 
 def arrived_by(k: int, written: set[tuple[str, int]]) -> tuple[list[Verdict], list[Heartbeat]]:
@@ -152,85 +143,24 @@ class WatcherProcess:
 # -- fixtures -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Node:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.get(f"{self.url}/api/v2/status", timeout=2).json()
-        return body
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture
 def cluster(tmp_path: Path, receiver: Any) -> Iterator[list[Node]]:
     """Two Alertmanager nodes gossiping on 127.0.0.1, both notifying the test's receiver."""
-    if shutil.which(ALERTMANAGER) is None:
-        pytest.skip(f"LOUD SKIP: {ALERTMANAGER} missing (apt install prometheus-alertmanager)")
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(
-        "route:\n"
-        "  receiver: hook\n"
-        "  group_by: [event_id]\n"
-        "  group_wait: 1s\n"
-        "  group_interval: 1s\n"
-        "  repeat_interval: 24h\n"
-        "receivers:\n"
-        "  - name: hook\n"
-        "    webhook_configs:\n"
-        f"      - url: {receiver.url}/am\n"
-        "        send_resolved: true\n"
-    )
-    gossip = [free_port(), free_port()]
-    nodes: list[Node] = []
+    require_alertmanager()
+    config = write_config(tmp_path, f"{receiver.url}/am", repeat_interval="24h")
+    nodes = start_cluster(config, tmp_path, size=2)
     try:
-        for i in range(2):
-            web = free_port()
-            process = subprocess.Popen(
-                [ALERTMANAGER, f"--config.file={config}",
-                 f"--storage.path={tmp_path / f'am{i}'}", f"--web.listen-address=127.0.0.1:{web}",
-                 f"--cluster.listen-address=127.0.0.1:{gossip[i]}",
-                 f"--cluster.advertise-address=127.0.0.1:{gossip[i]}",
-                 f"--cluster.peer=127.0.0.1:{gossip[1 - i]}",
-                 "--cluster.gossip-interval=50ms", "--cluster.pushpull-interval=2s",
-                 "--cluster.peer-timeout=2s", "--cluster.probe-interval=200ms",
-                 "--cluster.probe-timeout=100ms", "--cluster.settle-timeout=10s",
-                 "--cluster.reconnect-interval=1s"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            nodes.append(Node(f"http://127.0.0.1:{web}", process))
-        deadline = time.monotonic() + 30
-        while True:  # settled: both see both peers and say ready
-            try:
-                states = [n.status()["cluster"] for n in nodes]
-                if all(s["status"] == "ready" and len(s.get("peers") or []) == 2 for s in states):
-                    break
-            except httpx.TransportError:
-                pass
-            if any(n.process.poll() is not None for n in nodes) or time.monotonic() > deadline:
-                pytest.fail("the Alertmanager cluster did not settle within 30 s")
-            time.sleep(0.2)
+
+        def settled() -> bool:  # both see both peers and say ready
+            states = [n.status()["cluster"] for n in nodes]
+            return all(s["status"] == "ready" and len(s.get("peers") or []) == 2 for s in states)
+
+        alertmanager.wait_until(
+            nodes, settled, timeout=30, what="the Alertmanager cluster did not settle"
+        )
         yield nodes
     finally:
-        for node in nodes:
-            stop(node.process)
+        stop_all(n.process for n in nodes)
 
 
 @pytest.fixture
@@ -242,12 +172,22 @@ def watchers(tmp_path: Path, cluster: list[Node]) -> Iterator[tuple[str, list[Wa
     procs: list[WatcherProcess] = []
     try:
         for name in ("a", "b"):
-            command = [sys.executable, __file__, url, str(tmp_path / f"state-{name}"),
-                       *(n.url for n in cluster)]  # fmt: skip
+            command = [
+                sys.executable,
+                __file__,
+                url,
+                str(tmp_path / f"state-{name}"),
+                *(n.url for n in cluster),
+            ]
             process = subprocess.Popen(
-                command, cwd=REPO, env=env, text=True, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )  # fmt: skip
+                command,
+                cwd=REPO,
+                env=env,
+                text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             procs.append(WatcherProcess(name, process))
         yield url, procs
     finally:

@@ -10,15 +10,13 @@ from collector.records import EventKind, EventState
 from collector.store import open_store
 from probe.cli import main
 from probe.model import (
-    BlockMethod,
     Category,
     Heartbeat,
-    Reason,
     TargetRef,
     Vantage,
     Verdict,
-    VerdictKind,
 )
+from tests.support.records import TLS_RESET, round_of
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 ROUND = timedelta(minutes=5)
@@ -36,21 +34,18 @@ def records(
     heartbeats: list[Heartbeat] = []
     for r in range(rounds):
         at = start + r * ROUND + timedelta(seconds=30)
-        cut = CUT[0] <= at < CUT[1]
-        blocked = BLOCK[0] <= at < BLOCK[1]
-        for p in range(probes):
-            probe = f"probe-{p}"
-            heartbeats.append(Heartbeat(f"h-{r}-{p}", probe, "0.1", VANTAGE, at, 60.0 * r, 0))
-            for target in (TELEGRAM, CONTROL):
-                kind, method, reason = VerdictKind.ACCESSIBLE, None, None
-                if cut:
-                    kind = VerdictKind.OFFLINE
-                elif blocked and target is TELEGRAM:
-                    kind, method, reason = VerdictKind.BLOCKED, BlockMethod.TLS, Reason.TLS_RESET
-                verdicts.append(
-                    Verdict(f"v-{r}-{p}-{target.name}", probe, VANTAGE, target, f"r{r}", at,
-                            kind, method, reason, 1.0, ())
-                )  # fmt: skip
+        round_verdicts, round_heartbeats = round_of(
+            r,
+            at,
+            VANTAGE,
+            [f"probe-{p}" for p in range(probes)],
+            (TELEGRAM, CONTROL),
+            offline=CUT[0] <= at < CUT[1],  # offline, reported late
+            blocked={TELEGRAM.name: TLS_RESET} if BLOCK[0] <= at < BLOCK[1] else None,
+            uptime_s=60.0 * r,
+        )
+        verdicts += round_verdicts
+        heartbeats += round_heartbeats
     return verdicts, heartbeats
 
 
@@ -62,8 +57,18 @@ def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
     verdicts, heartbeats = records(probes=4, rounds=34 * 12)
     store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
     store.close()
-    args = ["anomaly", "scan", "--store", url, "--since", "2026-01-06T02:00Z",
-            "--until", "2026-01-06T10:00Z", "--state-dir", str(tmp_path / "state")]  # fmt: skip
+    args = [
+        "anomaly",
+        "scan",
+        "--store",
+        url,
+        "--since",
+        "2026-01-06T02:00Z",
+        "--until",
+        "2026-01-06T10:00Z",
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
     assert main(args) == 0
     assert "2 events written" in capsys.readouterr().out
 
@@ -105,22 +110,38 @@ def test_a_backlog_after_a_cached_scan_revises_the_event(tmp_path: Path, capsys:
         verdicts=[v for v in verdicts if v.at < CUT[0]],
         heartbeats=[h for h in heartbeats if h.at < CUT[0]],
     )
-    args = ["anomaly", "scan", "--store", url, "--since", "2026-01-06T02:00Z",
-            "--until", "2026-01-06T10:00Z", "--state-dir", str(tmp_path / "state")]  # fmt: skip
+    args = [
+        "anomaly",
+        "scan",
+        "--store",
+        url,
+        "--since",
+        "2026-01-06T02:00Z",
+        "--until",
+        "2026-01-06T10:00Z",
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
     assert main(args) == 0
     out, err = capsys.readouterr()
     assert "1 events written: {'shutdown/open': 1}" in out
     assert "2026-01-05 read from the store (day 1 of 2)" in err  # progress, per day
     assert list((tmp_path / "state" / "grids").glob("*/step300/2026-01-0[56].npz"))
-    (before,) = [e for e in store.events(since=T0, until=T0 + timedelta(days=2))
-                 if e.kind == EventKind.SHUTDOWN]  # fmt: skip
+    (before,) = [
+        e
+        for e in store.events(since=T0, until=T0 + timedelta(days=2))
+        if e.kind == EventKind.SHUTDOWN
+    ]
     assert before.evidence["offline_verdicts"] == 0
 
     store.write_batch(verdicts=late, heartbeats=[h for h in heartbeats if h.at >= CUT[0]])
     assert main(args) == 0
     assert "2 events written" in capsys.readouterr().out  # the shutdown revised, the block
-    (after,) = [e for e in store.events(since=T0, until=T0 + timedelta(days=2))
-                if e.kind == EventKind.SHUTDOWN]  # fmt: skip
+    (after,) = [
+        e
+        for e in store.events(since=T0, until=T0 + timedelta(days=2))
+        if e.kind == EventKind.SHUTDOWN
+    ]
     store.close()
     assert after.id == before.id
     assert (after.state, after.start, after.end) == (EventState.RESOLVED, *CUT)
@@ -138,8 +159,17 @@ def test_watch_pages_a_live_shutdown_from_the_real_store(tmp_path: Path, receive
     store = open_store(url)
     store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
     store.close()
-    args = ["anomaly", "watch", "--store", url, "--once", "--state-dir", str(tmp_path / "s"),
-            "--slack-webhook", receiver.url + "/slack"]  # fmt: skip
+    args = [
+        "anomaly",
+        "watch",
+        "--store",
+        url,
+        "--once",
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--slack-webhook",
+        receiver.url + "/slack",
+    ]
     assert main(args) == 0
     ((path, body),) = receiver.wait_for(1)
     assert path == "/slack"
