@@ -81,7 +81,8 @@ def ingest_stages(store: InfluxStore, bodies: list[bytes], probe_id: str) -> Clo
         with clock.stage(s[4]):
             keyed = [Keyed("measurements", i, *point_identity(p)) for i, p in enumerate(points)]
         with clock.stage(s[5]):
-            stored = store._stored("measurements", "probe_test", keyed)
+            stored, unknown = store._known.split(keyed)  # as InfluxStore.write_batch
+            stored.update(store._stored(unknown, keyed))
         with clock.stage(s[6]):
             kept = sort_out(keyed, stored)
         fresh = [points[p] for p in kept.fresh]
@@ -90,6 +91,7 @@ def ingest_stages(store: InfluxStore, bodies: list[bytes], probe_id: str) -> Clo
             lines = "\n".join([line_protocol(p) for p in fresh + day_points(days)]).encode()
         with clock.stage(s[8]):
             store._write_v1(lines)
+        store._known.remember(keyed[p] for p in kept.fresh)
     return clock
 
 

@@ -9,7 +9,9 @@ records (SQLite did) or lists two records under one id (InfluxDB did).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from collector.store.base import RecordProblem, StoreConflictError
@@ -68,6 +70,45 @@ def sort_out(batch: Sequence[Keyed], stored: Mapping[tuple[str, str], Keyed]) ->
     if problems:
         raise StoreConflictError(f"{len(problems)} record(s) reuse an id", problems)
     return result
+
+
+class KnownIds:
+    """A bounded, thread-safe memory of ids this process wrote or found stored, with their
+    probe and content: what the store holds under them, so a re-send of a recent record needs
+    no lookup. Exact while the store keeps those points (the id rule never lets other content
+    replace them); a point dropped by a retention policy or by hand is still "known" until it
+    falls out of the memory (the oldest go first), so a re-send of it within that span counts
+    as a duplicate and is not written again."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._known: OrderedDict[tuple[str, str], Keyed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def split(self, batch: Sequence[Keyed]) -> tuple[dict[tuple[str, str], Keyed], list[Keyed]]:
+        """(the known records under the batch's ids, the batch's records still to look up)."""
+        known: dict[tuple[str, str], Keyed] = {}
+        unknown: list[Keyed] = []
+        with self._lock:
+            for record in batch:
+                key = (record.group, record.id)
+                hit = self._known.get(key)
+                if hit is None:
+                    unknown.append(record)
+                else:
+                    known[key] = hit
+                    self._known.move_to_end(key)
+        return known, unknown
+
+    def remember(self, records: Iterable[Keyed]) -> None:
+        """Records now stored (written by this process, or found in the store)."""
+        with self._lock:
+            for record in records:
+                key = (record.group, record.id)
+                self._known[key] = record
+                self._known.move_to_end(key)
+            while len(self._known) > self.capacity:
+                self._known.popitem(last=False)
 
 
 def _problem(record: Keyed, what: str) -> RecordProblem:

@@ -56,7 +56,8 @@ from collector.store.codec import (
     record_ns,
     to_ns,
 )
-from collector.store.ids import Keyed, sort_out
+from collector.store.ids import Keyed, KnownIds, sort_out
+from collector.store.influx_dirty import DirtyBuckets, Pair
 from collector.store.influxql import id_lookups, mode_for_version, quote
 from collector.store.points import (
     DAY_MEASUREMENT,
@@ -73,7 +74,7 @@ from collector.store.points import (
     point_identity,
     verdict_point,
 )
-from collector.store.rollup import BASE_S, served, widened
+from collector.store.rollup import BASE_S, base_bucket, served, widened
 from probe.model import Heartbeat, Measurement, Verdict
 
 WriteMode = Literal["auto", "v1", "v2"]
@@ -83,6 +84,12 @@ REFUSED_AS_MALFORMED = frozenset({400, 422})
 _CURSOR_SLACK = 64  # extra rows fetched so that records sharing a timestamp are not skipped
 
 
+KNOWN_IDS = 50_000  # ids remembered per process, so a re-send of a recent record is not looked up
+_GROUPS = (
+    ("measurements", "probe_test"),
+    ("verdicts", "probe_verdict"),
+    ("heartbeats", "probe_heartbeat"),
+)
 SECRET_MEASUREMENT = "collector_secret"  # noqa: S105 (a measurement name, not a secret)
 
 
@@ -114,6 +121,8 @@ class InfluxStore:
         self._timeout_s = timeout_s
         self._secret: bytes | None = None
         self._rollups_checked = False  # whether a store from before rollups was rebuilt
+        self._known = KnownIds(KNOWN_IDS)
+        self._dirty = DirtyBuckets(self._recompute_rollups)
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -138,26 +147,40 @@ class InfluxStore:
             for group, _, group_points in groups
             for index, point in enumerate(group_points)
         ]
-        stored: dict[tuple[str, str], Keyed] = {}
-        for group, name, _ in groups:
-            stored.update(self._stored(group, name, [k for k in keyed if k.group == group]))
+        stored, unknown = self._known.split(keyed)
+        stored.update(self._stored(unknown, keyed))
         kept = sort_out(keyed, stored)
         fresh = [points[p] for p in kept.fresh]
         days = {day_of(_record_time(records[p])) for p in kept.fresh}  # Store.day_stamps
         self.write_points(fresh + day_points(days))
-        self._update_rollups([records[p] for p in kept.fresh])
+        self._known.remember(keyed[p] for p in kept.fresh)
+        self._mark_rollups([records[p] for p in kept.fresh])
         return WriteResult(accepted=len(fresh), duplicates=kept.duplicates)
 
-    def _update_rollups(self, accepted: list[Measurement | Verdict | Heartbeat]) -> None:
-        """Recompute the rollup points the accepted records touch (collector/store/
-        influx_rollup.py), after their raw points are written."""
-        v_spans, h_spans = influx_rollup.leaf_times(
-            [(r, record_ns(r.at, r.id)) for r in accepted if isinstance(r, Verdict)],
-            [(r, record_ns(r.at, r.id)) for r in accepted if isinstance(r, Heartbeat)],
-        )
-        points = influx_rollup.verdict_points(influx_rollup.where(v_spans), self._grouped_rows)
-        points += influx_rollup.heartbeat_points(influx_rollup.where(h_spans), self._grouped_rows)
-        self.write_points(points)
+    def _mark_rollups(self, accepted: list[Measurement | Verdict | Heartbeat]) -> None:
+        """Mark the rollup buckets the accepted records touch, after their raw points are
+        written; the recompute runs off the request path (collector/store/influx_dirty.py)."""
+        pairs: set[Pair] = set()
+        for record in accepted:
+            if isinstance(record, Verdict | Heartbeat):
+                kind = "v" if isinstance(record, Verdict) else "h"
+                leaf = (record.vantage.cc, record.vantage.asn, record.vantage.network)
+                pairs.add((kind, leaf, base_bucket(record_ns(record.at, record.id))))
+        self._dirty.mark(pairs)
+
+    def _recompute_rollups(self, pairs: set[Pair]) -> None:
+        """Recompute the rollup points of the marked pairs from the raw points."""
+        verdicts = [(leaf, bucket) for kind, leaf, bucket in pairs if kind == "v"]
+        beats = [(leaf, bucket) for kind, leaf, bucket in pairs if kind == "h"]
+        points: list[Point] = []
+        for condition in influx_rollup.conditions(verdicts):
+            points += influx_rollup.verdict_points(condition, self._grouped_rows)
+        for condition in influx_rollup.conditions(beats):
+            points += influx_rollup.heartbeat_points(condition, self._grouped_rows)
+        # The days' stamps change again once their rollups hold the write, so a scan that read
+        # a day between the raw write and this recompute reads it again (Store.day_stamps).
+        days = {bucket * BASE_S // 86_400 * 86_400 for _, _, bucket in pairs}
+        self.write_points(points + day_points(days))
 
     def rebuild_rollups(self) -> None:
         """Recompute every rollup point from the raw points, a day at a time (a store written
@@ -180,6 +203,7 @@ class InfluxStore:
             day += DAY_NS
 
     def _rollups_ready(self) -> None:
+        self._dirty.flush()  # this process's own writes first (read your writes)
         if self._rollups_checked:
             return
         self._ensure_database()
@@ -192,21 +216,32 @@ class InfluxStore:
     def _grouped_rows(self, sql: str) -> list[tuple[dict[str, str], list[list[Any]]]]:
         return [(s.get("tags") or {}, s["values"]) for s in self._series(sql, method="POST")]
 
-    def _stored(self, group: str, name: str, batch: list[Keyed]) -> dict[tuple[str, str], Keyed]:
-        """The points of ``name`` already stored under the batch's ids, looked up near the
-        batch's own times (records of one round are seconds apart): a point is found when it
-        has the id and a time within the batch's clusters."""
-        if not batch:
+    def _stored(self, unknown: list[Keyed], batch: list[Keyed]) -> dict[tuple[str, str], Keyed]:
+        """The points already stored under the ids of ``unknown``, looked up near the times
+        of the whole ``batch`` (records of one round are seconds apart): a point is found when
+        it has the id and a time within the batch's windows. One /query for the whole batch,
+        every window of every measurement a statement of it; ids are compared here, as
+        strings. Nothing is asked when every id is known already."""
+        statements: list[tuple[str, dict[str, Keyed]]] = []
+        for group, name in _GROUPS:
+            by_id = {k.id: k for k in unknown if k.group == group}
+            around = [k for k in batch if k.group == group]
+            statements += [(s, by_id) for s in id_lookups(name, around)] if by_id else []
+        if not statements:
             return {}
-        statements = id_lookups(name, batch)
-        by_id = {k.id: k for k in batch}
+        sql = "; ".join(s for s, _ in statements)
         found: dict[tuple[str, str], Keyed] = {}
-        for start in range(0, len(statements), 20):
-            for row in self._rows("; ".join(statements[start : start + 20]), method="POST"):
-                record_id, probe_id, stored_digest = str(row[1]), str(row[2]), row[3]
+        for index, series in self._results(sql):
+            by_id = statements[index][1]
+            for row in series["values"]:
+                record_id = str(row[1])
                 mine = by_id.get(record_id)
-                content = stored_digest if stored_digest else (mine.content if mine else "")
-                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, str(content))
+                if mine is None:
+                    continue  # another record in the window
+                probe_id, stored_digest = str(row[2]), row[3]
+                content = str(stored_digest) if stored_digest else mine.content
+                found[(mine.group, record_id)] = Keyed(mine.group, -1, record_id, probe_id, content)
+        self._known.remember(found.values())
         return found
 
     def write_points(self, points: list[Point]) -> None:
@@ -490,6 +525,7 @@ class InfluxStore:
             raise StoreUnavailableError(f"influxdb /ping answered {response.status_code}")
 
     def close(self) -> None:
+        self._dirty.close()
         self._http.close()
         if self._client is not None:
             self._client.close()  # type: ignore[no-untyped-call]
@@ -532,6 +568,10 @@ class InfluxStore:
 
     def _series(self, sql: str, *, method: str = "GET") -> list[dict[str, Any]]:
         """Run InfluxQL; POST carries long statements (id lookups) in the form body."""
+        return [series for _, series in self._results(sql, method=method)]
+
+    def _results(self, sql: str, *, method: str = "POST") -> list[tuple[int, dict[str, Any]]]:
+        """(statement index, series) of every series the statements of ``sql`` answered."""
         self._ensure_database()
         params = {"db": self.database, "q": sql, "epoch": "ns"}
         if self._rp:
@@ -544,11 +584,12 @@ class InfluxStore:
             raise StoreUnavailableError(f"influxdb /query answered {response.status_code}")
         if response.status_code != 200:
             raise StoreError(f"influxdb /query answered {response.status_code}: {response.text}")
-        series: list[dict[str, Any]] = []
-        for result in response.json().get("results", []):
+        series: list[tuple[int, dict[str, Any]]] = []
+        for position, result in enumerate(response.json().get("results", [])):
             if "error" in result:
-                raise StoreError(f"influxdb query error: {result['error']} in {sql}")
-            series += result.get("series", [])
+                raise StoreError(f"influxdb query error: {result['error']} in {sql[:2000]}")
+            index = int(result.get("statement_id", position))
+            series += [(index, one) for one in result.get("series", [])]
         return series
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

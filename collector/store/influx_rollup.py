@@ -1,18 +1,20 @@
 """Rollup points of the InfluxDB store: recomputed from raw points, never incremented.
 
-After a write of accepted records the store asks InfluxDB for the raw counts of the touched
-vantages over the touched 5-minute buckets (one GROUP BY time(300s) query per measurement) and
-writes one rollup point per (series, bucket) with the full counts. A point with the same tags and
-time overwrites itself, so a re-send, a retry after a half-failed write or two collectors
-writing the same bucket one after the other all end in the exact counts: the last recompute
-sees every raw point written before it. Scans read these points at the base step; other steps
-group the raw points.
+After a write of accepted records the store marks the touched vantages and 5-minute buckets;
+a background pass (collector/store/influx_dirty.py) asks InfluxDB for the raw counts of the
+marked vantages over the marked buckets (one GROUP BY time(300s) query per measurement and
+cluster of buckets) and writes one rollup point per (series, bucket) with the full counts. A
+point with the same tags and time overwrites itself, so a re-send, a retry after a half-failed
+write or two collectors writing the same bucket all end in the exact counts: the last
+recompute sees every raw point written before it (influx_dirty.py says how concurrent
+recomputes keep that). Scans read these points at the base step; other steps group the raw
+points.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from influxdb_client.client.write.point import Point
@@ -22,26 +24,13 @@ from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeat
 from collector.store.codec import from_ns
 from collector.store.influxql import quote
 from collector.store.points import make_point
-from collector.store.rollup import BASE_NS, BASE_S, base_bucket
-from probe.model import Heartbeat, Verdict
+from collector.store.rollup import BASE_NS, BASE_S
 
 VERDICT_ROLLUP = "rollup_verdict"
 HEARTBEAT_ROLLUP = "rollup_heartbeat"
 Query = Callable[[str], list[tuple[dict[str, str], list[list[Any]]]]]
 Leaf = tuple[str, int, str]
 _V_DIMS = ("cc", "asn", "network", "target", "category", "verdict", "method", "reason", "probe")
-
-
-def touched(
-    records: Iterable[tuple[Leaf, int]],
-) -> dict[Leaf, tuple[int, int]]:
-    """Per vantage (cc, asn, network): the [first, last] base buckets of the records' times."""
-    spans: dict[Leaf, tuple[int, int]] = {}
-    for leaf, ns in records:
-        bucket = base_bucket(ns)
-        lo, hi = spans.get(leaf, (bucket, bucket))
-        spans[leaf] = (min(lo, bucket), max(hi, bucket))
-    return spans
 
 
 def window(first_ns: int, until_ns: int) -> str:
@@ -61,6 +50,29 @@ def where(spans: dict[Leaf, tuple[int, int]]) -> str:
         for cc, asn, network in spans
     )
     return f"time >= {lo * BASE_NS} AND time < {(hi + 1) * BASE_NS} AND ({vantages})"
+
+
+CLUSTER_GAP = 12  # buckets (an hour): marked buckets further apart are recomputed apart
+
+
+def conditions(marked: Iterable[tuple[Leaf, int]]) -> list[str]:
+    """WHERE conditions covering the marked (vantage, base bucket) pairs: one per cluster of
+    buckets less than an hour apart, for the vantages marked in it (a late upload into an old
+    day and the current round are two queries, not one over every day between)."""
+    by_bucket: dict[int, set[Leaf]] = {}
+    for leaf, bucket in marked:
+        by_bucket.setdefault(bucket, set()).add(leaf)
+    clusters: list[list[int]] = []
+    for bucket in sorted(by_bucket):
+        if clusters and bucket - clusters[-1][-1] <= CLUSTER_GAP:
+            clusters[-1].append(bucket)
+        else:
+            clusters.append([bucket])
+    out = []
+    for buckets in clusters:
+        leaves = set().union(*(by_bucket[b] for b in buckets))
+        out.append(where({leaf: (buckets[0], buckets[-1]) for leaf in sorted(leaves)}))
+    return out
 
 
 def verdict_points(condition: str, query: Query) -> list[Point]:
@@ -173,16 +185,6 @@ def read_heartbeats(
     ]  # fmt: skip
     out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network))
     return out
-
-
-def leaf_times(
-    verdicts: Sequence[tuple[Verdict, int]], heartbeats: Sequence[tuple[Heartbeat, int]]
-) -> tuple[dict[Leaf, tuple[int, int]], dict[Leaf, tuple[int, int]]]:
-    """Spans of the accepted verdicts and heartbeats (each with its storage time)."""
-    return (
-        touched(((v.vantage.cc, v.vantage.asn, v.vantage.network), ns) for v, ns in verdicts),
-        touched(((h.vantage.cc, h.vantage.asn, h.vantage.network), ns) for h, ns in heartbeats),
-    )
 
 
 def _int(text: str) -> int:

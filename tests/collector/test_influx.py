@@ -129,8 +129,9 @@ def test_v2_mode_on_a_v1_only_server_is_a_clear_store_error(
 
 
 def test_id_lookups_match_ids_literally(influx: tuple[InfluxStore, str], records: Any) -> None:
-    """The id rule's lookups are one anchored regex per window: punctuation in an id (a ``.``, a
-    ``/``, a quote) matches itself only, so a re-send is found and a look-alike id is not."""
+    """The id rule's lookups read the batch's windows and compare ids as strings: punctuation in
+    an id (a ``.``, a ``/``, a quote) matches itself only, so a re-send is found and a
+    look-alike id is not (the look-alikes are unknown to the store's memory: looked up)."""
     store, _ = influx
     base = records.verdict(at=T0, verdict=VerdictKind.ACCESSIBLE)
     odd = [replace(base, id=i) for i in ("axd", "a/b'c", "p|q", "(x)+")]
