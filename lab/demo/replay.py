@@ -20,23 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from collector.records import Event
+from collector.schema import HeartbeatIn, MeasurementIn, Shared, VerdictIn
 from collector.store import open_store
 from collector.store.codec import event_from_dict
 from collector.store.sqlite_rows import heartbeat_content, verdict_content
 from lab.demo.truth import Clock
-from probe.model import (
-    BlockMethod,
-    Category,
-    Heartbeat,
-    Measurement,
-    Reason,
-    TargetRef,
-    TestKind,
-    Vantage,
-    Verdict,
-    VerdictKind,
-    parse_time,
-)
+from probe.model import Heartbeat, Measurement, Verdict
 
 BATCH = 5_000  # records per write
 
@@ -92,63 +81,32 @@ def stored_records(db: sqlite3.Connection, table: str) -> Iterator[dict[str, Any
         yield data
 
 
-def _vantage(data: dict[str, Any]) -> Vantage:
-    v = data["vantage"]
-    return Vantage(v["cc"], int(v["asn"]), v["network"])
-
-
-def _target(data: dict[str, Any]) -> TargetRef:
-    t = data["target"]
-    return TargetRef(t["name"], t["domain"], Category(t["category"]))
-
-
-def _measurement(m: dict[str, Any], time: ScenarioTime) -> Measurement:
-    wall = parse_time(m["started_at"])
-    return Measurement(
-        id=time.record_id(m["id"]),
-        probe_id=m["probe_id"],
-        probe_version=m["probe_version"],
-        vantage=_vantage(m),
-        target=_target(m),
-        test=TestKind(m["test"]),
-        started_at=time.at(wall),
-        duration_ms=float(m["duration_ms"]),
-        outcome=m["outcome"],
-        round_id=time.record_id(m["round_id"]),
-        details=m.get("details", {}),
+# Stored records are read back by the collector's own strict ingest models (collector/schema.py),
+# then moved to scenario time: one parser of the wire form, not a second one here.
+def _measurement(m: dict[str, Any], time: ScenarioTime, shared: Shared) -> Measurement:
+    read = MeasurementIn.model_validate(m).to_model(shared)
+    return replace(
+        read,
+        id=time.record_id(read.id),
+        started_at=time.at(read.started_at),
+        round_id=time.record_id(read.round_id),
     )
 
 
-def _verdict(v: dict[str, Any], time: ScenarioTime) -> Verdict:
-    wall = parse_time(v["at"])
-    return Verdict(
-        id=time.record_id(v["id"]),
-        probe_id=v["probe_id"],
-        vantage=_vantage(v),
-        target=_target(v),
-        round_id=time.record_id(v["round_id"]),
-        at=time.at(wall),
-        verdict=VerdictKind(v["verdict"]),
-        method=None if v["method"] is None else BlockMethod(v["method"]),
-        reason=None if v["reason"] is None else Reason(v["reason"]),
-        confidence=float(v["confidence"]),
-        measurement_ids=tuple(time.record_id(i) for i in v["measurement_ids"]),
-        explanation=v.get("explanation", ""),
+def _verdict(v: dict[str, Any], time: ScenarioTime, shared: Shared) -> Verdict:
+    read = VerdictIn.model_validate(v).to_model(shared)
+    return replace(
+        read,
+        id=time.record_id(read.id),
+        round_id=time.record_id(read.round_id),
+        at=time.at(read.at),
+        measurement_ids=tuple(time.record_id(i) for i in read.measurement_ids),
     )
 
 
-def _heartbeat(h: dict[str, Any], time: ScenarioTime) -> Heartbeat:
-    wall = parse_time(h["at"])
-    return Heartbeat(
-        id=time.record_id(h["id"]),
-        probe_id=h["probe_id"],
-        probe_version=h["probe_version"],
-        vantage=_vantage(h),
-        at=time.at(wall),
-        uptime_s=float(h["uptime_s"]),
-        outbox_depth=int(h["outbox_depth"]),
-        dropped=h.get("dropped", {}),
-    )
+def _heartbeat(h: dict[str, Any], time: ScenarioTime, shared: Shared) -> Heartbeat:
+    read = HeartbeatIn.model_validate(h).to_model(shared)
+    return replace(read, id=time.record_id(read.id), at=time.at(read.at))
 
 
 def restamp_store(source: Path, target: Path, time: ScenarioTime) -> dict[str, int]:
@@ -160,17 +118,18 @@ def restamp_store(source: Path, target: Path, time: ScenarioTime) -> dict[str, i
     out = open_store(f"sqlite:{target}")
     try:
         with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
+            shared = Shared()
             batch: list[Any] = []
             for m in stored_records(db, "measurements"):
-                batch.append(_measurement(m, time))
+                batch.append(_measurement(m, time, shared))
                 if len(batch) >= BATCH:
                     out.write_batch(measurements=batch)
                     counts["measurements"] += len(batch)
                     batch = []
             out.write_batch(measurements=batch)
             counts["measurements"] += len(batch)
-            verdicts = [_verdict(v, time) for v in stored_records(db, "verdicts")]
-            heartbeats = [_heartbeat(h, time) for h in stored_records(db, "heartbeats")]
+            verdicts = [_verdict(v, time, shared) for v in stored_records(db, "verdicts")]
+            heartbeats = [_heartbeat(h, time, shared) for h in stored_records(db, "heartbeats")]
             for i in range(0, max(len(verdicts), len(heartbeats)), BATCH):
                 out.write_batch(
                     verdicts=verdicts[i : i + BATCH], heartbeats=heartbeats[i : i + BATCH]
