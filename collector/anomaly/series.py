@@ -179,16 +179,21 @@ def _bad_and_cut(
     one is a probe without international connectivity, evidence of a shutdown."""
     bad = np.zeros((n_leaves, n_times))
     cut = np.zeros((n_leaves, n_times))
-    for leaf in range(n_leaves):
-        rows = [i for i, x in enumerate(ctrl_leaf) if x == leaf]
-        if not rows:
-            continue
+    controls, platforms = _rows_by_leaf(ctrl_leaf), _rows_by_leaf(pair_leaf)
+    for leaf, rows in controls.items():
         least = ctrl_failed[rows].min(axis=0)
         bad[leaf] = np.where(np.isfinite(least), least, 0.0)
-        plats = [i for i, x in enumerate(pair_leaf) if x == leaf]
+        plats = platforms.get(leaf)
         if plats:
             cut[leaf] = np.minimum(bad[leaf], np.median(pair_failed[plats], axis=0))
     return bad, cut
+
+
+def _rows_by_leaf(leaf_of: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for row, leaf in enumerate(leaf_of):
+        out.setdefault(leaf, []).append(row)
+    return out
 
 
 def _columns(rows: list[tuple[int, ...]], width: int) -> npt.NDArray[np.int64]:

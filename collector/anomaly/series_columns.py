@@ -1,66 +1,56 @@
-"""A Grid straight from rollup arrays (collector/store/columns.py): no object per bucket.
+"""A Grid straight from dense rollup arrays (collector/store/columns.py): no object per bucket.
 
 The same grid ``series.build_grid`` makes from the bucket records of the same rows (leaves and
-pairs in the same order, the same sums and maxima), computed with numpy over whole columns;
-tests/anomaly/test_cache.py holds the two equal.
+pairs in the same order, the same sums and maxima): each grid row is a group of stored series
+(a leaf: every target of one vantage; a pair: one target), reduced with ``ufunc.reduceat`` over
+the rows sorted by group; tests/anomaly/test_cache.py holds the two equal.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from collector.anomaly.series import CONTROL, Grid, Leaf, _bad_and_cut, is_domestic
-from collector.store.columns import HeartbeatColumns, VerdictColumns
+from collector.anomaly.series import CONTROL, Grid, _bad_and_cut, is_domestic
+from collector.store.columns import BlockedColumns, HeartbeatColumns, VerdictColumns
 
 Array = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+Key = tuple[object, ...]
+SlotCounts = dict[tuple[int, int], dict[str, int]]
 
 
-def _scatter(
-    ufunc: np.ufunc, shape: tuple[int, int], rows: Ints, cols: Ints, values: Ints
-) -> Array:
-    """A ``shape`` array where each (row, col) gets its values summed (np.add) or their
-    maximum (np.maximum): bincount and reduceat over whole columns, not ufunc.at per value."""
-    size = shape[0] * shape[1]
-    if values.size == 0 or size == 0:
-        return np.zeros(shape)
-    flat = rows * shape[1] + cols
-    weights = values.astype(np.float64)
-    if ufunc is np.add:
-        summed = np.bincount(flat, weights=weights, minlength=size)
-        return summed.astype(np.float64).reshape(shape)
-    out = np.zeros(size)
-    order = np.argsort(flat, kind="stable")
-    flat_sorted = flat[order]
-    starts = np.flatnonzero(np.r_[True, flat_sorted[1:] != flat_sorted[:-1]])
-    out[flat_sorted[starts]] = np.maximum(np.maximum.reduceat(weights[order], starts), 0.0)
-    return out.reshape(shape)
-
-
-def _order(first_t: dict[tuple[object, ...], int]) -> list[tuple[object, ...]]:
-    """Keys in the order of their first bucket, then the key: the records' sort order."""
-    return sorted(first_t, key=lambda key: (first_t[key], key))
-
-
-def _first_times(
-    keys: list[tuple[object, ...]], codes: Ints, t: Ints
-) -> dict[tuple[object, ...], int]:
-    out: dict[tuple[object, ...], int] = {}
-    if codes.size == 0:
+def _grouped(ufunc: np.ufunc, groups: Ints, values: npt.NDArray[np.generic], size: int) -> Array:
+    """A (size, T) float array: row g is ``ufunc`` over the rows of ``values`` in group g
+    (groups < 0 are left out; groups without rows are zeros)."""
+    out = np.zeros((size, values.shape[1]))
+    keep = np.flatnonzero(groups >= 0)
+    if keep.size == 0:
         return out
-    order = np.lexsort((t, codes))
-    codes_sorted = codes[order]
-    starts = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]])
-    for index in starts:
-        key = keys[int(codes_sorted[index])]
-        when = int(t[order[index]])
+    order = keep[np.argsort(groups[keep], kind="stable")]
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    out[sorted_groups[starts]] = ufunc.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _first_times(keys: list[Key], codes: Ints, present: npt.NDArray[np.bool_]) -> dict[Key, int]:
+    """The first bucket with data of each named key (several codes of one key: the earliest)."""
+    out: dict[Key, int] = {}
+    seen = present.any(axis=1)
+    first = present.argmax(axis=1)
+    for code, when in zip(codes[seen].tolist(), first[seen].tolist(), strict=True):
+        key = keys[code]
         if key not in out or when < out[key]:
             out[key] = when
     return out
+
+
+def _order(first_t: dict[Key, int]) -> list[Key]:
+    """Keys in the order of their first bucket, then the key: the records' sort order."""
+    return sorted(first_t, key=lambda key: (first_t[key], key))
 
 
 def grid_from_columns(
@@ -71,71 +61,67 @@ def grid_from_columns(
     until: datetime,
     step_s: int,
 ) -> Grid:
-    """The Grid of [since, until) from base-step rollup rows whose ``t`` counts from ``since``."""
+    """The Grid of [since, until) from base-step rollup arrays whose ``t`` counts from ``since``."""
     n_times = max(0, -(-int((until - since).total_seconds()) // step_s))
-    v, h = verdicts.rows, heartbeats.rows
-    v = v[(v["t"] >= 0) & (v["t"] < n_times)]
-    h = h[(h["t"] >= 0) & (h["t"] < n_times)]
-    ix = _Index(verdicts, heartbeats, v, h)
-    leaves, pair_keys, leaf_index = ix.leaves, ix.pair_keys, ix.leaf_index
-    s_leaf, s_pair, s_ctrl, ctrl_leaf, h_leaf_of = (
-        ix.s_leaf,
-        ix.s_pair,
-        ix.s_ctrl,
-        ix.ctrl_leaf,
-        ix.h_leaf_of,
+    counts = verdicts.counts[:, :, :n_times]
+    beats_in = heartbeats.probes[:, :n_times]
+    if counts.shape[2] < n_times or beats_in.shape[1] < n_times:
+        pad = n_times - counts.shape[2], n_times - beats_in.shape[1]
+        counts = np.pad(counts, ((0, 0), (0, 0), (0, pad[0])))
+        beats_in = np.pad(beats_in, ((0, 0), (0, pad[1])))
+    accessible, blocked, offline, inconclusive = (counts[:, f, :] for f in range(4))
+    total = counts[:, :4, :].sum(axis=1, dtype=np.int64)
+    present = total > 0  # a rollup row: some verdict in the bucket
+    probes = np.where(present, counts[:, 4, :], 0)
+    ix = _Index(verdicts, heartbeats, present, beats_in > 0)
+    n_leaves, n_pairs = len(ix.leaves), len(ix.pair_keys)
+    rows_l, rows_p, rows_c = (
+        ix.s_leaf[verdicts.keys],
+        ix.s_pair[verdicts.keys],
+        ix.s_ctrl[verdicts.keys],
     )
-    n_leaves, n_pairs = len(leaves), len(pair_keys)
-    shape_l, shape_p = (n_leaves, n_times), (n_pairs, n_times)
-    t = v["t"]
-    rows_l = s_leaf[v["series"]]
-    total = v["accessible"] + v["blocked"] + v["offline"] + v["inconclusive"]
-    is_ctrl = s_pair[v["series"]] < 0
-    hb_rows = h_leaf_of[h["leaf"]]
-    beats = _scatter(np.maximum, shape_l, hb_rows, h["t"], h["probes"])
-    heard = np.maximum(beats, _scatter(np.maximum, shape_l, rows_l, t, v["probes"]))
-    control_acc = _scatter(np.add, shape_l, rows_l, t, np.where(is_ctrl, v["accessible"], 0))
-    control_all = _scatter(np.add, shape_l, rows_l, t, np.where(is_ctrl, total, 0))
+    is_ctrl = (rows_l >= 0) & (rows_p < 0)
+    beats = _grouped(np.maximum, ix.h_leaf_of[heartbeats.keys], beats_in, n_leaves)
+    heard = np.maximum(beats, _grouped(np.maximum, rows_l, probes, n_leaves))
+    ctrl_l = np.where(is_ctrl, rows_l, -1)
+    control_acc = _grouped(np.add, ctrl_l, accessible, n_leaves)
+    control_all = _grouped(np.add, ctrl_l, total, n_leaves)
     with np.errstate(invalid="ignore", divide="ignore"):
         control_ok = np.where(control_all > 0, control_acc / control_all, np.nan)
-    plat = ~is_ctrl
-    p_rows, p_t = s_pair[v["series"][plat]], t[plat]
-    accessible = _scatter(np.add, shape_p, p_rows, p_t, v["accessible"][plat])
-    blocked = _scatter(np.add, shape_p, p_rows, p_t, v["blocked"][plat])
-    inconclusive = _scatter(np.add, shape_p, p_rows, p_t, v["inconclusive"][plat])
-    ctrl_rows = s_ctrl[v["series"]]
-    intl = ctrl_rows >= 0
-    failed = (v["blocked"] + v["inconclusive"])[intl]
-    shape_c = (len(ctrl_leaf), n_times)
-    ctrl_failed = _scatter(np.add, shape_c, ctrl_rows[intl], t[intl], failed)
-    ctrl_seen = _scatter(np.add, shape_c, ctrl_rows[intl], t[intl], np.ones_like(failed))
+    del control_acc, control_all
+    p_blocked = _grouped(np.add, rows_p, blocked, n_pairs)
+    p_inconclusive = _grouped(np.add, rows_p, inconclusive, n_pairs)
+    ctrl_failed = _grouped(
+        np.add, rows_c, blocked.astype(np.int64) + inconclusive, len(ix.ctrl_leaf)
+    )
+    ctrl_seen = _grouped(np.add, rows_c, present, len(ix.ctrl_leaf))
     bad, cut = _bad_and_cut(
         n_leaves,
         n_times,
-        ctrl_leaf,
+        ix.ctrl_leaf,
         np.where(ctrl_seen > 0, ctrl_failed, np.inf),
-        [leaf_index[k[:3]] for k in pair_keys],
-        blocked + inconclusive,
+        [ix.leaf_index[k[:3]] for k in ix.pair_keys],
+        p_blocked + p_inconclusive,
     )
-    methods, reasons = _blocked(verdicts, s_pair, n_times)
-    leaf_list: list[Leaf] = [(str(k[0]), int(k[1]), str(k[2])) for k in leaves]  # type: ignore[call-overload]
+    del ctrl_failed, ctrl_seen
+    methods, reasons = _by_kind(verdicts.blocked, ix.s_pair, n_times)
     return Grid(
         since=since,
         step_s=step_s,
         n_times=n_times,
-        leaves=leaf_list,
+        leaves=[(str(k[0]), int(k[1]), str(k[2])) for k in ix.leaves],  # type: ignore[call-overload]
         heard=heard,
-        offline=_scatter(np.add, shape_l, rows_l, t, v["offline"]),
-        verdicts=_scatter(np.add, shape_l, rows_l, t, total),
+        offline=_grouped(np.add, rows_l, offline, n_leaves),
+        verdicts=_grouped(np.add, rows_l, total, n_leaves),
         control_ok=control_ok,
         beats=beats,
         bad=bad,
         cut=cut,
-        pairs=[(leaf_index[k[:3]], str(k[3])) for k in pair_keys],
-        accessible=accessible,
-        blocked=blocked,
-        inconclusive=inconclusive,
-        probes=_scatter(np.maximum, shape_p, p_rows, p_t, v["probes"][plat]),
+        pairs=[(ix.leaf_index[k[:3]], str(k[3])) for k in ix.pair_keys],
+        accessible=_grouped(np.add, rows_p, accessible, n_pairs),
+        blocked=p_blocked,
+        inconclusive=p_inconclusive,
+        probes=_grouped(np.maximum, rows_p, probes, n_pairs),
         methods=methods,
         reasons=reasons,
     )
@@ -145,22 +131,24 @@ class _Index:
     """Codes of the rows mapped to dense rows of the grid, in ``build_grid``'s order."""
 
     def __init__(
-        self, verdicts: VerdictColumns, heartbeats: HeartbeatColumns, v: npt.NDArray[Any],
-        h: npt.NDArray[Any],
-    ) -> None:  # fmt: skip
-        size_s = max(verdicts.series, default=0) + 1
-        size_l = max(heartbeats.leaves, default=0) + 1
-        s_keys: list[tuple[object, ...]] = [()] * size_s
+        self,
+        verdicts: VerdictColumns,
+        heartbeats: HeartbeatColumns,
+        v_present: npt.NDArray[np.bool_],
+        h_present: npt.NDArray[np.bool_],
+    ) -> None:
+        size_s = max([*verdicts.series, *verdicts.keys.tolist()], default=0) + 1
+        size_l = max([*heartbeats.leaves, *heartbeats.keys.tolist()], default=0) + 1
+        s_keys: list[Key] = [()] * size_s
         for code, named in verdicts.series.items():
             s_keys[code] = named
-        hb_leaf_keys: list[tuple[object, ...]] = [()] * size_l
+        hb_leaf_keys: list[Key] = [()] * size_l
         for code, heard_leaf in heartbeats.leaves.items():
             hb_leaf_keys[code] = heard_leaf
         # leaves: heartbeat leaves first (in record order), then leaves seen in verdicts only
-        hb_first = _first_times(hb_leaf_keys, h["leaf"], h["t"])
-        leaf_of_series = [key[:3] for key in s_keys]
-        v_first = _first_times(s_keys, v["series"], v["t"])
-        leaf_first: dict[tuple[object, ...], int] = {}
+        hb_first = _first_times(hb_leaf_keys, heartbeats.keys, h_present)
+        v_first = _first_times(s_keys, verdicts.keys, v_present)
+        leaf_first: dict[Key, int] = {}
         for first_key, when in v_first.items():
             prefix = first_key[:3]
             leaf_first[prefix] = min(when, leaf_first.get(prefix, when))
@@ -178,7 +166,7 @@ class _Index:
         for code, s_key in enumerate(s_keys):
             if not s_key or s_key not in v_first:
                 continue
-            row = leaf_index[leaf_of_series[code]]
+            row = leaf_index[s_key[:3]]
             s_leaf[code] = row
             cc, target, category = str(s_key[0]), str(s_key[3]), s_key[4]
             if category != CONTROL:
@@ -190,23 +178,41 @@ class _Index:
         for code, leaf_key in heartbeats.leaves.items():
             if leaf_key in leaf_index:
                 h_leaf_of[code] = leaf_index[leaf_key]
-        self.leaves, self.pair_keys, self.leaf_index = leaves, pair_keys, leaf_index
+        self.leaves: list[Key] = leaves
+        self.pair_keys, self.leaf_index = pair_keys, leaf_index
         self.s_leaf, self.s_pair, self.s_ctrl = s_leaf, s_pair, s_ctrl
         self.ctrl_leaf, self.h_leaf_of = ctrl_leaf, h_leaf_of
 
 
-def _blocked(
-    verdicts: VerdictColumns, s_pair: Ints, n_times: int
-) -> tuple[dict[tuple[int, int], dict[str, int]], dict[tuple[int, int], dict[str, int]]]:
-    """Blocked verdicts by method and by reason per (pair, bucket)."""
-    methods: dict[tuple[int, int], dict[str, int]] = {}
-    reasons: dict[tuple[int, int], dict[str, int]] = {}
-    for code, when, method, reason, count in verdicts.blocked:
-        if not 0 <= when < n_times or code >= s_pair.size or s_pair[code] < 0:
-            continue
-        slot = (int(s_pair[code]), int(when))
-        for table, name in ((methods, method), (reasons, reason)):
-            if name:
-                counts = table.setdefault(slot, {})
-                counts[name] = counts.get(name, 0) + int(count)
-    return methods, reasons
+def _by_kind(blocked: BlockedColumns, s_pair: Ints, n_times: int) -> tuple[SlotCounts, SlotCounts]:
+    """Blocked verdicts by method and by reason per (pair, bucket): summed per name in numpy,
+    one small dict per bucket with blocked verdicts."""
+    code = blocked.series
+    keep = (blocked.t >= 0) & (blocked.t < n_times) & (code >= 0) & (code < s_pair.size)
+    keep[keep] = s_pair[code[keep]] >= 0
+    pair, when = s_pair[code[keep]], blocked.t[keep]
+    kind, count = blocked.kind[keep], blocked.count[keep]
+    kinds = sorted(blocked.kinds)
+    out: list[SlotCounts] = []
+    for part in (0, 1):  # method, reason
+        names = sorted({blocked.kinds[k][part] for k in kinds} - {""})
+        name_of = {n: i for i, n in enumerate(names)}
+        lookup = np.full(max(kinds, default=0) + 1, -1, dtype=np.int64)
+        for k in kinds:
+            lookup[k] = name_of.get(blocked.kinds[k][part], -1)
+        name = lookup[kind] if kind.size else kind
+        named = name >= 0
+        slot = (pair[named] * n_times + when[named]) * max(1, len(names)) + name[named]
+        unique, inverse = np.unique(slot, return_inverse=True)
+        sums = np.bincount(inverse, weights=count[named], minlength=unique.size)
+        table: SlotCounts = {}
+        width = max(1, len(names))
+        for key, total in zip(unique.tolist(), sums.tolist(), strict=True):
+            cell, which = divmod(key, width)
+            slot_key = divmod(cell, n_times)
+            entry = table.get(slot_key)
+            if entry is None:
+                entry = table[slot_key] = {}
+            entry[names[which]] = int(total)
+        out.append(table)
+    return out[0], out[1]

@@ -18,7 +18,7 @@ from typing import Any
 
 from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
-from collector.store import sqlite_rollup
+from collector.store import sqlite_columns, sqlite_rollup
 from collector.store.base import (
     Enrolment,
     MeasurementPage,
@@ -256,7 +256,7 @@ class SqliteStore:
         if step_s != BASE_S or not served(lo, hi, step_s):
             return None
         with self._reading() as db:
-            return sqlite_rollup.columns(db, lo, hi)
+            return sqlite_columns.columns(db, lo, hi)
 
     def measurement_buckets(
         self,

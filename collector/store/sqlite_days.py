@@ -104,18 +104,23 @@ def _packed(
 def read(
     db: sqlite3.Connection, table: str, first_day: int, days: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-    """Keys and counts (keys, fields, days * PER_DAY) of the day rows of [first_day, +days)."""
+    """Keys and counts (keys, fields, days * PER_DAY) of the day rows of [first_day, +days):
+    the blobs joined and taken by numpy as they are (one day: no copy beyond the join)."""
     key_column, width = _TABLES[table]
     rows: list[Any] = db.execute(
-        f"SELECT day, {key_column}, counts FROM {table} WHERE day >= ? AND day < ?",  # noqa: S608
+        f"SELECT day, {key_column}, counts FROM {table} WHERE day >= ? AND day < ?"  # noqa: S608
+        " ORDER BY day, 2",
         (first_day, first_day + days),
     ).fetchall()
-    keys = sorted({int(r[1]) for r in rows})
-    index = {k: i for i, k in enumerate(keys)}
-    out = np.zeros((len(keys), width, days * PER_DAY), dtype=np.int32)
-    for day, key, blob in rows:
-        at = (int(day) - first_day) * PER_DAY
-        out[index[int(key)], :, at : at + PER_DAY] = np.frombuffer(blob, dtype=np.int32).reshape(
-            width, PER_DAY
-        )
-    return np.array(keys, dtype=np.int64), out
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, width, days * PER_DAY), dtype=np.int32)
+    blobs = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.int32)
+    blobs = blobs.reshape(len(rows), width, PER_DAY)
+    keys, row = np.unique(np.array([r[1] for r in rows], dtype=np.int64), return_inverse=True)
+    if days == 1 and keys.size == len(rows):
+        return keys, blobs  # one row per key, in key order
+    out = np.zeros((keys.size, width, days * PER_DAY), dtype=np.int32)
+    offsets = (np.array([r[0] for r in rows], dtype=np.int64) - first_day) * PER_DAY
+    for index, (at, blob) in enumerate(zip(offsets, blobs, strict=True)):
+        out[row[index], :, at : at + PER_DAY] = blob
+    return keys, out

@@ -12,13 +12,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from collector.records import HeartbeatBucket, VerdictBucket
 from collector.store import rollup, sqlite_days
 from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeats, fold_verdicts
-from collector.store.columns import HeartbeatColumns, VerdictColumns
 
 Rows = list[tuple[Any, ...]]
 
@@ -142,72 +138,3 @@ def raw_heartbeat_buckets(
         [step, step, since_ns, until_ns, cc, cc],
     ).fetchall()
     return fold_heartbeats([HeartbeatCount(*row) for row in rows])
-
-
-_V_DTYPE = np.dtype([("series", np.int64), ("t", np.int64), ("accessible", np.int64),
-                     ("blocked", np.int64), ("offline", np.int64), ("inconclusive", np.int64),
-                     ("probes", np.int64)])  # fmt: skip
-_H_DTYPE = np.dtype([("leaf", np.int64), ("t", np.int64), ("probes", np.int64)])
-
-
-def columns(
-    db: sqlite3.Connection, since_ns: int, until_ns: int
-) -> tuple[VerdictColumns, HeartbeatColumns]:
-    """The base-step rollups of [since, until) (bucket edges) as arrays, one row per stored
-    rollup row: no Python object per bucket beyond the cursor's transient tuple."""
-    lo, hi = since_ns // rollup.BASE_NS, until_ns // rollup.BASE_NS
-    if lo % sqlite_days.PER_DAY == 0 and hi % sqlite_days.PER_DAY == 0:
-        v, h = _day_rows(db, lo // sqlite_days.PER_DAY, (hi - lo) // sqlite_days.PER_DAY)
-    else:
-        v, h = _bucket_rows(db, lo, hi)
-    blocked = db.execute(
-        "SELECT b.series, b.bucket - ?, k.method, k.reason, b.count FROM blocked_rollup b"
-        " JOIN kinds k ON k.id = b.kind WHERE b.bucket >= ? AND b.bucket < ?",
-        [lo, lo, hi],
-    ).fetchall()
-    series = {int(r[0]): (str(r[1]), int(r[2]), str(r[3]), str(r[4]), str(r[5]))
-              for r in db.execute("SELECT * FROM series")}  # fmt: skip
-    leaves = {
-        int(r[0]): (str(r[1]), int(r[2]), str(r[3])) for r in db.execute("SELECT * FROM leaves")
-    }
-    return (
-        VerdictColumns(series=series, rows=v, blocked=[tuple(b) for b in blocked]),
-        HeartbeatColumns(leaves=leaves, rows=h),
-    )
-
-
-def _day_rows(
-    db: sqlite3.Connection, first_day: int, days: int
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """Rollup rows (non-empty buckets) from the day rows: a few rows per series, not 288."""
-    keys, counts = sqlite_days.read(db, "verdict_days", first_day, days)
-    where = np.nonzero(counts[:, :4, :].any(axis=1))
-    v = np.zeros(where[0].size, dtype=_V_DTYPE)
-    v["series"], v["t"] = keys[where[0]], where[1]
-    for field, name in enumerate(("accessible", "blocked", "offline", "inconclusive", "probes")):
-        v[name] = counts[where[0], field, where[1]]
-    keys, counts = sqlite_days.read(db, "heartbeat_days", first_day, days)
-    where = np.nonzero(counts[:, 0, :])
-    h = np.zeros(where[0].size, dtype=_H_DTYPE)
-    h["leaf"], h["t"], h["probes"] = keys[where[0]], where[1], counts[where[0], 0, where[1]]
-    return v, h
-
-
-def _bucket_rows(
-    db: sqlite3.Connection, lo: int, hi: int
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    cursor = db.execute(
-        "SELECT series, bucket - ?, accessible, blocked, offline, inconclusive, probes"
-        " FROM verdict_rollup WHERE bucket >= ? AND bucket < ?",
-        [lo, lo, hi],
-    )
-    v = np.fromiter(cursor, dtype=_V_DTYPE)
-    h = np.fromiter(
-        db.execute(
-            "SELECT leaf, bucket - ?, probes FROM heartbeat_rollup"
-            " WHERE bucket >= ? AND bucket < ?",
-            [lo, lo, hi],
-        ),
-        dtype=_H_DTYPE,
-    )
-    return v, h
