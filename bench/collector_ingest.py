@@ -19,13 +19,15 @@ where the collector's CPU per measurement goes, and a candidate batch serialiser
     python bench/collector_ingest.py --store influx --measurements 30000 --repeat 5
     python bench/collector_ingest.py --store influx --duration 300   # sustained load
     python bench/collector_ingest.py --store influx --workers 1,2,4
+    python bench/collector_ingest.py --store influx --workers 1,2,4 --mix round
+
+During each API round the bench also reads influxd's CPU time (/proc) and its own: the share
+of the cores busy shows when the machine, not the collector, is the limit.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
 import os
 import statistics
 import subprocess
@@ -36,11 +38,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from collector_ingest_records import body as make_body
+from collector_ingest_records import make_measurements, renewed
 from collector_ingest_stages import ingest_stages, print_stages, serialisers
 
 from collector.serve import tune_gc
@@ -48,37 +51,12 @@ from collector.store.influx import InfluxStore
 from collector.store.influxd import free_port, start_influxd
 from collector.store.points import line_protocol, measurement_point
 from collector.store.sqlite import SqliteStore
-from probe.model import Category, Measurement, TargetRef, TestKind, Vantage
+from probe.model import Measurement
 
 OPERATOR = "bench-operator-token-0123456789"
 GOAL_RATIO = 0.3  # issue 17: API rate per process >= 0.3 of the prebuilt ceiling
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
 DIRECT_BATCH = 5_000
-_serial = itertools.count()
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def make_measurements(n: int, probe_id: str) -> list[Measurement]:
-    """``n`` distinct measurements (own id and timestamp each) from one probe."""
-    out = []
-    for _ in range(n):
-        i = next(_serial)
-        out.append(
-            Measurement(
-                id=f"m-{i:012d}",
-                probe_id=probe_id,
-                probe_version="bench",
-                vantage=Vantage("KZ", 9198, "fixed"),
-                target=TargetRef(f"t{i % 20}", f"t{i % 20}.example", Category.PLATFORM),
-                test=TestKind.DNS,
-                started_at=T0 + timedelta(microseconds=i),
-                duration_ms=12.5,
-                outcome="ok" if i % 7 else "dns_nxdomain_error",
-                round_id=f"r-{i // 100}",
-                details={"answers": ["198.18.0.10"], "rcode": "NOERROR", "resolver": "system"},
-            )
-        )
-    return out
 
 
 @dataclass
@@ -164,6 +142,9 @@ class ApiRun:
     latencies: list[float]  # seconds per batch
     cpu_us: float  # collector CPU per measurement
     refused: list[str] = field(default_factory=list)  # batches answered other than 200
+    store_cpu_us: float = 0.0  # influxd's CPU per measurement (0: not measured)
+    clients_cpu_us: float = 0.0  # the bench's own clients (this process)
+    busy: float = 0.0  # share of the machine's cores busy with collector + store + clients
 
 
 @dataclass
@@ -173,9 +154,18 @@ class DirectRun:
 
 
 def through_api(
-    server: Collector, *, clients: int, batch: int, total: int, duration: float | None
+    server: Collector,
+    *,
+    clients: int,
+    batch: int,
+    total: int,
+    duration: float | None,
+    mix: str = "measurements",
+    store_pid: int | None = None,
 ) -> ApiRun:
-    """Post batches from ``clients`` threads after one untimed warm-up batch each."""
+    """Post batches from ``clients`` threads after one untimed warm-up batch each. Rates count
+    measurements; with ``mix="round"`` each batch also carries a round's verdicts and a
+    heartbeat (which the store rolls up)."""
     tokens = []
     for index in range(clients):
         response = httpx.post(
@@ -187,7 +177,7 @@ def through_api(
         tokens.append((response.json()["probe_id"], response.json()["token"]))
     per_client = max(1, total // clients // batch)
     bodies = [
-        [_body(make_measurements(batch, probe_id)) for _ in range(per_client)]
+        [make_body(make_measurements(batch, probe_id), mix) for _ in range(per_client)]
         for probe_id, _ in tokens
     ]
     latencies: list[float] = []
@@ -205,12 +195,12 @@ def through_api(
             timeout=60,
         ) as client:
             try:
-                _post(client, _body(make_measurements(batch, probe_id)))  # warm-up, not timed
+                _post(client, make_body(make_measurements(batch, probe_id), mix))  # warm-up
             finally:
                 ready.wait()
             round_ = 0
             while True:
-                for body in bodies[index] if round_ == 0 else _renewed(bodies[index], round_):
+                for body in bodies[index] if round_ == 0 else renewed(bodies[index], round_):
                     started = time.perf_counter()
                     try:
                         _post(client, body)
@@ -243,41 +233,31 @@ def through_api(
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     cpu_before = server.cpu_s()
+    store_before = process_cpu_s(store_pid) if store_pid else 0.0
+    clients_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
     cpu = server.cpu_s() - cpu_before
+    store_cpu = process_cpu_s(store_pid) - store_before if store_pid else 0.0
+    clients_cpu = time.process_time() - clients_before
     sampler_stop.set()
     count = sum(sent)
     if refused:
         print(f"API round: {len(refused)} batch(es) refused, first: {refused[0]}")
-    return ApiRun(count / elapsed, count, latencies, 1e6 * cpu / max(1, count), refused)
+    per = 1e6 / max(1, count)
+    busy = (cpu + store_cpu + clients_cpu) / (elapsed * (os.cpu_count() or 1))
+    return ApiRun(
+        count / elapsed, count, latencies, cpu * per, refused, store_cpu * per,
+        clients_cpu * per, busy,
+    )  # fmt: skip
 
 
 def _post(client: httpx.Client, body: bytes) -> None:
     response = client.post("/v1/measurements", content=body)
     if response.status_code != 200:
         raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-
-
-def _renewed(bodies: list[bytes], round_: int) -> Iterator[bytes]:
-    """The same batches as new records: other ids, and another (past) year for InfluxDB.
-
-    Cheap byte replacement, so that under sustained load the benchmark's clients do not eat the
-    CPU the collector needs (the machine is shared).
-    """
-    year = f'"started_at": "{2023 - round_ % 20}-'.encode()
-    for body in bodies:
-        yield body.replace(b'"id": "m-', f'"id": "m{round_}-'.encode()).replace(
-            b'"started_at": "2024-', year
-        )
-
-
-def _body(measurements: list[Measurement]) -> bytes:
-    return json.dumps(
-        {"schema": "tyndau.batch/1", "measurements": [m.to_dict() for m in measurements]}
-    ).encode()
 
 
 def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool) -> DirectRun:
@@ -358,6 +338,15 @@ def report(
     )
     print(f"[{name}] API rate: {rate:,.0f} measurements/s (rounds: {spread})")
     print(f"[{name}] collector CPU: {cpu_us:.0f} us per measurement")
+    if any(a.store_cpu_us for a in apis):
+        store_us = statistics.median(a.store_cpu_us for a in apis)
+        clients_us = statistics.median(a.clients_cpu_us for a in apis)
+        busy = statistics.median(a.busy for a in apis)
+        print(
+            f"[{name}] during the API round: influxd {store_us:.0f} us CPU per measurement, the"
+            f" bench's clients {clients_us:.0f} us; {100 * busy:.0f}% of {os.cpu_count()} cores"
+            " busy with collector + influxd + clients"
+        )
     for label, runs in directs.items():
         direct = statistics.median(r.rate for r in runs)
         writer = statistics.median(r.cpu_us for r in runs)
@@ -390,7 +379,7 @@ INFLUX_B = "(B) Point -> line protocol in the timed loop"
 def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) -> None:
     """API rounds per worker count, each beside its own direct baselines, then the breakdown."""
     n, m = args.measurements, args.clients
-    summary: list[tuple[int, float, float, float]] = []
+    summary: list[tuple[int, float, float, float, float, float]] = []
     with start_influxd() as influxd:
         for workers in args.workers:
             store_url = f"influxdb:{influxd.url}?db=bench{workers}"
@@ -398,7 +387,9 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
                 results = rounds(
                     args.repeat,
                     {
-                        "api": lambda: through_api(server, **options),
+                        "api": lambda: through_api(
+                            server, **options, store_pid=influxd.process.pid
+                        ),
                         INFLUX_A: lambda: direct_influx(influxd.url, n, m, serialize=False),
                         INFLUX_B: lambda: direct_influx(influxd.url, n, m, serialize=True),
                     },
@@ -408,23 +399,30 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
             rate = statistics.median(a.rate for a in apis)
             ceiling = statistics.median(r.rate for r in results[INFLUX_A])
             cpu_us = statistics.median(a.cpu_us for a in apis)
-            summary.append((workers, rate, rate / ceiling, cpu_us))
-        print("[workers] N  API rate/s  ratio to (A)  x 1 worker  CPU us/measurement (all workers)")
-        for workers, rate, ratio, cpu_us in summary:
+            store_us = statistics.median(a.store_cpu_us for a in apis)
+            busy = statistics.median(a.busy for a in apis)
+            summary.append((workers, rate, rate / ceiling, cpu_us, store_us, busy))
+        print(
+            "[workers] N  API rate/s  ratio to (A)  x 1 worker  collector CPU us  influxd CPU us"
+            "  cores busy"
+        )
+        for workers, rate, ratio, cpu_us, store_us, busy in summary:
             scale = rate / summary[0][1] if summary[0][1] else 0.0
             print(
-                f"[workers] {workers}  {rate:10,.0f}  {ratio:12.2f}  {scale:10.2f}  {cpu_us:8.1f}"
+                f"[workers] {workers}  {rate:10,.0f}  {ratio:12.2f}  {scale:10.2f}  {cpu_us:16.1f}"
+                f"  {store_us:14.1f}  {100 * busy:9.0f}%"
             )
         print(
             f"[workers] goal: ratio >= {GOAL_RATIO} per process, linear in N; this machine has"
             f" {os.cpu_count()} cores shared by influxd, the collector and the bench's clients"
+            " (CPU us are per measurement, all worker processes summed)"
         )
         tune_gc()  # as the collector does (collector/serve.py), so the stages cost alike
         stage_store = InfluxStore(influxd.url, database="stages", mode="v1")
         stage_store.write_line_protocol(b"warm v=1i 1")
         batches = [make_measurements(args.batch, "stages") for _ in range(max(1, n // args.batch))]
-        clock = ingest_stages(stage_store, [_body(b) for b in batches], "stages")
-        one_worker = [cpu for workers, _, _, cpu in summary if workers == 1]
+        clock = ingest_stages(stage_store, [make_body(b) for b in batches], "stages")
+        one_worker = [row[3] for row in summary if row[0] == 1]
         print_stages(clock, n // args.batch * args.batch, one_worker[0] if one_worker else None)
         serialisers(batches[:20])
         stage_store.close()
@@ -433,7 +431,13 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measurements", type=int, default=60_000)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=8,
+        help="concurrent posting clients, one keep-alive connection each: uvicorn's workers"
+        " share connections as they accept them, so few clients can leave a worker idle",
+    )
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--duration", type=float, help="keep posting for this many seconds")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; medians are reported")
@@ -444,12 +448,20 @@ def main() -> None:
         default=[1],
         help="collector worker counts to run the InfluxDB API rounds with, e.g. 1,2,4",
     )
+    parser.add_argument(
+        "--mix",
+        choices=("measurements", "round"),
+        default="measurements",
+        help="batches of measurements only, or a probe round's (a verdict per 4 measurements"
+        " and a heartbeat beside them: the store rolls those up)",
+    )
     args = parser.parse_args()
     options: dict[str, Any] = {
         "clients": args.clients,
         "batch": args.batch,
         "total": args.measurements,
         "duration": args.duration,
+        "mix": args.mix,
     }
     n, m = args.measurements, args.clients
     print(f"start: {_load()}; {n} measurements per round, {m} clients, batches of {args.batch}")
