@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from collector.anomaly.chance import chance_rounds
 from collector.anomaly.detect import Run, detect_silence
 from collector.anomaly.grouping import (
     LOOKBACK,
@@ -28,7 +29,6 @@ from collector.anomaly.grouping import (
 from collector.anomaly.series import Grid, Leaf
 from collector.anomaly.silence import (
     SIMULTANEOUS,
-    chance_rounds,
     dark_together,
     only_asleep,
     partial_silence,
@@ -82,7 +82,7 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
             continue  # probes drifting off one by one (desktops at night), not a cut
         if partial_silence(up[s], down[s], run.start):
             continue  # some of a group or pool gone quiet, some still up, none saying offline
-        outlasted = _beyond_chance(run, end, probes, up[s], down[s], th, day)
+        outlasted = _beyond_chance(run, end, probes, up[s], down[s], th, day, judge_from)
         if outlasted is None:
             continue  # as likely as not a chance coincidence of this group's own dropouts
         paged = replace(run, opened=outlasted)
@@ -110,7 +110,7 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
 
 
 def _beyond_chance(
-    run: Run, end: int, probes: int, up: Any, down: Any, th: Thresholds, day: int
+    run: Run, end: int, probes: int, up: Any, down: Any, th: Thresholds, day: int, judged: int
 ) -> int | None:
     """The bucket from which a run is more than its probes' own dropouts meeting by chance
     (``silence.chance_rounds``), or None if it does not last that long. Probes that said
@@ -120,7 +120,8 @@ def _beyond_chance(
     reported = first.max(initial=0.0) >= th.min_probes
     signal = down if reported else np.maximum(probes - up, 0.0)
     k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
-    rounds = chance_rounds(signal, run.start, probes, min(round(k), probes), day=day)
+    together_k = min(round(k), probes)
+    rounds = chance_rounds(signal, run.start, probes, together_k, day=day, judged_from=judged)
     if end - run.start < rounds:
         return None
     return max(run.opened, run.start + rounds - 1)

@@ -7,7 +7,6 @@ dozing and home links lost one by one do neither (docs/anomaly.md, "Silence").
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -65,50 +64,3 @@ def partial_silence(up: Any, down: Any, start: int) -> bool:
     scan finds it from the backfilled verdicts."""
     span = slice(start, start + SIMULTANEOUS + 1)
     return bool(up[span].min(initial=np.inf) > 0 and down[span].max(initial=0.0) <= 0)
-
-
-DAY_BUDGET = 1 / 365  # chance coincidences per series and day that may page: one a year
-
-
-def dropouts(signal: Any) -> list[int]:
-    """The lengths of the dropouts a per-bucket count shows (probes missing, or saying
-    offline): each rise starts that many, each fall ends the latest ones. Counts only, no
-    probe ids, so overlapping dropouts are told apart as well as counts allow."""
-    open_at: list[int] = []
-    lengths: list[int] = []
-    level = 0
-    for t, value in enumerate(np.rint(signal).astype(int).tolist()):
-        while level < value:
-            open_at.append(t)
-            level += 1
-        while level > max(value, 0):
-            lengths.append(t - open_at.pop())
-            level -= 1
-    return lengths
-
-
-def chance_rounds(signal: Any, start: int, probes: int, together_k: int, *, day: int) -> int:
-    """How long ``together_k`` of a series' ``probes`` must have been dark together before it
-    is no likely coincidence of their own independent dropouts: the least number of rounds
-    ``m`` for which "that many dropouts began within SIMULTANEOUS + 1 rounds of each other
-    and all lasted ``m`` rounds or more" is expected less than DAY_BUDGET times a day, at the
-    rate and with the lengths of the dropouts the series had in the day before ``start``.
-
-    Two phones that lose signal 10-60 minutes a day, or two desktops switched off at
-    bedtime, do go dark in the same round now and then, about once a month per group: their
-    silence is paged once it outlasts their usual dropouts. A group whose probes never
-    dropped out lately gives 0: a total cut of it is paged at once."""
-    if together_k < 2 or probes < together_k:
-        return 0
-    past = signal[max(0, start - day) : start]
-    lengths = np.array(dropouts(past), dtype=float)
-    if lengths.size == 0 or past.size < 2:
-        return 0
-    rate = lengths.size / (probes * past.size)  # dropouts per probe and round
-    window = min(1.0, (SIMULTANEOUS + 1) * rate)
-    ways = day * math.comb(probes, together_k) * window**together_k
-    for rounds in range(int(lengths.max()) + 1):
-        lasting = float((lengths >= rounds).mean())
-        if ways * lasting**together_k <= DAY_BUDGET:
-            return rounds
-    return int(lengths.max()) + 1

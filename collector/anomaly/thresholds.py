@@ -29,5 +29,6 @@ class Thresholds:
     min_countries: int = 2  # countries failing together that make a platform outage
     control_ok_min: float = 0.5  # unused since per-probe control judging (kept: old configs)
     method_share: float = 0.5  # one censor's action: most blocked verdicts share one method
-    warmup_s: int = 26 * 3600  # history read before the evaluated range: a day and then some
+    # read before the evaluated range: a day, the 2 hours rule 10 reads before that, 1 h slack
+    warmup_s: int = 27 * 3600
     settle_s: int = 300  # newest data not yet judged: uploads arrive a little late

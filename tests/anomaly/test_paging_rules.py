@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from collector.anomaly.chance import chance_rounds, dropouts
 from collector.anomaly.classify import Detection, detect
 from collector.anomaly.series import build_grid
-from collector.anomaly.silence import chance_rounds, dropouts
 from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind, HeartbeatBucket, VerdictBucket
 
@@ -130,14 +130,15 @@ def test_two_phones_losing_signal_in_the_same_round_are_no_cut(b: Any) -> None:
 
 def test_two_phones_offline_longer_than_they_ever_are_is_a_cut(b: Any) -> None:
     # the same group cut for 2.5 hours: paged once it outlasts their longest loss (8 rounds)
+    # by enough that a longer loss of their own is no likely chance (the fading tail)
     for hindsight in (True, False):
         (det,) = phones(b, (330, 360), hindsight=hindsight)
-        assert det.start == b.at(330) and det.opened == b.at(338)
+        assert det.start == b.at(330) and b.at(338) < det.opened < b.at(360)
 
 
 def test_dropouts_are_read_from_counts() -> None:
     # one probe out at 1 for 3 rounds; a second out at 2 for 1 round; one more at 6 for 1
-    assert sorted(dropouts(np.array([0, 1, 2, 1, 0, 0, 1, 0]))) == [1, 1, 3]
+    assert sorted(dropouts(np.array([0, 1, 2, 1, 0, 0, 1, 0]))) == [(1, 3), (2, 1), (6, 1)]
 
 
 @pytest.mark.parametrize(
@@ -145,9 +146,49 @@ def test_dropouts_are_read_from_counts() -> None:
     [
         ([0] * 288, 0),  # probes that never dropped out: no coincidence to fear, page at once
         ([0] * 100 + [1] * 6 + [0] * 182, 7),  # one 6-round dropout a day: outlast it
-        ([0, 1] * 144, 2),  # many one-round misses: two rounds together are no chance
+        ([0, 1] * 144, 7),  # a miss every other round: two rounds together are no longer rare
     ],
 )
 def test_chance_rounds_of_two_probes(past: list[int], expected: int) -> None:
     signal = np.array([*past, 2, 2, 2], dtype=float)
     assert chance_rounds(signal, len(past), 2, 2, day=288) == expected
+
+
+def test_a_dropout_longer_than_any_seen_is_not_impossible() -> None:
+    # one desktop off for 5 hours last night: both off together tonight are paged only once
+    # the silence is well past what one night of history says (the tail fades, not stops)
+    past = [0] * 288
+    past[10:70] = [1] * 60
+    rounds = chance_rounds(np.array([*past, 2, 2], dtype=float), 288, 2, 2, day=288)
+    assert rounds > 2 * 60
+
+
+def test_bedtime_yesterday_holds_tonight_but_not_at_noon() -> None:
+    # three desktops that went dark around 23:00 yesterday (buckets 0-20 of this reading)
+    day = 288
+    past = np.zeros(2 * day)
+    for first in (day - 10, day - 4, day + 6):
+        past[first : first + 96] += 1
+    signal = np.concatenate([past, [2, 2]])
+    bedtime = chance_rounds(signal, 2 * day, 3, 2, day=day)
+    # the same history, judged at an hour when they never drop out (12 hours later)
+    noon_signal = np.concatenate([past[: 2 * day], np.zeros(144), [2, 2]])
+    noon = chance_rounds(noon_signal, 2 * day + 144, 3, 2, day=day)
+    assert bedtime > noon
+
+
+def test_a_run_older_than_the_window_is_judged_at_the_busiest_hour() -> None:
+    # three desktops went dark together at bedtime (bucket 150 of the reading); a run began
+    # 10 buckets into the reading, so "this time yesterday" is not in it
+    day = 288
+    past = np.zeros(day + 10)
+    for first in (150, 153, 157):
+        past[first : first + 60] += 1
+    signal = np.concatenate([past, [2, 2]])
+    start = day + 10
+    # judged as a fresh history: what there is of the window around yesterday's hour is quiet
+    fresh = chance_rounds(signal, start, 3, 2, day=day)
+    # the run began before the evaluated range: a cycle that saw it begin read that hour, so
+    # this one judges it as if at the busiest hour it read, never on less evidence
+    older = chance_rounds(signal, start, 3, 2, day=day, judged_from=start + 12)
+    assert older > fresh

@@ -1,0 +1,122 @@
+"""Rule 10: two or three probes going dark in the same round can be chance.
+
+Phones lose signal 10-60 minutes a day and desktops are switched off at bedtime, each on its
+own; in a group of two or three, two of them now and then start a dropout in the same round.
+Under independence, the number of such meetings in a round is about
+``C(n, k) * (3 * r(m))**k``: ``n`` probes, ``k`` of them dark together within SIMULTANEOUS + 1
+rounds, and ``r(m)`` the rate (per probe and round) of dropouts that last ``m`` rounds or more.
+A run is an event from the first ``m`` at which a day of such rounds expects fewer than
+DAY_BUDGET meetings (docs/anomaly.md, rule 10).
+
+The rate is read from the series' own history, the higher of two estimates: over the whole
+last day, and around this time of day yesterday (AROUND buckets either side), since dropouts
+keep hours: desktops go dark at their owners' bedtime, within an hour or two of each other, so
+a day's average says a bedtime meeting is rarer than it is, while a cut at an hour when these
+probes never drop out is paged at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from collector.anomaly.silence import SIMULTANEOUS
+
+DAY_BUDGET = 1 / 365  # chance coincidences per series and day that may page: one a year
+AROUND = 24  # buckets either side of this time yesterday (2 hours: bedtimes jitter by an hour)
+Ints = npt.NDArray[np.int64]
+
+
+def dropouts(signal: Any) -> list[tuple[int, int]]:
+    """The dropouts a per-bucket count shows (probes missing, or saying offline), as (first
+    bucket, length): each rise starts that many, each fall ends the latest ones. Counts only,
+    no probe ids, so overlapping dropouts are told apart as well as counts allow. A dropout
+    still under way at the end is left out (its length is not known yet)."""
+    open_at: list[int] = []
+    spells: list[tuple[int, int]] = []
+    level = 0
+    for t, value in enumerate(np.rint(signal).astype(int).tolist()):
+        while level < value:
+            open_at.append(t)
+            level += 1
+        while level > max(value, 0):
+            first = open_at.pop()
+            spells.append((first, t - first))
+            level -= 1
+    return spells
+
+
+def chance_rounds(
+    signal: Any, start: int, probes: int, together_k: int, *, day: int, judged_from: int = 0
+) -> int:
+    """How long ``together_k`` of a series' ``probes`` must have been dark together before it
+    is no likely coincidence of their own independent dropouts: the least number of rounds
+    ``m`` at which a day of rounds like this one expects fewer than DAY_BUDGET meetings (see
+    the module). 0: page at once (these probes did not drop out lately, or not at this hour).
+
+    A run that began before the evaluated range (``judged_from``) so early that this time of
+    day yesterday is not in the history read is judged as if it began at the busiest hour of
+    the day read (the most dropouts starting within 2 AROUND + 1 buckets): a watcher with a
+    short lookback re-reads such a run on less history than the cycle that saw it begin, and
+    must not pass it on less evidence of dropouts (a page, a retraction and a page again as
+    the window slides), while a cut of many probes is still found by a scan begun after it.
+    """
+    if together_k < 2 or probes < together_k:
+        return 0
+    yesterday = start - day
+    lo = max(0, yesterday - AROUND)
+    # a dropout already under way where the reading begins has no known start: left out
+    spells = [(lo + s, n) for s, n in dropouts(signal[lo:start]) if s > 0]
+    if not spells:
+        return 0
+    starts = np.array([s for s, _ in spells], dtype=np.int64)
+    lengths = np.array([n for _, n in spells], dtype=np.int64)
+    day_span = max(1, start - max(0, yesterday))
+    window = yesterday + AROUND + 1 - lo  # the buckets read around this time yesterday
+    if start < judged_from and yesterday - AROUND < 0:
+        here = _busiest(starts)
+    else:
+        here = float((np.abs(starts - yesterday) <= AROUND).sum()) / max(window, 1)
+    # dropouts beginning per round: over the last day, or around this time yesterday
+    begin = max(float((starts >= yesterday).sum()) / day_span, here)
+    ways = day * math.comb(probes, together_k)
+
+    def chance(m: int) -> float:
+        rate = begin * _lasting(lengths, m) / probes  # per probe and round, lasting m or more
+        return ways * min(1.0, (SIMULTANEOUS + 1) * rate) ** together_k
+
+    # chance(m) falls as m grows: the least m within budget, by bisection
+    lo_m, hi_m = 0, day
+    if chance(hi_m) > DAY_BUDGET:
+        return hi_m
+    while lo_m < hi_m:
+        mid = (lo_m + hi_m) // 2
+        if chance(mid) <= DAY_BUDGET:
+            hi_m = mid
+        else:
+            lo_m = mid + 1
+    return lo_m
+
+
+def _lasting(lengths: Ints, m: int) -> float:
+    """The share of dropouts that last ``m`` rounds or more. Beyond the longest one seen, the
+    share of the ``n`` seen that may still be longer (``1 / (n + 1)`` each, the rank argument)
+    fades exponentially at their mean length (the maximum-entropy law for a known mean)
+    instead of dropping to zero: one night of history showing a desktop off for five hours
+    does not say that tonight it cannot be off for six."""
+    longest = int(lengths.max())
+    if m <= longest:
+        return float((lengths >= m).mean())
+    at_longest = float((lengths >= longest).sum()) / (lengths.size + 1)
+    return at_longest * math.exp(-(m - longest) / float(lengths.mean()))
+
+
+def _busiest(starts: Ints) -> float:
+    """The most dropouts that began within one window of 2 AROUND + 1 buckets, per bucket."""
+    width = 2 * AROUND + 1
+    mine = np.sort(starts)
+    inside = np.searchsorted(mine, mine + width - 1, side="right") - np.arange(mine.size)
+    return float(inside.max()) / width
