@@ -1,7 +1,7 @@
 """Evaluate the anomaly detector on labelled synthetic histories, against a fixed threshold.
 
 python bench/anomaly_eval.py [--seeds 0-4] [--days 7] [--events 14] [--noise-days 30] [--legacy]
-                             [--quick] [--views scan,watch]
+                             [--quick] [--views scan,watch] [--perturb]
                              [--watch-days D] [--lookback-h 24] [--no-baseline]
 
 Two views per history (docs/anomaly.md, "Figures"): ``scan``, everything backfilled, as
@@ -10,6 +10,8 @@ once per round against a store holding only the records that had arrived by then
 (``synth/replay.py``): its pages, first-page latency in rounds after onset. ``--quick`` (and
 the legacy set, which has no per-record upload times) replaces the replay by ``watch~``: one
 detection over each bucket as it stood a round after it, without hindsight (minutes faster).
+``--perturb`` runs the same with each realism knob of the generator halved and doubled
+(``synth/perturb.py``) and prints one table row per variant and view.
 Goals: recall and precision >= 0.95, median onset <= 2 rounds, 0 events in 30 noise-only days.
 """
 
@@ -19,7 +21,7 @@ import argparse
 import statistics
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from synth import legacy, volunteers
+from synth import legacy, perturb, volunteers
 from synth.history import STEP_S, WARMUP, Score, index_of, matches, score
 from synth.replay import replay
 
@@ -171,24 +173,91 @@ def found_in(
     return detect(grid, th, judge_from=WARMUP, hindsight=view == "scan")
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One view's figures over several histories."""
+
+    truths: int
+    detections: int
+    precision: float
+    recall: float
+    median: float
+    p90: int
+    kind_acc: float
+    method_acc: float
+    scope_acc: float
+
+
+def totals(rows: list[Score]) -> Totals:
+    dets = sum(s.detections for s in rows)
+    truths = sum(s.truths for s in rows)
+    hits = sum(s.found for s in rows)
+    delays = sorted(d for s in rows for d in s.onset_delays)
+    mh, mt = sum(s.method_hits for s in rows), sum(s.method_total for s in rows)
+    kh, kt = sum(s.kind_hits for s in rows), sum(s.kind_total for s in rows)
+    return Totals(
+        truths=truths,
+        detections=dets,
+        precision=sum(s.true_positives for s in rows) / max(dets, 1),
+        recall=hits / max(truths, 1),
+        median=statistics.median(delays) if delays else 0,
+        p90=delays[int(len(delays) * 0.9)] if delays else 0,
+        kind_acc=kh / max(kt, 1),
+        method_acc=mh / max(mt, 1),
+        scope_acc=sum(s.scope_hits for s in rows) / max(hits, 1),
+    )
+
+
 def report(name: str, scores: dict[str, list[Score]]) -> None:
     for view, rows in scores.items():
-        truths = sum(s.truths for s in rows)
-        dets = sum(s.detections for s in rows)
-        tp = sum(s.true_positives for s in rows)
-        hits = sum(s.found for s in rows)
-        delays = sorted(d for s in rows for d in s.onset_delays)
-        med = statistics.median(delays) if delays else 0
-        p90 = delays[int(len(delays) * 0.9)] if delays else 0
-        mh, mt = sum(s.method_hits for s in rows), sum(s.method_total for s in rows)
-        kh, kt = sum(s.kind_hits for s in rows), sum(s.kind_total for s in rows)
-        sh = sum(s.scope_hits for s in rows)
+        t = totals(rows)
         print(
-            f"{name:10s} {view:14s} events={truths} detections={dets} "
-            f"precision={tp / max(dets, 1):.3f} recall={hits / max(truths, 1):.3f} "
-            f"onset median={med:g} p90={p90} rounds kind_acc={kh / max(kt, 1):.3f} "
-            f"method_acc={mh / max(mt, 1):.3f} scope_acc={sh / max(hits, 1):.3f}"
+            f"{name:10s} {view:14s} events={t.truths} detections={t.detections} "
+            f"precision={t.precision:.3f} recall={t.recall:.3f} "
+            f"onset median={t.median:g} p90={t.p90} rounds kind_acc={t.kind_acc:.3f} "
+            f"method_acc={t.method_acc:.3f} scope_acc={t.scope_acc:.3f}"
         )
+
+
+def perturbed(
+    args: argparse.Namespace, th: Thresholds, views: tuple[str, ...], lookback_s: int
+) -> None:
+    """Every realism knob halved and doubled (``synth/perturb.py``): one table row per
+    variant and view, with the false events of the variant's noise-only history."""
+    print("| variant | view | events | precision | recall | onset median / p90 | noise events |")
+    print("|---|---|---|---|---|---|---|")
+    for label, realism in perturb.variants():
+        histories = [
+            (s, volunteers.generate(days=args.days, events=args.events, seed=s, realism=realism))
+            for s in seeds_of(args.seeds)
+        ]
+        scores = evaluate_set(
+            label,
+            histories,
+            th,
+            verbose=args.verbose,
+            views=views,
+            lookback_s=lookback_s,
+            baseline_too=False,
+            watch_days=args.watch_days,
+        )
+        noise = None
+        if args.noise_days > 0:
+            noise = volunteers.generate(days=args.noise_days, events=0, seed=1000, realism=realism)
+        for view in views:
+            t = totals(scores[view])
+            days = args.watch_days if view == "watch" else None
+            alarms = "-"
+            if noise is not None:
+                found = found_in(
+                    noise, th, view, label="noise", lookback_s=lookback_s, watch_days=days
+                )
+                alarms = f"{len(found)} in {days or args.noise_days:g} days"
+            print(
+                f"| {label} | {view} | {t.truths} | {t.precision:.3f} | {t.recall:.3f} | "
+                f"{t.median:g} / {t.p90} | {alarms} |",
+                flush=True,
+            )
 
 
 def _explain(history: Any, found: list[Detection], label: str) -> None:
@@ -219,6 +288,11 @@ def main() -> None:
         "--watch-days", type=float, help="replay the watcher over the first days only (time)"
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the fixed threshold")
+    parser.add_argument(
+        "--perturb",
+        action="store_true",
+        help="every realism knob halved and doubled: P/R/noise per variant (a table)",
+    )
     parser.add_argument("--views", default="scan,watch", help="which views, e.g. scan or watch")
     parser.add_argument(
         "--quick",
@@ -238,6 +312,10 @@ def main() -> None:
     )
     th = Thresholds()
     began = time.perf_counter()
+    if args.perturb:
+        perturbed(args, th, views, lookback_s)
+        print(f"({time.perf_counter() - began:.0f} s)")
+        return
     seeds = seeds_of(args.seeds)
     histories = [
         (s, volunteers.generate(days=args.days, events=args.events, seed=s)) for s in seeds

@@ -55,6 +55,29 @@ KINDS = ("national", "mobile", "nightly", "domestic", "asn_blocks", "throttle", 
          "global", "small_cut")  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Realism:
+    """Scale factors of the volunteer realism (``bench/anomaly_eval.py --perturb``): 1 is the
+    network described above, 0.5 and 2 halve and double one phenomenon. At 1 the draws are
+    exactly those of the unperturbed generator, so seeds keep their histories."""
+
+    group_size: float = 1.0  # probes per (cc, asn, network)
+    night_off: float = 1.0  # share of nights a desktop is switched off (0.7, at most 1)
+    phone_dropouts: float = 1.0  # phone dropouts a day (1-2)
+    phone_length: float = 1.0  # their length (10-60 minutes)
+    home_link: float = 1.0  # home links down for hours (8% of days)
+    trouble: float = 1.0  # local trouble of 1-3 rounds (0.5 a day per probe)
+    churn: float = 1.0  # probes joining or leaving for good (15% each)
+    upload_delay: float = 1.0  # records uploaded a round late (30%)
+
+    def scaled(self, rng: np.random.Generator, count: int, factor: float) -> int:
+        """``count`` times ``factor``, rounded at random (unbiased); no draw at factor 1."""
+        if factor == 1.0:
+            return count
+        value = count * factor
+        return int(value) + int(rng.random() < value - int(value))
+
+
 def domestic_control(cc: str) -> str:
     """The domestic control of a country: named ``<cc>-...`` (collector/anomaly/series.py)."""
     return f"{cc.lower()}-gov"
@@ -137,11 +160,14 @@ class VolunteerHistory:
         return verdicts, heartbeats
 
 
-def generate(*, days: float, events: int, seed: int) -> VolunteerHistory:
+def generate(
+    *, days: float, events: int, seed: int, realism: Realism | None = None
+) -> VolunteerHistory:
     """A warm-up day, then ``days`` with ``events`` scenarios (drawn in turn from KINDS)."""
     rng = np.random.default_rng(seed)
+    real = realism or Realism()
     n = int(days * DAY) + WARMUP
-    probes = _population(rng, n)
+    probes = _population(rng, n, real)
     targets = [(p, "platform") for p in PLATFORMS] + [(c, "control") for c in INTL_CONTROLS]
     targets += [(domestic_control(cc), "control") for cc, _ in COUNTRIES]
     world = Scenarios(rng, n, probes, PLATFORMS)
@@ -154,11 +180,11 @@ def generate(*, days: float, events: int, seed: int) -> VolunteerHistory:
         world.collector_outage(int(rng.integers(WARMUP, n - 12)), 6)
     history = VolunteerHistory(EPOCH, n, targets, truths=world.truths)
     history.leaf_of_probe = [p.leaf for p in probes]
-    _measure(history, world, rng)
+    _measure(history, world, rng, real)
     return history
 
 
-def _population(rng: np.random.Generator, n: int) -> list[Probe]:
+def _population(rng: np.random.Generator, n: int, real: Realism) -> list[Probe]:
     """Groups of 1-6 probes; desktops on fixed lines, phones on mobile; churn; daily habits."""
     probes: list[Probe] = []
     t = np.arange(n)
@@ -166,49 +192,56 @@ def _population(rng: np.random.Generator, n: int) -> list[Probe]:
         for ai in range(int(rng.integers(2, 4))):
             for net in ("fixed", "mobile"):
                 size = int(rng.choice([1, 1, 2, 2, 2, 3, 4, 5, 6]))
+                size = max(1, real.scaled(rng, size, real.group_size))
                 for _ in range(size):
-                    probes.append(_probe(rng, t, (cc, 64500 + 10 * ci + ai, net), offset))
+                    probes.append(_probe(rng, t, (cc, 64500 + 10 * ci + ai, net), offset, real))
     return probes
 
 
 def _probe(
-    rng: np.random.Generator, t: npt.NDArray[np.int64], leaf: tuple[str, int, str], offset: int
+    rng: np.random.Generator,
+    t: npt.NDArray[np.int64],
+    leaf: tuple[str, int, str],
+    offset: int,
+    real: Realism,
 ) -> Probe:
     n = t.size
     powered = np.ones(n, bool)
     link = np.ones(n, bool)
     present = np.ones(n, bool)
-    if rng.random() < 0.15:
+    if rng.random() < 0.15 * real.churn:
         present[: int(rng.integers(WARMUP, n))] = False  # joins mid-window
-    elif rng.random() < 0.15:
+    elif rng.random() < 0.15 * real.churn:
         present[int(rng.integers(WARMUP, n)) :] = False  # leaves for good
     days = n // DAY + 2
     if leaf[2] == "fixed":
         for d in range(days):  # desktops: off most nights, at their owner's bedtime
-            if rng.random() < 0.7:
+            if rng.random() < 0.7 * real.night_off:
                 off = d * DAY + 23 * 12 + int(rng.normal(0, 12)) - offset * 12
                 on = off + 8 * 12 + int(rng.normal(0, 12))
                 powered[max(0, off) : max(0, on)] = False
-            if rng.random() < 0.08:  # home link down for hours: offline, uploaded later
+            if rng.random() < 0.08 * real.home_link:  # home link down for hours: offline, later
                 a = int(rng.integers(0, n))
                 link[a : a + int(rng.integers(12, 72))] = False
     else:
         for d in range(days):  # phones: dozing (silent) or without signal (offline), daily
-            for _ in range(int(rng.integers(1, 3))):
+            for _ in range(real.scaled(rng, int(rng.integers(1, 3)), real.phone_dropouts)):
                 a = d * DAY + int(rng.integers(0, DAY))
-                span = int(rng.integers(2, 13))
+                span = max(1, real.scaled(rng, int(rng.integers(2, 13)), real.phone_length))
                 (powered if rng.random() < 0.5 else link)[a : a + span] = False
     for _ in range(rng.poisson(0.04 * n / DAY)):  # power cuts: nothing recorded
         a = int(rng.integers(0, n))
         powered[a : a + int(rng.integers(6, 48))] = False
     trouble = np.zeros(n, np.int8)  # 1 broken resolver, 2 lossy link, 3 captive portal
-    for _ in range(rng.poisson(0.5 * n / DAY)):
+    for _ in range(rng.poisson(0.5 * real.trouble * n / DAY)):
         a = int(rng.integers(0, n))
         trouble[a : a + int(rng.integers(1, 4))] = int(rng.integers(1, 4))
     return Probe(leaf, present & powered, link, trouble)
 
 
-def _measure(history: VolunteerHistory, world: Scenarios, rng: np.random.Generator) -> None:
+def _measure(
+    history: VolunteerHistory, world: Scenarios, rng: np.random.Generator, real: Realism
+) -> None:
     """Every probe's verdict for every target and round it ran, with its arrival bucket."""
     n = history.n_times
     t_all = np.arange(n)
@@ -225,7 +258,7 @@ def _measure(history: VolunteerHistory, world: Scenarios, rng: np.random.Generat
         # arrival: the next bucket at which the probe is on and can upload, then the collector
         nxt = np.where(reach & on, t_all, n * 2)
         arrival = np.minimum.accumulate(nxt[::-1])[::-1]
-        arrival = np.maximum(arrival, t_all) + (rng.random(n) < 0.3)
+        arrival = np.maximum(arrival, t_all) + (rng.random(n) < 0.3 * real.upload_delay)
         arrival = world.collector_delay(arrival)
         ts = np.flatnonzero(on)
         for ti, (name, category) in enumerate(history.targets):
@@ -278,4 +311,4 @@ def _measure(history: VolunteerHistory, world: Scenarios, rng: np.random.Generat
     history.arrival = join["arrival"].astype(np.int32)
 
 
-__all__ = ["KINDS", "VolunteerHistory", "domestic_control", "generate"]
+__all__ = ["KINDS", "Realism", "VolunteerHistory", "domestic_control", "generate"]
