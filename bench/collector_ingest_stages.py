@@ -144,47 +144,97 @@ def _rows(models: list[Measurement]) -> list[tuple[dict[str, str], dict[str, Any
 
 
 def serialisers(batches: list[list[Measurement]], repeat: int = 5) -> None:
-    """``Point`` path vs influxdb-client's DataframeSerializer on the same batches (the best
-    of ``repeat`` passes each, the machine being shared); both outputs are checked equal."""
+    """``Point`` path vs the batch serialisers of the InfluxDB clients on the same batches (the
+    best of ``repeat`` passes each, the machine being shared): influxdb-client's pandas
+    ``DataframeSerializer`` and influxdb3-python's ``PolarsDataframeSerializer``, each timed
+    only where its packages are installed; their lines are checked to be the Point lines (the
+    Polars one orders tags and fields as its columns come: compared per line as characters)."""
     count = sum(len(b) for b in batches)
     point_best = min(_cpu(lambda: [_point_lines(b) for b in batches]) for _ in range(repeat))
+    rows_best = min(_cpu(lambda: [_rows(b) for b in batches]) for _ in range(repeat))
     print(
         f"[serialiser] Point + to_line_protocol: {1e6 * point_best / count:.1f} us CPU per"
-        f" measurement (records -> line protocol, batches of {len(batches[0])})"
+        f" measurement (records -> line protocol, batches of {len(batches[0])}); the tags and"
+        f" fields alone (no Point): {1e6 * rows_best / count:.1f} us"
     )
-    try:
-        import pandas as pd  # type: ignore[import-untyped]
-        from influxdb_client.client.write.dataframe_serializer import DataframeSerializer
-        from influxdb_client.client.write_api import PointSettings
-    except ImportError as exc:
-        print(f"[serialiser] DataframeSerializer: NOT MEASURED, {exc} (pip install pandas==2.3.3)")
-        return
+    for name, make in (("pandas", _pandas_lines), ("polars", _polars_lines)):
+        try:
+            lines, version = make()
+        except ImportError as exc:
+            print(f"[serialiser] {name} DataframeSerializer: NOT MEASURED, {exc}")
+            continue
+        if [sorted(x) for x in sorted(lines(batches[0]), key=sorted)] != [
+            sorted(x) for x in sorted(_point_lines(batches[0]), key=sorted)
+        ]:
+            raise RuntimeError(f"the {name} serialiser wrote other points than Point")
 
-    def frame_lines(models: list[Measurement]) -> list[str]:
-        rows = _rows(models)
-        tags, fields, _ = rows[0]
-        columns: dict[str, list[Any]] = {k: [r[0][k] for r in rows] for k in tags}
-        columns.update({k: [r[1][k] for r in rows] for k in fields})
-        columns["_time"] = [r[2] for r in rows]
+        def run(serialise: Lines = lines) -> None:
+            for batch in batches:
+                serialise(batch)
+
+        best = min(_cpu(run) for _ in range(repeat))
+        print(
+            f"[serialiser] {version}: {1e6 * best / count:.1f} us CPU per measurement, the same"
+            f" points; {point_best / best:.2f}x the Point path's speed"
+        )
+
+
+Lines = Callable[[list[Measurement]], list[str]]
+
+
+def _columns(models: list[Measurement]) -> tuple[dict[str, list[Any]], list[str]]:
+    rows = _rows(models)
+    tags, fields, _ = rows[0]
+    columns: dict[str, list[Any]] = {k: [r[0][k] for r in rows] for k in tags}
+    columns.update({k: [r[1][k] for r in rows] for k in fields})
+    columns["_time"] = [r[2] for r in rows]
+    return columns, list(tags)
+
+
+def _pandas_lines() -> tuple[Lines, str]:
+    import pandas as pd  # type: ignore[import-untyped]
+    from influxdb_client.client.write.dataframe_serializer import DataframeSerializer
+    from influxdb_client.client.write_api import PointSettings
+
+    def lines(models: list[Measurement]) -> list[str]:
+        columns, tags = _columns(models)
         serializer = DataframeSerializer(
             pd.DataFrame(columns),
             PointSettings(),
             "ns",
             data_frame_measurement_name="probe_test",
-            data_frame_tag_columns=list(tags),
+            data_frame_tag_columns=tags,
             data_frame_timestamp_column="_time",
         )
-        lines: list[str] = serializer.serialize()
-        return lines
+        out: list[str] = serializer.serialize()
+        return out
 
-    if sorted(frame_lines(batches[0])) != sorted(_point_lines(batches[0])):
-        raise RuntimeError("DataframeSerializer wrote other line protocol than Point")
-    frame_best = min(_cpu(lambda: [frame_lines(b) for b in batches]) for _ in range(repeat))
-    print(
-        f"[serialiser] influxdb-client DataframeSerializer (pandas {pd.__version__}):"
-        f" {1e6 * frame_best / count:.1f} us CPU per measurement, same lines;"
-        f" {point_best / frame_best:.2f}x the Point path's speed"
+    return lines, f"influxdb-client DataframeSerializer (pandas {pd.__version__})"
+
+
+def _polars_lines() -> tuple[Lines, str]:
+    import polars as pl  # type: ignore[import-not-found, unused-ignore]
+    from influxdb_client_3.write_client.client.write.polars_dataframe_serializer import (  # type: ignore[import-not-found, unused-ignore]
+        PolarsDataframeSerializer,
     )
+    from influxdb_client_3.write_client.client.write_api import (  # type: ignore[import-not-found, unused-ignore]
+        PointSettings,
+    )
+
+    def lines(models: list[Measurement]) -> list[str]:
+        columns, tags = _columns(models)
+        serializer = PolarsDataframeSerializer(
+            pl.DataFrame(columns),
+            PointSettings(),
+            "ns",
+            data_frame_measurement_name="probe_test",
+            data_frame_tag_columns=tags,
+            data_frame_timestamp_column="_time",
+        )
+        out: list[str] = serializer.serialize()
+        return out
+
+    return lines, f"influxdb3-python PolarsDataframeSerializer (polars {pl.__version__})"
 
 
 def _point_lines(models: list[Measurement]) -> list[str]:
