@@ -14,6 +14,7 @@ only a cache: delete it at any time.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -28,15 +29,18 @@ from typing import Any, Protocol
 import numpy as np
 
 from collector.anomaly.protocols import ColumnSource, EventSource
-from collector.anomaly.series import LEAF_ARRAYS, Grid, build_grid, merge_grids
+from collector.anomaly.series import LEAF_ARRAYS, Grid, GridMerger, build_grid
 from collector.anomaly.series_columns import grid_from_columns
 
 log = logging.getLogger("tyndau.anomaly")
 DAY_S = 86_400
-FORMAT = 2  # bump when the file layout or the meaning of a grid changes
+FORMAT = 3  # bump when the file layout or the meaning of a grid changes
+HELD_DAYS = 4  # newest day grids kept in memory between calls: a watcher cycle's window
 # counts are small integers, exact in float32; the control share keeps full precision
 _ARRAYS = (*LEAF_ARRAYS, "accessible", "blocked", "inconclusive", "probes")
 _DTYPES: dict[str, Any] = {"control_ok": np.float64}
+_TABLES = ("methods", "reasons")  # blocked verdicts by name per (pair, bucket)
+Signature = tuple[int, int, int]  # a cache file's inode, size and mtime: it was not replaced
 
 
 Progress = Callable[[datetime, int, int, bool], None]
@@ -57,11 +61,14 @@ class CacheStats:
 
 
 class GridCache:
-    """Day grids of one store under ``root`` (see the module text)."""
+    """Day grids of one store under ``root`` (see the module text). The newest ``HELD_DAYS``
+    day grids of the last call stay in memory too (float32, as on disk), used while their
+    stamp and their file are unchanged: a watcher cycle reads only the days that changed."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.stats = CacheStats()
+        self._held: dict[Path, tuple[int | None, Signature | None, Grid]] = {}
 
     @classmethod
     def for_store(cls, state_dir: Path, store_url: str) -> GridCache:
@@ -81,21 +88,37 @@ class GridCache:
         """The grid of [since, until) (both multiples of ``step_s``), from cached days where
         their stamps match and from the store for the rest (then cached). ``progress`` is
         called after each day with (day, days done, days in all, whether it came from the
-        store)."""
+        store). Days are merged in two passes (``GridMerger``): the older ones are read again
+        from their files instead of being held, so a month's scan holds one merged grid."""
         self.stats = CacheStats()
         if DAY_S % step_s:  # buckets would straddle days: no day cache for this step
             return _read(store, since, until, step_s)
         first = datetime.fromtimestamp(int(since.timestamp()) // DAY_S * DAY_S, UTC)
         stamps = store.day_stamps(since=first, until=until)
         days = -(-int((until - first).total_seconds()) // DAY_S)
-        parts = []
+        merger = GridMerger(since=since, until=until, step_s=step_s)
+        held: dict[Path, tuple[int | None, Signature | None, Grid]] = {}
+        pending: list[tuple[datetime, int | None, Grid | None]] = []
         for index in range(days):
             day = first + timedelta(days=index)
             read = self.stats.read
-            parts.append(self._day(store, day, step_s, stamps.get(int(day.timestamp()))))
+            stamp = stamps.get(int(day.timestamp()))
+            part, signature = self._day(store, day, step_s, stamp)
+            merger.index(part)
+            keep = index >= days - HELD_DAYS or signature is None  # newest, or not on disk
+            if index >= days - HELD_DAYS:
+                held[self._path(day, step_s)] = (stamp, signature, part)
+            pending.append((day, stamp, part if keep else None))
             if progress is not None:
                 progress(day, index + 1, days, self.stats.read > read)
-        return merge_grids(parts, since=since, until=until, step_s=step_s)
+        self._held = held
+        grid = merger.start()
+        for day, stamp, maybe in pending:
+            again = maybe or _load(self._path(day, step_s), stamp)
+            if again is None:  # the file went away meanwhile: the store again
+                again = _compact(_read(store, day, day + timedelta(days=1), step_s))
+            merger.place(again)
+        return grid
 
     def prefetch(
         self, store: StampedSource, *, since: datetime, until: datetime, step_s: int, limit: int
@@ -121,19 +144,42 @@ class GridCache:
     def _path(self, day: datetime, step_s: int) -> Path:
         return self.root / f"step{step_s}" / f"{day:%Y-%m-%d}.npz"
 
-    def _day(self, store: StampedSource, day: datetime, step_s: int, stamp: int | None) -> Grid:
+    def _day(
+        self, store: StampedSource, day: datetime, step_s: int, stamp: int | None
+    ) -> tuple[Grid, Signature | None]:
+        """The day's grid (float32 counts) and its file's signature (None: not on disk)."""
         path = self._path(day, step_s)
+        held = self._held.get(path)
+        if held is not None and held[0] == stamp and held[1] == _signature(path):
+            self.stats.cached += 1
+            return held[2], held[1]
         grid = _load(path, stamp)
         if grid is not None:
             self.stats.cached += 1
-            return grid
+            return grid, _signature(path)
         self.stats.read += 1
-        grid = _read(store, day, day + timedelta(days=1), step_s)
+        grid = _compact(_read(store, day, day + timedelta(days=1), step_s))
         try:
             _save(path, grid, stamp)
         except OSError as exc:  # a full or read-only disk slows scans down, nothing else
             log.warning("grid cache not written (%s): %s", path, exc)
-        return grid
+            return grid, None
+        return grid, _signature(path)
+
+
+def _signature(path: Path) -> Signature | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _compact(grid: Grid) -> Grid:
+    """The grid with its arrays as stored (float32 counts, exact; the control share float64)."""
+    for name in _ARRAYS:
+        setattr(grid, name, getattr(grid, name).astype(_DTYPES.get(name, np.float32)))
+    return grid
 
 
 def _read(store: EventSource, since: datetime, until: datetime, step_s: int) -> Grid:
@@ -149,6 +195,10 @@ def _read(store: EventSource, since: datetime, until: datetime, step_s: int) -> 
 
 
 def _save(path: Path, grid: Grid, stamp: int | None) -> None:
+    tables: dict[str, Any] = {}
+    names: dict[str, list[str]] = {}
+    for table in _TABLES:
+        tables[f"{table}_rows"], names[table] = _packed(getattr(grid, table))
     meta = {
         "format": FORMAT,
         "stamp": stamp,
@@ -157,19 +207,47 @@ def _save(path: Path, grid: Grid, stamp: int | None) -> None:
         "n_times": grid.n_times,
         "leaves": [list(leaf) for leaf in grid.leaves],
         "pairs": [list(pair) for pair in grid.pairs],
-        "methods": [[p, t, counts] for (p, t), counts in grid.methods.items()],
-        "reasons": [[p, t, counts] for (p, t), counts in grid.reasons.items()],
+        "names": names,
     }
     arrays = {name: getattr(grid, name).astype(_DTYPES.get(name, np.float32)) for name in _ARRAYS}
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays, **tables)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, buffer.getvalue())
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of one (no fsync: only a cache)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez(out, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+            out.write(data)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+SlotCounts = dict[tuple[int, int], dict[str, int]]
+
+
+def _packed(table: SlotCounts) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+    """A (pair, t) -> {name: count} table as int64 rows (pair, t, name code, count) and names."""
+    names = sorted({name for counts in table.values() for name in counts})
+    code = {name: i for i, name in enumerate(names)}
+    rows = [(p, t, code[n], c) for (p, t), counts in table.items() for n, c in counts.items()]
+    return np.array(rows, dtype=np.int64).reshape(-1, 4), names
+
+
+def _unpacked(rows: np.ndarray[Any, np.dtype[np.int64]], names: list[str]) -> SlotCounts:
+    table: SlotCounts = {}
+    listed: list[list[int]] = rows.tolist()  # type: ignore[assignment]
+    for p, t, name, count in listed:
+        slot = table.get((p, t))
+        if slot is None:
+            slot = table[(p, t)] = {}
+        slot[names[name]] = count
+    return table
 
 
 def _fresh(path: Path, stamp: int | None) -> bool:
@@ -189,9 +267,9 @@ def _load(path: Path, stamp: int | None) -> Grid | None:
             meta: dict[str, Any] = json.loads(str(data["meta"]))
             if meta.get("format") != FORMAT or meta.get("stamp") != stamp:
                 return None
-            # kept as stored (float32 counts): merge_grids copies them into float64 arrays, so
-            # a 30-day scan holds the cached days at half the memory
+            # kept as stored (float32 counts): GridMerger copies them into float64 arrays
             arrays = {name: data[name] for name in _ARRAYS}
+            methods, reasons = (_unpacked(data[f"{t}_rows"], meta["names"][t]) for t in _TABLES)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # damaged
@@ -203,7 +281,7 @@ def _load(path: Path, stamp: int | None) -> Grid | None:
         n_times=int(meta["n_times"]),
         leaves=[(str(cc), int(asn), str(network)) for cc, asn, network in meta["leaves"]],
         pairs=[(int(leaf), str(target)) for leaf, target in meta["pairs"]],
-        methods={(int(p), int(t)): dict(c) for p, t, c in meta["methods"]},
-        reasons={(int(p), int(t)): dict(c) for p, t, c in meta["reasons"]},
+        methods=methods,
+        reasons=reasons,
         **arrays,
     )

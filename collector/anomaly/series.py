@@ -236,62 +236,91 @@ def merge_grids(parts: list[Grid], *, since: datetime, until: datetime, step_s: 
     pair with nothing in the range is left out, so the result equals ``build_grid`` over the
     same records read for [since, until) at once.
     """
-    n_times = max(0, -(-int((until - since).total_seconds()) // step_s))
-    spans: list[_Span] = []
+    merger = GridMerger(since=since, until=until, step_s=step_s)
     for part in parts:
-        if part.step_s != step_s:
-            raise ValueError(f"grid step {part.step_s} s, expected {step_s} s")
-        offset = int((part.since - since).total_seconds()) // step_s
-        lo, hi = max(0, -offset), min(part.n_times, n_times - offset)
-        if hi > lo:
-            spans.append(_Span(part, slice(lo, hi), slice(lo + offset, hi + offset)))
-    leaf_index: dict[Leaf, int] = {}
-    pair_index: dict[tuple[Leaf, str], int] = {}
-    for span in spans:
-        part = span.part
+        merger.index(part)
+    grid = merger.start()
+    for part in parts:
+        merger.place(part)
+    return grid
+
+
+class GridMerger:
+    """``merge_grids`` in two passes, so the parts need not all be held at once: ``index``
+    every part in order, ``start`` the grid, then ``place`` the same parts in the same order
+    (each may be read again in between, e.g. from the day-grid cache's files)."""
+
+    def __init__(self, *, since: datetime, until: datetime, step_s: int) -> None:
+        self.since, self.until, self.step_s = since, until, step_s
+        self.n_times = max(0, -(-int((until - since).total_seconds()) // step_s))
+        self.leaf_index: dict[Leaf, int] = {}
+        self.pair_index: dict[tuple[Leaf, str], int] = {}
+        self.grid: Grid | None = None
+
+    def _span(self, part: Grid) -> _Span | None:
+        if part.step_s != self.step_s:
+            raise ValueError(f"grid step {part.step_s} s, expected {self.step_s} s")
+        offset = int((part.since - self.since).total_seconds()) // self.step_s
+        lo, hi = max(0, -offset), min(part.n_times, self.n_times - offset)
+        return _Span(part, slice(lo, hi), slice(lo + offset, hi + offset)) if hi > lo else None
+
+    def index(self, part: Grid) -> None:
+        """Give the rows the part has data for in the range their place, first seen first."""
+        span = self._span(part)
+        if span is None:
+            return
         for leaf, seen in zip(part.leaves, _present(part.heard[:, span.src]), strict=True):
             if seen:
-                leaf_index.setdefault(leaf, len(leaf_index))
+                self.leaf_index.setdefault(leaf, len(self.leaf_index))
         measured = _present(part.probes[:, span.src])
         for (row, target), seen in zip(part.pairs, measured, strict=True):
             if seen:
-                pair_index.setdefault((part.leaves[row], target), len(pair_index))
-    n_leaves, n_pairs = len(leaf_index), len(pair_index)
-    grid = Grid(
-        since=since,
-        step_s=step_s,
-        n_times=n_times,
-        leaves=list(leaf_index),
-        heard=np.zeros((n_leaves, n_times)),
-        offline=np.zeros((n_leaves, n_times)),
-        verdicts=np.zeros((n_leaves, n_times)),
-        control_ok=np.full((n_leaves, n_times), np.nan),
-        beats=np.zeros((n_leaves, n_times)),
-        bad=np.zeros((n_leaves, n_times)),
-        cut=np.zeros((n_leaves, n_times)),
-        pairs=[(leaf_index[leaf], target) for leaf, target in pair_index],
-        accessible=np.zeros((n_pairs, n_times)),
-        blocked=np.zeros((n_pairs, n_times)),
-        inconclusive=np.zeros((n_pairs, n_times)),
-        probes=np.zeros((n_pairs, n_times)),
-    )
-    for span in spans:
-        leaves = {
-            i: leaf_index[leaf] for i, leaf in enumerate(span.part.leaves) if leaf in leaf_index
-        }
+                self.pair_index.setdefault((part.leaves[row], target), len(self.pair_index))
+
+    def start(self) -> Grid:
+        """The empty merged grid (float64), its rows those the indexed parts gave."""
+        n_leaves, n_pairs, n_times = len(self.leaf_index), len(self.pair_index), self.n_times
+        self.grid = Grid(
+            since=self.since,
+            step_s=self.step_s,
+            n_times=n_times,
+            leaves=list(self.leaf_index),
+            heard=np.zeros((n_leaves, n_times)),
+            offline=np.zeros((n_leaves, n_times)),
+            verdicts=np.zeros((n_leaves, n_times)),
+            control_ok=np.full((n_leaves, n_times), np.nan),
+            beats=np.zeros((n_leaves, n_times)),
+            bad=np.zeros((n_leaves, n_times)),
+            cut=np.zeros((n_leaves, n_times)),
+            pairs=[(self.leaf_index[leaf], target) for leaf, target in self.pair_index],
+            accessible=np.zeros((n_pairs, n_times)),
+            blocked=np.zeros((n_pairs, n_times)),
+            inconclusive=np.zeros((n_pairs, n_times)),
+            probes=np.zeros((n_pairs, n_times)),
+        )
+        return self.grid
+
+    def place(self, part: Grid) -> None:
+        """Copy an indexed part's buckets in the range onto the grid ``start`` made."""
+        grid, span = self.grid, self._span(part)
+        if grid is None:
+            raise RuntimeError("GridMerger.place before start")
+        if span is None:
+            return
+        leaf_index, pair_index = self.leaf_index, self.pair_index
+        leaves = {i: leaf_index[leaf] for i, leaf in enumerate(part.leaves) if leaf in leaf_index}
         pairs = {
             i: pair_index[key]
-            for i, (row, target) in enumerate(span.part.pairs)
-            if (key := (span.part.leaves[row], target)) in pair_index
+            for i, (row, target) in enumerate(part.pairs)
+            if (key := (part.leaves[row], target)) in pair_index
         }
         _place(grid, span, leaves, LEAF_ARRAYS)
         _place(grid, span, pairs, ("accessible", "blocked", "inconclusive", "probes"))
         shift = span.dst.start - span.src.start
-        for source, table in ((span.part.methods, grid.methods), (span.part.reasons, grid.reasons)):
+        for source, table in ((part.methods, grid.methods), (part.reasons, grid.reasons)):
             for (pair, t), counts in source.items():
                 if pair in pairs and span.src.start <= t < span.src.stop:
                     table[(pairs[pair], t + shift)] = dict(counts)
-    return grid
 
 
 @dataclass(frozen=True, slots=True)
