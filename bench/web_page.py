@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,15 +29,16 @@ from collector.settings import CollectorSettings
 from collector.store import open_store
 from probe.ids import uuid7
 from probe.model import (
-    BlockMethod,
     Category,
     Heartbeat,
-    Reason,
     TargetRef,
     Vantage,
     Verdict,
     VerdictKind,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
+from tests.support.records import DNS_NXDOMAIN, heartbeat, verdict
 
 END = datetime(2026, 1, 31, tzinfo=UTC)
 NETWORKS = (
@@ -64,30 +66,21 @@ def fill(path: Path, *, days: int, targets: int, round_minutes: float) -> int:
         ms = int(at.timestamp() * 1000)
         for n, vantage in enumerate(NETWORKS):
             probe = f"bench-{n}"
-            beats.append(Heartbeat(uuid7(unix_ms=ms), probe, "0.1", vantage, at, 60.0, 0))
+            beats.append(heartbeat(uuid7(unix_ms=ms), probe, vantage, at))
             offline = vantage.network == "mobile" and cut[0] <= at < cut[1]
             for ref in refs:
                 blocked = ref.name == "platform-0" and block[0] <= at < block[1]
-                kind = (
-                    VerdictKind.OFFLINE
-                    if offline
-                    else VerdictKind.BLOCKED
-                    if blocked
-                    else VerdictKind.ACCESSIBLE
-                )
+                kind = VerdictKind.BLOCKED if blocked else VerdictKind.ACCESSIBLE
                 verdicts.append(
-                    Verdict(
+                    verdict(
                         uuid7(unix_ms=ms),
                         probe,
                         vantage,
                         ref,
-                        "r",
                         at,
-                        kind,
-                        BlockMethod.DNS if blocked else None,
-                        Reason.DNS_NXDOMAIN if blocked else None,
-                        0.9,
-                        (),
+                        VerdictKind.OFFLINE if offline else kind,
+                        blocked=DNS_NXDOMAIN if blocked and not offline else None,
+                        confidence=0.9,
                     )
                 )
         if len(verdicts) >= BATCH:

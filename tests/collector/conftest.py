@@ -16,17 +16,16 @@ from collector.store import Store, open_store
 from collector.store.influxd import InfluxServer, start_influxd
 from probe.ids import uuid7
 from probe.model import (
-    BlockMethod,
     Category,
     Heartbeat,
     Measurement,
-    Reason,
     TargetRef,
     TestKind,
     Vantage,
     Verdict,
     VerdictKind,
 )
+from tests.support import records as build
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 
@@ -78,18 +77,17 @@ class Records:
         details: dict[str, object] | None = None,
         probe_id: str | None = None,
     ) -> Measurement:
-        return Measurement(
-            id=uuid7(unix_ms=int(at.timestamp() * 1000)),
-            probe_id=probe_id or self.probe_id,
-            probe_version="0.1.0",
-            vantage=self.vantage(),
-            target=TargetRef(name=target, domain=f"{target}.com", category=Category.PLATFORM),
+        return build.measurement(
+            uuid7(unix_ms=int(at.timestamp() * 1000)),
+            probe_id or self.probe_id,
+            self.vantage(),
+            TargetRef(name=target, domain=f"{target}.com", category=Category.PLATFORM),
+            at,
             test=test,
-            started_at=at,
-            duration_ms=12.5,
             outcome=outcome,
-            round_id="round-1",
             details=details or {"answers": ["198.18.0.10"]},
+            round_id="round-1",
+            duration_ms=12.5,
         )
 
     def verdict(
@@ -101,31 +99,27 @@ class Records:
         probe_id: str | None = None,
         category: Category = Category.PLATFORM,
     ) -> Verdict:
-        blocked = verdict is VerdictKind.BLOCKED
-        return Verdict(
-            id=uuid7(unix_ms=int(at.timestamp() * 1000)),
-            probe_id=probe_id or self.probe_id,
-            vantage=self.vantage(),
-            target=TargetRef(name=target, domain=f"{target}.com", category=category),
+        return build.verdict(
+            uuid7(unix_ms=int(at.timestamp() * 1000)),
+            probe_id or self.probe_id,
+            self.vantage(),
+            TargetRef(name=target, domain=f"{target}.com", category=category),
+            at,
+            verdict,
+            blocked=build.DNS_NXDOMAIN if verdict is VerdictKind.BLOCKED else None,
             round_id="round-1",
-            at=at,
-            verdict=verdict,
-            method=BlockMethod.DNS if blocked else None,
-            reason=Reason.DNS_NXDOMAIN if blocked else None,
             confidence=0.9,
             measurement_ids=("m-1",),
             explanation="seen",
         )
 
     def heartbeat(self, *, at: datetime = T0, probe_id: str | None = None) -> Heartbeat:
-        return Heartbeat(
-            id=uuid7(unix_ms=int(at.timestamp() * 1000)),
-            probe_id=probe_id or self.probe_id,
-            probe_version="0.1.0",
-            vantage=self.vantage(),
-            at=at,
+        return build.heartbeat(
+            uuid7(unix_ms=int(at.timestamp() * 1000)),
+            probe_id or self.probe_id,
+            self.vantage(),
+            at,
             uptime_s=3600.0,
-            outbox_depth=0,
         )
 
 
@@ -144,7 +138,7 @@ def _served_collector(db: Path) -> Iterator[str]:
 
     from collector.app import create_app
     from collector.settings import CollectorSettings
-    from collector.store.influxd import free_port
+    from tests.support.ports import free_port
 
     store = open_store(f"sqlite:{db}")
     app = create_app(

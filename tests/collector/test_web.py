@@ -28,24 +28,22 @@ from collector.palette import LOOKS, CellState
 from collector.records import Event, EventKind, EventState, Scope, VerdictBucket
 from collector.settings import CollectorSettings
 from collector.store import Store, open_store
-from collector.store.influxd import free_port
 from collector.web.charts import heatmap
 from collector.web.html import serialise
 from collector.web.views import RowGroup
 from probe.ids import uuid7
 from probe.model import (
-    BlockMethod,
     Category,
     Heartbeat,
     Measurement,
-    Reason,
     TargetRef,
-    TestKind,
     Vantage,
     Verdict,
     VerdictKind,
 )
+from tests.support.ports import free_port
 from tests.support.processes import stop
+from tests.support.records import DNS_NXDOMAIN, heartbeat, measurement, verdict
 
 OPERATOR = "operator-secret-0123456789"
 END = datetime(2022, 1, 8, 0, 0, tzinfo=UTC)
@@ -99,35 +97,30 @@ def seed(store: Store) -> None:
         ms = int(at.timestamp() * 1000)
         for probe, vantage in PROBES:
             round_id = uuid7(unix_ms=ms)
-            heartbeats.append(Heartbeat(uuid7(unix_ms=ms), probe, "0.1.0", vantage, at, 3600.0, 0))
+            heartbeats.append(heartbeat(uuid7(unix_ms=ms), probe, vantage, at, uptime_s=3600.0))
             for target in TARGETS:
                 kind, outcome = _judged(target, vantage, at)
-                m = Measurement(
-                    id=uuid7(unix_ms=ms),
-                    probe_id=probe,
-                    probe_version="0.1.0",
-                    vantage=vantage,
-                    target=target,
-                    test=TestKind.DNS,
-                    started_at=at,
-                    duration_ms=21.0,
+                m = measurement(
+                    uuid7(unix_ms=ms),
+                    probe,
+                    vantage,
+                    target,
+                    at,
                     outcome=outcome,
                     round_id=round_id,
-                    details={},
+                    duration_ms=21.0,
                 )
                 measurements.append(m)
-                blocked = kind is VerdictKind.BLOCKED
                 verdicts.append(
-                    Verdict(
-                        id=uuid7(unix_ms=ms),
-                        probe_id=probe,
-                        vantage=vantage,
-                        target=target,
+                    verdict(
+                        uuid7(unix_ms=ms),
+                        probe,
+                        vantage,
+                        target,
+                        at,
+                        kind,
+                        blocked=DNS_NXDOMAIN if kind is VerdictKind.BLOCKED else None,
                         round_id=round_id,
-                        at=at,
-                        verdict=kind,
-                        method=BlockMethod.DNS if blocked else None,
-                        reason=Reason.DNS_NXDOMAIN if blocked else None,
                         confidence=0.9,
                         measurement_ids=(m.id,),
                     )
@@ -566,18 +559,13 @@ def test_tag_values_from_probes_cannot_inject_markup(tmp_path: Path) -> None:
         vantage = Vantage("KZ", 1, '"><img src=x onerror=alert(1)>')
         store.write_batch(
             verdicts=[
-                Verdict(
+                verdict(
                     uuid7(),
                     "p",
                     vantage,
                     TargetRef(evil, "x.test", Category.PLATFORM),
-                    "r",
                     at,
-                    VerdictKind.ACCESSIBLE,
-                    None,
-                    None,
-                    0.9,
-                    (),
+                    confidence=0.9,
                 )
             ]
         )
@@ -847,22 +835,10 @@ def test_the_day_cache_answers_as_the_store_and_rereads_a_day_written_to(tmp_pat
         at = datetime(2022, 1, 6, 9, 1, tzinfo=UTC)
         target = TargetRef("x", "x.test", Category.PLATFORM)
 
-        def verdict(moment: datetime, kind: VerdictKind) -> Verdict:
-            return Verdict(
-                uuid7(),
-                "p",
-                Vantage("KZ", 1, "fixed"),
-                target,
-                "r",
-                moment,
-                kind,
-                None,
-                None,
-                0.9,
-                (),
-            )
+        def at_(moment: datetime, kind: VerdictKind) -> Verdict:
+            return verdict(uuid7(), "p", Vantage("KZ", 1, "fixed"), target, moment, kind)
 
-        store.write_batch(verdicts=[verdict(at, VerdictKind.ACCESSIBLE)])
+        store.write_batch(verdicts=[at_(at, VerdictKind.ACCESSIBLE)])
         cache = DayCache()
         since, until = datetime(2022, 1, 4, 6, tzinfo=UTC), datetime(2022, 1, 8, 6, tzinfo=UTC)
 
@@ -872,7 +848,7 @@ def test_the_day_cache_answers_as_the_store_and_rereads_a_day_written_to(tmp_pat
         direct = store.verdict_buckets(since=since, until=until, step_s=3600, cc="KZ")
         assert read() == direct and cache.misses == 3  # three whole days, two edges read fresh
         assert read() == direct and cache.hits == 3
-        store.write_batch(verdicts=[verdict(at + timedelta(hours=1), VerdictKind.BLOCKED)])
+        store.write_batch(verdicts=[at_(at + timedelta(hours=1), VerdictKind.BLOCKED)])
         again = read()  # the day written to is read again; the others come from the cache
         assert again == store.verdict_buckets(since=since, until=until, step_s=3600, cc="KZ")
         assert again != direct and (cache.hits, cache.misses) == (5, 4)

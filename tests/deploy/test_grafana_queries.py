@@ -23,15 +23,13 @@ from collector.store import open_store
 from collector.store.influxd import InfluxServer, start_influxd
 from probe.ids import uuid7
 from probe.model import (
-    BlockMethod,
     Category,
-    Heartbeat,
-    Reason,
     TargetRef,
     Vantage,
     Verdict,
     VerdictKind,
 )
+from tests.support.records import DNS_NXDOMAIN, heartbeat, verdict
 
 pytestmark = pytest.mark.influx
 
@@ -45,31 +43,17 @@ BLOCKED_ROUNDS = range(6, 12)  # whatsapp blocked by DNS in these rounds
 
 
 def _verdict(probe: str, target: str, at: datetime, kind: VerdictKind) -> Verdict:
-    blocked = kind is VerdictKind.BLOCKED
-    return Verdict(
-        id=uuid7(unix_ms=int(at.timestamp() * 1000)),
-        probe_id=probe,
-        vantage=VANTAGE,
-        target=TargetRef(target, f"{target}.example", Category.PLATFORM),
+    return verdict(
+        uuid7(unix_ms=int(at.timestamp() * 1000)),
+        probe,
+        VANTAGE,
+        TargetRef(target, f"{target}.example", Category.PLATFORM),
+        at,
+        kind,
+        blocked=DNS_NXDOMAIN if kind is VerdictKind.BLOCKED else None,
         round_id=f"round-{at.isoformat()}",
-        at=at,
-        verdict=kind,
-        method=BlockMethod.DNS if blocked else None,
-        reason=Reason.DNS_NXDOMAIN if blocked else None,
         confidence=0.9,
         measurement_ids=("m-1",),
-    )
-
-
-def _heartbeat(probe: str, at: datetime) -> Heartbeat:
-    return Heartbeat(
-        id=uuid7(unix_ms=int(at.timestamp() * 1000)),
-        probe_id=probe,
-        probe_version="0.1.0",
-        vantage=VANTAGE,
-        at=at,
-        uptime_s=60.0,
-        outbox_depth=0,
     )
 
 
@@ -89,7 +73,9 @@ def loaded(influxd: InfluxServer) -> InfluxServer:
     for round_no in range(12):
         at = T0 + STEP * round_no + timedelta(seconds=30)
         for probe in ("probe-a", "probe-b"):
-            heartbeats.append(_heartbeat(probe, at))
+            heartbeats.append(
+                heartbeat(uuid7(unix_ms=int(at.timestamp() * 1000)), probe, VANTAGE, at)
+            )
             verdicts.append(_verdict(probe, "facebook", at, VerdictKind.ACCESSIBLE))
             blocked = round_no in BLOCKED_ROUNDS
             kind = VerdictKind.BLOCKED if blocked else VerdictKind.ACCESSIBLE

@@ -16,10 +16,11 @@ from probe.cli import build_parser
 from probe.daemon import Daemon
 from probe.heartbeat import coarse_depth, coarse_uptime, make_heartbeat
 from probe.ids import uuid7
-from probe.model import Category, Measurement, TargetRef, TestKind, Vantage, utcnow
+from probe.model import Category, Measurement, TargetRef, Vantage, utcnow
 from probe.outbox import Outbox
 from probe.settings import OutboxSettings, ProbeSettings, ScheduleSettings
 from probe.status import render
+from tests.support.records import measurement
 
 VANTAGE = Vantage("KZ", 9198, "fixed")
 T0 = datetime(2022, 1, 5, 10, tzinfo=UTC)
@@ -66,18 +67,7 @@ class _Round:
 async def _one_measurement(settings: ProbeSettings, *, probe_id: str, tests: Any) -> _Round:
     at, round_id = utcnow(), uuid7()
     target = TargetRef("example", "example.test", Category.PLATFORM)
-    m = Measurement(
-        id=uuid7(),
-        probe_id=probe_id,
-        probe_version="0.1.0",
-        vantage=VANTAGE,
-        target=target,
-        test=TestKind.DNS,
-        started_at=at,
-        duration_ms=1.0,
-        outcome="ok",
-        round_id=round_id,
-    )
+    m = measurement(uuid7(), probe_id, VANTAGE, target, at, round_id=round_id)
     return _Round(round_id, at, [m], [])
 
 

@@ -1,19 +1,59 @@
-"""Wire records built for tests and benches: a verdict, a heartbeat, one round of a few probes.
+"""Wire records built for tests and benches: a measurement, a verdict, a heartbeat, one round.
 
-Only what a store, the watcher or a page reads is set; the rest takes plain defaults, so a test
-names just what it is about (which vantage is cut off, which target is blocked and how).
+Only what a store, the watcher or a page reads is named; the rest takes plain defaults, so a test
+says just what it is about (which vantage is cut off, which target is blocked and how).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from probe.model import BlockMethod, Heartbeat, Reason, TargetRef, Vantage, Verdict, VerdictKind
+from probe.model import (
+    BlockMethod,
+    Heartbeat,
+    Measurement,
+    Reason,
+    TargetRef,
+    TestKind,
+    Vantage,
+    Verdict,
+    VerdictKind,
+)
 
 Block = tuple[BlockMethod, Reason]
 TLS_RESET: Block = (BlockMethod.TLS, Reason.TLS_RESET)
 DNS_NXDOMAIN: Block = (BlockMethod.DNS, Reason.DNS_NXDOMAIN)
+
+
+def measurement(
+    record_id: str,
+    probe: str,
+    vantage: Vantage,
+    target: TargetRef,
+    at: datetime,
+    *,
+    test: TestKind = TestKind.DNS,
+    outcome: str = "ok",
+    details: dict[str, Any] | None = None,
+    round_id: str = "r",
+    duration_ms: float = 1.0,
+    version: str = "0.1.0",
+) -> Measurement:
+    return Measurement(
+        id=record_id,
+        probe_id=probe,
+        probe_version=version,
+        vantage=vantage,
+        target=target,
+        test=test,
+        started_at=at,
+        duration_ms=duration_ms,
+        outcome=outcome,
+        round_id=round_id,
+        details={} if details is None else details,
+    )
 
 
 def verdict(
@@ -22,18 +62,16 @@ def verdict(
     vantage: Vantage,
     target: TargetRef,
     at: datetime,
+    kind: VerdictKind = VerdictKind.ACCESSIBLE,
     *,
-    offline: bool = False,
     blocked: Block | None = None,
     round_id: str = "r",
     confidence: float = 1.0,
     measurement_ids: tuple[str, ...] = (),
+    explanation: str = "",
 ) -> Verdict:
-    """Accessible unless ``offline`` (the vantage is cut off) or ``blocked`` (method, reason)."""
-    why = None if offline else blocked
-    kind = (
-        VerdictKind.OFFLINE if offline else VerdictKind.BLOCKED if why else VerdictKind.ACCESSIBLE
-    )
+    """``blocked`` is the (method, reason) of a blocked verdict."""
+    method, reason = (None, None) if blocked is None else blocked
     return Verdict(
         id=record_id,
         probe_id=probe,
@@ -42,10 +80,11 @@ def verdict(
         round_id=round_id,
         at=at,
         verdict=kind,
-        method=None if why is None else why[0],
-        reason=None if why is None else why[1],
+        method=method,
+        reason=reason,
         confidence=confidence,
         measurement_ids=measurement_ids,
+        explanation=explanation,
     )
 
 
@@ -56,7 +95,7 @@ def heartbeat(
     at: datetime,
     *,
     uptime_s: float = 60.0,
-    version: str = "0.1",
+    version: str = "0.1.0",
 ) -> Heartbeat:
     return Heartbeat(record_id, probe, version, vantage, at, uptime_s, 0)
 
@@ -79,6 +118,8 @@ def round_of(
     for probe in probes:
         heartbeats.append(heartbeat(f"h-{probe}-{r}", probe, vantage, at, uptime_s=uptime_s))
         for target in targets:
+            why = None if offline else (blocked or {}).get(target.name)
+            kind = VerdictKind.ACCESSIBLE if why is None else VerdictKind.BLOCKED
             verdicts.append(
                 verdict(
                     f"v-{probe}-{r}-{target.name}",
@@ -86,8 +127,8 @@ def round_of(
                     vantage,
                     target,
                     at,
-                    offline=offline,
-                    blocked=(blocked or {}).get(target.name),
+                    VerdictKind.OFFLINE if offline else kind,
+                    blocked=why,
                     round_id=f"r{r}",
                 )
             )
