@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.support.processes import stop  # noqa: E402 (tests/ is not installed)
+
 TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TOKEN = "operator-token-for-the-benchmark"
 PORT = 8080
@@ -127,12 +128,7 @@ def measure_daemon(lab: Any, work: Path, rounds: int) -> dict[str, float]:
         maps = Path(f"/proc/{pid}/maps").read_text()
         thread_count = threads(pid)
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop(daemon, timeout=15)
         log.close()
     measured = max(1, last - first)
     lines = log_path.read_text(errors="replace").splitlines()

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import select
 import signal
 import socket
 import sqlite3
@@ -25,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from lab.demo.replay import stored_records
@@ -39,13 +39,14 @@ from probe.model import (
     TestKind,
     Vantage,
     Verdict,
-    VerdictKind,
     utcnow,
 )
 from probe.outbox import Kind, Outbox
 from probe.settings import OutboxSettings, ProbeSettings, ScheduleSettings
 from probe.uploader import Backoff, Uploader
-from tests.support.processes import stop
+from tests.support.ports import free_port
+from tests.support.processes import stop, wait_until_serving
+from tests.support.records import measurement, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
@@ -116,36 +117,22 @@ class FakeResult:
 def fake_result(probe_id: str, *, n: int = 3, pad: int = 0) -> FakeResult:
     round_id, at = uuid7(), utcnow()
     target = TargetRef("example", "example.test", Category.PLATFORM)
+    details = {"pad": "x" * pad} if pad else {}
     ms = [
-        Measurement(
-            id=uuid7(),
-            probe_id=probe_id,
-            probe_version="0.1.0",
-            vantage=VANTAGE,
-            target=target,
-            test=TestKind.DNS,
-            started_at=at,
-            duration_ms=1.0,
-            outcome="ok",
-            round_id=round_id,
-            details={"pad": "x" * pad} if pad else {},
-        )
+        measurement(uuid7(), probe_id, VANTAGE, target, at, round_id=round_id, details=details)
         for _ in range(n)
     ]
-    verdict = Verdict(
-        id=uuid7(),
-        probe_id=probe_id,
-        vantage=VANTAGE,
-        target=target,
+    judged = verdict(
+        uuid7(),
+        probe_id,
+        VANTAGE,
+        target,
+        at,
         round_id=round_id,
-        at=at,
-        verdict=VerdictKind.ACCESSIBLE,
-        method=None,
-        reason=None,
         confidence=0.9,
         measurement_ids=tuple(m.id for m in ms),
     )
-    return FakeResult(round_id, at, ms, [verdict])
+    return FakeResult(round_id, at, ms, [judged])
 
 
 def settings_for(tmp_path: Path, **schedule: Any) -> ProbeSettings:
@@ -319,10 +306,7 @@ def test_the_scheduler_runs_rounds_and_heartbeats_and_stops(tmp_path: Path) -> N
     runner = threading.Thread(target=run)
     runner.start()
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and daemon.rounds < 1:
-            time.sleep(0.05)
-        assert daemon.rounds >= 1
+        wait_for(lambda: daemon.rounds >= 1, 10, "a first round")
         assert daemon.outbox.counts_by_kind().get("heartbeat", 0) >= 1
         assert daemon.status()["next_round"] is not None
     finally:
@@ -332,13 +316,6 @@ def test_the_scheduler_runs_rounds_and_heartbeats_and_stops(tmp_path: Path) -> N
 
 
 # ---------------------------------------------------------------- real processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def tyndau(*argv: str) -> list[str]:
@@ -365,16 +342,7 @@ def running_collector(workdir: Path, port: int) -> Iterator[Path]:
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (workdir / "collector.log").read_text()
-            assert time.monotonic() < deadline, "collector did not start"
-            time.sleep(0.1)
+        wait_until_serving(f"http://127.0.0.1:{port}/healthz", proc, log=workdir / "collector.log")
         yield store
     finally:
         stop(proc)
@@ -566,7 +534,10 @@ def test_sigterm_stops_within_seconds_mid_round_and_mid_upload(workdir: Path) ->
         config = probe_config(workdir, silent.getsockname()[1])
         with running_daemon(workdir, config, FAKE_STEP_S="3") as proc:
             wait_for(lambda: bool(outbox_ids(workdir)), 15, "a heartbeat stored")
-            time.sleep(2.0)  # the round is running, the upload hangs (read timeout 10 s)
+            # the round is running (15 s) and the upload hangs: it has connected (read timeout 10 s)
+            wait_for(
+                lambda: bool(select.select([silent], [], [], 0)[0]), 15, "the upload connected"
+            )
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0
@@ -611,7 +582,6 @@ def test_the_disk_cap_thins_heartbeats_drops_oldest_and_reports_counts(tmp_path:
     assert kept["heartbeat"] >= 1
     daemon.heartbeat()  # reports the drops
     with running_collector(tmp_path, port) as store:
-        time.sleep(0.02)
         assert uploader.drain().error is None
         assert box.depth().records == 0
         measurements = store_rows(store, "measurements")
