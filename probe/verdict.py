@@ -24,6 +24,7 @@ from probe.findings import (
     dns_of,
     injection_note,
     of,
+    primary_dns,
     reading_once,
     resolver_answers,
     resolver_down,
@@ -140,6 +141,7 @@ def down_for_everyone(measurements: Sequence[Measurement], method: BlockMethod) 
     least as far as this vantage and failed there or later (the server fails from outside too).
     A control that failed earlier than this vantage (its own resolver timed out; it could not
     connect where this vantage did) has no view of the failing stage: it explains nothing.
+    A name gone explains no answer: a resolver that answers for it is the one at fault.
     """
     if control_view(measurements).reachable is not False:
         return False
@@ -147,11 +149,21 @@ def down_for_everyone(measurements: Sequence[Measurement], method: BlockMethod) 
     if control is None:
         return True  # only the flag (an import without the full result): take it as given
     if control.dns_failure is not None:
-        return control.dns_failure in {Failure.DNS_NXDOMAIN, Failure.DNS_NO_ANSWER}
+        gone = control.dns_failure in {Failure.DNS_NXDOMAIN, Failure.DNS_NO_ANSWER}
+        return gone and not (method is BlockMethod.DNS and _answered(measurements))
     if control.tcp_failure == Failure.ADDRESS_REFUSED:
         return False
     reached = 1 if control.tcp_failure else 2 if control.tls_failure else 3
     return reached >= _STAGE.get(method, 3)
+
+
+_ANSWERS = frozenset({OK, Failure.DNS_INCONSISTENT, Failure.DNS_BOGON})
+
+
+def _answered(measurements: Sequence[Measurement]) -> bool:
+    """The primary resolver gave addresses (whatever they are worth), not a failure."""
+    primary = primary_dns(measurements)
+    return primary is not None and primary.outcome in _ANSWERS and bool(dns_of(primary).answers)
 
 
 def _no_interference(

@@ -60,10 +60,14 @@ class Lookup:
 
 @dataclass(frozen=True, slots=True)
 class DnsControl:
-    """What an independent view (OONI's test helper, other resolvers) resolved for the name."""
+    """What an independent view (OONI's test helper, other resolvers) resolved for the name.
+
+    ``name_gone``: the test helper's resolver says the name has no address (NXDOMAIN, no
+    answer); ts-017 then reads any address the probe got as inconsistent."""
 
     addresses: frozenset[str] = frozenset()
     asns: frozenset[int] = frozenset()
+    name_gone: bool = False
 
 
 def lookups(queries: object) -> list[Lookup]:
@@ -137,13 +141,17 @@ def classify(
 
     ts-017's consistency: the same addresses, or the same ASNs where OONI recorded them, or an
     address that proved itself for the name (``validated``: a TLS handshake or a page matching
-    the control's was fetched from it).
+    the control's was fetched from it). An answer for a name the test helper finds no address
+    for is inconsistent (OONI's classic analysis: "successful lookups, and the control resolved
+    nothing"), unless it proved itself.
     """
     if found.failure is not None:
         return found.failure, "unknown", ()
     bogons = tuple(a for a in found.addresses if _bogon(a, context.allow_net))
     consistency = "unknown"
-    if control is not None and control.addresses:
+    if control is not None and control.name_gone and found.addresses:
+        consistency = "consistent" if validated else "inconsistent"
+    elif control is not None and control.addresses:
         shared = not control.addresses.isdisjoint(found.addresses)  # the common case, fast
         consistency = "consistent" if shared else consistency_of(found.addresses, control.addresses)
         if consistency == "inconsistent" and (validated or found.asns & control.asns):

@@ -1,10 +1,17 @@
-"""The df-000-base envelope of one OONI measurement, read strictly into a typed record.
+"""The df-000-base envelope of one OONI measurement, read into a typed record.
 
 ooni/spec data-formats/df-000-base.md: ``test_name``, ``input``, ``report_id``,
 ``measurement_start_time`` ("2006-01-02 15:04:05", UTC), ``test_start_time``, ``probe_cc``,
 ``probe_asn`` ("AS1234"), ``annotations.network_type``, ``test_keys``. The archive adds
 ``measurement_uid`` (OONI API) beside them. ``probe_ip`` is never read: tyndau keeps no address.
-A missing or malformed key raises :class:`OoniFormatError` naming the key and the fix.
+
+Only what a verdict needs is required: ``test_name``, ``test_keys`` and a time
+(``measurement_start_time``, else ``test_start_time``). A measurement OONI's probe made but
+never submitted (``miniooni -n``, a run without a collector, OONI's own QA runs) has an empty
+``report_id`` and no ``measurement_uid``: it is read, and its ids are derived from what it holds
+(collector/ooni/mapping.py). A missing ``probe_cc`` / ``probe_asn`` is OONI's "not shared"
+(``ZZ`` / ``AS0``). A key that is present but malformed raises :class:`OoniFormatError` naming
+the key and the fix.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ class Envelope:
     test_name: str
     test_version: str
     input: str | None
-    report_id: str
+    report_id: str | None  # None: never submitted (OONI's backend assigns it)
     measurement_uid: str | None
     probe_cc: str
     probe_asn: int
@@ -48,6 +55,7 @@ class Envelope:
     test_runtime: float
     software: str
     test_keys: Mapping[str, Any]
+    annotations: Mapping[str, Any] | None = None
 
 
 def parse_ooni_time(text: object, key: str) -> datetime:
@@ -73,8 +81,20 @@ def _string(data: Mapping[str, Any], key: str, fix: str) -> str:
     return value
 
 
+def _optional_text(data: Mapping[str, Any], key: str, fix: str) -> str | None:
+    """A string key that may be missing, null or empty (None), but not of another type."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise OoniFormatError(key, f"got {value!r}", fix)
+    return value
+
+
 def parse_asn(value: object) -> int:
-    """``"AS1234"`` -> 1234 (``"AS0"``: the user did not share it)."""
+    """``"AS1234"`` -> 1234 (``"AS0"`` or missing: the user did not share it)."""
+    if value is None or value == "":
+        return 0
     match = _ASN.match(value) if isinstance(value, str) else None
     if match is None:
         raise OoniFormatError("probe_asn", f"got {value!r}", '"AS" and a number, e.g. "AS9198"')
@@ -86,7 +106,7 @@ def parse_envelope(data: object) -> Envelope:
     if type(data) is not dict and not isinstance(data, Mapping):
         raise OoniFormatError("<measurement>", f"got a JSON {type(data).__name__}", "an object")
     test_name = _string(data, "test_name", 'e.g. "web_connectivity"')
-    cc = _string(data, "probe_cc", 'two capital letters, "ZZ" when unknown')
+    cc = _optional_text(data, "probe_cc", 'two capital letters, "ZZ" when unknown') or "ZZ"
     if not _CC.match(cc):
         raise OoniFormatError("probe_cc", f"got {cc!r}", 'two capital letters, "ZZ" when unknown')
     test_keys = data.get("test_keys")
@@ -97,23 +117,30 @@ def parse_envelope(data: object) -> Envelope:
         raise OoniFormatError("input", f"got {raw_input!r}", "a string or null")
     uid = data.get("measurement_uid")
     annotations = data.get("annotations")
-    network = annotations.get("network_type") if isinstance(annotations, Mapping) else None
+    if type(annotations) is not dict and not isinstance(annotations, Mapping):
+        annotations = None
+    network = annotations.get("network_type") if annotations is not None else None
     started = data.get("test_start_time")
+    test_start = None if started is None else parse_ooni_time(started, "test_start_time")
+    measured = data.get("measurement_start_time")
+    if measured is None and test_start is not None:
+        at = test_start  # a measurement's own start, else its run's
+    else:
+        at = parse_ooni_time(measured, "measurement_start_time")
     runtime = data.get("test_runtime")
     return Envelope(
         test_name=test_name,
         test_version=str(data.get("test_version") or "0.0.0"),
         input=raw_input,
-        report_id=_string(data, "report_id", "the report id OONI's backend assigned"),
+        report_id=_optional_text(data, "report_id", "the report id OONI's backend assigned"),
         measurement_uid=uid if isinstance(uid, str) and uid else None,
         probe_cc=cc,
         probe_asn=parse_asn(data.get("probe_asn")),
         network_type=network if isinstance(network, str) and network else None,
-        measurement_start_time=parse_ooni_time(
-            data.get("measurement_start_time"), "measurement_start_time"
-        ),
-        test_start_time=None if started is None else parse_ooni_time(started, "test_start_time"),
+        measurement_start_time=at,
+        test_start_time=test_start,
         test_runtime=float(runtime) if isinstance(runtime, int | float) else 0.0,
         software=f"{data.get('software_name') or 'ooni'}/{data.get('software_version') or '?'}",
         test_keys=test_keys,
+        annotations=annotations,
     )

@@ -44,6 +44,11 @@ def maybe_binary(value: object) -> bytes:
     return b""
 
 
+# df-007: the response arrived, but its Location could not be followed (ooni/probe#2628): the
+# response is the end of the probe's chain, a page like any other
+UNFOLLOWED_REDIRECT = "http_invalid_redirect_location_host"
+
+
 def is_redirect(entry: Mapping[str, Any]) -> bool:
     code = nested(entry, "response", "code")
     return isinstance(code, int) and 300 <= code < 400 and not entry.get("failure")
@@ -64,9 +69,12 @@ def http_record(
     failure = failure_of(request.get("failure"))
     headers = {str(k): v for k, v in mapping_of(resp.get("headers")).items() if isinstance(v, str)}
     body = maybe_binary(resp.get("body"))
-    page = _page(request, resp, headers, body, failure)
+    unfollowed = request.get("failure") == UNFOLLOWED_REDIRECT and url.startswith("http:")
+    page = _page(request, resp, headers, body, None if unfollowed else failure)
     outcome = failure or OK
-    diff = _compare_cleartext(url, page, control) if outcome == OK else {}
+    diff = _compare_cleartext(url, page, control) if outcome == OK or unfollowed else {}
+    if unfollowed and diff.get("differs"):
+        outcome, failure = OK, None  # a cleartext answer unlike the control's page: HTTP diff
     named = request.get("x_tyndau_blockpage")  # our export: the fingerprint our probe matched
     blockpage = named if isinstance(named, str) and named else None
     if blockpage is None and failure is None:

@@ -46,8 +46,9 @@ class Filters:
             return False
         if self.since is None and self.until is None:
             return True
+        when = data.get("measurement_start_time") or data.get("test_start_time")
         try:
-            at = parse_ooni_time(data.get("measurement_start_time"), "measurement_start_time")
+            at = parse_ooni_time(when, "measurement_start_time")
         except OoniFormatError:
             return True
         return (self.since is None or at >= self.since) and (self.until is None or at < self.until)

@@ -2,8 +2,9 @@
 the evidence and controls for the verdict, and OONI's own conclusions.
 
 The vantage is (``probe_cc``, ``probe_asn``, ``annotations.network_type`` or ``unknown``); the
-probe id is a hash of ``report_id`` (``ooni-`` prefix); ``probe_ip`` is never read. Ids are
-deterministic (see ``collector/ooni/ids.py``), so a re-import stores nothing twice.
+probe id is a hash of ``report_id`` (``ooni-`` prefix), or of the run's key when OONI's backend
+assigned none; ``probe_ip`` is never read. Ids are deterministic (see ``collector/ooni/ids.py``),
+so a re-import stores nothing twice.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from collector.ooni import messengers, webconnectivity
 from collector.ooni.envelope import Envelope, OoniFormatError, format_ooni_time, parse_envelope
 from collector.ooni.evidence import Context, Imported
-from collector.ooni.ids import probe_id_for, stable_uuid7
+from collector.ooni.ids import content_digest, probe_id_for, run_key, stable_uuid7
 from collector.ooni.stages import Stamper
 from collector.ooni.targets import TargetIndex
 from probe.bogons import Network
@@ -33,12 +34,31 @@ class UnknownTestError(OoniFormatError):
     """A measurement of a test tyndau does not map (yet)."""
 
 
-def identity(envelope: Envelope) -> str:
-    """OONI's measurement_uid, else the tuple that identifies a measurement within a report."""
+def report_key(envelope: Envelope) -> str:
+    """The report id, else the key of the run (a measurement never submitted has no id)."""
+    if envelope.report_id:
+        return envelope.report_id
+    started = envelope.test_start_time
+    return run_key(
+        software=envelope.software,
+        test_name=envelope.test_name,
+        test_start_time="" if started is None else format_ooni_time(started),
+        probe_cc=envelope.probe_cc,
+        probe_asn=envelope.probe_asn,
+        annotations=envelope.annotations,
+    )
+
+
+def identity(envelope: Envelope, data: Mapping[str, Any]) -> str:
+    """OONI's measurement_uid, else the tuple that identifies a measurement within a report;
+    without a report id, the run's key and a digest of the measurement itself (the runs of
+    OONI's QA share one start time, input and software: only their content tells them apart)."""
     if envelope.measurement_uid:
         return envelope.measurement_uid
     when = format_ooni_time(envelope.measurement_start_time)
-    return "|".join((envelope.report_id, envelope.input or "", when, envelope.test_name))
+    if envelope.report_id:
+        return "|".join((envelope.report_id, envelope.input or "", when, envelope.test_name))
+    return "|".join((report_key(envelope), envelope.input or "", when, content_digest(data)))
 
 
 def target_of(envelope: Envelope, context: Context) -> TargetRef:
@@ -66,8 +86,8 @@ def map_measurement(data: object, context: Context) -> Imported:
             f"unknown test {envelope.test_name!r}",
             "one of " + ", ".join(sorted(SUPPORTED_TESTS)),
         )
-    key = identity(envelope)
-    probe_id = probe_id_for(envelope.report_id, key=context.probe_key)
+    key = identity(envelope, envelope_source(data))
+    probe_id = probe_id_for(report_key(envelope), key=context.probe_key)
     vantage = Vantage(envelope.probe_cc, envelope.probe_asn, envelope.network_type or "unknown")
     target = target_of(envelope, context)
     round_id = stable_uuid7(envelope.measurement_start_time, key)
@@ -88,7 +108,7 @@ def map_measurement(data: object, context: Context) -> Imported:
         ooni = webconnectivity.ooni_conclusions(test_keys)
     else:
         stored, evidence, controls = messengers.map_messenger(
-            stamper, envelope.test_name, test_keys, context
+            stamper, envelope.test_name, test_keys, context, submitted=bool(envelope.report_id)
         )
         ooni = messengers.ooni_conclusions(envelope.test_name, test_keys)
     ids = {k: getattr(envelope, k) for k in OONI_ID_KEYS}
@@ -118,6 +138,11 @@ def map_measurement(data: object, context: Context) -> Imported:
         ooni,
         stamper.known,
     )
+
+
+def envelope_source(data: object) -> Mapping[str, Any]:
+    """The measurement object ``parse_envelope`` accepted (a mapping)."""
+    return data if isinstance(data, Mapping) else {}
 
 
 def _scalars(values: Mapping[str, Any]) -> dict[str, Any]:

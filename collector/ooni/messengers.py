@@ -3,9 +3,10 @@ signal (ts-029) and facebook_messenger (ts-019).
 
 Their lookups, connects, handshakes and requests become our DNS/TCP/TLS/HTTP records of the
 app's target in ``config/targets.toml``. There is no test helper: that OONI's backend opened the
-report (``report_id``) for the session is the evidence that the vantage was online. The specs
-call an app's endpoints blocked only when none of them answer; so among the HTTP transactions to
-one host, only the successful ones are evidence when there are any.
+report (``report_id``) for the session is the evidence that the vantage was online; a
+measurement never submitted (no ``report_id``) has no such evidence, and a failure in it is
+inconclusive. The specs call an app's endpoints blocked only when none of them answer; so among
+the HTTP transactions to one host, only the successful ones are evidence when there are any.
 """
 
 from __future__ import annotations
@@ -53,9 +54,15 @@ def _facebook_inconsistent(test_keys: Mapping[str, Any], lookup: dnst.Lookup) ->
 
 
 def map_messenger(
-    stamper: stages.Stamper, test_name: str, test_keys: Mapping[str, Any], context: Context
+    stamper: stages.Stamper,
+    test_name: str,
+    test_keys: Mapping[str, Any],
+    context: Context,
+    *,
+    submitted: bool = True,
 ) -> tuple[list[Measurement], list[Measurement], dict[str, list[Measurement]]]:
-    """(stored records, evidence, controls) of one IM measurement."""
+    """(stored records, evidence, controls) of one IM measurement; ``submitted``: OONI's
+    backend opened a report for it (the evidence that the vantage was online)."""
     dns = _dns(stamper, test_name, test_keys, context)
     tcp = connects.tcp_records(stamper, stages.entries_of(test_keys.get("tcp_connect")))
     tls = connects.tls_records(
@@ -77,13 +84,10 @@ def map_messenger(
     evidence = [*dns, *tcp, *tls, *_answered_hosts(http)]
     controls = tyndau_controls(test_keys, stored[0])
     if controls is None:
-        controls = {
-            BACKEND: [
-                control_record(
-                    stored[0], BACKEND, works=True, note="OONI's backend opened the report"
-                )
-            ]
-        }
+        note = "OONI's backend opened the report"
+        controls = {BACKEND: [control_record(stored[0], BACKEND, works=True, note=note)]}
+        if not submitted:
+            controls = {}
     return stored, evidence, controls
 
 

@@ -4,6 +4,12 @@ OONI's test helper measures the URL from OONI's side, as our control endpoint do
 collector's (probe/evidence.py): its DNS answer, its connects, its TLS handshakes (0.5) and its
 GET. Its ``body_length`` / ``status_code`` of -1 mean "no answer" (ts-017). The probe's own
 ``control_details`` (probe/steps.py) turns the result into the primary lookup's ``control_*`` keys.
+
+The helper also dials the addresses the probe resolved (th-001: the probe sends its endpoints;
+0.5's ``ip_info`` flags them "resolved by the probe"). Where the probe's answer was the censor's,
+those connects say nothing of the site: the control's own view is its connects to the addresses
+it resolved itself. Only a helper that dialled none of its own (0.4's, which dials the probe's
+endpoints only) is read from the probe's endpoints, as before.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ def control_result(
     addresses = (
         tuple(a for a in raw_addrs if isinstance(a, str)) if isinstance(raw_addrs, list) else ()
     )
-    connects = mapping_of(control.get("tcp_connect"))
+    connects = _own_connects(mapping_of(control.get("tcp_connect")), addresses)
     chosen, tcp_failure = _first_working(connects)
     shake = mapping_of(mapping_of(control.get("tls_handshake")).get(f"{chosen}")) if chosen else {}
     request = mapping_of(control.get("http_request"))
@@ -82,6 +88,21 @@ def utc_text(at: datetime) -> str:
         f"{at.year}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:"
         f"{at.second:02d}.{at.microsecond:06d}Z"
     )
+
+
+def _own_connects(connects: Mapping[str, Any], addresses: tuple[str, ...]) -> Mapping[str, Any]:
+    """The helper's connects to the addresses it resolved itself (see the module's note)."""
+    own = {e: r for e, r in connects.items() if split_endpoint(e)[0] in addresses}
+    if own or not addresses:
+        return own  # no address of its own (its lookup failed): no view of the site's
+    return connects
+
+
+def own_asns(control: Mapping[str, Any], addresses: frozenset[str]) -> frozenset[int]:
+    """The ASNs of the helper's own answer (``ip_info`` also covers the probe's addresses)."""
+    info = mapping_of(control.get("ip_info"))
+    asns = (mapping_of(info.get(a)).get("asn") for a in addresses)
+    return frozenset(a for a in asns if type(a) is int and a > 0)
 
 
 def _first_working(connects: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from collector.ooni import connects, dnst, httpt, stages
+from collector.ooni import chain, connects, dnst, httpt, stages
 from collector.ooni.envelope import OoniFormatError
 from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau_controls
 from collector.ooni.failures import failure_of
-from collector.ooni.thcontrol import control_evidence, control_keys, control_result
+from collector.ooni.thcontrol import control_evidence, control_keys, control_result, own_asns
 from probe.evidence import ControlResult, ControlResultError
+from probe.failures import Failure
 from probe.model import Measurement, TestKind
+
+# the test helper's lookup failures that say the name has no address (not a resolver in trouble)
+NAME_GONE = frozenset({Failure.DNS_NXDOMAIN.value, Failure.DNS_NO_ANSWER.value})
 
 OONI_KEYS = (
     "blocking",
@@ -63,12 +67,12 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 
 def _dns_control(result: ControlResult | None, control: Mapping[str, Any]) -> dnst.DnsControl:
-    if result is None or result.dns_failure is not None:
+    if result is None:
         return dnst.DnsControl()
-    asns = {_mapping(v).get("asn") for v in _mapping(control.get("ip_info")).values()}
-    return dnst.DnsControl(
-        frozenset(result.addresses), frozenset(a for a in asns if isinstance(a, int) and a > 0)
-    )
+    if result.dns_failure is not None:
+        return dnst.DnsControl(name_gone=result.dns_failure in NAME_GONE)
+    addresses = frozenset(result.addresses)
+    return dnst.DnsControl(addresses, own_asns(control, addresses))
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,9 @@ def map_web_connectivity(
     classic_tls = stages.classic_only(tls_entries, tagged=tagged)
     result = _control_of(test_keys, stamper, host, url or "")
     # the page first: a final page that matches the control's proves the addresses it came from
-    http = _http_records(stamper, test_keys, requests, url or "", result, context)
+    http_stored, http = _http_records(
+        stamper, test_keys, requests, url or "", result, context, tagged=tagged
+    )
     view = _View(
         host=host,
         control=result,
@@ -119,7 +125,7 @@ def map_web_connectivity(
         validated=frozenset(
             stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
         ),
-        final_ok=any(m.outcome == stages.OK for m in http),
+        final_ok=any(_proves_itself(m) for m in http),
         tagged=tagged,
     )
     evidence: list[Measurement] = []
@@ -132,7 +138,7 @@ def map_web_connectivity(
     evidence += http
     extra = _tyndau_extra(stamper, test_keys)
     evidence += extra
-    stored = [*dns_records, *tcp, *tls, *http, *extra]
+    stored = [*dns_records, *tcp, *tls, *http_stored, *extra]
     if not stored:
         raise OoniFormatError(
             "test_keys.queries",
@@ -146,6 +152,18 @@ def map_web_connectivity(
             note = "the probe reached OONI's test helper"
             controls[TEST_HELPER] = [control_record(stored[0], TEST_HELPER, works=True, note=note)]
     return stored, evidence, controls
+
+
+def _proves_itself(m: Measurement) -> bool:
+    """The final GET got the site's own page: over validated TLS, or a cleartext page that the
+    test helper's matches (ts-017's HTTP diff). A cleartext page with nothing to compare it with
+    proves nothing: a censor's server answers pages too."""
+    if m.outcome != stages.OK:
+        return False
+    details = m.details
+    return str(details.get("http_url") or "").startswith("https:") or (
+        details.get("http_diff_differs") is False
+    )
 
 
 def _classic(
@@ -184,7 +202,8 @@ def _dns_records(
     made: list[Measurement] = []
     for lookup in found:
         others = frozenset(a for f in judged if f is not lookup for a in f.addresses)
-        reference = dnst.DnsControl(view.dns_control.addresses | others, view.dns_control.asns)
+        theirs = view.dns_control
+        reference = dnst.DnsControl(theirs.addresses | others, theirs.asns, theirs.name_gone)
         proven = view.final_ok or bool(view.validated & set(lookup.addresses))
         outcome, consistency, bogons = dnst.classify(lookup, reference, context, validated=proven)
         dns = dnst.evidence(
@@ -216,18 +235,32 @@ def _http_records(
     url: str,
     http_control: ControlResult | None,
     context: Context,
-) -> list[Measurement]:
+    *,
+    tagged: bool,
+) -> tuple[list[Measurement], list[Measurement]]:
+    """(stored, evidence): every transaction is stored; the classic ones of the chain's end
+    are evidence, the chain's final GET first (collector/ooni/chain.py)."""
     if not requests:
         failure = test_keys.get("http_experiment_failure")
         if not failure:
-            return []
+            return [], []
         requests = [{"failure": failure, "request": {"url": url}}]
-    # df-001: newest first; the later entries are the redirects that led to requests[0]
-    hops = [r for r in requests[1:] if httpt.is_redirect(r)]
-    finals = [requests[0], *(r for r in requests[1:] if not httpt.is_redirect(r))]
-    finals = [r for r in finals if not stages.has_tag(r, stages.EXTENSION_TAG)] or finals
+    classic = stages.classic_only(requests, tagged=tagged)
+    if not classic and not any(r.get("tags") for r in requests):
+        classic = list(requests)  # a producer that tags other stages but not its requests
+    classic = [r for r in classic if not stages.has_tag(r, stages.EXTENSION_TAG)] or classic
+    chain_order = chain.newest_first(classic) if classic else []
+    # df-001: newest first; the later entries are the redirects that led to the newest
+    hops = [r for r in chain_order[1:] if httpt.is_redirect(r)]
+    finals = [*chain_order[:1], *(r for r in chain_order[1:] if not httpt.is_redirect(r))]
+    failed_hop = None
+    if chain_order:
+        failed_hop = chain.unfinished_hop(chain_order[0], test_keys, classic=tagged)
+    if failed_hop is not None:  # the chain went on from its newest request and failed there
+        hops.insert(0, chain_order[0])
+        finals[0] = failed_hop
     redirects = [str(stages.nested(r, "request", "url")) for r in reversed(hops)]
-    return [
+    evidence = [
         httpt.http_record(
             stamper,
             r,
@@ -238,6 +271,20 @@ def _http_records(
         )
         for r in finals
     ]
+    judged = {id(r) for r in finals}
+    others = [
+        httpt.http_record(
+            stamper,
+            r,
+            redirects=(),
+            blockpages=context.blockpages,
+            control=http_control,
+            fallback_url=url,
+        )
+        for r in requests
+        if id(r) not in judged
+    ]
+    return [*evidence, *others], evidence
 
 
 def _tyndau_extra(stamper: stages.Stamper, test_keys: Mapping[str, Any]) -> list[Measurement]:

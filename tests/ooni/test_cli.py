@@ -49,7 +49,7 @@ def test_json_lines_one_per_measurement_in_input_order() -> None:
     unknown = out[2]
     assert unknown["verdict"] == "inconclusive" and "dnscheck" in unknown["reason"]
     assert "mixed.jsonl:2: not JSON" in done.stderr  # named by file and line
-    assert "mixed.jsonl:4: report_id: missing" in done.stderr
+    assert "mixed.jsonl:4: test_keys: missing or not an object" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -163,7 +163,7 @@ def test_dns_timeout_is_ours_in_a_dns_stage() -> None:
 @pytest.mark.parametrize(
     ("change", "key"),
     [
-        (lambda d: d.pop("report_id"), "report_id"),
+        (lambda d: d.update(report_id=42), "report_id"),
         (lambda d: d.update(probe_asn="9198"), "probe_asn"),
         (lambda d: d.update(probe_cc="kz"), "probe_cc"),
         (lambda d: d.update(measurement_start_time="yesterday"), "measurement_start_time"),

@@ -1,0 +1,153 @@
+"""Score our verdicts against OONI's own conclusions on measurements OONI's probe produced.
+
+    python bench/ooni_agreement.py [--repo GITDIR] [--rev REV] [--only-disagreements]
+    python bench/ooni_agreement.py --dir DIR [--allow-net CIDR] [--only-disagreements]
+
+By default the measurements are the ones ooni/probe-cli keeps as its minipipeline test data
+(``internal/minipipeline/testdata/webconnectivity/{generated,manual}/<case>/measurement.json``:
+the generated ones are OONI's probe run against the netem scenarios of
+``internal/webconnectivityqa``, the manual ones real-network runs), read from a git directory of
+probe-cli with ``git ls-tree`` / ``git cat-file`` (nothing is copied into this repo). ``--dir``
+reads every ``.json``/``.jsonl``/``.jsonl.gz`` file of a directory instead, one case per file.
+
+Each case goes through ``tyndau import ooni --json``'s own code (``run_import`` with a line
+collector) and is scored with collector/ooni/agreement.py's rules: a table
+case | OONI | ours | agree | same layer, then the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from collector.ooni.agreement import (  # noqa: E402
+    Agreement,
+    agrees,
+    expectation,
+    flagged_layer,
+    same_layer,
+)
+from collector.ooni.envelope import OoniFormatError  # noqa: E402
+from collector.ooni.evidence import Context  # noqa: E402
+from collector.ooni.judge import unjudged_line, verdict_line, verdict_of  # noqa: E402
+from collector.ooni.mapping import load_context, map_measurement  # noqa: E402
+from collector.ooni.reader import BadInput, read_records  # noqa: E402
+
+MIRROR = Path("/work/.mirror/ooni+probe-cli/repo")
+TESTDATA = "internal/minipipeline/testdata/webconnectivity"
+SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".json.gz")
+
+
+def from_git(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
+    """(case, measurement.json bytes) of probe-cli's minipipeline test data at ``rev``."""
+    listing = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", rev, "--", TESTDATA],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for path in sorted(p for p in listing if p.endswith("/measurement.json")):
+        kind, case = path.split("/")[-3:-1]
+        blob = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        yield f"{kind}/{case}", blob
+
+
+def from_dir(directory: Path) -> Iterator[tuple[str, Path]]:
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.name.endswith(SUFFIXES):
+            yield str(path.relative_to(directory)), path
+
+
+def judge_file(path: Path, context: Context) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(the --json line, OONI's conclusions) per measurement, as ``run_import`` makes them."""
+    judged: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for item in read_records([path]):
+        if isinstance(item, BadInput):
+            print(f"{item.source}:{item.line}: {item.problem}", file=sys.stderr)
+            continue
+        try:
+            imported = map_measurement(item.data, context)
+        except OoniFormatError as exc:
+            line = unjudged_line(item.data, f"not imported: {exc}")
+            judged.append((line, dict(line["ooni"])))
+            continue
+        judged.append((verdict_line(imported, verdict_of(imported)), dict(imported.ooni)))
+    return judged
+
+
+def ooni_text(ooni: dict[str, Any]) -> str:
+    return f"{ooni.get('blocking')!s}/{ooni.get('accessible')!s}"
+
+
+def ours_text(line: dict[str, Any]) -> str:
+    verdict, method = line["verdict"], line["method"]
+    return verdict if method is None else f"{verdict}/{method}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=MIRROR, help="a git directory of probe-cli")
+    parser.add_argument("--rev", default="HEAD")
+    parser.add_argument("--dir", type=Path, help="score these files instead")
+    parser.add_argument(
+        "--allow-net",
+        action="append",
+        default=[],
+        type=ipaddress.ip_network,
+        help="addresses that are not bogons here (as tyndau import ooni --allow-net)",
+    )
+    parser.add_argument("--only-disagreements", action="store_true")
+    args = parser.parse_args()
+    context = load_context(allow_net=tuple(args.allow_net))
+    total = Agreement()
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="ooni-agreement-") as scratch:
+        cases: list[tuple[str, Path]] = []
+        if args.dir is not None:
+            cases = list(from_dir(args.dir))
+        else:
+            for number, (case, blob) in enumerate(from_git(args.repo, args.rev)):
+                path = Path(scratch) / f"{number:04d}.json"
+                path.write_bytes(blob)
+                cases.append((case, path))
+        for case, path in cases:
+            for line, ooni in judge_file(path, context):
+                expected = expectation(ooni)
+                agreed = agrees(line["verdict"], expected)
+                total.add(line["verdict"], line["method"], ooni)
+                layer = "-"
+                if expected == "blocked" and line["verdict"] == "blocked":
+                    same = same_layer(line["method"], ooni)
+                    layer = "-" if same is None else "yes" if same else "no"
+                    if layer == "no" and flagged_layer(line["method"], ooni):
+                        layer = "no (yes by x_blocking_flags)"
+                reason = str(line["reason"])[:60]
+                if not args.only_disagreements or not agreed or layer.startswith("no"):
+                    ours, agree = ours_text(line), "yes" if agreed else "NO"
+                    rows.append((case, ooni_text(ooni), ours, agree, layer, reason))
+    print("| case | OONI blocking/accessible | ours | agree | same layer | our reason |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+    print()
+    print(total.line())
+    for (expected, ours), n in sorted(total.pairs.items()):
+        print(f"  OONI {expected:10} ours {ours:12} {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
