@@ -1,17 +1,19 @@
-"""Speed of an anomaly scan: series x 30 days at 5-minute steps, for three sizes.
+"""Speed of an anomaly scan: series x 30 days at 5-minute steps, each figure beside its goal.
 
-python bench/anomaly_scan.py [--days 30] [--sizes 250 500 1000] [--no-store]
-A "series" is one vantage group (cc, asn, network) with one platform target. Goal: a scan over
-1,000 series x 30 days <= 10 s, cost linear in series x time.
+python bench/anomaly_scan.py [--days 30] [--sizes 250 500 1000] [--cycle-sizes 1000 10000]
+                             [--no-store]
+A "series" is one vantage group (cc, asn, network) with one platform target. Goals (issue 17):
+a cold scan of 1,000 series x 30 days <= 10 s and <= 300 MiB RSS, a watcher cycle <= 1 s at
+1,000 series and <= 5 s at 10,000, a late upload into a past day <= 0.5 s, <= 80 bytes of
+SQLite per verdict, cost linear in series x time (the slope is printed).
 
 1. End to end from a real store (unless --no-store): a SQLite collector store is filled in bulk
-   (in SQL, bypassing the API: 20 platform targets and a control per vantage group, 2 probes
-   each reporting every 5 minutes, heartbeats, 1% blocked noise, one silent spell), then
-   ``tyndau anomaly scan``'s ``evaluate`` runs twice: cold (empty day-grid cache: every day is
-   aggregated in the store and pivoted) and warm (unchanged days from the cache, as for the
-   periodic watcher and any re-scan), and once more after a late upload into one day.
-2. Detection alone over arrays filled directly (the silence and failure detectors each over
-   that many rows), and the pivot from bucket records per record.
+   (bench/anomaly_fill.py), then ``tyndau anomaly scan``'s ``evaluate`` runs cold (empty
+   day-grid cache: every day read from the rollups as arrays), warm (unchanged days from the
+   cache), and again after a late upload into one day, each size in a fresh process (its own
+   peak RSS). The cold scan's parts are then timed one by one: store reads, grid building,
+   merging the days, detection. A watcher cycle runs over three days after a fresh round.
+2. Detection alone over arrays filled directly, and the pivot from bucket records per record.
 """
 
 from __future__ import annotations
@@ -20,28 +22,28 @@ import argparse
 import multiprocessing
 import os
 import resource
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from anomaly_fill import SINCE, STEP_S, fill_store, late_verdict, storage
 
 from collector.anomaly.cache import GridCache
 from collector.anomaly.cache import _read as read_day
 from collector.anomaly.classify import detect
 from collector.anomaly.series import Grid, build_grid
+from collector.anomaly.series_columns import grid_from_columns
 from collector.anomaly.settings import AnomalySettings
 from collector.anomaly.thresholds import Thresholds
-from collector.anomaly.watcher import evaluate
+from collector.anomaly.watcher import evaluate, floor_time
 from collector.records import HeartbeatBucket, VerdictBucket
 from collector.store.sqlite import SqliteStore
-from probe.model import Category, TargetRef, Vantage, Verdict, VerdictKind
 
-STEP_S = 300
-SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+GOALS = {"cold": 10.0, "rss": 300.0, "cycle": 5.0, "cycle_1000": 1.0, "late": 0.5, "bytes": 80.0}
+Figures = dict[str, float]
 
 
 def make_grid(series: int, days: float, seed: int = 1) -> Grid:
@@ -55,13 +57,24 @@ def make_grid(series: int, days: float, seed: int = 1) -> Grid:
         heard[s, t : t + 20] = 0
         blocked[s + 1, t : t + 30] = heard[s + 1, t : t + 30]
     zeros = np.zeros((series, n))
-    leaves = [("ZZ", 64500 + i, "fixed") for i in range(series)]
     grid = Grid(
-        since=SINCE, step_s=STEP_S, n_times=n, leaves=leaves, heard=heard, offline=zeros.copy(),
-        verdicts=heard.copy(), control_ok=np.full((series, n), 1.0), beats=heard.copy(),
-        bad=zeros.copy(), cut=zeros.copy(), pairs=[(i, "target") for i in range(series)],
-        accessible=heard - blocked, blocked=blocked, inconclusive=zeros.copy(), probes=heard,
-    )  # fmt: skip
+        since=SINCE,
+        step_s=STEP_S,
+        n_times=n,
+        leaves=[("ZZ", 64500 + i, "fixed") for i in range(series)],
+        heard=heard,
+        offline=zeros.copy(),
+        verdicts=heard.copy(),
+        control_ok=np.full((series, n), 1.0),
+        beats=heard.copy(),
+        bad=zeros.copy(),
+        cut=zeros.copy(),
+        pairs=[(i, "target") for i in range(series)],
+        accessible=heard - blocked,
+        blocked=blocked,
+        inconclusive=zeros.copy(),
+        probes=heard,
+    )
     for s in range(1, series, 50):
         for t in np.flatnonzero(blocked[s] > 0):
             grid.methods[(s, int(t))] = {"dns": int(blocked[s, t])}
@@ -76,153 +89,82 @@ def time_detect(series: int, days: float) -> tuple[float, int]:
 
 
 def time_pivot(buckets: int) -> float:
-    start = SINCE
     leaves = max(1, buckets // 8640)
-    verdicts = [
-        VerdictBucket("ZZ", 64500 + i % leaves, "fixed", "target", "platform",
-                      start + timedelta(seconds=STEP_S * (i // leaves)), accessible=5, probes=5)
-        for i in range(buckets)
-    ]  # fmt: skip
+    verdicts = []
+    for i in range(buckets):
+        start = SINCE + timedelta(seconds=STEP_S * (i // leaves))
+        vantage = ("ZZ", 64500 + i % leaves, "fixed")
+        verdicts.append(VerdictBucket(*vantage, "target", "platform", start, 5, probes=5))
     heartbeats = [HeartbeatBucket(v.cc, v.asn, v.network, v.start, 5, 5) for v in verdicts]
-    until = start + timedelta(seconds=STEP_S * (buckets // leaves + 1))
+    until = SINCE + timedelta(seconds=STEP_S * (buckets // leaves + 1))
     began = time.perf_counter()
-    build_grid(verdicts, heartbeats, since=start, until=until, step_s=STEP_S)
+    build_grid(verdicts, heartbeats, since=SINCE, until=until, step_s=STEP_S)
     return time.perf_counter() - began
 
 
-TARGETS = 20  # platform targets per vantage group
-PROBES = 2  # per vantage group: the fewest an event may rest on (min_probes)
-COUNTRIES = ("KZ", "UZ", "KG", "TJ", "TM", "AZ", "GE", "AM", "MN", "BY")
-GOALS = {"cold": 10.0, "rss": 300.0, "cycle_1000": 1.0, "cycle_10000": 5.0, "late": 0.5,
-         "bytes": 80.0}  # fmt: skip
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _uid(ms: int, serial: int) -> bytes:
-    """A 16-byte id laid out as a UUIDv7 (time first), as probes make them."""
-    return ((ms << 80) | (7 << 76) | serial).to_bytes(16, "big")
-
-
-def fill_store(path: Path, series: int, days: float, *, first_day: int = 0) -> tuple[int, float]:
-    """A collector SQLite store with ``series`` (group, target) series over ``days``, written
-    in SQL in the store's own coded layout (bypassing the API), then its rollups built from
-    the rows as the store does on opening an older store. Returns (verdicts, rollup seconds)."""
-    SqliteStore(path).close()  # the collector's own schema
-    groups = max(1, series // TARGETS)
-    n = int(days * 86400) // STEP_S
-    t0 = int(SINCE.timestamp()) + first_day * 86400
-    db = sqlite3.connect(path, isolation_level=None)
-    db.create_function("uid", 2, _uid, deterministic=True)
-    db.executescript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
-        "CREATE TEMP TABLE pair(g, cc, asn, network, target, category);"
-        "CREATE TEMP TABLE probe(g, k, code);"
-        "CREATE TEMP TABLE t(i INTEGER PRIMARY KEY);"
-    )
-    rows, leaves = [], []
-    for g in range(groups):
-        vantage = (COUNTRIES[g % len(COUNTRIES)], 64500 + g // 2, ("fixed", "mobile")[g % 2])
-        leaves.append((g + 1, *vantage))
-        rows += [(g, *vantage, f"platform-{k}", "platform") for k in range(TARGETS)]
-        rows.append((g, *vantage, "control", "control"))
-    db.execute("BEGIN")
-    db.executemany("INSERT INTO pair VALUES (?, ?, ?, ?, ?, ?)", rows)
-    db.execute("INSERT INTO series SELECT rowid, cc, asn, network, target, category FROM pair")
-    db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?)", leaves)
-    probes = [(g, k, g * PROBES + k + 1) for g in range(groups) for k in range(PROBES)]
-    db.executemany("INSERT INTO probe VALUES (?, ?, ?)", probes)
-    db.executemany(
-        "INSERT INTO probe_codes VALUES (?, ?)", [(c, f"probe-{g}-{k}") for g, k, c in probes]
-    )
-    db.executemany(
-        "INSERT INTO kinds VALUES (?, ?, ?, ?)",
-        [(1, "accessible", "", ""), (2, "blocked", "dns", "dns.nxdomain")],
-    )
-    db.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(n)])
-    silent = (n * 2 // 3, n * 2 // 3 + 24)  # group 0 silent for two hours
-    db.execute(
-        "INSERT INTO verdicts SELECT uid(at_ns / 1000000, (rowid_ << 8) + k), code, rowid_,"
-        " CASE WHEN blocked THEN 2 ELSE 1 END, at_ns, 1.0, '[]' FROM ("
-        "  SELECT pair.rowid AS rowid_, probe.k AS k, probe.code AS code,"
-        "  ((t.i * 7 + pair.rowid * 13 + probe.k) % 100 = 0 AND pair.category = 'platform')"
-        "  AS blocked, (? + t.i * ? + 30 + probe.k) * 1000000000 AS at_ns"
-        "  FROM t JOIN pair JOIN probe ON probe.g = pair.g"
-        "  WHERE NOT (pair.g = 0 AND t.i >= ? AND t.i < ?))",
-        [t0, STEP_S, *silent],
-    )
-    db.execute(
-        "INSERT INTO heartbeats SELECT uid((? + t.i * ? + 20 + probe.k) * 1000, probe.code),"
-        " probe.code, probe.g + 1, (? + t.i * ? + 20 + probe.k) * 1000000000, t.i * 300.0, 0,"
-        " '[\"0.1\"]' FROM t JOIN probe WHERE NOT (probe.g = 0 AND t.i >= ? AND t.i < ?)",
-        [t0, STEP_S, t0, STEP_S, *silent],
-    )
-    db.executemany(
-        "INSERT INTO day_stamps VALUES (?, abs(random()))",
-        [(t0 + d * 86400,) for d in range(int(-(-days // 1)))],
-    )
-    db.execute("COMMIT")
-    count: int = db.execute("SELECT count(*) FROM verdicts").fetchone()[0]
-    db.close()
+def _parts(store: SqliteStore, cache: GridCache, since: datetime, until: datetime) -> Figures:
+    """A cold scan's parts timed one by one: rollup reads, grid building, merge, detection."""
+    th = Thresholds()
+    read_from = floor_time(since - timedelta(seconds=th.warmup_s), th.step_s)
+    out = {"store_read": 0.0, "grid_build": 0.0}
+    day = read_from.replace(hour=0, minute=0)
+    while day < until:
+        began = time.perf_counter()
+        columns = store.rollup_columns(since=day, until=day + timedelta(days=1), step_s=th.step_s)
+        out["store_read"] += time.perf_counter() - began
+        assert columns is not None
+        began = time.perf_counter()
+        grid_from_columns(*columns, since=day, until=day + timedelta(days=1), step_s=th.step_s)
+        out["grid_build"] += time.perf_counter() - began
+        del columns
+        day += timedelta(days=1)
+    began = time.perf_counter()  # every day from the cache (warm): loads and the merge
+    grid = cache.grid(store, since=read_from, until=until, step_s=th.step_s)
+    out["merge"] = time.perf_counter() - began
     began = time.perf_counter()
-    store = SqliteStore(path)
-    store.rebuild_rollups()
-    store.close()
-    return count, time.perf_counter() - began
+    judge_from = int((since - read_from).total_seconds()) // th.step_s
+    detect(grid, th, judge_from=judge_from)
+    out["detect"] = time.perf_counter() - began
+    return out
 
 
-def storage(path: Path) -> dict[str, int]:
-    """Bytes per table and index (SQLite's dbstat), after a checkpoint."""
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    sizes = {str(name): int(size) for name, size in
-             db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")}  # fmt: skip
-    db.close()
-    return sizes
-
-
-def _late_verdict(at: datetime, name: str) -> Verdict:
-    return Verdict(name, "probe-0-0", Vantage(COUNTRIES[0], 64500, "fixed"),
-                   TargetRef("platform-0", "platform-0.test", Category.PLATFORM), "r", at,
-                   VerdictKind.ACCESSIBLE, None, None, 1.0, ())  # fmt: skip
-
-
-def scan_figures(path: str, cache_dir: str, days: int) -> dict[str, float]:
+def scan_figures(path: str, cache_dir: str, days: int) -> Figures:
     """Cold, warm and after-late-upload scans, in a fresh process (its own peak RSS)."""
     th = Thresholds()
     since = SINCE + timedelta(seconds=th.warmup_s)  # the scan reads `days` in all, warm-up included
     until = SINCE + timedelta(days=days)
     store = SqliteStore(path)
     cache = GridCache(Path(cache_dir))
-    out: dict[str, float] = {}
+    out: Figures = {}
     for label in ("cold", "warm", "late"):
         if label == "late":  # one verdict uploaded late into the middle of the range
             began = time.perf_counter()
-            late = _late_verdict(SINCE + timedelta(days=days // 2, minutes=1), "late-1")
+            late = late_verdict(SINCE + timedelta(days=days // 2, minutes=1), "late-1")
             store.write_batch(verdicts=[late])
             out["late_write"] = time.perf_counter() - began
-        began = time.perf_counter()
-        changes = evaluate(store, since=since, until=until, th=th, now=until, cache=cache)
+        began, cpu = time.perf_counter(), time.process_time()
+        evaluate(store, since=since, until=until, th=th, now=until, cache=cache)
         out[label] = time.perf_counter() - began
+        out[f"{label}_cpu"] = time.process_time() - cpu
         out[f"{label}_read"] = cache.stats.read
-        out[f"{label}_events"] = len(changes)
         if label == "cold":
-            out["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    began = time.perf_counter()  # the store's share: every day's grid read, no detection
-    day = SINCE
-    while day < until:
-        read_day(store, day, day + timedelta(days=1), th.step_s)
-        day += timedelta(days=1)
-    out["store_read"] = time.perf_counter() - began
+            out["rss"] = _rss_mib()
     began = time.perf_counter()  # a late upload's store cost: the write and its day re-read
     late_at = SINCE + timedelta(days=days // 2, minutes=2)
-    store.write_batch(verdicts=[_late_verdict(late_at, "late-2")])
+    store.write_batch(verdicts=[late_verdict(late_at, "late-2")])
     first = late_at.replace(hour=0, minute=0)
     read_day(store, first, first + timedelta(days=1), th.step_s)
     out["late_store"] = time.perf_counter() - began
+    out.update(_parts(store, cache, since, until))
     store.close()
     return out
 
 
-def cycle_figure(path: str, cache_dir: str, days: int) -> dict[str, float]:
+def cycle_figure(path: str, cache_dir: str, days: int) -> Figures:
     """A watcher cycle as ``Watcher.cycle`` runs it (lookback, warm-up, day cache), after a
     round of fresh data into the current day; the cache is warm from one earlier cycle."""
     th = Thresholds()
@@ -232,21 +174,62 @@ def cycle_figure(path: str, cache_dir: str, days: int) -> dict[str, float]:
     cache = GridCache(Path(cache_dir))
     evaluate(store, since=since, until=until, th=th, now=until, cache=cache)
     round_at = until - timedelta(minutes=4)
-    store.write_batch(verdicts=[_late_verdict(round_at, f"round-{i}") for i in range(3)])
-    began = time.perf_counter()
+    store.write_batch(verdicts=[late_verdict(round_at, f"round-{i}") for i in range(3)])
+    began, cpu = time.perf_counter(), time.process_time()
     evaluate(store, since=since, until=until, th=th, now=until, cache=cache)
-    seconds = time.perf_counter() - began
+    out = {"cycle": time.perf_counter() - began, "read": cache.stats.read}
+    out["cpu"] = time.process_time() - cpu
+    day = until - timedelta(days=1)
+    began = time.perf_counter()
+    read_day(store, day, until, th.step_s)
+    out["day_read"] = time.perf_counter() - began
+    began = time.perf_counter()
+    read_from = floor_time(since - timedelta(seconds=th.warmup_s), th.step_s)
+    grid = cache.grid(store, since=read_from, until=until, step_s=th.step_s)
+    out["merge"] = time.perf_counter() - began
+    began = time.perf_counter()
+    detect(grid, th, judge_from=th.warmup_s // th.step_s)
+    out["detect"] = time.perf_counter() - began
     store.close()
-    return {"cycle": seconds, "read": cache.stats.read}
+    return out
 
 
-def _in_child(func: Callable[..., dict[str, float]], *args: object) -> dict[str, float]:
+def _in_child(func: Callable[..., Figures], *args: object) -> Figures:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(func, args)
 
 
-def _goal(value: float, goal: float) -> str:
-    return f"(goal <= {goal:g}: {'met' if value <= goal else 'NOT met'})"
+def _goal(value: float, goal: float, unit: str = "s") -> str:
+    return f"(goal <= {goal:g} {unit}: {'met' if value <= goal else 'NOT met'})"
+
+
+def _scan_lines(
+    series: int, days: int, verdicts: int, sizes_of: dict[str, int], f: Figures
+) -> None:
+    total = sum(sizes_of.values())
+    per = total / verdicts
+    raw = sum(v for k, v in sizes_of.items() if k.startswith(("verdicts", "sqlite_autoindex_v")))
+    print(f"{series:5d} series x {days} d: {verdicts:,d} verdicts, {total / 2**20:,.0f} MiB")
+    print(
+        f"      storage {per:6.1f} B/verdict in all (verdict rows {raw / verdicts:.1f} B)"
+        f" {_goal(per, GOALS['bytes'], 'B')}"
+    )
+    print(
+        f"      cold  {f['cold']:7.2f} s ({f['cold_cpu']:.2f} s CPU, {f['cold_read']:.0f} days"
+        f" read) {_goal(f['cold'], GOALS['cold'])}; peak RSS {f['rss']:,.0f} MiB"
+        f" {_goal(f['rss'], GOALS['rss'], 'MiB')}"
+    )
+    print(
+        f"        its parts, timed one by one: rollup reads {f['store_read']:.2f} s, grids"
+        f" built {f['grid_build']:.2f} s, {days} days merged {f['merge']:.2f} s,"
+        f" detection {f['detect']:.2f} s"
+    )
+    print(f"      warm  {f['warm']:7.2f} s ({f['warm_read']:.0f} days read)")
+    print(
+        f"      late upload: write {f['late_write']:.3f} s, write + day re-read"
+        f" {f['late_store']:.3f} s {_goal(f['late_store'], GOALS['late'])};"
+        f" the re-scan {f['late']:.2f} s ({f['late_read']:.0f} day read)"
+    )
 
 
 def time_store_scans(sizes: list[int], days: int, cycle_sizes: list[int], tmp: Path) -> None:
@@ -255,45 +238,13 @@ def time_store_scans(sizes: list[int], days: int, cycle_sizes: list[int], tmp: P
     cells, colds = [], []
     for series in sizes:
         path = tmp / f"store-{series}.sqlite3"
-        began = time.perf_counter()
-        verdicts, rollup_s = fill_store(path, series, days)
-        filled = time.perf_counter() - began
+        verdicts, _ = fill_store(path, series, days)
         sizes_of = storage(path)
-        total = sum(sizes_of.values())
-        per = total / verdicts
-        raw = sum(
-            v
-            for k, v in sizes_of.items()
-            if k.startswith(("verdicts", "sqlite_autoindex_verdicts"))
-        )
         f = _in_child(scan_figures, str(path), str(tmp / f"grids-{series}"), days)
         path.unlink()
         cells.append(series * days * 86400 / STEP_S)
         colds.append(f["cold"])
-        print(
-            f"{series:5d} series x {days} d: {verdicts:,d} verdicts, {total / 2**20:,.0f} MiB"
-            f" (filled in {filled:.0f} s, of which rollups built in {rollup_s:.0f} s)"
-        )
-        print(
-            f"      storage {per:6.1f} B/verdict in all (verdict rows {raw / verdicts:.1f} B)"
-            f" {_goal(per, GOALS['bytes'])}"
-        )
-        print(
-            f"      cold  {f['cold']:7.2f} s ({f['cold_read']:.0f} days read), peak RSS"
-            f" {f['rss']:,.0f} MiB {_goal(f['cold'], GOALS['cold'])} s,"
-            f" {_goal(f['rss'], GOALS['rss'])} MiB"
-        )
-        print(
-            f"      warm  {f['warm']:7.2f} s ({f['warm_read']:.0f} days read): detection and"
-            " merging of cached days alone"
-        )
-        print(
-            f"      store share of the cold scan: {f['store_read']:.2f} s for {days} day grids"
-            f" from the rollups ({f['cold'] - f['warm']:.2f} s cold minus warm)"
-        )
-        print(f"      late upload: write {f['late_write']:.3f} s, write + day re-read"
-              f" {f['late_store']:.3f} s {_goal(f['late_store'], GOALS['late'])} s;"
-              f" full re-scan {f['late']:.2f} s ({f['late_read']:.0f} day read)")  # fmt: skip
+        _scan_lines(series, days, verdicts, sizes_of, f)
     if len(cells) > 1:
         slope, intercept = np.polyfit(cells, colds, 1)
         print(
@@ -302,16 +253,20 @@ def time_store_scans(sizes: list[int], days: int, cycle_sizes: list[int], tmp: P
             + ", ".join(f"{1e6 * c / n:.3f}" for c, n in zip(colds, cells, strict=True))
         )
     for series in cycle_sizes:
-        cycle_days = 3  # the watcher reads lookback (1 d) + warm-up (26 h): three days
+        cycle_days = 3  # the watcher reads lookback (1 d) + warm-up (a day and more): three days
         path = tmp / f"cycle-{series}.sqlite3"
         verdicts, _ = fill_store(path, series, cycle_days)
         f = _in_child(cycle_figure, str(path), str(tmp / f"cycle-grids-{series}"), cycle_days)
         path.unlink()
-        goal = GOALS.get(f"cycle_{series}", GOALS["cycle_10000"])
+        goal = GOALS["cycle_1000"] if series <= 1000 else GOALS["cycle"]
         print(
             f"watcher cycle at {series:,d} series ({verdicts:,d} verdicts in 3 days):"
-            f" {f['cycle']:.2f} s ({f['read']:.0f} day re-read) {_goal(f['cycle'], goal)} s"
+            f" {f['cycle']:.2f} s ({f['cpu']:.2f} s CPU, {f['read']:.0f} day re-read)"
+            f" {_goal(f['cycle'], goal)};"
+            f" its parts: the changed day read and built {f['day_read']:.2f} s, days merged"
+            f" {f['merge']:.2f} s, detection {f['detect']:.2f} s"
         )
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -320,9 +275,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000])
     parser.add_argument("--no-store", action="store_true", help="skip the end-to-end store scan")
     parser.add_argument(
-        "--cycle-sizes", type=int, nargs="*", default=[1000, 10000],
+        "--cycle-sizes",
+        type=int,
+        nargs="*",
+        default=[1000, 10000],
         help="series counts for the watcher-cycle figure (3 days of data each)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if not args.no_store:
         with tempfile.TemporaryDirectory(prefix="tyndau-scan-") as tmp:
