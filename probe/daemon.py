@@ -334,16 +334,10 @@ def main(args: argparse.Namespace, *, round_function: RoundFunction | None = Non
     """``tyndau probe run``; ``round_function`` replaces the real round (tests inject theirs)."""
     from probe.capabilities import has_cap_net_raw
     from probe.credentials import Credentials, CredentialsError, load_credentials
-    from probe.settings import load_probe_settings
+    from probe.settings import settings_for_command
     from probe.status import status_path, write_status
 
-    settings = load_probe_settings(args.config).with_overrides(
-        targets=args.targets,
-        resolvers=args.resolver,
-        ca_bundle=args.ca_bundle,
-        allow_net=args.allow_net,
-        timeout=args.timeout,
-    )
+    settings = settings_for_command(args)
     check_configuration(settings)  # ConfigError: one line and exit 2, before anything runs
     credentials: Credentials | None = None
     creds_file = settings.upload.credentials_file

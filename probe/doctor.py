@@ -25,7 +25,7 @@ from probe.injection import (
     start_capture,
     stop_capture,
 )
-from probe.settings import ProbeSettings, load_probe_settings
+from probe.settings import ProbeSettings, settings_for_command
 from probe.targets import load_targets
 
 # No packet is sent: a UDP connect() only asks the kernel for a route (RFC 3849 documentation
@@ -161,13 +161,7 @@ async def run_checks(settings: ProbeSettings) -> list[Check]:
 
 def main(args: argparse.Namespace) -> int:
     """Print the checks (or JSON); exit 1 when one fails, 0 otherwise (warnings included)."""
-    settings = load_probe_settings(args.config).with_overrides(
-        targets=args.targets,
-        resolvers=args.resolver,
-        ca_bundle=args.ca_bundle,
-        allow_net=args.allow_net,
-        timeout=args.timeout,
-    )
+    settings = settings_for_command(args)
     checks = asyncio.run(run_checks(settings))
     if args.json:
         print(json.dumps([{**asdict(c), "status": c.status.value} for c in checks], indent=2))

@@ -9,19 +9,13 @@ import logging
 from probe.model import VerdictKind
 from probe.report import failed_measurements, json_lines, verdict_table
 from probe.round import run_round
-from probe.settings import load_probe_settings
+from probe.settings import settings_for_command
 from probe.targets import load_targets
 
 
 def main(args: argparse.Namespace) -> int:
     """Run one round; exit 0 when it ran (whatever it found), 2 on bad configuration."""
-    settings = load_probe_settings(args.config).with_overrides(
-        targets=args.targets,
-        resolvers=args.resolver,
-        ca_bundle=args.ca_bundle,
-        allow_net=args.allow_net,
-        timeout=args.timeout,
-    )
+    settings = settings_for_command(args)
     targets = load_targets(settings.targets_file)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per GET is noise here
     result = asyncio.run(

@@ -6,6 +6,7 @@ command line override the file.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,6 +95,18 @@ class ProbeSettings:
         if timeout is not None:
             new = replace(new, timeouts=Timeouts(timeout, timeout, timeout, timeout, timeout))
         return new
+
+
+def settings_for_command(args: argparse.Namespace) -> ProbeSettings:
+    """``--config``'s settings with the measuring commands' shared flags on top (``--targets``,
+    ``--resolver``, ``--ca-bundle``, ``--allow-net``, ``--timeout``: probe/cli_args.py)."""
+    return load_probe_settings(args.config).with_overrides(
+        targets=args.targets,
+        resolvers=args.resolver,
+        ca_bundle=args.ca_bundle,
+        allow_net=args.allow_net,
+        timeout=args.timeout,
+    )
 
 
 def load_probe_settings(path: Path | None) -> ProbeSettings:

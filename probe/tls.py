@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from probe.errors import map_os_error, raw_text
 from probe.failures import Failure
 from probe.interception import InterceptionCAs
-from probe.x509 import CertificateParseError, CertNames, read_names
+from probe.x509 import CertificateParseError, read_names
 
 # OpenSSL X509_V_ERR codes (x509_vfy.h) -> OONI failure strings
 _VERIFY_CODES: dict[int, str] = {
@@ -142,31 +142,30 @@ async def handshake(
             )
         return Handshake(address, port, sni, failure, raw_text(exc), stage, elapsed)
     elapsed = time.monotonic() - start
-    names = _names(der)
-    intercepted = interception.match(names) if names else None
-    return Handshake(
-        address,
-        port,
-        sni,
-        Failure.SSL_INTERCEPTED if intercepted else None,
-        None,
-        "done",
-        elapsed,
-        version=version,
-        issuer=names.issuer_text if names else None,
-        subject=names.subject_text if names else None,
-        leaf_sha256=names.sha256 if names else None,
+    done = Handshake(address, port, sni, None, None, "done", elapsed, version=version)
+    return _with_certificate(done, der, interception)
+
+
+def _with_certificate(
+    shaken: Handshake, der: bytes | None, interception: InterceptionCAs
+) -> Handshake:
+    """``shaken`` with what the peer's certificate says: its names and fingerprint, and the
+    interception CA it matches (then the failure is ``ssl_intercepted``)."""
+    if not der:
+        return shaken
+    try:
+        names = read_names(der)
+    except CertificateParseError:
+        return shaken
+    intercepted = interception.match(names)
+    return replace(
+        shaken,
+        failure=Failure.SSL_INTERCEPTED if intercepted else shaken.failure,
+        issuer=names.issuer_text,
+        subject=names.subject_text,
+        leaf_sha256=names.sha256,
         interception_ca=intercepted,
     )
-
-
-def _names(der: bytes | None) -> CertNames | None:
-    if not der:
-        return None
-    try:
-        return read_names(der)
-    except CertificateParseError:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,20 +200,15 @@ async def _diagnose_certificate(
                 writer.close()
     except Exception as exc:  # the first failure is the finding; keep why diagnosis failed too
         failure_raw = f"{failure_raw}; unverified retry: {raw_text(exc)}"
-    names = _names(der)
-    intercepted = interception.match(names) if names else None
-    return Handshake(
+    refusal = Handshake(
         address,
         port,
         sni,
-        Failure.SSL_INTERCEPTED if intercepted else failure,
+        failure,
         failure_raw,
         "handshake",
         elapsed,
-        issuer=names.issuer_text if names else None,
-        subject=names.subject_text if names else None,
-        leaf_sha256=names.sha256 if names else None,
-        interception_ca=intercepted,
         verify_code=refused.verify_code,
         chain_trusted=chain_trusted(refused.verify_code),
     )
+    return _with_certificate(refusal, der, interception)

@@ -17,6 +17,7 @@ from probe.model import (
     VERDICT_SCHEMA,
     Heartbeat,
     Measurement,
+    TargetRef,
     Vantage,
     Verdict,
     format_time,
@@ -148,6 +149,10 @@ def vantage_dict(v: Vantage) -> dict[str, Any]:
     return {"cc": v.cc, "asn": v.asn, "network": v.network}
 
 
+def target_dict(t: TargetRef) -> dict[str, Any]:
+    return {"name": t.name, "domain": t.domain, "category": t.category.value}
+
+
 def measurement_record(m: Measurement) -> dict[str, Any]:
     """``m.to_dict()`` without ``asdict``'s deep copy (5x faster on the ingest path)."""
     return {
@@ -155,11 +160,7 @@ def measurement_record(m: Measurement) -> dict[str, Any]:
         "probe_id": m.probe_id,
         "probe_version": m.probe_version,
         "vantage": vantage_dict(m.vantage),
-        "target": {
-            "name": m.target.name,
-            "domain": m.target.domain,
-            "category": m.target.category.value,
-        },
+        "target": target_dict(m.target),
         "test": m.test.value,
         "started_at": format_time(m.started_at),
         "duration_ms": m.duration_ms,
@@ -176,11 +177,7 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
         "id": v.id,
         "probe_id": v.probe_id,
         "vantage": vantage_dict(v.vantage),
-        "target": {
-            "name": v.target.name,
-            "domain": v.target.domain,
-            "category": v.target.category.value,
-        },
+        "target": target_dict(v.target),
         "round_id": v.round_id,
         "at": format_time(v.at),
         "verdict": v.verdict.value,

@@ -49,15 +49,9 @@ def records(
     return verdicts, heartbeats
 
 
-def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
-    tmp_path: Path, capsys: Any
-) -> None:
-    url = f"sqlite:{tmp_path / 'collector.sqlite3'}"
-    store = open_store(url)
-    verdicts, heartbeats = records(probes=4, rounds=34 * 12)
-    store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
-    store.close()
-    args = [
+def scan_args(url: str, tmp_path: Path) -> list[str]:
+    """``tyndau anomaly scan`` of the store at ``url`` over the hours around the cut and block."""
+    return [
         "anomaly",
         "scan",
         "--store",
@@ -69,6 +63,17 @@ def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
         "--state-dir",
         str(tmp_path / "state"),
     ]
+
+
+def test_scan_finds_backfilled_shutdown_and_blocking_then_is_idempotent(
+    tmp_path: Path, capsys: Any
+) -> None:
+    url = f"sqlite:{tmp_path / 'collector.sqlite3'}"
+    store = open_store(url)
+    verdicts, heartbeats = records(probes=4, rounds=34 * 12)
+    store.write_batch(verdicts=verdicts, heartbeats=heartbeats)
+    store.close()
+    args = scan_args(url, tmp_path)
     assert main(args) == 0
     assert "2 events written" in capsys.readouterr().out
 
@@ -110,18 +115,7 @@ def test_a_backlog_after_a_cached_scan_revises_the_event(tmp_path: Path, capsys:
         verdicts=[v for v in verdicts if v.at < CUT[0]],
         heartbeats=[h for h in heartbeats if h.at < CUT[0]],
     )
-    args = [
-        "anomaly",
-        "scan",
-        "--store",
-        url,
-        "--since",
-        "2026-01-06T02:00Z",
-        "--until",
-        "2026-01-06T10:00Z",
-        "--state-dir",
-        str(tmp_path / "state"),
-    ]
+    args = scan_args(url, tmp_path)
     assert main(args) == 0
     out, err = capsys.readouterr()
     assert "1 events written: {'shutdown/open': 1}" in out

@@ -322,6 +322,12 @@ def tyndau(*argv: str) -> list[str]:
     return [TYNDAU, *argv]
 
 
+def refused_run(config: Path) -> subprocess.CompletedProcess[str]:
+    """``tyndau probe run`` with a configuration it should refuse at once."""
+    run = tyndau("probe", "run", "--config", str(config))
+    return subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+
+
 @contextmanager
 def running_collector(workdir: Path, port: int) -> Iterator[Path]:
     """A real collector with a SQLite store on 127.0.0.1:port; yields the store path."""
@@ -620,14 +626,7 @@ def test_run_refuses_to_start_with_one_clear_line(tmp_path: Path, setup: str, me
         f'[upload]\ncredentials_file = "{tmp_path}/credentials.json"\n'
         f'[outbox]\npath = "{outbox}"\n'
     )
-    done = subprocess.run(
-        tyndau("probe", "run", "--config", str(config)),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = refused_run(config)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
 
@@ -652,14 +651,7 @@ def test_run_refuses_to_start_on_a_bad_targets_file_or_setting(
         f"resolvers = {resolvers}\n"
         f'[outbox]\npath = "{tmp_path}/outbox.sqlite3"\n'
     )
-    done = subprocess.run(
-        tyndau("probe", "run", "--config", str(config)),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = refused_run(config)
     assert done.returncode == 2, done.stderr
     named = "resolvers" if problem == "bad-resolver" else str(targets)
     assert named in done.stderr and "Traceback" not in done.stderr

@@ -231,15 +231,16 @@ def test_shutdown_is_offline_not_blocked(vantage: dict[str, Any]) -> None:
     assert {v["verdict"] for v in verdicts.values()} == {"offline"}, verdicts
 
 
+def lab_flags(vantage: dict[str, Any]) -> tuple[str, ...]:
+    """What ``tyndau probe once`` needs in the lab: its CA, its addresses as ordinary, short
+    timeouts."""
+    return ("--ca-bundle", str(vantage["ca"]), "--allow-net", "198.18.0.0/15", "--timeout", "2")
+
+
 def test_table_output_for_people(vantage: dict[str, Any]) -> None:
     done = probe_cli(
         vantage,
-        "--ca-bundle",
-        str(vantage["ca"]),
-        "--allow-net",
-        "198.18.0.0/15",
-        "--timeout",
-        "2",
+        *lab_flags(vantage),
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
@@ -332,12 +333,7 @@ def test_the_system_resolver_named_again_is_not_its_own_control(vantage: dict[st
     done = probe_cli(
         vantage,
         "--json",
-        "--ca-bundle",
-        str(vantage["ca"]),
-        "--allow-net",
-        "198.18.0.0/15",
-        "--timeout",
-        "2",
+        *lab_flags(vantage),
         "--resolver",
         "198.18.0.53:53",
         timeout=60,
