@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from probe import http, steps, throughput
+from probe import steps, throughput
 from probe.environment import Environment, load_environment
 from probe.evidence import ThroughputEvidence
 from probe.failures import Failure
@@ -162,7 +162,7 @@ async def _fetch_https(
     sample = TestKind.THROUGHPUT in env.tests
     https = "https://" + run.target.url.split("://", 1)[1]
     timeouts = env.settings.timeouts
-    stall: tuple[datetime, float, http.Fetch] | None = None
+    stall: steps.TransferSample | None = None
     for address in validated[:MAX_GET_ATTEMPTS]:
         started, mono = utcnow(), time.monotonic()
         fetched, _ = await steps.http_step(
@@ -176,12 +176,14 @@ async def _fetch_https(
         )
         if fetched.t_first_byte is not None:
             if sample:
-                run.tput = (started, mono, fetched)
+                run.transfer = steps.TransferSample(started, mono, fetched)
             return
         if fetched.failure == Failure.GENERIC_TIMEOUT and stall is None:
-            stall = (started, mono, fetched)  # a throttled path stalls: judged if nothing answers
+            stall = steps.TransferSample(
+                started, mono, fetched
+            )  # a throttled path stalls: judged if nothing answers
     if sample and stall is not None:
-        run.tput = stall
+        run.transfer = stall
 
 
 def _control_sni(run: steps.TargetRun, runs: Sequence[steps.TargetRun]) -> str | None:
@@ -194,15 +196,17 @@ def _control_sni(run: steps.TargetRun, runs: Sequence[steps.TargetRun]) -> str |
 def _judge_throughput(runs: Sequence[steps.TargetRun], recorder: Recorder) -> None:
     """Throughput is judged once every target is done: against the controls' median rate."""
     rates = {
-        run.target.name: throughput.rate_of(run.tput[2]) for run in runs if run.tput is not None
+        run.target.name: throughput.rate_of(run.transfer.fetched)
+        for run in runs
+        if run.transfer is not None
     }
     control_rates = [
         rate for run in runs if run.target.is_control and (rate := rates.get(run.target.name))
     ]
     for run in runs:
-        if run.tput is None:
+        if run.transfer is None:
             continue
-        started, mono, fetched = run.tput
+        started, mono, fetched = run.transfer.started, run.transfer.mono, run.transfer.fetched
         rate = rates[run.target.name]
         compare = [
             r

@@ -37,6 +37,16 @@ MAX_PER_FAMILY = 4  # addresses measured per target and family (IPv4, IPv6), in 
 INJECTION_WAIT_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class TransferSample:
+    """The HTTPS transfer the throughput test judges: when it began (wall clock, monotonic)
+    and what came back (an answer, or the stall of a throttled path)."""
+
+    started: datetime
+    mono: float
+    fetched: http.Fetch
+
+
 @dataclass
 class TargetRun:
     """One target's measurements so far, and what later steps need from earlier ones."""
@@ -45,7 +55,7 @@ class TargetRun:
     measurements: list[Measurement] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
     address_source: str = "primary"
-    tput: tuple[datetime, float, http.Fetch] | None = None
+    transfer: TransferSample | None = None  # the throughput sample, once fetched
     control: ControlResult | None = None
     https_page: http.Fetch | None = None  # this vantage's GET over validated TLS, if any
 
