@@ -238,8 +238,8 @@ def _http_records(
     *,
     tagged: bool,
 ) -> tuple[list[Measurement], list[Measurement]]:
-    """(stored, evidence): every transaction is stored; the classic ones of the chain's end
-    are evidence, the chain's final GET first (collector/ooni/chain.py)."""
+    """(stored, evidence): the chain's final GET first (collector/ooni/chain.py), then any
+    other classic transaction that is not a redirect hop; non-classic ones are stored only."""
     if not requests:
         failure = test_keys.get("http_experiment_failure")
         if not failure:
@@ -271,8 +271,8 @@ def _http_records(
         )
         for r in finals
     ]
-    judged = {id(r) for r in finals}
-    others = [
+    judged = {id(r) for r in (*finals, *hops)}  # the hops are the finals' http_redirects
+    others = [  # 0.5's extension fetches: stored, not evidence
         httpt.http_record(
             stamper,
             r,
