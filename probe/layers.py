@@ -262,7 +262,8 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
     """
     shake = tls_of(m)
     leaf, issuer = shake.leaf_sha256, shake.issuer
-    problem = f"the certificate ({issuer}) {_CERT_PROBLEM.get(m.outcome, m.outcome)}"
+    whose = f"the certificate ({issuer})" if issuer else "the certificate"
+    problem = f"{whose} {_CERT_PROBLEM.get(m.outcome, m.outcome)}"
     if control is not None and control.tcp_address is not None and control.tcp_failure is None:
         if control.tls_failure is None and control.tls_leaf_sha256 not in {None, leaf}:
             note = (
