@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from collector.store import Store, open_store
-from collector.store.influxd import InfluxServer, start_influxd
+from collector.store.influxd import InfluxServer
 from probe.ids import uuid7
 from probe.model import (
     Category,
@@ -26,15 +25,15 @@ from probe.model import (
     VerdictKind,
 )
 from tests.support import records as build
+from tests.support.influx import influxd_or_skip
+from tests.support.website import seed
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
 def influxd() -> Iterator[InfluxServer]:
-    if shutil.which("influxd") is None:
-        pytest.skip("LOUD SKIP: influxd is not installed (Debian package influxdb); CI has it")
-    with start_influxd() as server:
+    with influxd_or_skip() as server:
         yield server
 
 
@@ -166,3 +165,24 @@ def _served_collector(db: Path) -> Iterator[str]:
 def serve_collector() -> Callable[[Path], AbstractContextManager[str]]:
     """Start a real collector over a seeded SQLite file: ``with serve_collector(db) as url``."""
     return _served_collector
+
+
+@pytest.fixture(scope="session")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded test site's store (tests/support/website.py), made once a session."""
+    path = tmp_path_factory.mktemp("web") / "collector.sqlite3"
+    store = open_store(f"sqlite:{path}")
+    try:
+        seed(store)
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def collector(
+    db: Path, serve_collector: Callable[[Path], AbstractContextManager[str]]
+) -> Iterator[str]:
+    """A real collector (uvicorn) on 127.0.0.1 over the seeded store."""
+    with serve_collector(db) as url:
+        yield url

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ import yaml  # type: ignore[import-untyped]
 
 from collector.records import Event, EventKind, EventState, Scope
 from collector.store import open_store
-from collector.store.influxd import InfluxServer, start_influxd
+from collector.store.influxd import InfluxServer
 from probe.ids import uuid7
 from probe.model import (
     Category,
@@ -29,6 +28,7 @@ from probe.model import (
     Verdict,
     VerdictKind,
 )
+from tests.support.influx import influxd_or_skip
 from tests.support.records import DNS_NXDOMAIN, heartbeat, verdict
 
 pytestmark = pytest.mark.influx
@@ -59,9 +59,7 @@ def _verdict(probe: str, target: str, at: datetime, kind: VerdictKind) -> Verdic
 
 @pytest.fixture(scope="module")
 def influxd() -> Iterator[InfluxServer]:
-    if shutil.which("influxd") is None:
-        pytest.skip("LOUD SKIP: influxd is not installed (Debian package influxdb); CI has it")
-    with start_influxd() as server:
+    with influxd_or_skip() as server:
         yield server
 
 

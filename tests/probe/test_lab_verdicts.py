@@ -5,20 +5,19 @@ and MITM proxy: nothing is mocked, and the probe never runs outside the lab's na
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.lab import probe_once as lab_probe_once
+
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TARGET = "facebook"
 CONTROLS = ("example", "wikipedia", "iana")
 TIMEOUT = "4"
@@ -28,33 +27,14 @@ TIMEOUT = "4"
 def lab() -> Iterator[Any]:
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
         pytest.skip("the lab needs root, iproute2 and nftables (CI has them)")
-    try:
-        from lab import Lab  # type: ignore[attr-defined]
-    except ImportError:
-        from lab.network import Lab
+    from lab import Lab
+
     with Lab(prefix="tpb", targets_file=REPO / "config" / "targets.toml") as built:
         yield built
 
 
 def probe_once(lab: Any, timeout: str = TIMEOUT) -> dict[str, dict[str, Any]]:
-    done = lab.run(
-        "fixed",
-        [
-            TYNDAU,
-            "probe",
-            "once",
-            "--json",
-            "--ca-bundle",
-            str(lab.ca_bundle),
-            "--allow-net",
-            "198.18.0.0/15",
-            "--timeout",
-            timeout,
-        ],
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    lines = lab_probe_once(lab, timeout=timeout)
     return {o["target"]: o for o in lines if o["type"] == "verdict"}
 
 
