@@ -10,21 +10,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from probe.model import (
-    BlockMethod,
-    Heartbeat,
-    Measurement,
-    Reason,
-    TargetRef,
-    TestKind,
-    Vantage,
-    Verdict,
-    VerdictKind,
-)
+from probe import model
+from probe.model import Heartbeat, Measurement, TargetRef, Vantage, Verdict, VerdictKind
 
-Block = tuple[BlockMethod, Reason]
-TLS_RESET: Block = (BlockMethod.TLS, Reason.TLS_RESET)
-DNS_NXDOMAIN: Block = (BlockMethod.DNS, Reason.DNS_NXDOMAIN)
+Block = tuple[model.BlockMethod, model.Reason]
+TLS_RESET: Block = (model.BlockMethod.TLS, model.Reason.TLS_RESET)
+DNS_NXDOMAIN: Block = (model.BlockMethod.DNS, model.Reason.DNS_NXDOMAIN)
 
 
 def measurement(
@@ -34,7 +25,7 @@ def measurement(
     target: TargetRef,
     at: datetime,
     *,
-    test: TestKind = TestKind.DNS,
+    test: model.TestKind = model.TestKind.DNS,
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
     round_id: str = "r",
