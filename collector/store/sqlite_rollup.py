@@ -72,27 +72,43 @@ def _cc_filter(table: str, column: str) -> str:
     return f"(? IS NULL OR {column} IN (SELECT id FROM {table} WHERE cc = ?))"  # noqa: S608
 
 
+def _regrouped(
+    db: sqlite3.Connection,
+    table: str,
+    counts: str,
+    coded: tuple[str, str],
+    span: tuple[int, int, int, str | None],
+) -> dict[tuple[int, int], tuple[list[int], int]]:
+    """Rows of a rollup ``table`` (its key column and the table naming it: ``coded``) in
+    [since, until) of country cc, regrouped at ``step_s``: (key, ns) -> (counts, probes).
+    Distinct probes come from the probe sets only at coarser steps (at the base step the
+    stored count is exact)."""
+    since_ns, until_ns, step_s, cc = span
+    key, names = coded
+    probe_set = "NULL" if step_s == rollup.BASE_S else "probe_set"
+    rows = db.execute(
+        f"SELECT {key}, bucket, {counts}, probes, {probe_set} FROM {table}"  # noqa: S608
+        " WHERE bucket >= ? AND bucket < ? AND " + _cc_filter(names, key),
+        [since_ns // rollup.BASE_NS, until_ns // rollup.BASE_NS, cc, cc],
+    ).fetchall()
+    return rollup.regroup(rows, counts.count(",") + 1, step_s)
+
+
 def verdict_buckets(
     db: sqlite3.Connection, since_ns: int, until_ns: int, step_s: int, cc: str | None
 ) -> list[VerdictBucket]:
     if not rollup.served(since_ns, until_ns, step_s):
         return raw_verdict_buckets(db, since_ns, until_ns, step_s, cc)
-    span = [since_ns // rollup.BASE_NS, until_ns // rollup.BASE_NS, cc, cc]
-    probe_set = "NULL" if step_s == rollup.BASE_S else "probe_set"
-    rows = db.execute(
-        f"SELECT series, bucket, accessible, blocked, offline, inconclusive, probes, {probe_set}"  # noqa: S608
-        " FROM verdict_rollup WHERE bucket >= ? AND bucket < ? AND "
-        + _cc_filter("series", "series"),
-        span,
-    ).fetchall()
+    span = (since_ns, until_ns, step_s, cc)
+    counts = "accessible, blocked, offline, inconclusive"
+    groups = _regrouped(db, "verdict_rollup", counts, ("series", "series"), span)
     blocked = db.execute(
         "SELECT b.series, b.bucket, k.method, k.reason, b.count FROM blocked_rollup b"  # noqa: S608
         " JOIN kinds k ON k.id = b.kind WHERE b.bucket >= ? AND b.bucket < ? AND "
         + _cc_filter("series", "b.series"),
-        span,
+        [since_ns // rollup.BASE_NS, until_ns // rollup.BASE_NS, cc, cc],
     ).fetchall()
     series = {int(r[0]): tuple(r[1:]) for r in db.execute("SELECT * FROM series")}
-    groups = rollup.regroup(rows, 4, step_s)
     return rollup.verdict_buckets(groups, series, blocked, step_s)
 
 
@@ -101,17 +117,12 @@ def heartbeat_buckets(
 ) -> list[HeartbeatBucket]:
     if not rollup.served(since_ns, until_ns, step_s):
         return raw_heartbeat_buckets(db, since_ns, until_ns, step_s, cc)
-    span = [since_ns // rollup.BASE_NS, until_ns // rollup.BASE_NS, cc, cc]
-    probe_set = "NULL" if step_s == rollup.BASE_S else "probe_set"
-    rows = db.execute(
-        f"SELECT leaf, bucket, heartbeats, probes, {probe_set} FROM heartbeat_rollup"  # noqa: S608
-        " WHERE bucket >= ? AND bucket < ? AND " + _cc_filter("leaves", "leaf"),
-        span,
-    ).fetchall()
+    span = (since_ns, until_ns, step_s, cc)
+    groups = _regrouped(db, "heartbeat_rollup", "heartbeats", ("leaf", "leaves"), span)
     leaves = {
         int(r[0]): (str(r[1]), int(r[2]), str(r[3])) for r in db.execute("SELECT * FROM leaves")
     }
-    return rollup.heartbeat_buckets(rollup.regroup(rows, 1, step_s), leaves)
+    return rollup.heartbeat_buckets(groups, leaves)
 
 
 def raw_verdict_buckets(

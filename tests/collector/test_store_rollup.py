@@ -27,24 +27,26 @@ T0 = datetime(2022, 1, 5, 0, 0, tzinfo=UTC)
 STEPS = (300, 900, 3600, 86_400)
 
 
+def _verdict_count(v: Verdict, step: int) -> VerdictCount:
+    vantage, target = v.vantage, v.target
+    method = v.method.value if v.method else ""
+    reason = v.reason.value if v.reason else ""
+    bucket = record_ns(v.at, v.id) // step * step
+    dims = (vantage.cc, vantage.asn, vantage.network, target.name, target.category.value)
+    return VerdictCount(*dims, bucket, v.verdict.value, method, reason, v.probe_id, 1)
+
+
+def _beat_count(h: Heartbeat, step: int) -> HeartbeatCount:
+    bucket = record_ns(h.at, h.id) // step * step
+    return HeartbeatCount(h.vantage.cc, h.vantage.asn, h.vantage.network, bucket, h.probe_id, 1)
+
+
 def _expected(
     verdicts: dict[str, Verdict], beats: dict[str, Heartbeat], step_s: int
 ) -> tuple[list[VerdictBucket], list[HeartbeatBucket]]:
     step = step_s * 1_000_000_000
-    rows = [
-        VerdictCount(
-            v.vantage.cc, v.vantage.asn, v.vantage.network, v.target.name,
-            v.target.category.value, record_ns(v.at, v.id) // step * step, v.verdict.value,
-            v.method.value if v.method else "", v.reason.value if v.reason else "",
-            v.probe_id, 1,
-        )
-        for v in verdicts.values()
-    ]  # fmt: skip
-    hb_rows = [
-        HeartbeatCount(h.vantage.cc, h.vantage.asn, h.vantage.network,
-                       record_ns(h.at, h.id) // step * step, h.probe_id, 1)
-        for h in beats.values()
-    ]  # fmt: skip
+    rows = [_verdict_count(v, step) for v in verdicts.values()]
+    hb_rows = [_beat_count(h, step) for h in beats.values()]
     return fold_verdicts(rows), fold_heartbeats(hb_rows)
 
 
@@ -52,10 +54,8 @@ def _batch(rng: random.Random, records: Any, late: bool) -> tuple[list[Verdict],
     base = T0 + timedelta(hours=rng.randrange(2) if late else rng.randrange(20, 24))
     verdicts, beats = [], []
     for _ in range(rng.randrange(1, 12)):
-        who = replace(
-            records, probe_id=f"probe-{rng.randrange(4)}", cc=rng.choice(["KZ", "UZ"]),
-            network=rng.choice(["fixed", "mobile"]),
-        )  # fmt: skip
+        probe, cc = f"probe-{rng.randrange(4)}", rng.choice(["KZ", "UZ"])
+        who = replace(records, probe_id=probe, cc=cc, network=rng.choice(["fixed", "mobile"]))
         at = base + timedelta(seconds=rng.randrange(3600))
         verdict = rng.choice(list(VerdictKind))
         category = rng.choice([Category.PLATFORM, Category.CONTROL])
@@ -130,28 +130,35 @@ CREATE INDEX heartbeats_time ON heartbeats (at_ns);
 """
 
 
+def _v1_row(v: Verdict) -> tuple[Any, ...]:
+    """A verdict as a row of the first layout (text columns and the record as JSON)."""
+    vv = v.vantage
+    method = v.method.value if v.method else ""
+    reason = v.reason.value if v.reason else ""
+    dims = (vv.cc, vv.asn, vv.network, v.target.name, v.target.category.value, v.verdict.value)
+    at = record_ns(v.at, v.id)
+    return (v.id, v.probe_id, *dims, method, reason, at, v.confidence, json.dumps(v.to_dict()))
+
+
+def _v1_beat(h: Heartbeat) -> tuple[Any, ...]:
+    hv = h.vantage
+    at = record_ns(h.at, h.id)
+    record = dumps(heartbeat_record(h))
+    return (h.id, h.probe_id, hv.cc, hv.asn, hv.network, at, h.uptime_s, h.outbox_depth, record)
+
+
 def test_a_first_layout_store_is_migrated_on_open(tmp_path: Path, records: Any) -> None:
     path = tmp_path / "old.sqlite3"
     rng = random.Random(5)
     verdicts, beats = _batch(rng, records, late=False)
     db = sqlite3.connect(path)
     db.executescript(_FIRST_LAYOUT)
-    for v in verdicts:
-        vv = v.vantage
-        db.execute(
-            "INSERT INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (v.id, v.probe_id, vv.cc, vv.asn, vv.network, v.target.name,
-             v.target.category.value, v.verdict.value, v.method.value if v.method else "",
-             v.reason.value if v.reason else "", record_ns(v.at, v.id), v.confidence,
-             json.dumps(v.to_dict())),
-        )  # fmt: skip
-    for h in beats:
-        hv = h.vantage
-        db.execute(
-            "INSERT INTO heartbeats VALUES (?,?,?,?,?,?,?,?,?)",
-            (h.id, h.probe_id, hv.cc, hv.asn, hv.network, record_ns(h.at, h.id), h.uptime_s,
-             h.outbox_depth, dumps(heartbeat_record(h))),
-        )  # fmt: skip
+    db.executemany(
+        "INSERT INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [_v1_row(v) for v in verdicts]
+    )
+    db.executemany(
+        "INSERT INTO heartbeats VALUES (?,?,?,?,?,?,?,?,?)", [_v1_beat(h) for h in beats]
+    )
     db.commit()
     db.close()
     store = SqliteStore(path)
