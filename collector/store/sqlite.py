@@ -16,9 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
-from collector.store import sqlite_columns, sqlite_rollup
+from collector.store import sqlite_columns, sqlite_registry, sqlite_rollup
 from collector.store.base import (
     Enrolment,
     MeasurementPage,
@@ -39,27 +38,23 @@ from collector.store.codec import (
     encode_cursor,
     event_from_dict,
     event_to_dict,
-    from_ns,
     heartbeat_record,
-    measurement_record,
     new_stamp,
-    record_ns,
     to_ns,
     verdict_record,
 )
 from collector.store.columns import HeartbeatColumns, VerdictColumns
 from collector.store.ids import Keyed, sort_out
 from collector.store.rollup import BASE_S, served, widened
+from collector.store.sqlite_registry import Transaction
 from collector.store.sqlite_rollup import add_rollups
 from collector.store.sqlite_rows import (
     Codes,
     copy_first_layout,
-    heartbeat_content,
     heartbeat_row,
-    id_key,
-    id_text,
     kind_column,
-    verdict_content,
+    measurement_row,
+    stored,
     verdict_row,
 )
 from collector.store.sqlite_schema import (
@@ -139,7 +134,7 @@ class SqliteStore:
         """Insert the records new by id and add them to the rollups, in one transaction;
         re-sent ones count as duplicates (and add nothing); the id rule
         (collector/store/ids.py) refuses the whole batch when an id names other content."""
-        m_rows = [_measurement_row(m) for m in measurements]
+        m_rows = [measurement_row(m) for m in measurements]
         keyed = [Keyed("measurements", i, r[0], r[1], r[-1]) for i, r in enumerate(m_rows)]
         keyed += [
             Keyed("verdicts", i, v.id, v.probe_id, dumps(verdict_record(v)))
@@ -151,7 +146,7 @@ class SqliteStore:
         ]
         try:
             with self._transaction() as db:
-                kept = sort_out(keyed, _stored(db, keyed))
+                kept = sort_out(keyed, stored(db, keyed))
                 times = self._insert(db, kept.fresh, keyed, m_rows, verdicts, heartbeats)
                 if times:
                     db.executemany(
@@ -184,8 +179,8 @@ class SqliteStore:
             new_h = [heartbeats[i] for i in picked["heartbeats"]]
             v_rows = [verdict_row(db, self._codes, v) for v in new_v]
             h_rows = [heartbeat_row(db, self._codes, h) for h in new_h]
-            for table, rows in (("measurements", new_m), ("verdicts", v_rows),
-                                ("heartbeats", h_rows)):  # fmt: skip
+            tables = {"measurements": new_m, "verdicts": v_rows, "heartbeats": h_rows}
+            for table, rows in tables.items():
                 if rows:
                     marks = ",".join("?" * len(rows[0]))
                     db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
@@ -310,71 +305,32 @@ class SqliteStore:
 
     def add_probe(self, probe: ProbeRecord) -> None:
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO probes VALUES (?,?,?,?)",
-                (probe.probe_id, probe.name, probe.token_hash, to_ns(probe.created)),
-            )
+            sqlite_registry.add_probe(db, probe)
 
     def probe_by_token_hash(self, token_hash: str) -> ProbeRecord | None:
-        rows = self._read(
-            "SELECT probe_id, name, token_hash, created_ns FROM probes WHERE token_hash = ?",
-            [token_hash],
-        )
-        if not rows:
-            return None
-        probe_id, name, stored_hash, created_ns = rows[0]
-        return ProbeRecord(probe_id, name, stored_hash, from_ns(created_ns))
+        with self._reading() as db:
+            return sqlite_registry.probe_by_token_hash(db, token_hash)
 
     def publication_secret(self) -> bytes:
         """Kept in ``meta``; INSERT OR IGNORE in one transaction: the first writer's wins."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('publication_secret', ?)", (new_secret().hex(),)
-            )
-            row = db.execute("SELECT value FROM meta WHERE key = 'publication_secret'")
-            (value,) = row.fetchone()
-        return bytes.fromhex(value)
+            return sqlite_registry.publication_secret(db)
 
     def add_enrolment(self, enrolment: Enrolment) -> None:
-        e = enrolment
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO enrolments VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    e.enrolment_id,
-                    e.note,
-                    e.token_hash,
-                    e.max_uses,
-                    e.uses,
-                    to_ns(e.expires),
-                    to_ns(e.created),
-                    int(e.revoked),
-                ),
-            )
+            sqlite_registry.add_enrolment(db, enrolment)
 
     def enrolments(self) -> list[Enrolment]:
-        rows = self._read(f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments ORDER BY created_ns", [])  # noqa: S608
-        return [_enrolment(row) for row in rows]
+        with self._reading() as db:
+            return sqlite_registry.enrolments(db)
 
     def use_enrolment(self, token_hash: str, *, now: datetime) -> Enrolment | None:
         with self._transaction() as db:
-            used = db.execute(
-                "UPDATE enrolments SET uses = uses + 1 WHERE token_hash = ? AND revoked = 0"
-                " AND uses < max_uses AND expires_ns > ?",
-                (token_hash, to_ns(now)),
-            ).rowcount
-            row = db.execute(
-                f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments WHERE token_hash = ?",  # noqa: S608
-                (token_hash,),
-            ).fetchone()
-        return _enrolment(row) if used == 1 and row is not None else None
+            return sqlite_registry.use_enrolment(db, token_hash, now)
 
     def revoke_enrolment(self, enrolment_id: str) -> bool:
         with self._transaction() as db:
-            changed = db.execute(
-                "UPDATE enrolments SET revoked = 1 WHERE id = ?", (enrolment_id,)
-            ).rowcount
-        return bool(changed == 1)
+            return sqlite_registry.revoke_enrolment(db, enrolment_id)
 
     def ping(self) -> None:
         self._read("SELECT 1", [])
@@ -398,91 +354,5 @@ class SqliteStore:
         except sqlite3.OperationalError as exc:
             raise StoreUnavailableError(f"sqlite: {exc}") from exc
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, self._lock)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE .. COMMIT under the store's lock; errors become StoreUnavailableError."""
-
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._db = db
-        self._lock = lock
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            self._lock.release()
-            raise StoreUnavailableError(f"sqlite: {exc}") from exc
-        return self._db
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> None:
-        try:
-            self._db.execute("COMMIT" if kind is None else "ROLLBACK")
-        except sqlite3.OperationalError as failed:  # e.g. disk full at commit
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise StoreUnavailableError(f"sqlite: {failed}") from failed
-        finally:
-            self._lock.release()
-        if isinstance(exc, sqlite3.OperationalError):
-            raise StoreUnavailableError(f"sqlite: {exc}") from exc
-
-
-_ENROLMENT_COLUMNS = "id, note, token_hash, max_uses, uses, expires_ns, created_ns, revoked"
-
-
-def _enrolment(row: tuple[Any, ...]) -> Enrolment:
-    enrolment_id, note, token_hash, max_uses, uses, expires_ns, created_ns, revoked = row
-    return Enrolment(
-        enrolment_id,
-        note,
-        token_hash,
-        int(max_uses),
-        int(uses),
-        from_ns(expires_ns),
-        from_ns(created_ns),
-        bool(revoked),
-    )
-
-
-_LOOKUP_CHUNK = 500  # ids per SELECT (SQLite allows 32,766 parameters since 3.32)
-
-
-def _stored(db: sqlite3.Connection, batch: Sequence[Keyed]) -> dict[tuple[str, str], Keyed]:
-    """The records already stored under the batch's ids, by (group, id)."""
-    found: dict[tuple[str, str], Keyed] = {}
-    for group, table, content in (
-        ("measurements", "measurements", None),
-        ("verdicts", "verdict_rows", verdict_content),
-        ("heartbeats", "heartbeat_rows", heartbeat_content),
-    ):
-        keys = sorted({k.id for k in batch if k.group == group})
-        ids: list[bytes | str] = list(keys) if content is None else [id_key(k) for k in keys]
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[start : start + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            if content is None:
-                sql = f"SELECT id, probe_id, record FROM {table} WHERE id IN ({marks})"  # noqa: S608
-                rows = [(r[0], r[1], r[2]) for r in db.execute(sql, chunk)]
-            else:
-                sql = f"SELECT * FROM {table} WHERE id IN ({marks})"  # noqa: S608
-                rows = [(id_text(r[0]), r[1], content(r)) for r in db.execute(sql, chunk)]
-            for record_id, probe_id, text in rows:
-                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, text)
-    return found
-
-
-def _vantage(record: Measurement) -> tuple[str, int, str]:
-    return record.vantage.cc, record.vantage.asn, record.vantage.network
-
-
-def _measurement_row(m: Measurement) -> tuple[Any, ...]:
-    return (
-        m.id, m.probe_id, *_vantage(m), m.target.name, m.target.category.value, m.test.value,
-        m.outcome, record_ns(m.started_at, m.id), m.duration_ms, dumps(measurement_record(m)),
-    )  # fmt: skip
+    def _transaction(self) -> Transaction:
+        return Transaction(self._db, self._lock)

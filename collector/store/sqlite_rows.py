@@ -13,9 +13,17 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from collector.store.codec import dumps, from_ns, record_ns
+from collector.store.codec import dumps, from_ns, measurement_record, record_ns
+from collector.store.ids import Keyed
 from collector.store.rollup import KINDS
-from probe.model import HEARTBEAT_SCHEMA, VERDICT_SCHEMA, Heartbeat, Verdict, format_time
+from probe.model import (
+    HEARTBEAT_SCHEMA,
+    VERDICT_SCHEMA,
+    Heartbeat,
+    Measurement,
+    Verdict,
+    format_time,
+)
 
 IdKey = bytes | str
 
@@ -214,3 +222,39 @@ def _first_row(
         codes.code(db, "leaves", (cc, asn, network)),
         at_ns, uptime_s, outbox_depth, dumps(extra_hb),
     )  # fmt: skip
+
+
+_LOOKUP_CHUNK = 500  # ids per SELECT (SQLite allows 32,766 parameters since 3.32)
+
+
+def stored(db: sqlite3.Connection, batch: Sequence[Keyed]) -> dict[tuple[str, str], Keyed]:
+    """The records already stored under the batch's ids, by (group, id)."""
+    found: dict[tuple[str, str], Keyed] = {}
+    for group, table, content in (
+        ("measurements", "measurements", None),
+        ("verdicts", "verdict_rows", verdict_content),
+        ("heartbeats", "heartbeat_rows", heartbeat_content),
+    ):
+        keys = sorted({k.id for k in batch if k.group == group})
+        ids: list[bytes | str] = list(keys) if content is None else [id_key(k) for k in keys]
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            if content is None:
+                sql = f"SELECT id, probe_id, record FROM {table} WHERE id IN ({marks})"  # noqa: S608
+                rows = [(r[0], r[1], r[2]) for r in db.execute(sql, chunk)]
+            else:
+                sql = f"SELECT * FROM {table} WHERE id IN ({marks})"  # noqa: S608
+                rows = [(id_text(r[0]), r[1], content(r)) for r in db.execute(sql, chunk)]
+            for record_id, probe_id, text in rows:
+                found[(group, record_id)] = Keyed(group, -1, record_id, probe_id, text)
+    return found
+
+
+def measurement_row(m: Measurement) -> tuple[Any, ...]:
+    """A measurement as its row: the filter columns, then the wire record as JSON."""
+    vantage, target = m.vantage, m.target
+    dims = (vantage.cc, vantage.asn, vantage.network, target.name, target.category.value)
+    started = record_ns(m.started_at, m.id)
+    record = dumps(measurement_record(m))
+    return (m.id, m.probe_id, *dims, m.test.value, m.outcome, started, m.duration_ms, record)
