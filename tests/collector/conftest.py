@@ -13,17 +13,9 @@ import pytest
 
 from collector.store import Store, open_store
 from collector.store.influxd import InfluxServer
+from probe import model
 from probe.ids import uuid7
-from probe.model import (
-    Category,
-    Heartbeat,
-    Measurement,
-    TargetRef,
-    TestKind,
-    Vantage,
-    Verdict,
-    VerdictKind,
-)
+from probe.model import Category, TargetRef, TestKind, Vantage, VerdictKind
 from tests.support import records as build
 from tests.support.influx import influxd_or_skip
 from tests.support.website import seed
@@ -75,7 +67,7 @@ class Records:
         outcome: str = "ok",
         details: dict[str, object] | None = None,
         probe_id: str | None = None,
-    ) -> Measurement:
+    ) -> model.Measurement:
         return build.measurement(
             uuid7(unix_ms=int(at.timestamp() * 1000)),
             probe_id or self.probe_id,
@@ -97,7 +89,7 @@ class Records:
         verdict: VerdictKind = VerdictKind.ACCESSIBLE,
         probe_id: str | None = None,
         category: Category = Category.PLATFORM,
-    ) -> Verdict:
+    ) -> model.Verdict:
         return build.verdict(
             uuid7(unix_ms=int(at.timestamp() * 1000)),
             probe_id or self.probe_id,
@@ -112,7 +104,7 @@ class Records:
             explanation="seen",
         )
 
-    def heartbeat(self, *, at: datetime = T0, probe_id: str | None = None) -> Heartbeat:
+    def heartbeat(self, *, at: datetime = T0, probe_id: str | None = None) -> model.Heartbeat:
         return build.heartbeat(
             uuid7(unix_ms=int(at.timestamp() * 1000)),
             probe_id or self.probe_id,
