@@ -5,54 +5,46 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from probe.model import (
-    BlockMethod,
-    Category,
-    Measurement,
-    Reason,
-    TargetRef,
-    TestKind,
-    Vantage,
-    Verdict,
-    VerdictKind,
-)
+from probe import model
+from probe.model import Category, Reason, TargetRef, TestKind, Vantage, VerdictKind
 from probe.report import failed_measurements, json_lines, verdict_table
+from tests.support import records
 
 AT = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 VANTAGE = Vantage("KZ", 9198, "fixed")
 FACEBOOK = TargetRef("facebook", "facebook.com", Category.PLATFORM)
+EXPLANATION = "connection_reset connecting to 198.19.1.5 " + "x" * 200  # longer than a table row
 
 
-def measurement(outcome: str) -> Measurement:
-    return Measurement(
+def measurement(outcome: str) -> model.Measurement:
+    details = {"tcp_address": "198.19.1.5", "tcp_port": 443}
+    return records.measurement(
         "m1",
         "local",
-        "0.1.0",
         VANTAGE,
         FACEBOOK,
-        TestKind.TCP,
         AT,
-        3.0,
-        outcome,
-        "r1",
-        {"tcp_address": "198.19.1.5", "tcp_port": 443},
+        test=TestKind.TCP,
+        outcome=outcome,
+        details=details,
+        round_id="r1",
+        duration_ms=3.0,
     )
 
 
-def verdict(kind: VerdictKind, reason: Reason | None = None) -> Verdict:
-    return Verdict(
+def verdict(kind: VerdictKind, reason: Reason | None = None) -> model.Verdict:
+    return records.verdict(
         "v1",
         "local",
         VANTAGE,
         FACEBOOK,
-        "r1",
         AT,
         kind,
-        BlockMethod.TCP if reason else None,
-        reason,
-        0.85,
-        ("m1",),
-        "connection_reset connecting to 198.19.1.5 " + "x" * 200,
+        blocked=(model.BlockMethod.TCP, reason) if reason else None,
+        round_id="r1",
+        confidence=0.85,
+        measurement_ids=("m1",),
+        explanation=EXPLANATION,
     )
 
 
