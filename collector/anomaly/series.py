@@ -16,6 +16,10 @@ import numpy.typing as npt
 from collector.records import HeartbeatBucket, VerdictBucket
 
 Array = npt.NDArray[np.float64]
+# Pair counts: float32 in merged and cached grids (integers, exact below 2**24; a pair has far
+# fewer verdicts a bucket), float64 where built from records; detection promotes them to float64
+# as soon as they meet a float64 operand, so both give the same results at half the memory.
+Counts = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 Leaf = tuple[str, int, str]  # (cc, asn, network)
 CONTROL = "control"
 
@@ -43,10 +47,11 @@ class Grid:
     bad: Array  # (leaves, T) probes whose own international controls all failed (per-probe judging)
     cut: Array  # (leaves, T) of those, probes whose platforms failed too: cut from abroad
     pairs: list[tuple[int, str]]  # (leaf index, platform target)
-    accessible: Array  # (pairs, T)
-    blocked: Array
-    inconclusive: Array
-    probes: Array
+    accessible: Counts  # (pairs, T)
+    blocked: Counts
+    inconclusive: Counts
+    probes: Counts
+    # blocked verdicts by method (reason) per (pair, bucket); merged grids share equal dicts
     methods: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     reasons: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
 
@@ -256,6 +261,7 @@ class GridMerger:
         self.leaf_index: dict[Leaf, int] = {}
         self.pair_index: dict[tuple[Leaf, str], int] = {}
         self.grid: Grid | None = None
+        self._interned: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
 
     def _span(self, part: Grid) -> _Span | None:
         if part.step_s != self.step_s:
@@ -293,10 +299,10 @@ class GridMerger:
             bad=np.zeros((n_leaves, n_times)),
             cut=np.zeros((n_leaves, n_times)),
             pairs=[(self.leaf_index[leaf], target) for leaf, target in self.pair_index],
-            accessible=np.zeros((n_pairs, n_times)),
-            blocked=np.zeros((n_pairs, n_times)),
-            inconclusive=np.zeros((n_pairs, n_times)),
-            probes=np.zeros((n_pairs, n_times)),
+            accessible=np.zeros((n_pairs, n_times), dtype=np.float32),
+            blocked=np.zeros((n_pairs, n_times), dtype=np.float32),
+            inconclusive=np.zeros((n_pairs, n_times), dtype=np.float32),
+            probes=np.zeros((n_pairs, n_times), dtype=np.float32),
         )
         return self.grid
 
@@ -320,7 +326,16 @@ class GridMerger:
         for source, table in ((part.methods, grid.methods), (part.reasons, grid.reasons)):
             for (pair, t), counts in source.items():
                 if pair in pairs and span.src.start <= t < span.src.stop:
-                    table[(pairs[pair], t + shift)] = dict(counts)
+                    table[(pairs[pair], t + shift)] = self._shared(counts)
+
+    def _shared(self, counts: dict[str, int]) -> dict[str, int]:
+        """One dict per distinct content (most buckets hold {"dns": 1} or the like): a month
+        of 1,000 series has ~170,000 such buckets. Read them; never change them in place."""
+        key = tuple(sorted(counts.items()))
+        shared = self._interned.get(key)
+        if shared is None:
+            shared = self._interned[key] = dict(counts)
+        return shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +347,7 @@ class _Span:
     dst: slice
 
 
-def _present(rows: Array) -> list[bool]:
+def _present(rows: Counts) -> list[bool]:
     """Per row: anything in it (a leaf heard, a pair measured)."""
     flags: npt.NDArray[np.bool_] = np.asarray(rows.any(axis=1))
     return [bool(x) for x in flags]
