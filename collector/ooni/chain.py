@@ -38,6 +38,8 @@ def depth_of(entry: Mapping[str, Any]) -> int | None:
 
 def newest_first(requests: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The chain's transactions, the deepest hop first (df-001 order among equals)."""
+    if len(requests) < 2:
+        return list(requests)  # the common case: no redirect
     return sorted(requests, key=lambda r: -(depth_of(r) or 0))
 
 
@@ -65,8 +67,10 @@ def unfinished_hop(
 ) -> dict[str, Any] | None:
     """The hop after ``last`` (the chain's newest request, a 3xx) as a failed transaction, or
     None when the chain did not go on. ``classic``: only classic-tagged results count (0.5)."""
+    if not is_redirect(last):
+        return None  # the common case: the chain ended with a page or a failure
     depth = depth_of(last)
-    if depth is None or not is_redirect(last):
+    if depth is None:
         return None
     url = location_of(last)
     hop = depth + 1
