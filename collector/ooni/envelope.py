@@ -92,9 +92,12 @@ def _optional_text(data: Mapping[str, Any], key: str, fix: str) -> str | None:
 
 
 def parse_asn(value: object) -> int:
-    """``"AS1234"`` -> 1234 (``"AS0"`` or missing: the user did not share it)."""
+    """``"AS1234"`` -> 1234 (``"AS0"`` or missing: the user did not share it); a bare integer,
+    as some re-exports of the archive write it, is taken as the number."""
     if value is None or value == "":
         return 0
+    if type(value) is int and 0 <= value < 1 << 32:
+        return value
     match = _ASN.match(value) if isinstance(value, str) else None
     if match is None:
         raise OoniFormatError("probe_asn", f"got {value!r}", '"AS" and a number, e.g. "AS9198"')

@@ -127,6 +127,8 @@ def test_what_is_not_shared_or_missing_is_tolerated() -> None:
     assert (envelope.probe_cc, envelope.probe_asn, envelope.network_type) == ("ZZ", 0, None)
     assert envelope.measurement_start_time == envelope.test_start_time
     assert judged(data) == EXPECTED["redirect_then_nxdomain"]
+    data["probe_asn"] = 30722  # an integer, as some re-exports write it
+    assert parse_envelope(data).probe_asn == 30722
 
 
 @pytest.mark.parametrize(
