@@ -32,6 +32,8 @@ from probe.evidence import DnsEvidence
 from probe.failures import Failure
 
 SYSTEM_ENGINES = frozenset({"system", "getaddrinfo", "golang_net_resolver", "go", "unknown", ""})
+# df-002 engines whose answers a censor on the path cannot forge unseen (DoH, DoT, DoQ)
+ENCRYPTED_ENGINES = frozenset({"doh", "doh3", "dot", "doq"})
 # Our probe's classifications of an answer, carried by our export (x_tyndau_outcome).
 DNS_JUDGEMENTS = frozenset(
     {OK, Failure.DNS_BOGON, Failure.DNS_BLOCKPAGE, Failure.DNS_INJECTED, Failure.DNS_INCONSISTENT}

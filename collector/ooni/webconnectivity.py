@@ -85,6 +85,7 @@ class _View:
     dns_control: dnst.DnsControl
     validated: frozenset[str]  # addresses a handshake validated for the name
     final_ok: bool  # the final GET got the site's page (no failure, no blockpage, no diff)
+    final_addresses: frozenset[str]  # where that page came from, where the format says it
     tagged: bool  # 0.5: classic results carry the "classic" tag
 
 
@@ -126,6 +127,11 @@ def map_web_connectivity(
             stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
         ),
         final_ok=any(_proves_itself(m) for m in http),
+        final_addresses=frozenset(
+            str(m.details["http_address"])
+            for m in http
+            if _proves_itself(m) and m.details.get("http_address")
+        ),
         tagged=tagged,
     )
     evidence: list[Measurement] = []
@@ -198,13 +204,28 @@ def _dns_records(
             )
         ]
         found = [*judged, *found]
+    # the system resolver's lookup is the primary, as in OONI's analysis (dns_experiment_failure
+    # is getaddrinfo's): 0.5 also asks DoH and UDP resolvers of its own choosing, in any order
+    judged.sort(key=lambda f: f.engine not in dnst.SYSTEM_ENGINES)
     primary = judged[0] if judged else None
     made: list[Measurement] = []
     for lookup in found:
-        others = frozenset(a for f in judged if f is not lookup for a in f.addresses)
+        # another resolver of the probe vouches for an address only over an encrypted
+        # transport: a cleartext query to any resolver crosses the same censor, who may
+        # forge its answer too (0.5 asks a UDP resolver beside getaddrinfo)
+        others = frozenset(
+            a
+            for f in judged
+            if f is not lookup and f.engine in dnst.ENCRYPTED_ENGINES
+            for a in f.addresses
+        )
         theirs = view.dns_control
         reference = dnst.DnsControl(theirs.addresses | others, theirs.asns, theirs.name_gone)
-        proven = view.final_ok or bool(view.validated & set(lookup.addresses))
+        # the page proves the addresses it was fetched from, not those of another resolver
+        # (0.5 also connects to the addresses its DoH lookup got)
+        own = set(lookup.addresses)
+        fetched = bool(view.final_addresses & own) if view.final_addresses else view.final_ok
+        proven = fetched or bool(view.validated & own)
         outcome, consistency, bogons = dnst.classify(lookup, reference, context, validated=proven)
         dns = dnst.evidence(
             lookup,
