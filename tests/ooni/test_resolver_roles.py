@@ -33,7 +33,7 @@ def _untagged(data: dict[str, Any]) -> dict[str, Any]:
 
 def _udp_lookup(data: dict[str, Any], address: str) -> dict[str, Any]:
     system = next(q for q in data["test_keys"]["queries"] if q["engine"] == "getaddrinfo")
-    udp = copy.deepcopy(system)
+    udp: dict[str, Any] = copy.deepcopy(system)
     udp.update(engine="udp", resolver_address="198.18.0.53:53", query_type="A", transaction_id=9)
     udp["answers"][0]["ipv4"] = address
     return udp
