@@ -263,3 +263,38 @@ def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path, hours
                 np.testing.assert_array_equal(mine, theirs, err_msg=name)
             else:
                 assert mine == theirs, name
+
+
+@pytest.mark.parametrize("hours", [6, 24])
+def test_grid_from_influx_rollup_columns_equals_grid_from_buckets(hours: int) -> None:
+    """The InfluxDB rollup points read as columns (collector/store/influx_read.py) give the
+    grid their bucket records give, on a real influxd."""
+    from collector.anomaly.series_columns import grid_from_columns
+    from collector.store.codec import to_ns
+    from collector.store.influx import InfluxStore
+    from collector.store.influx_read import rollup_columns
+    from tests.support.influx import influxd_or_skip
+
+    since = datetime(2026, 1, 5, tzinfo=UTC)
+    until = since + timedelta(hours=hours)
+    with influxd_or_skip() as server:
+        store = InfluxStore(server.url, database=f"cols{hours}")
+        try:
+            for seed in range(3):
+                verdicts, beats = _random_records(seed, since - timedelta(hours=1), hours + 2)
+                store.write_batch(verdicts=verdicts, heartbeats=beats)
+            # the bucket reads also bring the rollup points up to date
+            v = store.verdict_buckets(since=since, until=until, step_s=300)
+            h = store.heartbeat_buckets(since=since, until=until, step_s=300)
+            want = build_grid(v, h, since=since, until=until, step_s=300)
+            columns = rollup_columns(to_ns(since), to_ns(until), store._grouped_rows)
+        finally:
+            store.close()
+    got = grid_from_columns(*columns, since=since, until=until, step_s=300)
+    assert got.bad.any() and got.methods
+    for name in Grid.__slots__:
+        mine, theirs = getattr(got, name), getattr(want, name)
+        if isinstance(mine, np.ndarray):
+            np.testing.assert_array_equal(mine, theirs, err_msg=name)
+        else:
+            assert mine == theirs, name
