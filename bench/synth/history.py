@@ -116,7 +116,13 @@ def score(history: History, detections: list[Detection]) -> Score:
         if truth.method is not None:
             method_total += 1
             method_hits += first.method == truth.method
-        scope_hits += (first.scope.asn, first.scope.network) == (truth.asn, truth.network)
+        # the scope is judged on the first detection about this truth's place: one about
+        # another ASN of the country (a block that ASN applied on its own time) is not it
+        about = [detections[i] for i in hits if detections[i].scope.asn in (None, truth.asn)] or [
+            first
+        ]
+        told = min(about, key=lambda d: d.opened)
+        scope_hits += (told.scope.asn, told.scope.network) == (truth.asn, truth.network)
     return Score(
         truths=len(history.truths),
         detections=len(detections),

@@ -49,8 +49,21 @@ def dropouts(signal: Any) -> list[tuple[int, int]]:
     return spells
 
 
+def unread(start: int, day: int, judged_from: int) -> bool:
+    """A run that began before the evaluated range so early that this time of day yesterday
+    (AROUND buckets either side) is not all in the history read."""
+    return start < judged_from and start - day - AROUND < 0
+
+
 def chance_rounds(
-    signal: Any, start: int, probes: int, together_k: int, *, day: int, judged_from: int = 0
+    signal: Any,
+    start: int,
+    probes: int,
+    together_k: int,
+    *,
+    day: int,
+    judged_from: int = 0,
+    group: int | None = None,
 ) -> int:
     """How long ``together_k`` of a series' ``probes`` must have been dark together before it
     is no likely coincidence of their own independent dropouts: the least number of rounds
@@ -63,6 +76,8 @@ def chance_rounds(
     short lookback re-reads such a run on less history than the cycle that saw it begin, and
     must not pass it on less evidence of dropouts (a page, a retraction and a page again as
     the window slides), while a cut of many probes is still found by a scan begun after it.
+    ``group``: the most probes the series had in the day read (their dropouts are counted),
+    if more than ``probes`` (those there at the onset).
     """
     if together_k < 2 or probes < together_k:
         return 0
@@ -76,16 +91,17 @@ def chance_rounds(
     lengths = np.array([n for _, n in spells], dtype=np.int64)
     day_span = max(1, start - max(0, yesterday))
     window = yesterday + AROUND + 1 - lo  # the buckets read around this time yesterday
-    if start < judged_from and yesterday - AROUND < 0:
+    if unread(start, day, judged_from):
         here = _busiest(starts)
     else:
         here = float((np.abs(starts - yesterday) <= AROUND).sum()) / max(window, 1)
     # dropouts beginning per round: over the last day, or around this time yesterday
     begin = max(float((starts >= yesterday).sum()) / day_span, here)
     ways = day * math.comb(probes, together_k)
+    population = max(probes, group or 0)  # the probes whose dropouts were counted
 
     def chance(m: int) -> float:
-        rate = begin * _lasting(lengths, m) / probes  # per probe and round, lasting m or more
+        rate = begin * _lasting(lengths, m) / population  # per probe and round, lasting >= m
         return ways * min(1.0, (SIMULTANEOUS + 1) * rate) ** together_k
 
     # chance(m) falls as m grows: the least m within budget, by bisection

@@ -19,6 +19,7 @@ from collector.anomaly.detect import Run, detect_failures
 from collector.anomaly.grouping import (
     EVERYWHERE,
     LOOKBACK,
+    ONSET_SLACK,
     Detection,
     Item,
     active_leaves,
@@ -86,35 +87,69 @@ def _target_detections(
             )
     pair_rows = [p for p, (_, name) in enumerate(grid.pairs) if name == target]
     for cc, group in by_country(grid, local).items():
-        for part in clusters(group):
-            if not _enough(part, th):
+        for cluster in clusters(group):
+            if not _enough(cluster, th):
                 continue
-            active = active_leaves(
-                grid.accessible,
-                pair_rows,
-                grid,
-                cc,
-                part,
-                min_probes=th.min_probes,
-                leaf_of=leaf_of,
-            )
-            evidence = merge_evidence([i.evidence for i in part])
-            method = dominant(evidence["methods"])
-            if evidence["inconclusive"] > evidence["blocked"]:
-                # the control endpoint cannot reach it either: not censorship, and one country
-                # alone never makes a platform outage (that needs min_countries)
-                continue
-            if (
-                method is None
-                or evidence["methods"][method] < th.method_share * evidence["blocked"]
-            ):
-                continue  # failures of mixed kinds: background noise, not one censor's action
-            elif method == "throttled":
-                kind = EventKind.THROTTLING
-            else:
-                kind = EventKind.BLOCKING
-            out += detections(grid, kind, cc, part, active, target, method)
+            actions = _actions(grid, th, cluster)
+            for part in actions:
+                out += _local_detections(
+                    grid, th, cc, target, part, pair_rows, leaf_of, alone=len(actions) == 1
+                )
     return out
+
+
+def _local_detections(
+    grid: Grid,
+    th: Thresholds,
+    cc: str,
+    target: str,
+    part: list[Item],
+    pair_rows: list[int],
+    leaf_of: Any,
+    *,
+    alone: bool,
+) -> list[Detection]:
+    """One country's blocking or throttling of ``target`` (runs of one action), or nothing:
+    failures mostly inconclusive, or of mixed kinds."""
+    healthy = grid.accessible
+
+    def fine(min_probes: int) -> set[int]:
+        return active_leaves(
+            healthy, pair_rows, grid, cc, part, min_probes=min_probes, leaf_of=leaf_of
+        )
+
+    evidence = merge_evidence([i.evidence for i in part])
+    method = dominant(evidence["methods"])
+    if evidence["inconclusive"] > evidence["blocked"]:
+        # the control endpoint cannot reach it either: not censorship, and one country
+        # alone never makes a platform outage (that needs min_countries)
+        return []
+    if method is None or evidence["methods"][method] < th.method_share * evidence["blocked"]:
+        return []  # failures of mixed kinds: background noise, not one censor's action
+    kind = EventKind.THROTTLING if method == "throttled" else EventKind.BLOCKING
+    active = fine(th.min_probes)
+    return detections(grid, kind, cc, part, active, target, method, witnesses=fine(1), alone=alone)
+
+
+def _actions(grid: Grid, th: Thresholds, cluster: list[Item]) -> list[list[Item]]:
+    """A cluster's runs split into censors' actions: ASNs whose runs began within
+    ONSET_SLACK rounds of each other share one; an ASN that began clearly later applied the
+    order on its own time (Russia 2022: each ISP blocked the platform when it did), so it is
+    its own event. Kept whole unless every action has ``min_probes`` probes failing."""
+    first: dict[int, int] = {}
+    for item in cluster:
+        asn = grid.leaves[item.leaf][1]
+        first[asn] = min(first.get(asn, item.run.start), item.run.start)
+    groups: list[list[int]] = []
+    for asn in sorted(first, key=lambda a: (first[a], a)):
+        if groups and first[asn] - first[groups[-1][0]] <= ONSET_SLACK:
+            groups[-1].append(asn)
+        else:
+            groups.append([asn])
+    actions = [[i for i in cluster if grid.leaves[i.leaf][1] in g] for g in groups]
+    if len(actions) > 1 and all(_enough(a, th) for a in actions):
+        return actions
+    return [cluster]
 
 
 def _outages(grid: Grid, th: Thresholds, items: list[Item]) -> tuple[list[list[Item]], list[Item]]:

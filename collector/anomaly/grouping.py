@@ -9,7 +9,7 @@ shutdown and the target-failure rules (``shutdowns.py``, ``failures.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,33 +124,56 @@ def detections(
     active: set[int],
     target: str | None,
     method: str | None,
+    *,
+    witnesses: Set[int] = frozenset(),
+    covered: Set[int] = frozenset(),
+    alone: bool = True,
 ) -> list[Detection]:
-    """One detection per scope the overlapping runs of ``part`` fully cover."""
+    """One detection per scope the overlapping runs of ``part`` fully cover (``split_scopes``)."""
     return [
         detection(grid, kind, cc, asn, network, items, target, method)
-        for (asn, network), items in split_scopes(grid, cc, part, active)
+        for (asn, network), items in split_scopes(
+            grid, cc, part, active, witnesses=witnesses, covered=covered, alone=alone
+        )
     ]
 
 
 def split_scopes(
-    grid: Grid, cc: str, part: list[Item], active: set[int]
+    grid: Grid,
+    cc: str,
+    part: list[Item],
+    active: set[int],
+    *,
+    witnesses: Set[int] = frozenset(),
+    covered: Set[int] = frozenset(),
+    alone: bool = True,
 ) -> list[tuple[tuple[int | None, str | None], list[Item]]]:
     """The widest scopes whose active leaves are all covered: country, one network type across
-    the country (a nationwide mobile cut), one ASN, else single leaves."""
-    leaves = {i.leaf for i in part}
-    if cc == EVERYWHERE or (leaves >= active and len(active) > 1):
-        return [((None, None), part)]
+    the country (a nationwide mobile cut), one ASN, else single leaves.
+
+    ``covered`` leaves count as covered without a run of their own (the members of a pooled
+    network type that went down as a whole, too small to show it one by one). The country is
+    claimed only if the runs span more than one network type, or no leaf of another type was
+    seen fine meanwhile (``witnesses``: at least one healthy probe, too few to be active):
+    a block of mobile lines measured as fine from one desktop is a mobile block. Not
+    ``alone``: other actions of the same kind run in the country (ASNs that blocked on their
+    own time), so this one is per ASN or per leaf. An ASN is claimed when at least two of
+    its leaves have runs and none of its active leaves is left out."""
+    leaves = {i.leaf for i in part} | set(covered)
     networks = {grid.leaves[x][2] for x in leaves}
     asns = {grid.leaves[x][1] for x in leaves}
-    if len(networks) == 1 and len(asns) > 1:
+    others_fine = len(networks) == 1 and any(grid.leaves[x][2] not in networks for x in witnesses)
+    if cc == EVERYWHERE or (alone and leaves >= active and len(active) > 1 and not others_fine):
+        return [((None, None), part)]
+    if alone and len(networks) == 1 and len(asns) > 1:
         (network,) = networks
         if leaves >= {x for x in active if grid.leaves[x][2] == network}:
             return [((None, network), part)]
     out: list[tuple[tuple[int | None, str | None], list[Item]]] = []
-    for asn in sorted(asns):
+    for asn in sorted({grid.leaves[i.leaf][1] for i in part}):
         mine = [i for i in part if grid.leaves[i.leaf][1] == asn]
         of_asn = {x for x in active if grid.leaves[x][1] == asn}
-        if {i.leaf for i in mine} >= of_asn and len(of_asn) > 1:
+        if {i.leaf for i in mine} >= of_asn and len({i.leaf for i in mine} | of_asn) > 1:
             out.append(((asn, None), mine))
             continue
         for leaf in sorted({i.leaf for i in mine}):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from collector.anomaly.chance import chance_rounds
+from collector.anomaly.chance import AROUND, chance_rounds, unread
 from collector.anomaly.detect import Run, detect_silence
 from collector.anomaly.grouping import (
     LOOKBACK,
@@ -82,7 +82,8 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
             continue  # probes drifting off one by one (desktops at night), not a cut
         if partial_silence(up[s], down[s], run.start):
             continue  # some of a group or pool gone quiet, some still up, none saying offline
-        outlasted = _beyond_chance(run, end, probes, up[s], down[s], th, day, judge_from)
+        series = (up[s], down[s], heard[s])
+        outlasted = _beyond_chance(run, end, probes, series, th, day, judge_from)
         if outlasted is None:
             continue  # as likely as not a chance coincidence of this group's own dropouts
         paged = replace(run, opened=outlasted)
@@ -90,6 +91,18 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
             items.append(Item(s, paged, evidence))
         else:
             pooled.append((keys[s], Item(members[s][0], paged, evidence)))
+    return _events(grid, th, up, items, pooled, dict(pools))
+
+
+def _events(
+    grid: Grid,
+    th: Thresholds,
+    up: Any,
+    items: list[Item],
+    pooled: list[tuple[Leaf, Item]],
+    pool_of: dict[Leaf, list[int]],
+) -> list[Detection]:
+    """The leaves' and pools' runs of each country, grouped by overlap into events."""
     out = []
     for cc, group in by_country(grid, items + [i for _, i in pooled]).items():
         for part in clusters(group):
@@ -102,26 +115,58 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
                 continue
             if not leaf_part:
                 continue
-            active = active_leaves(
-                up, range(len(grid.leaves)), grid, cc, leaf_part, min_probes=th.min_probes
+            rows = range(len(grid.leaves))
+            active = active_leaves(up, rows, grid, cc, leaf_part, min_probes=th.min_probes)
+            witnesses = active_leaves(up, rows, grid, cc, leaf_part, min_probes=1)
+            # a network type whose pool went down: its small leaves are covered, unless seen fine
+            pooled_in = {x for k in pool_keys if k[2] != ANY_NETWORK for x in pool_of[k]}
+            covered = pooled_in - active - witnesses
+            out += detections(
+                grid,
+                EventKind.SHUTDOWN,
+                cc,
+                leaf_part,
+                active,
+                None,
+                None,
+                witnesses=witnesses,
+                covered=covered,
             )
-            out += detections(grid, EventKind.SHUTDOWN, cc, leaf_part, active, None, None)
     return out
 
 
 def _beyond_chance(
-    run: Run, end: int, probes: int, up: Any, down: Any, th: Thresholds, day: int, judged: int
+    run: Run,
+    end: int,
+    probes: int,
+    series: tuple[Any, Any, Any],
+    th: Thresholds,
+    day: int,
+    judged: int,
 ) -> int | None:
     """The bucket from which a run is more than its probes' own dropouts meeting by chance
-    (``silence.chance_rounds``), or None if it does not last that long. Probes that said
+    (``chance.chance_rounds``), or None if it does not last that long. Probes that said
     offline together are judged by how often, and how long, they say offline; silent ones
-    by how often, and how long, they go missing."""
+    by how often, and how long, they go missing from the most the group had in the day read.
+
+    A silent run (nobody said offline) that began so long before the evaluated range that
+    this hour yesterday is not read is not judged again (None): the cycles that saw it begin
+    read that hour and did not page it, or its event is open and the window reaches back to
+    it; on less history it would pass and page, be retracted, and page again (the flapping of
+    a short lookback). Runs whose probes said offline are judged on what is read."""
+    up, down, heard = series
     first = down[run.start : run.start + SIMULTANEOUS + 1]
     reported = first.max(initial=0.0) >= th.min_probes
-    signal = down if reported else np.maximum(probes - up, 0.0)
+    if not reported and unread(run.start, day, judged):
+        return None
+    read = heard[max(0, run.start - day - AROUND) : run.start]
+    group = max(probes, int(read.max(initial=0.0)))
+    signal = down if reported else np.maximum(group - up, 0.0)
     k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
     together_k = min(round(k), probes)
-    rounds = chance_rounds(signal, run.start, probes, together_k, day=day, judged_from=judged)
+    rounds = chance_rounds(
+        signal, run.start, probes, together_k, day=day, judged_from=judged, group=group
+    )
     if end - run.start < rounds:
         return None
     return max(run.opened, run.start + rounds - 1)
