@@ -20,6 +20,9 @@ def run(b: Any, leaves: list[Any], n: int, *, backfilled: bool = True) -> list[D
     return detect(grid, TH, judge_from=b.day)
 
 
+NETS = ("fixed", "mobile")
+
+
 def country(b: Any, special: dict[tuple[int, str], dict[str, Any]] | None = None) -> list[Any]:
     """KZ with two ASNs, each with fixed and mobile vantages; ``special`` sets some leaves."""
     special = special or {}
@@ -132,3 +135,47 @@ def test_cuts_in_some_networks_of_several_asns_stay_separate(b: Any) -> None:
         (64500, "mobile"),
         (64501, "fixed"),
     ]
+
+
+def test_asns_blocking_on_their_own_time_are_separate_events(b: Any) -> None:
+    # Russia 2022: each ISP blocked the platform when it did; hours apart, one event each
+    s = b.day + 10
+    block = {"blocked": {"telegram": (s, s + 60, "tls")}}
+    later = {"blocked": {"telegram": (s + 24, s + 60, "tls")}}
+    leaves = country(
+        b,
+        {(64500, "fixed"): block, (64500, "mobile"): block}
+        | {(64501, "fixed"): later, (64501, "mobile"): later},
+    )
+    found = run(b, leaves, b.day + 100)
+    assert sorted((d.scope.asn, d.scope.network, d.start) for d in found) == [
+        (64500, None, b.at(s)),
+        (64501, None, b.at(s + 24)),
+    ]
+
+
+def test_asns_blocking_together_are_one_country_event(b: Any) -> None:
+    s = b.day + 10
+    block = {"blocked": {"telegram": (s, s + 60, "tls")}}
+    leaves = country(b, {k: block for k in ((a, n) for a in (64500, 64501) for n in NETS)})
+    (det,) = run(b, leaves, b.day + 100)
+    assert (det.scope.asn, det.scope.network) == (None, None)
+
+
+def test_a_mobile_block_seen_fine_from_one_desktop_is_not_country_wide(b: Any) -> None:
+    # the fixed lines have one probe each, too few to be "active", but they measured the
+    # platform as fine meanwhile: the evidence says mobile, not the whole country
+    s = b.day + 10
+    block = {"blocked": {"telegram": (s, s + 60, "http")}}
+    leaves = [
+        b.Leaf(
+            asn=asn,
+            network=net,
+            probes=1 if net == "fixed" else 3,
+            **(block if net == "mobile" else {}),
+        )
+        for asn in (64500, 64501)
+        for net in NETS
+    ]
+    (det,) = run(b, leaves, b.day + 100)
+    assert (det.scope.asn, det.scope.network) == (None, "mobile")
