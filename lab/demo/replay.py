@@ -85,23 +85,15 @@ def stored_records(db: sqlite3.Connection, table: str) -> Iterator[dict[str, Any
 # then moved to scenario time: one parser of the wire form, not a second one here.
 def _measurement(m: dict[str, Any], time: ScenarioTime, shared: Shared) -> Measurement:
     read = MeasurementIn.model_validate(m).to_model(shared)
-    return replace(
-        read,
-        id=time.record_id(read.id),
-        started_at=time.at(read.started_at),
-        round_id=time.record_id(read.round_id),
-    )
+    at, round_id = time.at(read.started_at), time.record_id(read.round_id)
+    return replace(read, id=time.record_id(read.id), started_at=at, round_id=round_id)
 
 
 def _verdict(v: dict[str, Any], time: ScenarioTime, shared: Shared) -> Verdict:
     read = VerdictIn.model_validate(v).to_model(shared)
-    return replace(
-        read,
-        id=time.record_id(read.id),
-        round_id=time.record_id(read.round_id),
-        at=time.at(read.at),
-        measurement_ids=tuple(time.record_id(i) for i in read.measurement_ids),
-    )
+    at, round_id = time.at(read.at), time.record_id(read.round_id)
+    ids = tuple(time.record_id(i) for i in read.measurement_ids)
+    return replace(read, id=time.record_id(read.id), at=at, round_id=round_id, measurement_ids=ids)
 
 
 def _heartbeat(h: dict[str, Any], time: ScenarioTime, shared: Shared) -> Heartbeat:
