@@ -151,6 +151,7 @@ class ApiRun:
 class DirectRun:
     rate: float
     cpu_us: float  # the writer's CPU per measurement (this process)
+    store_cpu_us: float = 0.0  # influxd's CPU per measurement (0: not measured)
 
 
 def through_api(
@@ -260,7 +261,9 @@ def _post(client: httpx.Client, body: bytes) -> None:
         raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
 
 
-def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool) -> DirectRun:
+def direct_influx(
+    influx_url: str, total: int, clients: int, *, serialize: bool, store_pid: int | None = None
+) -> DirectRun:
     """Straight to /write in batches of 5,000 from the same number of clients.
 
     ``serialize=False``: line protocol prebuilt, the server's ceiling. ``serialize=True``: each
@@ -288,6 +291,7 @@ def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool)
             store.write_line_protocol(encode(item) if serialize else item)
 
     cpu_before = time.process_time()
+    store_before = process_cpu_s(store_pid) if store_pid else 0.0
     started = time.perf_counter()
     threads = [threading.Thread(target=run) for _ in range(clients)]
     for thread in threads:
@@ -297,8 +301,9 @@ def direct_influx(influx_url: str, total: int, clients: int, *, serialize: bool)
     written = total - len(chunks[0])
     rate = written / (time.perf_counter() - started)
     cpu_us = 1e6 * (time.process_time() - cpu_before) / written
+    store_us = 1e6 * (process_cpu_s(store_pid) - store_before) / written if store_pid else 0.0
     store.close()
-    return DirectRun(rate, cpu_us)
+    return DirectRun(rate, cpu_us, store_us)
 
 
 def direct_sqlite(path: Path, total: int) -> DirectRun:
@@ -350,10 +355,12 @@ def report(
     for label, runs in directs.items():
         direct = statistics.median(r.rate for r in runs)
         writer = statistics.median(r.cpu_us for r in runs)
+        store_us = statistics.median(r.store_cpu_us for r in runs)
+        influxd = f", influxd CPU {store_us:.0f} us" if store_us else ""
         print(
             f"[{name}] direct {label}, batches of {DIRECT_BATCH}: {direct:,.0f}/s"
-            f" (writer CPU {writer:.0f} us/measurement); ratio API/direct {rate / direct:.2f}"
-            + (f" (goal >= {GOAL_RATIO})" if label == INFLUX_A else "")
+            f" (writer CPU {writer:.0f} us/measurement{influxd}); ratio API/direct"
+            f" {rate / direct:.2f}" + (f" (goal >= {GOAL_RATIO})" if label == INFLUX_A else "")
         )
     print(f"[{name}] batch latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(
@@ -390,8 +397,12 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
                         "api": lambda: through_api(
                             server, **options, store_pid=influxd.process.pid
                         ),
-                        INFLUX_A: lambda: direct_influx(influxd.url, n, m, serialize=False),
-                        INFLUX_B: lambda: direct_influx(influxd.url, n, m, serialize=True),
+                        INFLUX_A: lambda: direct_influx(
+                            influxd.url, n, m, serialize=False, store_pid=influxd.process.pid
+                        ),
+                        INFLUX_B: lambda: direct_influx(
+                            influxd.url, n, m, serialize=True, store_pid=influxd.process.pid
+                        ),
                     },
                 )
                 apis = results.pop("api")

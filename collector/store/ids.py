@@ -9,6 +9,7 @@ records (SQLite did) or lists two records under one id (InfluxDB did).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -78,11 +79,11 @@ class KnownIds:
     no lookup. Exact while the store keeps those points (the id rule never lets other content
     replace them); a point dropped by a retention policy or by hand is still "known" until it
     falls out of the memory (the oldest go first), so a re-send of it within that span counts
-    as a duplicate and is not written again."""
+    as a duplicate and is not written again. About 0.3 KB per id (probe ids interned)."""
 
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
-        self._known: OrderedDict[tuple[str, str], Keyed] = OrderedDict()
+        self._known: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def split(self, batch: Sequence[Keyed]) -> tuple[dict[tuple[str, str], Keyed], list[Keyed]]:
@@ -96,7 +97,7 @@ class KnownIds:
                 if hit is None:
                     unknown.append(record)
                 else:
-                    known[key] = hit
+                    known[key] = Keyed(record.group, -1, record.id, hit[0], hit[1])
                     self._known.move_to_end(key)
         return known, unknown
 
@@ -105,7 +106,7 @@ class KnownIds:
         with self._lock:
             for record in records:
                 key = (record.group, record.id)
-                self._known[key] = record
+                self._known[key] = (sys.intern(record.probe_id), record.content)
                 self._known.move_to_end(key)
             while len(self._known) > self.capacity:
                 self._known.popitem(last=False)
