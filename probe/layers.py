@@ -293,9 +293,15 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
     )
 
 
-def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
-    """Per scheme: a finding only when no GET of that scheme worked through any address."""
+def http_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None:
+    """Per scheme: a finding only when no GET of that scheme worked through any address.
+
+    An https GET whose answer could not be used (``http_invalid_response``: a broken redirect,
+    a malformed reply) from an address that completed a handshake validated for the name is the
+    site's own fault: a Caveat, unless another GET shows interference.
+    """
     gets = of(measurements, TestKind.HTTP)
+    caveat: Caveat | None = None
     for secure in (True, False):
         group = [m for m in gets if http_of(m).secure is secure]
         if any(m.outcome in HARMLESS or slow_not_missing(m) for m in group):
@@ -305,6 +311,8 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
             reason = _HTTP_REASONS.get(m.outcome)
             if reason is None and page.redirects:
                 reason = _HOP_REASONS.get(m.outcome)
+            if reason is None and secure and caveat is None:
+                caveat = _site_answer_unusable(measurements, m)
             if reason is None or slow_not_missing(m):
                 continue  # a slow body is for the throughput test to judge
             note = f"{m.outcome} fetching {page.url}"
@@ -316,7 +324,21 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | None:
                 note += _diff_note(m)
             method = BlockMethod(reason.value.split(".")[0])
             return Finding(method, reason, (m.id,), note, BASE_CONFIDENCE[reason])
-    return None
+    return caveat
+
+
+def _site_answer_unusable(measurements: Sequence[Measurement], m: Measurement) -> Caveat | None:
+    if m.outcome != Failure.HTTP_INVALID_RESPONSE:
+        return None
+    address = http_of(m).address
+    validated = {tls_of(t).address for t in of(measurements, TestKind.TLS) if t.outcome == OK}
+    if not validated or (address is not None and address not in validated):
+        return None
+    note = (
+        f"the site's own answer cannot be used ({m.outcome} fetching {http_of(m).url}), "
+        "received over a TLS session validated for the name: the site's fault, not a censor's"
+    )
+    return Caveat(note, (m.id,))
 
 
 def _diff_note(m: Measurement) -> str:

@@ -225,3 +225,14 @@ def test_a_later_hop_that_failed_in_a_request_still_decides() -> None:
     keys["tls_handshakes"] = keys["tls_handshakes"][:1]
     keys["requests"][1]["response"]["headers"]["Location"] = "http://www.site.example/"
     assert judged(data) == ("blocked", "http", "http.reset")
+
+
+def test_a_broken_redirect_over_validated_tls_is_the_sites_own() -> None:
+    """The 302 to ``https://`` came over a handshake validated for the name: inconclusive, and
+    the explanation says why (probe/layers.py ``http_finding``'s caveat)."""
+    verdict = verdict_of(map_measurement(load("broken_redirect_https"), CONTEXT))
+    assert verdict.verdict.value == "inconclusive"
+    assert "validated for the name" in verdict.explanation
+    data = load("broken_redirect_https")
+    data["test_keys"]["tls_handshakes"][0]["failure"] = "connection_reset"  # nothing validated
+    assert "validated for the name" not in verdict_of(map_measurement(data, CONTEXT)).explanation
