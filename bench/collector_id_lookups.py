@@ -1,0 +1,77 @@
+"""What the InfluxDB store's id lookup costs as the store's series grow.
+
+The id rule (collector/store/ids.py) looks a batch's ids up in the batch's time windows
+(collector/store/influxql.py ``id_lookups``). ``id`` is a field, so influxd reads every series of
+the measurement with points in the window's shard; this bench writes a batch of 500
+measurements, then points of more and more other series (other probes, same week, other hours),
+and times the batch's lookup (best of 3) beside a read of the same window filtered by the
+batch's probe tag, which only reads that probe's series (each other point is a series of its
+own, as a probe x target x test x outcome product makes them).
+
+    python bench/collector_id_lookups.py                  # 500 .. 60,500 series
+    python bench/collector_id_lookups.py --series 0 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+from collector_ingest_records import make_measurements
+
+from collector.store.ids import Keyed
+from collector.store.influx import InfluxStore
+from collector.store.influxd import start_influxd
+from collector.store.influxql import id_lookups
+from collector.store.points import measurement_point, point_identity
+
+
+def _best(store: InfluxStore, sql: str, repeat: int = 3) -> tuple[float, int]:
+    best, rows = float("inf"), 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        rows = len(store._rows(sql, method="POST"))
+        best = min(best, time.perf_counter() - started)
+    return best, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, nargs="+", default=[0, 5000, 20000, 60000])
+    args = parser.parse_args()
+    print("start: load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg()))
+    with start_influxd() as influxd:
+        store = InfluxStore(influxd.url, database="lookups", mode="v1")
+        batch = [measurement_point(m) for m in make_measurements(500, "mine")]
+        store.write_points(batch)
+        keyed = [Keyed("measurements", i, *point_identity(p)) for i, p in enumerate(batch)]
+        sql = "; ".join(id_lookups("probe_test", keyed))
+        window = f"time >= {min(k.ns for k in keyed)} AND time <= {max(k.ns for k in keyed)}"
+        mine = f'SELECT "id", "digest" FROM probe_test WHERE "probe" = \'mine\' AND {window}'
+        own = len({(p._tags["target"], p._tags["outcome"]) for p in batch})  # the batch's series
+        written = 0
+        for extra in sorted(args.series):
+            later = timedelta(hours=3)
+            others = [
+                replace(m, probe_id=f"other-{written + i}", started_at=m.started_at + later)
+                for i, m in enumerate(make_measurements(extra - written, "other"))
+            ]
+            for start in range(0, len(others), 5000):
+                store.write_points([measurement_point(m) for m in others[start : start + 5000]])
+            written = extra
+            lookup_s, rows = _best(store, sql)
+            filtered_s, _ = _best(store, mine)
+            print(
+                f"[lookups] {own + extra:7,d} series: the batch's id lookup"
+                f" {1000 * lookup_s:7.1f} ms ({rows} rows), the same window of its probe only"
+                f" {1000 * filtered_s:5.1f} ms"
+            )
+        store.close()
+    print("end: load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()
