@@ -1,8 +1,9 @@
 """Grids of whole UTC days kept on disk, so a scan reads from the store only the days that changed.
 
-A month of a large deployment is millions of buckets; aggregating them in the store and turning
-them into arrays costs about a minute, while detection over the arrays takes seconds. History
-rarely changes, so the grid of each day is computed once and saved (``.npz``, float32 arrays).
+A month of a large deployment is millions of buckets; reading them from the store and building
+the grids costs seconds per month even from the rollups (and much more from stores without
+them). History rarely changes, so the grid of each day is computed once and saved (``.npz``:
+float32 counts, the blocked-verdict tables as int arrays).
 The store keeps a random stamp per day that every write into that day replaces
 (``Store.day_stamps``); a cached day is used only while its stamp still matches, so late data
 (a backlog uploaded after a shutdown) makes exactly its days be read again. The stamps are read
