@@ -104,10 +104,11 @@ class GridCache:
             day = first + timedelta(days=index)
             read = self.stats.read
             stamp = stamps.get(int(day.timestamp()))
-            part, signature = self._day(store, day, step_s, stamp)
+            newest = index >= days - HELD_DAYS
+            part, signature = self._day(store, day, step_s, stamp, tables=newest)
             merger.index(part)
-            keep = index >= days - HELD_DAYS or signature is None  # newest, or not on disk
-            if index >= days - HELD_DAYS:
+            keep = newest or signature is None  # kept: the newest, or a day not on disk
+            if newest:
                 held[self._path(day, step_s)] = (stamp, signature, part)
             pending.append((day, stamp, part if keep else None))
             if progress is not None:
@@ -146,15 +147,22 @@ class GridCache:
         return self.root / f"step{step_s}" / f"{day:%Y-%m-%d}.npz"
 
     def _day(
-        self, store: StampedSource, day: datetime, step_s: int, stamp: int | None
+        self,
+        store: StampedSource,
+        day: datetime,
+        step_s: int,
+        stamp: int | None,
+        *,
+        tables: bool = True,
     ) -> tuple[Grid, Signature | None]:
-        """The day's grid (float32 counts) and its file's signature (None: not on disk)."""
+        """The day's grid (float32 counts) and its file's signature (None: not on disk); with
+        ``tables=False`` a grid from the file has empty blocked-verdict tables."""
         path = self._path(day, step_s)
         held = self._held.get(path)
         if held is not None and held[0] == stamp and held[1] == _signature(path):
             self.stats.cached += 1
             return held[2], held[1]
-        grid = _load(path, stamp)
+        grid = _load(path, stamp, tables=tables)
         if grid is not None:
             self.stats.cached += 1
             return grid, _signature(path)
@@ -241,13 +249,20 @@ def _packed(table: SlotCounts) -> tuple[np.ndarray[Any, np.dtype[np.int64]], lis
 
 
 def _unpacked(rows: np.ndarray[Any, np.dtype[np.int64]], names: list[str]) -> SlotCounts:
+    """The table back from its rows; buckets holding one name share one dict per (name, count)
+    (most buckets: a month of 1,000 series has ~170,000 of them). Read them, never change them."""
     table: SlotCounts = {}
+    shared: dict[tuple[int, int], dict[str, int]] = {}
     listed: list[list[int]] = rows.tolist()  # type: ignore[assignment]
     for p, t, name, count in listed:
         slot = table.get((p, t))
         if slot is None:
-            slot = table[(p, t)] = {}
-        slot[names[name]] = count
+            one = shared.get((name, count))
+            if one is None:
+                one = shared[(name, count)] = {names[name]: count}
+            table[(p, t)] = one
+        else:  # a second name: this bucket gets a dict of its own
+            table[(p, t)] = {**slot, names[name]: count}
     return table
 
 
@@ -261,8 +276,9 @@ def _fresh(path: Path, stamp: int | None) -> bool:
     return meta.get("format") == FORMAT and meta.get("stamp") == stamp
 
 
-def _load(path: Path, stamp: int | None) -> Grid | None:
-    """The cached grid if present, readable and stamped ``stamp``; else None (read again)."""
+def _load(path: Path, stamp: int | None, *, tables: bool = True) -> Grid | None:
+    """The cached grid if present, readable and stamped ``stamp``; else None (read again).
+    ``tables=False`` leaves the blocked-verdict tables empty (enough to index a day)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             meta: dict[str, Any] = json.loads(str(data["meta"]))
@@ -270,7 +286,9 @@ def _load(path: Path, stamp: int | None) -> Grid | None:
                 return None
             # kept as stored (float32 counts): GridMerger copies them into float64 arrays
             arrays = {name: data[name] for name in _ARRAYS}
-            methods, reasons = (_unpacked(data[f"{t}_rows"], meta["names"][t]) for t in _TABLES)
+            methods, reasons = (
+                _unpacked(data[f"{t}_rows"], meta["names"][t]) if tables else {} for t in _TABLES
+            )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # damaged

@@ -323,10 +323,14 @@ class GridMerger:
         _place(grid, span, leaves, LEAF_ARRAYS)
         _place(grid, span, pairs, ("accessible", "blocked", "inconclusive", "probes"))
         shift = span.dst.start - span.src.start
+        seen: dict[int, dict[str, int]] = {}  # by id: the part's own dicts may be shared too
         for source, table in ((part.methods, grid.methods), (part.reasons, grid.reasons)):
             for (pair, t), counts in source.items():
                 if pair in pairs and span.src.start <= t < span.src.stop:
-                    table[(pairs[pair], t + shift)] = self._shared(counts)
+                    shared = seen.get(id(counts))
+                    if shared is None:
+                        shared = seen[id(counts)] = self._shared(counts)
+                    table[(pairs[pair], t + shift)] = shared
 
     def _shared(self, counts: dict[str, int]) -> dict[str, int]:
         """One dict per distinct content (most buckets hold {"dns": 1} or the like): a month
