@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from collector.anomaly.silence import SIMULTANEOUS
 
-DAY_BUDGET = 1 / 365  # chance coincidences per series and day that may page: one a year
+DAY_BUDGET = 1 / 365  # chance coincidences per deployment and day that may page: one a year
 AROUND = 24  # buckets either side of this time yesterday (2 hours: bedtimes jitter by an hour)
 Ints = npt.NDArray[np.int64]
 
@@ -64,6 +64,7 @@ def chance_rounds(
     day: int,
     judged_from: int = 0,
     group: int | None = None,
+    series: int = 1,
 ) -> int:
     """How long ``together_k`` of a series' ``probes`` must have been dark together before it
     is no likely coincidence of their own independent dropouts: the least number of rounds
@@ -71,13 +72,14 @@ def chance_rounds(
     the module). 0: page at once (these probes did not drop out lately, or not at this hour).
 
     A run that began before the evaluated range (``judged_from``) so early that this time of
-    day yesterday is not in the history read is judged as if it began at the busiest hour of
-    the day read (the most dropouts starting within 2 AROUND + 1 buckets): a watcher with a
-    short lookback re-reads such a run on less history than the cycle that saw it begin, and
-    must not pass it on less evidence of dropouts (a page, a retraction and a page again as
-    the window slides), while a cut of many probes is still found by a scan begun after it.
+    day yesterday is not in the history read (``unread``) is judged as if it began at the
+    busiest hour of the day read (the most dropouts starting within 2 AROUND + 1 buckets), so
+    a cut whose probes said offline is still found by a scan begun after it; a silent one is
+    not judged again at all (``shutdowns._beyond_chance``).
     ``group``: the most probes the series had in the day read (their dropouts are counted),
-    if more than ``probes`` (those there at the onset).
+    if more than ``probes`` (those there at the onset). ``series``: how many series are
+    judged alike; the budget is shared among them (Bonferroni), so a deployment of many
+    small groups still expects one chance page a year, not one per group.
     """
     if together_k < 2 or probes < together_k:
         return 0
@@ -106,11 +108,12 @@ def chance_rounds(
 
     # chance(m) falls as m grows: the least m within budget, by bisection
     lo_m, hi_m = 0, day
-    if chance(hi_m) > DAY_BUDGET:
+    budget = DAY_BUDGET / max(series, 1)
+    if chance(hi_m) > budget:
         return hi_m
     while lo_m < hi_m:
         mid = (lo_m + hi_m) // 2
-        if chance(mid) <= DAY_BUDGET:
+        if chance(mid) <= budget:
             hi_m = mid
         else:
             lo_m = mid + 1

@@ -83,7 +83,9 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
         if partial_silence(up[s], down[s], run.start):
             continue  # some of a group or pool gone quiet, some still up, none saying offline
         series = (up[s], down[s], heard[s])
-        outlasted = _beyond_chance(run, end, probes, series, th, day, judge_from)
+        outlasted = _beyond_chance(
+            run, end, probes, series, th, day, judge_from, int(watched.sum())
+        )
         if outlasted is None:
             continue  # as likely as not a chance coincidence of this group's own dropouts
         paged = replace(run, opened=outlasted)
@@ -143,6 +145,7 @@ def _beyond_chance(
     th: Thresholds,
     day: int,
     judged: int,
+    n_series: int,
 ) -> int | None:
     """The bucket from which a run is more than its probes' own dropouts meeting by chance
     (``chance.chance_rounds``), or None if it does not last that long. Probes that said
@@ -165,7 +168,14 @@ def _beyond_chance(
     k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
     together_k = min(round(k), probes)
     rounds = chance_rounds(
-        signal, run.start, probes, together_k, day=day, judged_from=judged, group=group
+        signal,
+        run.start,
+        probes,
+        together_k,
+        day=day,
+        judged_from=judged,
+        group=group,
+        series=n_series,
     )
     if end - run.start < rounds:
         return None
