@@ -111,8 +111,17 @@ def build_grid(
         leaf = leaf_index.setdefault((vb.cc, vb.asn, vb.network), len(leaf_index))
         total = vb.accessible + vb.blocked + vb.offline + vb.inconclusive
         control = vb.category == CONTROL
-        l_rows.append((leaf, t, vb.probes, vb.offline, total, vb.accessible if control else 0,
-                       total if control else 0))  # fmt: skip
+        l_rows.append(
+            (
+                leaf,
+                t,
+                vb.probes,
+                vb.offline,
+                total,
+                vb.accessible if control else 0,
+                total if control else 0,
+            )
+        )
         if control:
             if not is_domestic(vb.target, vb.cc):
                 ctrl = ctrl_index.setdefault((leaf, vb.target), len(ctrl_index))

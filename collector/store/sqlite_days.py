@@ -62,10 +62,13 @@ def rebuild(db: sqlite3.Connection) -> None:
     db.execute("DELETE FROM verdict_days")
     db.execute("DELETE FROM heartbeat_days")
     for table, source, columns in (
-        ("verdict_days", "verdict_rollup",
-         "series, bucket, accessible, blocked, offline, inconclusive, probes"),
+        (
+            "verdict_days",
+            "verdict_rollup",
+            "series, bucket, accessible, blocked, offline, inconclusive, probes",
+        ),
         ("heartbeat_days", "heartbeat_rollup", "leaf, bucket, probes"),
-    ):  # fmt: skip
+    ):
         width = _TABLES[table][1]
         span = db.execute(f"SELECT min(bucket), max(bucket) FROM {source}").fetchone()  # noqa: S608
         if span[0] is None:

@@ -100,14 +100,22 @@ def verdict_row(db: sqlite3.Connection, codes: Codes, v: Verdict) -> tuple[Any, 
     return (
         id_key(v.id),
         codes.code(db, "probe_codes", (v.probe_id,)),
-        codes.code(db, "series", (vantage.cc, vantage.asn, vantage.network, v.target.name,
-                                  v.target.category.value)),
+        codes.code(
+            db,
+            "series",
+            (vantage.cc, vantage.asn, vantage.network, v.target.name, v.target.category.value),
+        ),
         codes.code(db, "kinds", (v.verdict.value, method, reason)),
         record_ns(v.at, v.id),
         v.confidence,
-        dumps(_extra([v.target.domain, v.round_id, list(v.measurement_ids), v.explanation],
-                     v.schema, VERDICT_SCHEMA)),
-    )  # fmt: skip
+        dumps(
+            _extra(
+                [v.target.domain, v.round_id, list(v.measurement_ids), v.explanation],
+                v.schema,
+                VERDICT_SCHEMA,
+            )
+        ),
+    )
 
 
 def heartbeat_row(db: sqlite3.Connection, codes: Codes, h: Heartbeat) -> tuple[Any, ...]:
@@ -152,27 +160,42 @@ def verdict_content(row: Sequence[Any]) -> str:
     domain, round_id, measurement_ids, explanation, schema = _fields(
         extra, ["", "", [], ""], VERDICT_SCHEMA
     )
-    return dumps({
-        "id": id_text(key), "probe_id": probe_id,
-        "vantage": {"cc": cc, "asn": asn, "network": network},
-        "target": {"name": target, "domain": domain, "category": category},
-        "round_id": round_id, "at": format_time(from_ns(at_ns)), "verdict": verdict,
-        "method": method or None, "reason": reason or None,
-        "confidence": confidence, "measurement_ids": measurement_ids,
-        "explanation": explanation, "schema": schema,
-    })  # fmt: skip
+    return dumps(
+        {
+            "id": id_text(key),
+            "probe_id": probe_id,
+            "vantage": {"cc": cc, "asn": asn, "network": network},
+            "target": {"name": target, "domain": domain, "category": category},
+            "round_id": round_id,
+            "at": format_time(from_ns(at_ns)),
+            "verdict": verdict,
+            "method": method or None,
+            "reason": reason or None,
+            "confidence": confidence,
+            "measurement_ids": measurement_ids,
+            "explanation": explanation,
+            "schema": schema,
+        }
+    )
 
 
 def heartbeat_content(row: Sequence[Any]) -> str:
     """The stored form of a heartbeat_rows row."""
     key, probe_id, cc, asn, network, at_ns, uptime_s, outbox_depth, extra = row
     probe_version, dropped, schema = _fields(extra, ["", {}], HEARTBEAT_SCHEMA)
-    return dumps({
-        "id": id_text(key), "probe_id": probe_id, "probe_version": probe_version,
-        "vantage": {"cc": cc, "asn": asn, "network": network},
-        "at": format_time(from_ns(at_ns)), "uptime_s": uptime_s, "outbox_depth": outbox_depth,
-        "dropped": dropped, "schema": schema,
-    })  # fmt: skip
+    return dumps(
+        {
+            "id": id_text(key),
+            "probe_id": probe_id,
+            "probe_version": probe_version,
+            "vantage": {"cc": cc, "asn": asn, "network": network},
+            "at": format_time(from_ns(at_ns)),
+            "uptime_s": uptime_s,
+            "outbox_depth": outbox_depth,
+            "dropped": dropped,
+            "schema": schema,
+        }
+    )
 
 
 def copy_first_layout(db: sqlite3.Connection, codes: Codes, say: Any) -> None:
@@ -203,25 +226,40 @@ def _first_row(
     if table == "verdicts":
         rid, probe_id, cc, asn, network, target, category, verdict, method, reason, at_ns = row[:11]
         target_doc = record.get("target", {})
-        extra = _extra([target_doc.get("domain", ""), record.get("round_id", ""),
-                        record.get("measurement_ids", []), record.get("explanation", "")],
-                       record.get("schema", VERDICT_SCHEMA), VERDICT_SCHEMA)  # fmt: skip
+        extra = _extra(
+            [
+                target_doc.get("domain", ""),
+                record.get("round_id", ""),
+                record.get("measurement_ids", []),
+                record.get("explanation", ""),
+            ],
+            record.get("schema", VERDICT_SCHEMA),
+            VERDICT_SCHEMA,
+        )
         return (
             id_key(rid),
             codes.code(db, "probe_codes", (probe_id,)),
             codes.code(db, "series", (cc, asn, network, target, category)),
             codes.code(db, "kinds", (verdict, method, reason)),
-            at_ns, row[11], dumps(extra),
-        )  # fmt: skip
+            at_ns,
+            row[11],
+            dumps(extra),
+        )
     rid, probe_id, cc, asn, network, at_ns, uptime_s, outbox_depth = row[:8]
-    extra_hb = _extra([record.get("probe_version", ""), record.get("dropped", {})],
-                      record.get("schema", HEARTBEAT_SCHEMA), HEARTBEAT_SCHEMA)  # fmt: skip
+    extra_hb = _extra(
+        [record.get("probe_version", ""), record.get("dropped", {})],
+        record.get("schema", HEARTBEAT_SCHEMA),
+        HEARTBEAT_SCHEMA,
+    )
     return (
         id_key(rid),
         codes.code(db, "probe_codes", (probe_id,)),
         codes.code(db, "leaves", (cc, asn, network)),
-        at_ns, uptime_s, outbox_depth, dumps(extra_hb),
-    )  # fmt: skip
+        at_ns,
+        uptime_s,
+        outbox_depth,
+        dumps(extra_hb),
+    )
 
 
 _LOOKUP_CHUNK = 500  # ids per SELECT (SQLite allows 32,766 parameters since 3.32)
