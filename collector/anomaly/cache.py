@@ -18,8 +18,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ import numpy as np
 from collector.anomaly.protocols import ColumnSource, EventSource
 from collector.anomaly.series import LEAF_ARRAYS, Grid, GridMerger, build_grid
 from collector.anomaly.series_columns import grid_from_columns
+from probe.files import write_atomic
 
 log = logging.getLogger("tyndau.anomaly")
 DAY_S = 86_400
@@ -222,19 +221,7 @@ def _save(path: Path, grid: Grid, stamp: int | None) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays, **tables)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, buffer.getvalue())
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one (no fsync: only a cache)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue(), durable=False)  # only a cache: no fsync
 
 
 SlotCounts = dict[tuple[int, int], dict[str, int]]

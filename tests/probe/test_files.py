@@ -33,3 +33,11 @@ def test_a_status_file_need_not_be_durable(tmp_path: Path) -> None:
     write_atomic(path, "{}", durable=False)
     assert path.read_text() == "{}"
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_bytes_are_written_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "grid.npz"
+    data = bytes(range(256))  # not UTF-8
+    write_atomic(path, data, durable=False)
+    assert path.read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.npz"]
