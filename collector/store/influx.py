@@ -25,7 +25,7 @@ from influxdb_client.rest import ApiException
 
 from collector.pseudonym import new_secret
 from collector.records import Event, HeartbeatBucket, VerdictBucket
-from collector.store import influx_rollup
+from collector.store import influx_read, influx_rollup
 from collector.store.base import (
     Enrolment,
     MeasurementPage,
@@ -56,6 +56,7 @@ from collector.store.codec import (
     record_ns,
     to_ns,
 )
+from collector.store.columns import HeartbeatColumns, VerdictColumns
 from collector.store.ids import Keyed, KnownIds, sort_out
 from collector.store.influx_dirty import DirtyBuckets, Pair
 from collector.store.influxql import id_lookups, mode_for_version, quote
@@ -327,6 +328,17 @@ class InfluxStore:
         page = rows[: query.limit]
         cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > query.limit else None
         return MeasurementPage(items=[measurement_from_row(r[2]) for r in page], next_cursor=cursor)
+
+    def rollup_columns(
+        self, *, since: datetime, until: datetime, step_s: int
+    ) -> tuple[VerdictColumns, HeartbeatColumns] | None:
+        """The rollup points of [since, until) as arrays (collector/store/influx_read.py), or
+        None when the rollups do not serve that read (then read buckets), as the SQLite store."""
+        lo, hi = bound_ns(since), bound_ns(until)
+        if step_s != BASE_S or not served(lo, hi, step_s):
+            return None
+        self._rollups_ready()
+        return influx_read.rollup_columns(lo, hi, self._grouped_rows)
 
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None

@@ -270,9 +270,7 @@ def test_grid_from_influx_rollup_columns_equals_grid_from_buckets(hours: int) ->
     """The InfluxDB rollup points read as columns (collector/store/influx_read.py) give the
     grid their bucket records give, on a real influxd."""
     from collector.anomaly.series_columns import grid_from_columns
-    from collector.store.codec import to_ns
     from collector.store.influx import InfluxStore
-    from collector.store.influx_read import rollup_columns
     from tests.support.influx import influxd_or_skip
 
     since = datetime(2026, 1, 5, tzinfo=UTC)
@@ -287,9 +285,11 @@ def test_grid_from_influx_rollup_columns_equals_grid_from_buckets(hours: int) ->
             v = store.verdict_buckets(since=since, until=until, step_s=300)
             h = store.heartbeat_buckets(since=since, until=until, step_s=300)
             want = build_grid(v, h, since=since, until=until, step_s=300)
-            columns = rollup_columns(to_ns(since), to_ns(until), store._grouped_rows)
+            columns = store.rollup_columns(since=since, until=until, step_s=300)
+            assert store.rollup_columns(since=since, until=until, step_s=3600) is None
         finally:
             store.close()
+    assert columns is not None  # the day-grid cache reads InfluxDB's rollups as columns too
     got = grid_from_columns(*columns, since=since, until=until, step_s=300)
     assert got.bad.any() and got.methods
     for name in Grid.__slots__:
