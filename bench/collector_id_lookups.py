@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from collector_ingest_records import make_measurements
 
 from collector.store.ids import Keyed
 from collector.store.influx import InfluxStore
-from collector.store.influxd import start_influxd
 from collector.store.influxql import id_lookups
 from collector.store.points import measurement_point, point_identity
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
+from tests.support.influxd import start_influxd
 
 
 def _best(store: InfluxStore, sql: str, repeat: int = 3) -> tuple[float, int]:

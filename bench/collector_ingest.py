@@ -48,10 +48,12 @@ from collector_ingest_stages import ingest_stages, print_stages, serialisers
 
 from collector.serve import tune_gc
 from collector.store.influx import InfluxStore
-from collector.store.influxd import free_port, start_influxd
 from collector.store.points import line_protocol, measurement_point
 from collector.store.sqlite import SqliteStore
 from probe.model import Measurement
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
+from tests.support.influxd import free_port, start_influxd
 
 OPERATOR = "bench-operator-token-0123456789"
 GOAL_RATIO = 0.3  # issue 17: API rate per process >= 0.3 of the prebuilt ceiling

@@ -23,7 +23,7 @@ from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import MAX_EVENT_AGE, Watcher, evaluate
 from collector.records import Event, EventKind, EventState, Scope
 from collector.store import open_store
-from collector.store.influxd import InfluxServer, start_influxd
+from tests.support.influxd import InfluxServer, start_influxd
 
 TH = Thresholds()
 

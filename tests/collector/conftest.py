@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from collector.store import Store, open_store
-from collector.store.influxd import InfluxServer
 from probe import model
 from probe.ids import uuid7
 from probe.model import Category, TargetRef, TestKind, Vantage, VerdictKind
 from tests.support import records as build
 from tests.support.influx import influxd_or_skip
+from tests.support.influxd import InfluxServer
 from tests.support.website import seed
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from collector.app import create_app
 from collector.records import Event, EventKind, EventState, Scope
 from collector.settings import CollectorSettings, Limits
 from collector.store import Store, open_store
-from collector.store.influxd import free_port
 from probe.model import Category, TestKind, VerdictKind
 from probe.targets import Target
+from tests.support.influxd import free_port
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 OPERATOR = "operator-secret-0123456789"

@@ -27,10 +27,10 @@ from collector.app import create_app
 from collector.control import ControlConfig, measure, split_host_port
 from collector.settings import CollectorSettings, ControlSettings
 from collector.store import open_store
-from collector.store.influxd import free_port
 from probe.evidence import ControlResult
 from probe.model import Category
 from probe.targets import Target
+from tests.support.influxd import free_port
 
 BODY = b"hello from the platform"
 OPERATOR = "operator-secret-0123456789"

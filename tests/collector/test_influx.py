@@ -16,9 +16,9 @@ import pytest
 
 from collector.store import StoreError
 from collector.store.influx import InfluxStore, mode_for_version, quote
-from collector.store.influxd import InfluxServer
 from collector.store.url import open_store
 from probe.model import VerdictKind
+from tests.support.influxd import InfluxServer
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.influx

@@ -16,8 +16,8 @@ import pytest
 
 from collector.auth import ProbeAuth
 from collector.store import open_store
-from collector.store.influxd import free_port
 from probe.cli import main as cli
+from tests.support.influxd import free_port
 
 OPERATOR = "operator-secret-0123456789"
 CLIENT_ADDRESS = "127.0.0.77"

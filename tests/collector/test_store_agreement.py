@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.store import MeasurementQuery, open_store
-from collector.store.influxd import InfluxServer
 from probe.model import TestKind, VerdictKind
+from tests.support.influxd import InfluxServer
 
 T0 = datetime(2022, 1, 5, tzinfo=UTC)
 pytestmark = pytest.mark.influx

@@ -15,8 +15,8 @@ import pytest
 from collector.store import StoreConflictError, StoreUnavailableError
 from collector.store.influx import InfluxStore
 from collector.store.influx_dirty import DirtyBuckets, Pair
-from collector.store.influxd import InfluxServer
 from probe.model import VerdictKind
+from tests.support.influxd import InfluxServer
 
 from .conftest import T0
 

@@ -19,7 +19,6 @@ from collector.app import create_app
 from collector.records import Event, EventKind, EventState, Scope
 from collector.settings import CollectorSettings
 from collector.store import open_store
-from collector.store.influxd import free_port
 from collector.timeline import bucket_starts, glyph
 from probe.cli import main as cli_main
 from probe.ids import uuid7
@@ -32,6 +31,7 @@ from probe.model import (
     Verdict,
     VerdictKind,
 )
+from tests.support.influxd import free_port
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 STEP = timedelta(minutes=5)

@@ -19,7 +19,6 @@ import yaml  # type: ignore[import-untyped]
 
 from collector.records import Event, EventKind, EventState, Scope
 from collector.store import open_store
-from collector.store.influxd import InfluxServer
 from probe.ids import uuid7
 from probe.model import (
     Category,
@@ -29,6 +28,7 @@ from probe.model import (
     VerdictKind,
 )
 from tests.support.influx import influxd_or_skip
+from tests.support.influxd import InfluxServer
 from tests.support.records import DNS_NXDOMAIN, heartbeat, verdict
 
 pytestmark = pytest.mark.influx

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from collector.store.influxd import InfluxServer, start_influxd
+from tests.support.influxd import InfluxServer, start_influxd
 
 
 def influxd_or_skip() -> InfluxServer:

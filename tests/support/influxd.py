@@ -1,4 +1,4 @@
-"""Run a throwaway ``influxd`` (InfluxDB 1.x) on free loopback ports for tests, benchmarks, demo.
+"""Run a throwaway ``influxd`` (InfluxDB 1.x) on free loopback ports for tests and benchmarks.
 
 Debian's InfluxDB 1.6 serves only the v1 API. Everything lives in a temporary directory: the
 config binds both the HTTP API and the RPC service to 127.0.0.1, and usage reporting is off.
