@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from collector.availability import Series
 from collector.palette import LOOKS, CellState, cell_state
 from collector.records import Event
-from collector.series import Series
 from probe.model import format_minute, parse_time
 
 ACCESSIBLE_COLOUR = LOOKS[CellState.ACCESSIBLE].colour
@@ -164,7 +164,7 @@ def timeline_from_series(
     network: str | None = None,
     now: datetime | None = None,
 ) -> Timeline:
-    """Chart data from availability series (collector/series.py) and events."""
+    """Chart data from availability series (collector/availability.py) and events."""
     ordered = sorted(series, key=lambda s: (s.category == "control", s.target))  # controls last
     rows = tuple(TargetRow(s.target, _cells(s.points), s.category == "control") for s in ordered)
     spans = tuple(
@@ -214,7 +214,7 @@ def timeline_from_api(
 
 
 def _point(p: dict[str, Any]) -> Any:
-    from collector.series import Point
+    from collector.availability import Point
 
     return Point(
         parse_time(p["start"]),

@@ -17,9 +17,7 @@ from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from collector.auth import bearer, same_secret
-from collector.pseudonym import Publisher
-from collector.schema import TAG_PATTERN
-from collector.series import (
+from collector.availability import (
     OutcomeSeries,
     availability_json,
     availability_series,
@@ -27,6 +25,8 @@ from collector.series import (
     outcome_series,
     parse_step,
 )
+from collector.pseudonym import Publisher
+from collector.schema import TAG_PATTERN
 from collector.store import (
     MeasurementPage,
     MeasurementQuery,

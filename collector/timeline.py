@@ -4,7 +4,7 @@ The document is what ``GET /v1/timeline`` answers (collector/queries.py); here i
 store's buckets or fetched from a collector's API. It is printed by collector/timeline_format.py
 (table, CSV), drawn by collector/chart.py (PNG) and shown by the web pages (collector/web/); the
 ``tyndau timeline`` command is collector/timeline_cli.py. Availability is
-accessible / (accessible + blocked) per bucket, as collector/series.py defines it.
+accessible / (accessible + blocked) per bucket, as collector/availability.py defines it.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from collector.records import Event, VerdictBucket
-from collector.series import (
+from collector.availability import (
     availability_json,
     availability_series,
     event_concerns,
     parse_step,
 )
+from collector.records import Event, VerdictBucket
 from collector.store.codec import event_to_dict
 from collector.timeline_format import bucket_starts, format_csv, format_table, glyph
 from probe.model import format_time, parse_time

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from collector.series import parse_step
+from collector.availability import parse_step
 from collector.timeline import TimelineInputError, TimelineQuery, parse_query
 from probe.model import format_minute, format_time, parse_time
 

@@ -99,7 +99,7 @@ def _span(quick: str) -> int:
 
     if quick not in QUICK_RANGES:
         raise TimelineInputError("range", f"{quick!r}: use one of {', '.join(QUICK_RANGES)}")
-    from collector.series import parse_step
+    from collector.availability import parse_step
 
     return parse_step(quick)
 

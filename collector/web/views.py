@@ -35,7 +35,7 @@ def row_groups(
 ) -> list[RowGroup]:
     """One group per network when the page is not narrowed to one, so that a mobile-only
     shutdown is not hidden by the fixed network's accessible verdicts. The rows are
-    collector/series.py's availability series (the API's JSON shape), summed in one pass."""
+    collector/availability.py's availability series (the API's JSON shape), summed in one pass."""
     split = query.network is None and len(networks) >= 2
     sums: dict[tuple[str | None, str, str], dict[datetime, list[int]]] = defaultdict(dict)
     for b in verdicts:

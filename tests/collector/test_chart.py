@@ -11,6 +11,7 @@ import pytest
 from matplotlib import colors
 from matplotlib import image as mimage
 
+from collector.availability import Point, Series
 from collector.chart import (
     ACCESSIBLE_COLOUR,
     BLOCKED_COLOUR,
@@ -28,7 +29,6 @@ from collector.chart import (
 )
 from collector.palette import EVENT_COLOURS, CellState
 from collector.records import Event, EventKind, EventState, Scope
-from collector.series import Point, Series
 
 SINCE = datetime(2022, 1, 4, 0, 0, tzinfo=UTC)
 UNTIL = datetime(2022, 1, 7, 0, 0, tzinfo=UTC)

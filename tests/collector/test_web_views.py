@@ -111,8 +111,9 @@ class Tags(HTMLParser):
 
 
 def test_row_groups_are_the_apis_availability_series(db: Path) -> None:
-    """The page sums its rows in one pass; they must equal collector/series.py's, per network."""
-    from collector.series import availability_json, availability_series
+    """The page sums its rows in one pass; they must equal collector/availability.py's, per
+    network."""
+    from collector.availability import availability_json, availability_series
     from collector.timeline import parse_query
     from collector.web.views import row_groups
 

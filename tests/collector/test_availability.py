@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collector.availability import availability_series, event_concerns, outcome_series, parse_step
 from collector.records import Event, EventKind, EventState, Scope, VerdictBucket
-from collector.series import availability_series, event_concerns, outcome_series, parse_step
 from collector.store.buckets import MeasurementBucket
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
