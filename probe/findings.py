@@ -26,10 +26,9 @@ from probe.evidence import (
     ThroughputEvidence,
     TlsEvidence,
 )
-from probe.failures import Failure
+from probe.failures import OK, Failure
 from probe.model import BlockMethod, Measurement, Reason, TestKind
 
-OK = "ok"
 # Outcomes that do not mean the target failed.
 HARMLESS = frozenset({OK, Failure.HTTP_BODY_TOO_LARGE})
 
