@@ -22,6 +22,8 @@ PROBE_PREFIX = "ooni-"
 # what never enters an id: the probe's address (DESIGN.md decision 8)
 _NOT_HASHED = frozenset({"probe_ip"})
 _LOW62 = (1 << 62) - 1
+_VERSION_VARIANT = (0x7 << 76) | (0b10 << 62)
+_blake2b = hashlib.blake2b
 
 
 def stable_uuid7(at: datetime, key: str) -> str:
@@ -29,12 +31,12 @@ def stable_uuid7(at: datetime, key: str) -> str:
     ms = int(at.timestamp() * 1000)
     if not 0 <= ms < 1 << 48:
         raise ValueError(f"time out of range for UUIDv7: {at}")
-    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=10).digest(), "big")
+    digest = int.from_bytes(_blake2b(key.encode(), digest_size=10).digest(), "big")
     # 48 bits of time, version 7 and 12 hash bits, variant 10 and 62 hash bits: uuid.UUID's
-    # str() of that 128-bit value, written field by field (tests/ooni/test_ids.py)
-    time_hex = f"{ms:012x}"
-    low = f"{(0b10 << 62) | (digest & _LOW62):016x}"
-    return f"{time_hex[:8]}-{time_hex[8:]}-7{(digest >> 62) & 0xFFF:03x}-{low[:4]}-{low[4:]}"
+    # str() of that 128-bit value, one hex conversion cut at the dashes (tests/ooni/test_speedups)
+    value = (ms << 80) | _VERSION_VARIANT | (((digest >> 62) & 0xFFF) << 64) | (digest & _LOW62)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @functools.lru_cache(maxsize=4096)  # a report's measurements come together: hashed once

@@ -73,8 +73,8 @@ class Stamper:
             details=details,
         )
         self.made.append(record)
-        for evidence in typed:
-            self.known.append((record, evidence))
+        if typed:
+            self.known += [(record, evidence) for evidence in typed]
         return record
 
 
@@ -196,9 +196,14 @@ def flatten(record: Flat) -> dict[str, Any]:
     return out
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # what _wire hands back as it is
+
+
 def _wire(value: Any) -> Any:
+    """Tuples as lists and dicts copied, all the way down; a scalar item is taken as it is
+    without a call (tests/ooni/test_speedups.py holds this equal to the plain recursion)."""
     if isinstance(value, tuple):
-        return [_wire(v) for v in value]
+        return [v if type(v) in _SCALARS else _wire(v) for v in value]
     if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else _wire(v) for k, v in value.items()}
     return value

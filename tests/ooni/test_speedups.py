@@ -122,3 +122,35 @@ def test_import_times_each_stage() -> None:
     assert set(summary.seconds) == set(STAGES)
     assert all(summary.seconds[s] > 0 for s in ("read", "map", "judge", "emit"))
     assert summary.seconds["store"] == 0.0 and len(lines) == 1
+
+
+def plain_wire(value: object) -> object:
+    """What collector/ooni/stages.py ``_wire`` replaced: the plain recursion."""
+    if isinstance(value, tuple):
+        return [plain_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_wire(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        (),
+        ("a", 1, 2.5, True, None),
+        (("a", "b"), ("c",)),
+        {"Server": "nginx", "X": None},
+        {"refused": ({"address": "1.2.3.4", "reason": ("bogon", 1)},), "n": {"deep": ()}},
+        ([1, (2, 3)], {"k": [(4,)]}),  # a list is kept as it is, as before (its tuples too)
+        "text",
+        7,
+    ],
+)
+def test_wire_is_the_plain_recursion(value: object) -> None:
+    from collector.ooni.stages import _wire
+
+    made, plain = _wire(value), plain_wire(value)
+    assert made == plain
+    assert type(made) is type(plain)
+    if isinstance(value, dict | tuple):
+        assert made is not value  # a copy, never the record's own container
