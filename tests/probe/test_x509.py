@@ -27,11 +27,13 @@ OIDS = {
 }
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Attribute text as UTF8String: any characters but surrogates (not encodable) and NUL.
+# Attribute text as UTF8String: any characters but surrogates (not encodable) and NUL; at
+# most 64 bytes of UTF-8 (X.520's upper bound for CN, O and OU, which cryptography enforces):
+# 16 characters of up to 4 bytes each.
 text = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     min_size=1,
-    max_size=64,
+    max_size=16,
 )
 names = st.fixed_dictionaries(
     {},
