@@ -25,7 +25,6 @@ import numpy.typing as npt
 from collector.anomaly.alerts import FIRING, Ledger, Message
 from collector.anomaly.cache import GridCache, Progress, StampedSource
 from collector.anomaly.classify import Detection
-from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.series import CONTROL, Grid, _bad_and_cut, is_domestic
 from collector.anomaly.settings import AnomalySettings
 from collector.anomaly.thresholds import Thresholds
@@ -33,6 +32,7 @@ from collector.anomaly.watcher import Watcher
 from collector.records import Event
 from synth.history import STEP_S, WARMUP, index_of
 from synth.volunteers import BLOCKED, INCONCLUSIVE, METHODS, OFFLINE, REASONS, VolunteerHistory
+from tests.support.memory_store import MemoryStore
 
 Ints = npt.NDArray[np.int64]
 

@@ -11,7 +11,7 @@ from collector.anomaly.alerts import AlertError, Ledger, Message, deliver, rende
 from collector.anomaly.channels import AlertmanagerChannel, JsonWebhook, SlackWebhook
 from collector.anomaly.classify import EVERYWHERE, Detection, detect
 from collector.anomaly.lifecycle import event_id, reconcile
-from collector.anomaly.protocols import AnomalyStore, EventSink, EventSource, MemoryStore
+from collector.anomaly.protocols import AnomalyStore, EventSink, EventSource
 from collector.anomaly.series import Grid, build_grid
 from collector.anomaly.settings import AnomalySettings, load_anomaly_settings
 from collector.anomaly.shard import Partitions, Shard, parse_shard, shard_of
@@ -30,7 +30,6 @@ __all__ = [
     "Grid",
     "JsonWebhook",
     "Ledger",
-    "MemoryStore",
     "Message",
     "Partitions",
     "Shard",

@@ -1,7 +1,7 @@
 """One evaluation of the anomaly watcher: read aggregates, detect, reconcile, write, alert.
 
 Pure of I/O except through the injected store, channels, ledger and clock, so ``scan``
-(history) and ``watch`` (periodic) share it and tests drive it with ``MemoryStore`` and a fixed
+(history) and ``watch`` (periodic) share it and tests drive it with an in-memory store and a fixed
 clock. Deterministic: what an evaluation writes depends on the stored data and the evaluated
 range only (times written are the range's end, never the wall clock), so N identical watchers
 over one store write the same events with the same ids and content, idempotently, and any of

@@ -16,12 +16,12 @@ from synth.legacy import World, generate
 from collector.anomaly.alerts import Ledger
 from collector.anomaly.cache import GridCache
 from collector.anomaly.classify import detect
-from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.series import Grid, build_grid, merge_grids
 from collector.anomaly.settings import AnomalySettings
 from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import Watcher
 from collector.records import HeartbeatBucket, VerdictBucket
+from tests.support.memory_store import MemoryStore
 
 TH = Thresholds()
 DAY_S = 86_400

@@ -16,7 +16,6 @@ import pytest
 
 from collector.anomaly.alerts import Ledger
 from collector.anomaly.channels import JsonWebhook
-from collector.anomaly.protocols import MemoryStore
 from collector.anomaly.settings import AnomalySettings
 from collector.anomaly.shard import Partitions, Shard, shard_of
 from collector.anomaly.thresholds import Thresholds
@@ -24,6 +23,7 @@ from collector.anomaly.watcher import MAX_EVENT_AGE, Watcher, evaluate
 from collector.records import Event, EventKind, EventState, Scope
 from collector.store import open_store
 from tests.support.influxd import InfluxServer, start_influxd
+from tests.support.memory_store import MemoryStore
 
 TH = Thresholds()
 
