@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from probe.evidence import ControlResult, DnsEvidence
-from probe.failures import Failure
+from probe.failures import OK, Failure
 from probe.findings import (
     HARMLESS,
-    OK,
     Caveat,
     Finding,
     control_of,

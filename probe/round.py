@@ -276,19 +276,13 @@ def _verdict(run: steps.TargetRun, runs: Sequence[steps.TargetRun], recorder: Re
         if other.target.is_control and other.target is not run.target
     }
     assessment = judge(run.measurements, controls)
-    return Verdict(
+    return assessment.stamped(
         id=uuid7(),
         probe_id=recorder.probe_id,
         vantage=recorder.vantage,
         target=run.target.ref,
         round_id=recorder.round_id,
         at=recorder.clock(),
-        verdict=assessment.kind,
-        method=assessment.method,
-        reason=assessment.reason,
-        confidence=round(assessment.confidence, 3),
-        measurement_ids=assessment.measurement_ids,
-        explanation=assessment.explanation,
     )
 
 

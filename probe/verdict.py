@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from probe import layers
-from probe.failures import Failure
+from probe.failures import OK, Failure
 from probe.findings import (
     HARMLESS,
-    OK,
     Caveat,
     Finding,
     control_of,
@@ -30,7 +30,16 @@ from probe.findings import (
     resolver_down,
     slow_not_missing,
 )
-from probe.model import BlockMethod, Measurement, Reason, TestKind, VerdictKind
+from probe.model import (
+    BlockMethod,
+    Measurement,
+    Reason,
+    TargetRef,
+    TestKind,
+    Vantage,
+    Verdict,
+    VerdictKind,
+)
 
 BASE_CONFIDENCE = layers.BASE_CONFIDENCE
 # Things only a censor puts on the path: they prove interference even when the site is down
@@ -51,6 +60,33 @@ class Assessment:
     confidence: float
     measurement_ids: tuple[str, ...]
     explanation: str
+
+    def stamped(
+        self,
+        *,
+        id: str,
+        probe_id: str,
+        vantage: Vantage,
+        target: TargetRef,
+        round_id: str,
+        at: datetime,
+    ) -> Verdict:
+        """The verdict record: this content with its id, probe, vantage, target, round and time
+        (the probe's round and the OONI importer stamp it alike)."""
+        return Verdict(
+            id=id,
+            probe_id=probe_id,
+            vantage=vantage,
+            target=target,
+            round_id=round_id,
+            at=at,
+            verdict=self.kind,
+            method=self.method,
+            reason=self.reason,
+            confidence=round(self.confidence, 3),
+            measurement_ids=self.measurement_ids,
+            explanation=self.explanation,
+        )
 
 
 def works(measurements: Sequence[Measurement]) -> bool:

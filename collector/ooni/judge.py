@@ -15,19 +15,13 @@ def verdict_of(imported: Imported) -> Verdict:
     """The verdict, stamped at the measurement's start, with a deterministic id."""
     assessment = judge(imported.evidence, imported.controls, known=imported.known)
     at = imported.envelope.measurement_start_time
-    return Verdict(
+    return assessment.stamped(
         id=stable_uuid7(at, f"{imported.key}/verdict"),
         probe_id=imported.probe_id,
         vantage=imported.vantage,
         target=imported.target,
         round_id=imported.round_id,
         at=at,
-        verdict=assessment.kind,
-        method=assessment.method,
-        reason=assessment.reason,
-        confidence=round(assessment.confidence, 3),
-        measurement_ids=assessment.measurement_ids,
-        explanation=assessment.explanation,
     )
 
 
