@@ -8,7 +8,6 @@ import ipaddress
 import json
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ import pytest
 from collector.ooni import load_context, map_measurement, verdict_of
 from collector.ooni.export import export_round, rounds
 from collector.ooni.records import measurement_from_record
+from tests.support.lab import probe_once as support_probe_once
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TARGET = "facebook"
 ACTIONS = [
     "accessible",
@@ -47,24 +46,7 @@ def lab() -> Iterator[Any]:
 
 
 def probe_once(lab: Any) -> list[dict[str, Any]]:
-    done = lab.run(
-        "fixed",
-        [
-            TYNDAU,
-            "probe",
-            "once",
-            "--json",
-            "--ca-bundle",
-            str(lab.ca_bundle),
-            "--allow-net",
-            "198.18.0.0/15",
-            "--timeout",
-            "4",
-        ],
-        timeout=90,
-    )
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
+    return support_probe_once(lab, timeout="4")
 
 
 @pytest.mark.parametrize("action", ACTIONS)
