@@ -191,24 +191,33 @@ def _columns(models: list[Measurement]) -> tuple[dict[str, list[Any]], list[str]
     return columns, list(tags)
 
 
+def _frame_lines(
+    frame: Callable[[dict[str, list[Any]]], Any], serializer: Any, settings: Any
+) -> Lines:
+    """Line protocol by a DataFrame serialiser of influxdb-client's design (its pandas one and
+    influxdb3-python's Polars port take the same arguments)."""
+
+    def lines(models: list[Measurement]) -> list[str]:
+        columns, tags = _columns(models)
+        out: list[str] = serializer(
+            frame(columns),
+            settings(),
+            "ns",
+            data_frame_measurement_name="probe_test",
+            data_frame_tag_columns=tags,
+            data_frame_timestamp_column="_time",
+        ).serialize()
+        return out
+
+    return lines
+
+
 def _pandas_lines() -> tuple[Lines, str]:
     import pandas as pd  # type: ignore[import-untyped]
     from influxdb_client.client.write.dataframe_serializer import DataframeSerializer
     from influxdb_client.client.write_api import PointSettings
 
-    def lines(models: list[Measurement]) -> list[str]:
-        columns, tags = _columns(models)
-        serializer = DataframeSerializer(
-            pd.DataFrame(columns),
-            PointSettings(),
-            "ns",
-            data_frame_measurement_name="probe_test",
-            data_frame_tag_columns=tags,
-            data_frame_timestamp_column="_time",
-        )
-        out: list[str] = serializer.serialize()
-        return out
-
+    lines = _frame_lines(pd.DataFrame, DataframeSerializer, PointSettings)
     return lines, f"influxdb-client DataframeSerializer (pandas {pd.__version__})"
 
 
@@ -221,19 +230,7 @@ def _polars_lines() -> tuple[Lines, str]:
         PointSettings,
     )
 
-    def lines(models: list[Measurement]) -> list[str]:
-        columns, tags = _columns(models)
-        serializer = PolarsDataframeSerializer(
-            pl.DataFrame(columns),
-            PointSettings(),
-            "ns",
-            data_frame_measurement_name="probe_test",
-            data_frame_tag_columns=tags,
-            data_frame_timestamp_column="_time",
-        )
-        out: list[str] = serializer.serialize()
-        return out
-
+    lines = _frame_lines(pl.DataFrame, PolarsDataframeSerializer, PointSettings)
     return lines, f"influxdb3-python PolarsDataframeSerializer (polars {pl.__version__})"
 
 
