@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import cast
 
 from collector.anomaly.alerts import Channel, Ledger, deliver
@@ -87,7 +86,6 @@ class Watcher:
     Every cycle sends every open event, and every event resolved in the last
     ``RESOLVED_RESEND``, to refreshing channels (Alertmanager), as Prometheus re-sends its
     firing alerts each evaluation; direct webhooks get each phase once (the ledger).
-    ``state_dir`` is accepted for callers' compatibility; the watcher keeps nothing there.
     """
 
     def __init__(
@@ -97,13 +95,11 @@ class Watcher:
         *,
         channels: Sequence[Channel],
         ledger: Ledger,
-        state_dir: Path | None = None,
         countries: Sequence[str] = (),
         partitions: Partitions | None = None,
         cache: GridCache | None = None,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
-        del state_dir
         self.store = store
         self.settings = settings
         self.channels = channels

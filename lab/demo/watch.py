@@ -82,7 +82,6 @@ class DemoWatcher:
             self.settings,
             channels=[JsonWebhook(self.webhook)],
             ledger=Ledger(state / "alerts.sqlite3"),
-            state_dir=state,
         )
 
     def _cycle(self, watcher: Watcher) -> list[Event]:

@@ -166,7 +166,6 @@ def test_the_watcher_fills_the_cache_with_older_history_one_day_a_cycle(tmp_path
         AnomalySettings(state_dir=tmp_path),
         channels=[],
         ledger=Ledger(tmp_path / "alerts.sqlite3"),
-        state_dir=tmp_path,
         cache=cache,
     )
     try:
