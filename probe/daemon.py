@@ -1,12 +1,11 @@
 """``tyndau probe run``: scheduled rounds, heartbeats and uploads, with nothing lost in a shutdown.
 
-APScheduler 3 runs three jobs: a round every ``round_minutes`` (with random jitter so a fleet does
-not measure in lockstep; ``max_instances=1`` and ``coalesce`` so a slow round delays the next,
-never stacks), a heartbeat every ``heartbeat_seconds`` and an upload check every few seconds.
-Every result goes to the outbox before any upload; the uploader drains it when the collector
-answers. The round function and the clock are injected, so tests drive the daemon with plain
-data. On SIGTERM the current round gets a short grace to finish, then is abandoned; everything
-already in the outbox stays there.
+``probe/schedule.py`` runs the jobs: a round every ``round_minutes`` (never two at once), a
+heartbeat every ``heartbeat_seconds`` and an upload check every few seconds. Every result goes to
+the outbox before any upload; the uploader drains it when the collector answers. The round
+function and the clock are injected, so tests drive the daemon with plain data. On SIGTERM the
+current round gets a short grace to finish, then is abandoned; everything already in the outbox
+stays there.
 """
 
 from __future__ import annotations
@@ -29,12 +28,12 @@ from probe.heartbeat import make_heartbeat
 from probe.memory import release_memory
 from probe.model import Measurement, TestKind, Vantage, Verdict, format_time, utcnow
 from probe.outbox import Kind, Outbox, OutboxError
+from probe.schedule import next_round, start_jobs
 from probe.settings import ProbeSettings
 from probe.uploader import Backoff, Uploader
 
 log = logging.getLogger("tyndau.daemon")
 
-UPLOAD_CHECK_S = 5.0
 STOP_GRACE_S = 3.0
 ALL_TESTS: frozenset[TestKind] = frozenset(TestKind)
 
@@ -253,49 +252,16 @@ class Daemon:
 
     def run(self, *, first_round_delay_s: float = 1.0) -> bool:
         """Schedule the jobs and block until ``stop_event``; True when every job ended in time."""
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         schedule = self.settings.schedule
-        round_s = schedule.round_minutes * 60
-        scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=3)},
-            job_defaults={"max_instances": 1, "coalesce": True},
-            timezone="UTC",
+        scheduler = start_jobs(
+            schedule,
+            round_job=self.round,
+            heartbeat_job=self.heartbeat if self.heartbeats else None,
+            upload_job=self.upload,
+            first_round_delay_s=first_round_delay_s,
+            tz=self.started_at.tzinfo,
         )
-        start = datetime.now(tz=self.started_at.tzinfo)
-        scheduler.add_job(
-            self.round,
-            "interval",
-            id="round",
-            seconds=round_s,
-            jitter=schedule.jitter_seconds or None,
-            misfire_grace_time=max(1, int(round_s)),
-            next_run_time=start + timedelta(seconds=first_round_delay_s),
-        )
-        if self.heartbeats:
-            scheduler.add_job(
-                self.heartbeat,
-                "interval",
-                id="heartbeat",
-                seconds=schedule.heartbeat_seconds,
-                misfire_grace_time=max(1, int(schedule.heartbeat_seconds)),
-                next_run_time=start,
-            )
-        scheduler.add_job(
-            self.upload,
-            "interval",
-            id="upload",
-            seconds=min(UPLOAD_CHECK_S, schedule.heartbeat_seconds),
-            misfire_grace_time=max(1, int(UPLOAD_CHECK_S)),
-        )
-
-        def next_round() -> datetime | None:
-            job = scheduler.get_job("round")
-            return job.next_run_time if job is not None else None
-
-        self.next_round = next_round
-        scheduler.start()
+        self.next_round = lambda: next_round(scheduler)
         log.info("probe %s running: a round every %.1f min", self.probe_id, schedule.round_minutes)
         self.stop_event.wait()
         scheduler.shutdown(wait=False)
