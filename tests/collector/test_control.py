@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
 import socket
 import ssl
@@ -17,16 +16,13 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from collector.app import create_app
 from collector.control import ControlConfig, measure, split_host_port
 from collector.settings import CollectorSettings, ControlSettings
 from collector.store import open_store
+from lab.pki import Authority, cert_pem
 from probe.evidence import ControlResult
 from probe.model import Category
 from probe.targets import Target
@@ -53,32 +49,14 @@ def _serve_dns(sock: socket.socket, stop: threading.Event) -> None:
         sock.sendto(response.to_wire(), peer)
 
 
-def _certificate(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("example.test")]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+def _certificate(tmp: Path) -> tuple[Path, Path, Path]:
+    """A leaf for example.test issued by a CA of the lab's own code (lab/pki.py): the CA's
+    certificate (the trust bundle), the leaf and its key."""
+    authority = Authority.create("tyndau control test CA")
+    ca_path, _, leaf_key = authority.write(tmp, "ca")
+    leaf = tmp / "leaf.pem"
+    leaf.write_bytes(cert_pem(authority.issue(["example.test"])))
+    return ca_path, leaf, leaf_key
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -121,7 +99,7 @@ class Platform:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     tmp = tmp_path_factory.mktemp("platform")
-    cert, key = _certificate(tmp)
+    ca, cert, key = _certificate(tmp)
     stop = threading.Event()
     dns_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dns_sock.bind(("127.0.0.1", 0))
@@ -142,9 +120,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     http_thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     http_thread.start()
     try:
-        yield Platform(
-            dns_sock.getsockname()[1], httpd.server_address[1], cert, lambda: accepted[0]
-        )
+        yield Platform(dns_sock.getsockname()[1], httpd.server_address[1], ca, lambda: accepted[0])
     finally:
         stop.set()
         httpd.shutdown()
