@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.availability import Series
+from collector.lanes import assign_lanes
 from collector.palette import LOOKS, CellState, cell_state
 from collector.records import Event
 from probe.model import format_minute, parse_time
@@ -90,18 +91,9 @@ class Timeline:
         return f"Availability per target, {where}, {span}"
 
     def lanes(self) -> list[int]:
-        """A lane per event so that bands never overlap (greedy, in start order)."""
-        ends: list[datetime] = []
-        out = []
-        for e in self.events:
-            lane = next((i for i, end in enumerate(ends) if end <= e.start), len(ends))
-            finish = e.end or self.now or self.until
-            if lane < len(ends):
-                ends[lane] = finish
-            else:
-                ends.append(finish)
-            out.append(lane)
-        return out
+        """A lane per event so that bands never overlap (greedy, in start order); an ongoing
+        event ends at "now", or at the chart's edge when no "now" is given."""
+        return assign_lanes((e.start, e.end or self.now or self.until) for e in self.events)
 
 
 @dataclass(frozen=True, slots=True)

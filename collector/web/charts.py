@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
+from collector.lanes import assign_lanes
 from collector.palette import EVENT_COLOURS, LOOKS, CellState, cell_state
 from collector.timeaxis import midnights, ticks
 from collector.web.html import clock, el, event_title, status_words
@@ -81,19 +82,10 @@ def axis(svg: ET.Element, since: datetime, until: datetime, x_of: XOf, bottom: f
 
 
 def _lanes(events: Sequence[dict[str, Any]], now: datetime) -> list[int]:
-    """A lane per event so that bands never overlap (greedy, in start order)."""
-    ends: list[datetime] = []
-    lanes = []
-    for e in events:
-        start = parse_time(e["start"])
-        lane = next((i for i, end in enumerate(ends) if end <= start), len(ends))
-        finish = parse_time(e["end"]) if e["end"] else now
-        if lane < len(ends):
-            ends[lane] = finish
-        else:
-            ends.append(finish)
-        lanes.append(lane)
-    return lanes
+    """A lane per event so that bands never overlap (greedy, in start order; ongoing: to now)."""
+    return assign_lanes(
+        (parse_time(e["start"]), parse_time(e["end"]) if e["end"] else now) for e in events
+    )
 
 
 GROUP_H = 20
