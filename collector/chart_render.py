@@ -201,21 +201,14 @@ def _strip(ax: Any, timeline: Timeline) -> None:
     xs = [_x(p.start + step / 2) for p in points]
     expected = max((p.measured for p in points), default=0)
     ax.axhline(expected, color=SIGNAL_COLOURS["expected"], linestyle=":", linewidth=1.2)
-    ax.plot(
-        xs,
-        [p.measured for p in points],
-        color=SIGNAL_COLOURS["heard"],
-        linewidth=1.6,
-        label="probes measured",
+    lines = (  # (counts, signal colour, line style, legend)
+        ([p.measured for p in points], "heard", "-", "probes measured"),
+        ([p.up for p in points], "up", "--", "probes up (not offline)"),
     )
-    ax.plot(
-        xs,
-        [p.up for p in points],
-        color=SIGNAL_COLOURS["up"],
-        linewidth=1.6,
-        linestyle="--",
-        label="probes up (not offline)",
-    )
+    for counts, signal, style, label in lines:
+        ax.plot(
+            xs, counts, color=SIGNAL_COLOURS[signal], linewidth=1.6, linestyle=style, label=label
+        )
     ax.set_ylim(0, max(expected, 1) * 1.15)
     ax.set_ylabel("probes", fontsize=8)
     share = ax.twinx()
