@@ -1,6 +1,7 @@
 """Evaluate the anomaly detector on labelled synthetic histories, against a fixed threshold.
 
 python bench/anomaly_eval.py [--seeds 0-4] [--days 7] [--events 14] [--noise-days 30] [--legacy]
+                             [--timelines]
                              [--quick] [--views scan,watch] [--perturb]
                              [--watch-days D] [--lookback-h 24] [--no-baseline]
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
 
 import numpy as np
-from synth import legacy, perturb, volunteers
+from synth import legacy, perturb, timelines, volunteers
 from synth.history import STEP_S, WARMUP, Score, index_of, matches, score
 from synth.replay import replay
 
@@ -284,6 +285,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=14)
     parser.add_argument("--noise-days", type=float, default=30)
     parser.add_argument("--legacy", action="store_true", help="also the first generator's set")
+    parser.add_argument(
+        "--timelines",
+        action="store_true",
+        help="also the timelines set (real events at their hours, another population model)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print misses and false events")
     parser.add_argument(
         "--watch-days", type=float, help="replay the watcher over the first days only (time)"
@@ -346,6 +352,21 @@ def main() -> None:
                 verbose=args.verbose,
                 views=("scan", "watch~"),
                 baseline_too=not args.no_baseline,
+            ),
+        )
+    if args.timelines:
+        real = [(s, timelines.generate(seed=s, days=max(args.days, timelines.DAYS))) for s in seeds]
+        report(
+            "timelines",
+            evaluate_set(
+                "timelines",
+                real,
+                th,
+                verbose=args.verbose,
+                views=views,
+                lookback_s=lookback_s,
+                baseline_too=not args.no_baseline,
+                watch_days=args.watch_days,
             ),
         )
     if args.noise_days > 0:
