@@ -17,14 +17,7 @@ from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from collector.auth import bearer, same_secret
-from collector.availability import (
-    OutcomeSeries,
-    availability_json,
-    availability_series,
-    event_concerns,
-    outcome_series,
-    parse_step,
-)
+from collector.availability import parse_step
 from collector.pseudonym import Publisher
 from collector.schema import TAG_PATTERN
 from collector.store import (
@@ -35,13 +28,13 @@ from collector.store import (
     StoreUnavailableError,
 )
 from collector.store.codec import event_to_dict
-from probe.model import TestKind, format_time
+from collector.timeline import MAX_BUCKETS, TimelineQuery, document, outcome_document
+from probe.model import TestKind
 
 if TYPE_CHECKING:
     from collector.records import Event
 
 log = logging.getLogger("tyndau.collector")
-MAX_BUCKETS = 5_000
 router = APIRouter()
 
 
@@ -151,21 +144,10 @@ async def timeline(
         raise HTTPException(
             422, [_problem("step", f"more than {MAX_BUCKETS} buckets; use a larger step")]
         )
+    query = TimelineQuery(cc, since, until, step_s, asn=asn, network=network, target=target)
     events: list[Event] = await _call(store.events, since=since, until=until, cc=cc)
-    body: dict[str, Any] = {
-        "cc": cc,
-        "since": format_time(since),
-        "until": format_time(until),
-        "step_s": step_s,
-        "test": None if test is None else test.value,
-        "events": [
-            event_to_dict(e)
-            for e in events
-            if event_concerns(e, asn=asn, network=network, target=target)
-        ],
-    }
     if test is not None:
-        outcome_buckets = await _call(
+        outcomes = await _call(
             store.measurement_buckets,
             since=since,
             until=until,
@@ -173,32 +155,9 @@ async def timeline(
             cc=cc,
             test=test.value,
         )
-        by_test = outcome_series(outcome_buckets, asn=asn, network=network, target=target)
-        body["series"] = [_outcome_json(s) for s in by_test]
-        return body
+        return outcome_document(query, test.value, outcomes, events)
     buckets = await _call(store.verdict_buckets, since=since, until=until, step_s=step_s, cc=cc)
-    series = availability_series(buckets, asn=asn, network=network, target=target)
-    body["series"] = [availability_json(s) for s in series]
-    return body
-
-
-def _outcome_json(series: OutcomeSeries) -> dict[str, Any]:
-    return {
-        "target": series.target,
-        "category": series.category,
-        "test": series.test,
-        "points": [
-            {
-                "start": format_time(p.start),
-                "ok": p.ok,
-                "failed": p.failed,
-                "probes": p.probes,
-                "outcomes": p.outcomes,
-                "availability": p.success,
-            }
-            for p in series.points
-        ],
-    }
+    return document(query, buckets, events)
 
 
 @router.get("/v1/events", responses={422: {}, 503: {}})

@@ -1,10 +1,12 @@
 """The timeline document: availability per target over time, with the events, for researchers.
 
-The document is what ``GET /v1/timeline`` answers (collector/queries.py); here it is built from a
-store's buckets or fetched from a collector's API. It is printed by collector/timeline_format.py
-(table, CSV), drawn by collector/chart.py (PNG) and shown by the web pages (collector/web/); the
-``tyndau timeline`` command is collector/timeline_cli.py. Availability is
-accessible / (accessible + blocked) per bucket, as collector/availability.py defines it.
+The document is what ``GET /v1/timeline`` answers: built here, once, from a store's buckets
+(``document``, or ``outcome_document`` for one test's raw measurements) for the API
+(collector/queries.py), the web pages and the CLI alike, or fetched from a collector's API. It
+is printed by collector/timeline_format.py (table, CSV), drawn by collector/chart.py (PNG) and
+shown by the web pages (collector/web/); the ``tyndau timeline`` command is
+collector/timeline_cli.py. Availability is accessible / (accessible + blocked) per bucket, as
+collector/availability.py defines it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from collector.availability import (
+    OutcomeSeries,
     availability_json,
     availability_series,
     event_concerns,
+    outcome_series,
     parse_step,
 )
 from collector.records import Event, VerdictBucket
+from collector.store.buckets import MeasurementBucket
 from collector.store.codec import event_to_dict
 from collector.timeline_format import bucket_starts, format_csv, format_table, glyph
 from probe.model import format_time, parse_time
@@ -28,7 +33,7 @@ from probe.model import format_time, parse_time
 if TYPE_CHECKING:
     from collector.store import Store
 
-MAX_BUCKETS = 5_000  # the API's limit (collector/queries.py), so both paths accept the same input
+MAX_BUCKETS = 5_000  # buckets a query may ask for: the API (collector/queries.py) and the CLI alike
 API_TIMEOUT_S = 30.0
 
 
@@ -112,18 +117,54 @@ def document(
     series = availability_series(
         list(buckets), asn=query.asn, network=query.network, target=query.target
     )
+    return _document(query, None, events, [availability_json(s) for s in series])
+
+
+def outcome_document(
+    query: TimelineQuery, test: str, buckets: Sequence[MeasurementBucket], events: Sequence[Event]
+) -> dict[str, Any]:
+    """The ``GET /v1/timeline?test=...`` document: one test's success share per target, from
+    its raw measurements' buckets, before any verdict (pure)."""
+    series = outcome_series(
+        list(buckets), asn=query.asn, network=query.network, target=query.target
+    )
+    return _document(query, test, events, [_outcome_json(s) for s in series])
+
+
+def _document(
+    query: TimelineQuery, test: str | None, events: Sequence[Event], series: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "cc": query.cc,
         "since": format_time(query.since),
         "until": format_time(query.until),
         "step_s": query.step_s,
-        "test": None,
+        "test": test,
         "events": [
             event_to_dict(e)
             for e in events
             if event_concerns(e, asn=query.asn, network=query.network, target=query.target)
         ],
-        "series": [availability_json(s) for s in series],
+        "series": series,
+    }
+
+
+def _outcome_json(series: OutcomeSeries) -> dict[str, Any]:
+    return {
+        "target": series.target,
+        "category": series.category,
+        "test": series.test,
+        "points": [
+            {
+                "start": format_time(p.start),
+                "ok": p.ok,
+                "failed": p.failed,
+                "probes": p.probes,
+                "outcomes": p.outcomes,
+                "availability": p.success,
+            }
+            for p in series.points
+        ],
     }
 
 
@@ -178,6 +219,7 @@ __all__ = [
     "format_csv",
     "format_table",
     "glyph",
+    "outcome_document",
     "parse_query",
     "read_timeline",
 ]
