@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -78,14 +79,22 @@ def _target_detections(
     grid: Grid, th: Thresholds, target: str, items: list[Item], leaf_of: Any
 ) -> list[Detection]:
     as_leaf = [Item(int(leaf_of[i.leaf]), i.run, i.evidence, i.failing) for i in items]
-    outages, local = _outages(grid, th, as_leaf)
+    pair_rows = [p for p, (_, name) in enumerate(grid.pairs) if name == target]
+    seen = grid.accessible[pair_rows] + grid.blocked[pair_rows] + grid.inconclusive[pair_rows]
+    countries = [grid.leaves[int(leaf_of[p])][0] for p in pair_rows]
+
+    def measuring(start: int) -> set[str]:
+        """The countries that measured ``target`` in the LOOKBACK rounds from ``start``."""
+        span = seen[:, start : start + LOOKBACK].sum(axis=1)
+        return {cc for cc, n in zip(countries, span.tolist(), strict=True) if n > 0}
+
+    outages, local = _outages(grid, th, as_leaf, measuring)
     out: list[Detection] = []
     for group in outages:
         if _enough(group, th):
             out += detections(
                 grid, EventKind.PLATFORM_OUTAGE, EVERYWHERE, group, set(), target, None
             )
-    pair_rows = [p for p, (_, name) in enumerate(grid.pairs) if name == target]
     for cc, group in by_country(grid, local).items():
         for cluster in clusters(group):
             if not _enough(cluster, th):
@@ -152,14 +161,21 @@ def _actions(grid: Grid, th: Thresholds, cluster: list[Item]) -> list[list[Item]
     return [cluster]
 
 
-def _outages(grid: Grid, th: Thresholds, items: list[Item]) -> tuple[list[list[Item]], list[Item]]:
-    """Runs starting together in ``min_countries`` countries (platform outages), with the
-    late-starting leaves of a running outage attached; and the rest, per country."""
+def _outages(
+    grid: Grid, th: Thresholds, items: list[Item], measuring: Callable[[int], set[str]]
+) -> tuple[list[list[Item]], list[Item]]:
+    """Runs starting together in ``min_countries`` countries and in at least half the
+    countries measuring the target then (platform outages: a global outage is seen from
+    everywhere at once, while two countries' censors blocking one platform, each on its own
+    time, are two blocks), with the late-starting leaves of a running outage attached; and
+    the rest, per country."""
     outages: list[list[Item]] = []
     local: list[Item] = []
     for onset_group in onset_groups(items):
         countries = {grid.leaves[i.leaf][0] for i in onset_group}
-        if len(countries) >= th.min_countries:
+        start = min(i.run.start for i in onset_group)
+        wide = 2 * len(countries) >= len(measuring(start) | countries)
+        if len(countries) >= th.min_countries and wide:
             outages.append(onset_group)
         else:
             local += onset_group
