@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,8 @@ Mask = npt.NDArray[np.bool_]
 DISPERSION = 2.0  # quasi-likelihood scale: counts of one network vary more than binomial
 LOOKBACK_BUCKETS = 12  # recent buckets whose probe count says whether a series can be judged
 SILENT_DECAY = 0.5  # belief lost per bucket in which a series was not measured at all
+BLOCK_BUCKETS = 256  # buckets of the failure counts turned time-major at a time (the working copy)
+SEASON_CELLS = 1 << 18  # buckets x series of the seasonal memory computed at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ def detect_silence(
     quiet_t = np.zeros(n_times, bool) if quiet is None else quiet
     watched_s = np.ones(n_series, bool) if watched is None else watched
     level = np.full(n_series, np.nan)  # set by the first bucket the series is heard in
-    typical_t, least_t = expectations(heard_t, day)  # the seasonal memory, for every bucket
+    typical_t, least_t = _expectations(heard_t, day)  # the seasonal memory, every bucket
     recent = np.zeros((LOOKBACK_BUCKETS, n_series))  # heard in the last buckets
     rest = np.zeros(n_series)  # the most probes heard lately, when the belief was last at zero
     base = np.zeros(n_series)  # the level when the belief was last at zero
@@ -147,29 +150,40 @@ def detect_silence(
     return belief_runs(n_series, n_times, step, th)
 
 
-def detect_failures(failed: Array, measured: Array, usable: Mask, th: Thresholds) -> list[Run]:
+class Counts2D(Protocol):
+    """(series, time) counts: a numpy array, or anything that answers ``[rows, buckets]``
+    slices the same way (failures.py computes its counts per slice, holding no full copy)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+def detect_failures(
+    failed: Counts2D, measured: Counts2D, usable: Counts2D, th: Thresholds
+) -> list[Run]:
     """Runs where a target fails far more often than its learned background rate.
 
     ``failed``/``measured`` are counts per series and bucket; ``usable`` is False where the
-    vantage's controls failed too (then a failure says nothing about the target).
+    vantage's controls failed too (then a failure says nothing about the target). They are
+    read BLOCK_BUCKETS buckets at a time (``_TimeBlocks``), as float64: a month of 1,000 pairs
+    needs no time-major copy of every series (69 MB an array).
     """
     n_series, n_times = failed.shape
-    failed_t, measured_t = np.ascontiguousarray(failed.T), np.ascontiguousarray(measured.T)
-    usable_t = np.ascontiguousarray(usable.T)
+    blocks = _TimeBlocks((failed, measured, usable), (np.float64, np.float64, np.bool_))
     p1 = th.fail_rate_blocked
     rate = np.full(n_series, th.fail_rate_floor)
     alpha = th.fail_alpha
 
     def step(t: int, belief: Array) -> Array:
-        k, n = failed_t[t], measured_t[t]
+        k, n, usable_now = blocks.at(t)
         p0 = np.minimum(np.maximum(rate, th.fail_rate_floor), p1 / 2)
         llr = (k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))) / DISPERSION
         measured_here = n > 0
         # No measurement (a shutdown, a night): the evidence fades instead of freezing, so a
         # block before a long silence and an unrelated one after it stay two runs.
-        llr = np.where(
-            measured_here & usable_t[t], llr, np.where(measured_here, 0.0, -SILENT_DECAY)
-        )
+        llr = np.where(measured_here & usable_now, llr, np.where(measured_here, 0.0, -SILENT_DECAY))
         learn = _not_open(belief, llr, th) & measured_here
         share = np.divide(k, n, out=np.zeros_like(k), where=measured_here)
         rate[:] = np.where(learn, rate + alpha * (share - rate), rate)
@@ -177,6 +191,39 @@ def detect_failures(failed: Array, measured: Array, usable: Mask, th: Thresholds
         return out
 
     return belief_runs(n_series, n_times, step, th)
+
+
+class _TimeBlocks:
+    """Bucket ``t`` of several (series, time) inputs, each read BLOCK_BUCKETS buckets at a
+    time, turned time-major (rows = buckets) and cast to its dtype: the values a full
+    transposed copy would give, holding one block."""
+
+    def __init__(self, inputs: tuple[Counts2D, ...], dtypes: tuple[Any, ...]) -> None:
+        self.inputs, self.dtypes = inputs, dtypes
+        self.lo = self.hi = 0
+        self.blocks: list[Any] = []
+
+    def at(self, t: int) -> tuple[Any, ...]:
+        if not self.lo <= t < self.hi:
+            self.lo, self.hi = t, t + BLOCK_BUCKETS
+            self.blocks = [
+                np.ascontiguousarray(np.asarray(values[:, self.lo : self.hi]).T, dtype=dtype)
+                for values, dtype in zip(self.inputs, self.dtypes, strict=True)
+            ]
+        return tuple(block[t - self.lo] for block in self.blocks)
+
+
+def _expectations(heard_t: Array, day: int) -> tuple[Array, Array]:
+    """``seasonal.expectations`` computed SEASON_CELLS at a time over groups of series (each
+    series' memory is its own, so the numbers are the same): its temporaries are a dozen
+    arrays of the input's size."""
+    n_times, n_series = heard_t.shape
+    typical, least = np.empty((n_times, n_series)), np.empty((n_times, n_series))
+    width = max(1, SEASON_CELLS // max(1, n_times))
+    for lo in range(0, n_series, width):
+        cols = slice(lo, lo + width)
+        typical[:, cols], least[:, cols] = expectations(heard_t[:, cols], day)
+    return typical, least
 
 
 def _not_open(belief: Array, llr: Array, th: Thresholds) -> Mask:
