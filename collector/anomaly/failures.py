@@ -40,13 +40,9 @@ from collector.records import EventKind
 
 def failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
     leaf_of = np.array([leaf for leaf, _ in grid.pairs], dtype=np.int64)
-    # Per-probe control judging: a probe whose own international controls all failed this
-    # round contributes nothing (each such probe takes one failed verdict out of the pair).
-    bad = grid.bad[leaf_of] if len(leaf_of) else np.zeros((0, grid.n_times))
-    raw_failed = grid.blocked + grid.inconclusive
-    measured = np.maximum(raw_failed + grid.accessible - bad, 0.0)
-    failed = np.minimum(np.maximum(raw_failed - bad, 0.0), measured)
-    usable = np.ones(measured.shape, dtype=bool)
+    measured = _PairCounts(grid, leaf_of, failed=False)
+    failed = _PairCounts(grid, leaf_of, failed=True)
+    usable = np.broadcast_to(np.True_, measured.shape)  # a view: no array of its own
     by_target: dict[str, list[Item]] = {}
     for run in judged(detect_failures(failed, measured, usable, th), judge_from):
         p, end = run.series, end_of(run, grid)
@@ -73,6 +69,29 @@ def failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
     for target, items in sorted(by_target.items()):
         out += _target_detections(grid, th, target, items, leaf_of)
     return out
+
+
+class _PairCounts:
+    """Measured or failed verdicts per pair and bucket, computed for the rows and buckets
+    asked (``[rows, buckets]``, as numpy indexes them), so no pair x time copy is kept (a
+    month of 1,000 pairs is 69 MB an array; detect_failures reads 256 buckets at a time).
+
+    Per-probe control judging: a probe whose own international controls all failed this
+    round contributes nothing (each such probe takes one failed verdict out of the pair)."""
+
+    def __init__(self, grid: Grid, leaf_of: Any, *, failed: bool) -> None:
+        self.grid, self.leaf_of, self.failed = grid, leaf_of, failed
+        self.shape = (len(leaf_of), grid.n_times)
+
+    def __getitem__(self, key: tuple[Any, Any]) -> Any:
+        rows, buckets = key
+        grid = self.grid
+        bad = grid.bad[self.leaf_of[rows], buckets]
+        raw_failed = grid.blocked[rows, buckets] + grid.inconclusive[rows, buckets]
+        measured = np.maximum(raw_failed + grid.accessible[rows, buckets] - bad, 0.0)
+        if not self.failed:
+            return measured
+        return np.minimum(np.maximum(raw_failed - bad, 0.0), measured)
 
 
 def _target_detections(
