@@ -16,6 +16,7 @@ from collector.web.html import (
     duration,
     el,
     event_title,
+    facts_table,
     probes_text,
     serialise,
     shell,
@@ -68,7 +69,6 @@ def _link(href: str, text: str) -> ET.Element:
 
 
 def _facts(main: ET.Element, e: dict[str, Any], now: datetime) -> None:
-    table = el(el(main, "section", id="facts"), "table", class_="facts")
     start = parse_time(e["start"])
     end = parse_time(e["end"]) if e["end"] else None
     lasted = duration(((end or now) - start).total_seconds())
@@ -83,10 +83,7 @@ def _facts(main: ET.Element, e: dict[str, Any], now: datetime) -> None:
         ("Standing", status_words(e)),
         ("Event id", e["id"]),
     )
-    for name, value in rows:
-        tr = el(table, "tr")
-        el(tr, "th", name, scope="row")
-        el(tr, "td", value)
+    facts_table(el(main, "section", id="facts"), "facts", rows)
 
 
 def revisions(e: dict[str, Any]) -> list[tuple[str, str]]:
@@ -118,11 +115,7 @@ def _moment(text: Any) -> str:
 def _revisions(main: ET.Element, e: dict[str, Any]) -> None:
     section = el(main, "section", id="revisions", aria_labelledby="revisions-h")
     el(section, "h2", "Revisions (UTC)", id="revisions-h")
-    table = el(section, "table", class_="revisions")
-    for name, text in revisions(e):
-        tr = el(table, "tr")
-        el(tr, "th", name, scope="row")
-        el(tr, "td", text)
+    facts_table(section, "revisions", revisions(e))
 
 
 def _evidence(main: ET.Element, evidence: dict[str, Any]) -> None:
@@ -131,18 +124,16 @@ def _evidence(main: ET.Element, evidence: dict[str, Any]) -> None:
     if not evidence:
         el(section, "p", "The detector recorded no evidence detail.", class_="hint")
         return
-    table = el(section, "table", class_="evidence")
-    shown = {k: v for k, v in evidence.items() if k not in REVISION_KEYS}
-    for name, value in sorted(shown.items()):
-        tr = el(table, "tr")
-        el(tr, "th", name.replace("_", " "), scope="row")
-        if isinstance(value, dict):
-            text = ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) or "—"
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value) or "—"
-        else:
-            text = str(value)
-        el(tr, "td", text)
+    shown = sorted((k, v) for k, v in evidence.items() if k not in REVISION_KEYS)
+    facts_table(section, "evidence", [(k.replace("_", " "), _evidence_text(v)) for k, v in shown])
+
+
+def _evidence_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) or "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)
 
 
 def ordered(event: dict[str, Any], found: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,16 @@ def data_table(parent: ET.Element, css: str, heads: tuple[str, ...]) -> ET.Eleme
     for name in heads:
         el(row, "th", name, scope="col")
     return el(node, "tbody")
+
+
+def facts_table(parent: ET.Element, css: str, rows: Iterable[tuple[str, str]]) -> ET.Element:
+    """A ``<table>`` of facts: each row headed by its name (``<th scope="row">``), one value."""
+    node = el(parent, "table", class_=css)
+    for name, value in rows:
+        tr = el(node, "tr")
+        el(tr, "th", name, scope="row")
+        el(tr, "td", value)
+    return node
 
 
 def shell(title: str, root: str) -> tuple[ET.Element, ET.Element]:

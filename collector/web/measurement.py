@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collector.web.event import probe_of
-from collector.web.html import el, serialise, shell
+from collector.web.html import el, facts_table, serialise, shell
 from probe.model import Category, Measurement, TargetRef, TestKind, Vantage, parse_time
 from probe.verdict import Assessment, judge
 
@@ -69,7 +69,6 @@ def render_measurement(record: dict[str, Any], verdict: Assessment | None) -> st
     target = record["target"]
     html, main = shell(f"Measurement: {record['test']} of {target['name']}", root)
     v = record["vantage"]
-    table = el(el(main, "section", id="summary"), "table", class_="facts")
     rows = (
         ("Target", f"{target['name']} ({target['domain']}, {target['category']})"),
         ("Test", record["test"]),
@@ -80,10 +79,7 @@ def render_measurement(record: dict[str, Any], verdict: Assessment | None) -> st
         ("Duration", f"{record['duration_ms']:.0f} ms"),
         ("Round", record["round_id"]),
     )
-    for name, value in rows:
-        tr = el(table, "tr")
-        el(tr, "th", name, scope="row")
-        el(tr, "td", value)
+    facts_table(el(main, "section", id="summary"), "facts", rows)
     section = el(main, "section", id="verdict", aria_labelledby="verdict-h")
     el(section, "h2", "The verdict, explained", id="verdict-h")
     if verdict is None:
