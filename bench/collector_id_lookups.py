@@ -27,7 +27,7 @@ from collector_ingest_records import make_measurements
 from collector.store.ids import Keyed
 from collector.store.influx import InfluxStore
 from collector.store.influxql import id_lookups
-from collector.store.points import measurement_point, point_identity
+from collector.store.points import measurement_row, row_identity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
 from tests.support.influxd import start_influxd
@@ -37,7 +37,7 @@ def _best(store: InfluxStore, sql: str, repeat: int = 3) -> tuple[float, int]:
     best, rows = float("inf"), 0
     for _ in range(repeat):
         started = time.perf_counter()
-        rows = len(store._rows(sql, method="POST"))
+        rows = len(store.http.rows(sql, method="POST"))
         best = min(best, time.perf_counter() - started)
     return best, rows
 
@@ -49,13 +49,13 @@ def main() -> None:
     print("start: load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg()))
     with start_influxd() as influxd:
         store = InfluxStore(influxd.url, database="lookups", mode="v1")
-        batch = [measurement_point(m) for m in make_measurements(500, "mine")]
-        store.write_points(batch)
-        keyed = [Keyed("measurements", i, *point_identity(p)) for i, p in enumerate(batch)]
+        batch = [measurement_row(m) for m in make_measurements(500, "mine")]
+        store.write_rows(batch)
+        keyed = [Keyed("measurements", i, *row_identity(p)) for i, p in enumerate(batch)]
         sql = "; ".join(id_lookups("probe_test", keyed))
         window = f"time >= {min(k.ns for k in keyed)} AND time <= {max(k.ns for k in keyed)}"
         mine = f'SELECT "id", "digest" FROM probe_test WHERE "probe" = \'mine\' AND {window}'
-        own = len({(p._tags["target"], p._tags["outcome"]) for p in batch})  # the batch's series
+        own = len({(p.tags["target"], p.tags["outcome"]) for p in batch})  # the batch's series
         written = 0
         for extra in sorted(args.series):
             later = timedelta(hours=3)
@@ -64,7 +64,7 @@ def main() -> None:
                 for i, m in enumerate(make_measurements(extra - written, "other"))
             ]
             for start in range(0, len(others), 5000):
-                store.write_points([measurement_point(m) for m in others[start : start + 5000]])
+                store.write_rows([measurement_row(m) for m in others[start : start + 5000]])
             written = extra
             lookup_s, rows = _best(store, sql)
             filtered_s, _ = _best(store, mine)

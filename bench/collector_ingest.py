@@ -48,7 +48,8 @@ from collector_ingest_stages import ingest_stages, print_stages, serialisers
 
 from collector.serve import tune_gc
 from collector.store.influx import InfluxStore
-from collector.store.points import line_protocol, measurement_point
+from collector.store.influx_lines import point_line
+from collector.store.points import measurement_row
 from collector.store.sqlite import SqliteStore
 from probe.model import Measurement
 
@@ -252,9 +253,15 @@ def through_api(
     per = 1e6 / max(1, count)
     busy = (cpu + store_cpu + clients_cpu) / (elapsed * (os.cpu_count() or 1))
     return ApiRun(
-        count / elapsed, count, latencies, cpu * per, refused, store_cpu * per,
-        clients_cpu * per, busy,
-    )  # fmt: skip
+        count / elapsed,
+        count,
+        latencies,
+        cpu * per,
+        refused,
+        store_cpu * per,
+        clients_cpu * per,
+        busy,
+    )
 
 
 def _post(client: httpx.Client, body: bytes) -> None:
@@ -276,7 +283,7 @@ def direct_influx(
     chunks = [points[i : i + DIRECT_BATCH] for i in range(0, total, DIRECT_BATCH)]
 
     def encode(chunk: list[Measurement]) -> bytes:
-        return "\n".join(line_protocol(measurement_point(m)) for m in chunk).encode()
+        return "\n".join(point_line(measurement_row(m)) for m in chunk).encode()
 
     store.write_line_protocol(encode(chunks[0]))  # creates the database; not timed
     queue: list[Any] = list(chunks[1:])
@@ -434,7 +441,8 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
         stage_store = InfluxStore(influxd.url, database="stages", mode="v1")
         stage_store.write_line_protocol(b"warm v=1i 1")
         batches = [make_measurements(args.batch, "stages") for _ in range(max(1, n // args.batch))]
-        clock = ingest_stages(stage_store, [make_body(b) for b in batches], "stages")
+        bodies = [make_body(b) for b in batches]
+        clock = ingest_stages(stage_store, bodies, "stages", influxd.process.pid)
         one_worker = [row[3] for row in summary if row[0] == 1]
         print_stages(clock, n // args.batch * args.batch, one_worker[0] if one_worker else None)
         serialisers(batches[:20])

@@ -3,70 +3,84 @@ process, against the same real influxd, on the same request bodies the API bench
 
 The stages are the ones ``POST /v1/measurements`` runs (collector/app.py, then
 ``InfluxStore.write_batch``): parse + validate the JSON body (pydantic), the checks beyond types,
-the wire dataclasses, the record -> ``Point`` mapping (JSON details, digest, storage time), the
-id rule's keys, the id lookup queries, the id rule itself, ``Point`` -> line protocol and the
-HTTP write. What the API run costs beyond their sum is the HTTP server and the framework
-(uvicorn, FastAPI, the thread hop, the response). CPU and wall time are both printed: the id
-lookups cost the collector little CPU but make influxd work (wall).
+the wire dataclasses, the record -> row mapping (JSON details, digest, storage time), the id
+rule's keys, the id lookup query, the id rule itself, rows -> line protocol (QuestDB's ILP
+Buffer, collector/store/influx_lines.py) and the HTTP write. What the API run costs beyond
+their sum is the HTTP server and the framework (uvicorn, FastAPI, the thread hop, the
+response). CPU and wall time are both printed, and influxd's CPU during each stage: the id
+lookup and the write are what a batch makes influxd do (a measurements-only batch marks no
+rollup bucket; ``--mix round`` batches do, recomputed off the request path).
 
-A candidate batch serialiser is timed beside the ``Point`` path on the same records:
-influxdb-client's vectorised ``DataframeSerializer`` (needs pandas, which tyndau does not
-install; the line says so when it is missing).
+The serialisers are timed side by side on the same records: influxdb-client's ``Point`` (the
+path before), QuestDB's Buffer (the path now), and influxdb-client's vectorised pandas
+``DataframeSerializer`` and influxdb3-python's Polars one where those are installed.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from collector.schema import BatchIn, batch_problems
-from collector.store.codec import day_of, dumps, record_ns
+from collector.store.codec import day_of
 from collector.store.ids import Keyed, sort_out
 from collector.store.influx import InfluxStore
-from collector.store.points import (
-    day_points,
-    digest,
-    line_protocol,
-    measurement_point,
-    point_identity,
-)
+from collector.store.influx_lines import encode, point_line
+from collector.store.points import day_rows, measurement_row, row_identity
 from probe.model import Measurement
 
 STAGES = (
     "request parsing + validation (pydantic)",
     "checks beyond types (probe, future times)",
     "model building (wire dataclasses)",
-    "point building (Point, details JSON, digest)",
-    "id rule keys (point_identity)",
-    "id/duplicate check: lookup queries",
+    "row building (tags, fields, details JSON, digest)",
+    "id rule keys (row_identity)",
+    "id/duplicate check: lookup query",
     "id/duplicate check: id rule",
-    "serialisation (Point -> line protocol)",
+    "serialisation (rows -> QuestDB ILP Buffer)",
     "HTTP write (/write)",
 )
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
 class Clock:
-    """CPU and wall seconds per stage, summed over the batches."""
+    """CPU and wall seconds per stage, summed over the batches, and influxd's CPU seconds."""
 
+    store_pid: int | None = None
     cpu: dict[str, float] = field(default_factory=dict)
     wall: dict[str, float] = field(default_factory=dict)
+    store: dict[str, float] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)  # HTTP requests to influxd
+    body_bytes: int = 0
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        store = self._store_cpu()
         cpu, wall = time.process_time(), time.perf_counter()
         yield
         self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
         self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
+        self.store[name] = self.store.get(name, 0.0) + self._store_cpu() - store
+
+    def _store_cpu(self) -> float:
+        if self.store_pid is None:
+            return 0.0
+        fields = Path(f"/proc/{self.store_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def ingest_stages(store: InfluxStore, bodies: list[bytes], probe_id: str) -> Clock:
+def ingest_stages(
+    store: InfluxStore, bodies: list[bytes], probe_id: str, store_pid: int | None = None
+) -> Clock:
     """Each body through the collector's ingest path, one stage at a time."""
-    clock, now, s = Clock(), datetime.now(UTC), STAGES
+    clock, now, s = Clock(store_pid), datetime.now(UTC), STAGES
     for body in bodies:
         with clock.stage(s[0]):
             batch = BatchIn.model_validate_json(body)
@@ -77,20 +91,23 @@ def ingest_stages(store: InfluxStore, bodies: list[bytes], probe_id: str) -> Clo
         with clock.stage(s[2]):
             models = batch.to_models()[0]
         with clock.stage(s[3]):
-            points = [measurement_point(m) for m in models]
+            rows = [measurement_row(m) for m in models]
         with clock.stage(s[4]):
-            keyed = [Keyed("measurements", i, *point_identity(p)) for i, p in enumerate(points)]
+            keyed = [Keyed("measurements", i, *row_identity(r)) for i, r in enumerate(rows)]
         with clock.stage(s[5]):
             stored, unknown = store._known.split(keyed)  # as InfluxStore.write_batch
             stored.update(store._stored(unknown, keyed))
+        clock.requests["/query"] = clock.requests.get("/query", 0) + (1 if unknown else 0)
         with clock.stage(s[6]):
             kept = sort_out(keyed, stored)
-        fresh = [points[p] for p in kept.fresh]
+        fresh = [rows[p] for p in kept.fresh]
         days = {day_of(models[p].started_at) for p in kept.fresh}
         with clock.stage(s[7]):
-            lines = "\n".join([line_protocol(p) for p in fresh + day_points(days)]).encode()
+            lines = encode(fresh + day_rows(days))
         with clock.stage(s[8]):
-            store._write_v1(lines)
+            store.http.write_v1(lines)
+        clock.requests["/write"] = clock.requests.get("/write", 0) + 1
+        clock.body_bytes += len(lines)
         store._known.remember(keyed[p] for p in kept.fresh)
     return clock
 
@@ -102,60 +119,53 @@ def print_stages(clock: Clock, count: int, api_cpu_us: float | None) -> None:
         cpu_us = 1e6 * clock.cpu[stage] / count
         wall_us = 1e6 * clock.wall[stage] / count
         share = 100 * clock.cpu[stage] / total_cpu
+        store_us = 1e6 * clock.store.get(stage, 0.0) / count
+        influxd = f", influxd {store_us:5.1f} us CPU" if store_us else ""
         print(
-            f"[breakdown]   {stage:46s} {cpu_us:7.1f} us CPU ({share:4.1f}%),"
-            f" {wall_us:8.1f} us wall"
+            f"[breakdown]   {stage:50s} {cpu_us:7.1f} us CPU ({share:4.1f}%),"
+            f" {wall_us:8.1f} us wall{influxd}"
         )
-    print(f"[breakdown]   {'sum of the stages':46s} {1e6 * total_cpu / count:7.1f} us CPU")
+    print(f"[breakdown]   {'sum of the stages':50s} {1e6 * total_cpu / count:7.1f} us CPU")
     if api_cpu_us is not None:
         rest = api_cpu_us - 1e6 * total_cpu / count
         print(
-            f"[breakdown]   {'HTTP server + framework (API run - sum)':46s} {rest:7.1f} us CPU"
+            f"[breakdown]   {'HTTP server + framework (API run - sum)':50s} {rest:7.1f} us CPU"
             f" (API run: {api_cpu_us:.1f} us per measurement)"
         )
-
-
-def _rows(models: list[Measurement]) -> list[tuple[dict[str, str], dict[str, Any], int]]:
-    """The same tags, fields and times as ``measurement_point``, without the ``Point``."""
-    rows = []
-    for m in models:
-        tags = {
-            "probe": m.probe_id,
-            "cc": m.vantage.cc,
-            "asn": str(m.vantage.asn),
-            "network": m.vantage.network,
-            "target": m.target.name,
-            "category": m.target.category.value,
-            "test": m.test.value,
-            "outcome": m.outcome,
-        }
-        ns = record_ns(m.started_at, m.id)
-        fields: dict[str, Any] = {
-            "id": m.id,
-            "duration_ms": float(m.duration_ms),
-            "probe_version": m.probe_version,
-            "domain": m.target.domain,
-            "round_id": m.round_id,
-            "details": dumps(m.details),
-        }
-        fields["digest"] = digest(ns, tags, fields)
-        rows.append((tags, fields, ns))
-    return rows
+    batches = clock.requests.get("/write", 0)
+    per_batch = ", ".join(f"{n / max(1, batches):.2f} {path}" for path, n in clock.requests.items())
+    print(
+        f"[influxd] per batch of {count // max(1, batches)}: {per_batch} (the id lookup: one"
+        f" /query of (id, probe, digest) over the batch's time windows); 1 point per measurement"
+        f" (+1 day stamp per batch), {clock.body_bytes / count:.0f} bytes of line protocol each"
+    )
 
 
 def serialisers(batches: list[list[Measurement]], repeat: int = 5) -> None:
-    """``Point`` path vs the batch serialisers of the InfluxDB clients on the same batches (the
-    best of ``repeat`` passes each, the machine being shared): influxdb-client's pandas
-    ``DataframeSerializer`` and influxdb3-python's ``PolarsDataframeSerializer``, each timed
-    only where its packages are installed; their lines are checked to be the Point lines (the
-    Polars one orders tags and fields as its columns come: compared per line as characters)."""
+    """The serialisers on the same batches (the best of ``repeat`` passes each, the machine
+    being shared): rows -> line protocol by ``Point`` (the path before) and by QuestDB's
+    Buffer (the path now; tests/collector/test_influx_lines.py checks influxd reads its lines
+    as Point's), and influxdb-client's pandas ``DataframeSerializer`` and influxdb3-python's
+    ``PolarsDataframeSerializer``, each timed only where its packages are installed; their
+    lines are checked to be the Point lines (the Polars one orders tags and fields as its
+    columns come: compared per line as characters)."""
     count = sum(len(b) for b in batches)
-    point_best = min(_cpu(lambda: [_point_lines(b) for b in batches]) for _ in range(repeat))
-    rows_best = min(_cpu(lambda: [_rows(b) for b in batches]) for _ in range(repeat))
+    rows = [[measurement_row(m) for m in b] for b in batches]
+    rows_best = min(
+        _cpu(lambda: [[measurement_row(m) for m in b] for b in batches]) for _ in range(repeat)
+    )
+    point_best = min(
+        _cpu(lambda: [[point_line(r) for r in b] for b in rows]) for _ in range(repeat)
+    )
+    buffer_best = min(_cpu(lambda: [encode(b) for b in rows]) for _ in range(repeat))
     print(
-        f"[serialiser] Point + to_line_protocol: {1e6 * point_best / count:.1f} us CPU per"
-        f" measurement (records -> line protocol, batches of {len(batches[0])}); the tags and"
-        f" fields alone (no Point): {1e6 * rows_best / count:.1f} us"
+        f"[serialiser] records -> rows (tags, fields, details JSON, digest):"
+        f" {1e6 * rows_best / count:.1f} us CPU per measurement (batches of {len(batches[0])})"
+    )
+    print(
+        f"[serialiser] rows -> line protocol: influxdb-client Point {1e6 * point_best / count:.1f}"
+        f" us, QuestDB ILP Buffer (questdb {_questdb_version()}) {1e6 * buffer_best / count:.1f} us"
+        f" per measurement: {point_best / buffer_best:.1f}x"
     )
     for name, make in (("pandas", _pandas_lines), ("polars", _polars_lines)):
         try:
@@ -174,20 +184,27 @@ def serialisers(batches: list[list[Measurement]], repeat: int = 5) -> None:
 
         best = min(_cpu(run) for _ in range(repeat))
         print(
-            f"[serialiser] {version}: {1e6 * best / count:.1f} us CPU per measurement, the same"
-            f" points; {point_best / best:.2f}x the Point path's speed"
+            f"[serialiser] {version}: {1e6 * best / count:.1f} us CPU per measurement (records ->"
+            f" line protocol), the same points; {(rows_best + point_best) / best:.2f}x the Point"
+            " path's speed"
         )
+
+
+def _questdb_version() -> str:
+    from importlib.metadata import version
+
+    return version("questdb")
 
 
 Lines = Callable[[list[Measurement]], list[str]]
 
 
 def _columns(models: list[Measurement]) -> tuple[dict[str, list[Any]], list[str]]:
-    rows = _rows(models)
-    tags, fields, _ = rows[0]
-    columns: dict[str, list[Any]] = {k: [r[0][k] for r in rows] for k in tags}
-    columns.update({k: [r[1][k] for r in rows] for k in fields})
-    columns["_time"] = [r[2] for r in rows]
+    rows = [measurement_row(m) for m in models]
+    tags, fields = rows[0].tags, rows[0].fields
+    columns: dict[str, list[Any]] = {k: [r.tags[k] for r in rows] for k in tags}
+    columns.update({k: [r.fields[k] for r in rows] for k in fields})
+    columns["_time"] = [r.ns for r in rows]
     return columns, list(tags)
 
 
@@ -235,7 +252,7 @@ def _polars_lines() -> tuple[Lines, str]:
 
 
 def _point_lines(models: list[Measurement]) -> list[str]:
-    return [line_protocol(measurement_point(m)) for m in models]
+    return [point_line(measurement_row(m)) for m in models]
 
 
 def _cpu(step: Callable[[], Any]) -> float:

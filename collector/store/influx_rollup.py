@@ -17,13 +17,11 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from influxdb_client.client.write.point import Point
-
 from collector.records import HeartbeatBucket, VerdictBucket
 from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeats, fold_verdicts
 from collector.store.codec import from_ns
 from collector.store.influxql import quote
-from collector.store.points import make_point
+from collector.store.points import Row
 from collector.store.rollup import BASE_NS, BASE_S
 
 VERDICT_ROLLUP = "rollup_verdict"
@@ -75,7 +73,7 @@ def conditions(marked: Iterable[tuple[Leaf, int]]) -> list[str]:
     return out
 
 
-def verdict_points(condition: str, query: Query) -> list[Point]:
+def verdict_rows(condition: str, query: Query) -> list[Row]:
     """Rollup points of every verdict series with raw points matching ``condition``."""
     if not condition:
         return []
@@ -87,10 +85,10 @@ def verdict_points(condition: str, query: Query) -> list[Point]:
     buckets = fold_verdicts(
         [_verdict_count(tags, row) for tags, rows in query(sql) for row in rows]
     )
-    return [_verdict_point(b) for b in buckets]
+    return [_verdict_row(b) for b in buckets]
 
 
-def heartbeat_points(condition: str, query: Query) -> list[Point]:
+def heartbeat_rows(condition: str, query: Query) -> list[Row]:
     if not condition:
         return []
     sql = (
@@ -98,12 +96,19 @@ def heartbeat_points(condition: str, query: Query) -> list[Point]:
         f' GROUP BY time({BASE_S}s), "cc", "asn", "network", "probe" fill(none)'
     )
     counts = [
-        HeartbeatCount(t.get("cc", ""), _int(t.get("asn", "0")), t.get("network", ""),
-                       int(row[0]), t.get("probe", ""), int(row[1]))
-        for t, rows in query(sql) for row in rows
-    ]  # fmt: skip
+        HeartbeatCount(
+            t.get("cc", ""),
+            _int(t.get("asn", "0")),
+            t.get("network", ""),
+            int(row[0]),
+            t.get("probe", ""),
+            int(row[1]),
+        )
+        for t, rows in query(sql)
+        for row in rows
+    ]
     return [
-        make_point(
+        Row(
             HEARTBEAT_ROLLUP,
             {"cc": b.cc, "asn": str(b.asn), "network": b.network},
             {"heartbeats": b.heartbeats, "probes": b.probes},
@@ -123,21 +128,38 @@ def _verdict_count(tags: dict[str, str], row: list[Any]) -> VerdictCount:
         tags.get(d, "") for d in _V_DIMS
     )
     return VerdictCount(
-        cc, _int(asn), network, target, category, int(row[0]), verdict, method, reason, probe,
+        cc,
+        _int(asn),
+        network,
+        target,
+        category,
+        int(row[0]),
+        verdict,
+        method,
+        reason,
+        probe,
         int(row[1]),
-    )  # fmt: skip
+    )
 
 
-def _verdict_point(b: VerdictBucket) -> Point:
-    tags = {"cc": b.cc, "asn": str(b.asn), "network": b.network, "target": b.target,
-            "category": b.category}  # fmt: skip
+def _verdict_row(b: VerdictBucket) -> Row:
+    tags = {
+        "cc": b.cc,
+        "asn": str(b.asn),
+        "network": b.network,
+        "target": b.target,
+        "category": b.category,
+    }
     fields: dict[str, Any] = {
-        "accessible": b.accessible, "blocked": b.blocked, "offline": b.offline,
-        "inconclusive": b.inconclusive, "probes": b.probes,
+        "accessible": b.accessible,
+        "blocked": b.blocked,
+        "offline": b.offline,
+        "inconclusive": b.inconclusive,
+        "probes": b.probes,
         "methods": json.dumps(b.methods, sort_keys=True),
         "reasons": json.dumps(b.reasons, sort_keys=True),
-    }  # fmt: skip
-    return make_point(VERDICT_ROLLUP, tags, fields, _ns(b))
+    }
+    return Row(VERDICT_ROLLUP, tags, fields, _ns(b))
 
 
 def read_verdicts(
@@ -154,15 +176,23 @@ def read_verdicts(
     )
     out = [
         VerdictBucket(
-            cc=t.get("cc", ""), asn=_int(t.get("asn", "0")), network=t.get("network", ""),
-            target=t.get("target", ""), category=t.get("category", ""),
-            start=from_ns(int(row[0])), accessible=int(row[1]), blocked=int(row[2]),
-            offline=int(row[3]), inconclusive=int(row[4]), probes=int(row[5]),
-            methods=json.loads(row[6] or "{}"), reasons=json.loads(row[7] or "{}"),
+            cc=t.get("cc", ""),
+            asn=_int(t.get("asn", "0")),
+            network=t.get("network", ""),
+            target=t.get("target", ""),
+            category=t.get("category", ""),
+            start=from_ns(int(row[0])),
+            accessible=int(row[1]),
+            blocked=int(row[2]),
+            offline=int(row[3]),
+            inconclusive=int(row[4]),
+            probes=int(row[5]),
+            methods=json.loads(row[6] or "{}"),
+            reasons=json.loads(row[7] or "{}"),
         )
         for t, rows in query(sql)
         for row in rows
-    ]  # fmt: skip
+    ]
     out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network, b.target))
     return out
 
@@ -178,11 +208,17 @@ def read_heartbeats(
         ' GROUP BY "cc", "asn", "network"'
     )
     out = [
-        HeartbeatBucket(t.get("cc", ""), _int(t.get("asn", "0")), t.get("network", ""),
-                        from_ns(int(row[0])), int(row[2]), int(row[1]))
+        HeartbeatBucket(
+            t.get("cc", ""),
+            _int(t.get("asn", "0")),
+            t.get("network", ""),
+            from_ns(int(row[0])),
+            int(row[2]),
+            int(row[1]),
+        )
         for t, rows in query(sql)
         for row in rows
-    ]  # fmt: skip
+    ]
     out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network))
     return out
 

@@ -1,8 +1,9 @@
-"""The InfluxDB schema as points: which record fields become tags, fields and the timestamp.
+"""The InfluxDB schema as rows: which record fields become tags, fields and the timestamp.
 
-Line protocol is built only by influxdb-client's ``Point`` (escaping included), never by hand.
-The mapping is documented in docs/data.md; ``measurement_from_row`` reads a point back into the
-wire form, so raw measurements survive a round trip exactly.
+A ``Row`` is one point before serialisation: line protocol is made from rows only by the
+libraries' serialisers (collector/store/influx_lines.py), never by hand. The mapping is
+documented in docs/data.md; ``measurement_from_row`` reads a point back into the wire form, so
+raw measurements survive a round trip exactly.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
-from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
 from collector.records import Event
@@ -26,15 +26,13 @@ DAY_MEASUREMENT = "collector_day"
 Fields = dict[str, float | int | str]
 
 
-def make_point(measurement: str, tags: dict[str, str], fields: Fields, ns: int) -> Point:
-    """The one place points are built: influxdb-client escapes tags, fields and names."""
-    point = Point(measurement)  # type: ignore[no-untyped-call]
-    for key, value in tags.items():
-        point.tag(key, value)  # type: ignore[no-untyped-call]
-    for key, field_value in fields.items():
-        point.field(key, field_value)  # type: ignore[no-untyped-call]
-    point.time(ns, NS)  # type: ignore[no-untyped-call]
-    return point
+class Row(NamedTuple):
+    """One point: its measurement, tags, fields and time (integer nanoseconds)."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: Fields
+    ns: int
 
 
 def digest(*values: object) -> str:
@@ -43,22 +41,13 @@ def digest(*values: object) -> str:
     return hashlib.blake2b(repr(values).encode(), digest_size=8).hexdigest()
 
 
-def point_identity(point: Point) -> tuple[str, str, str, int]:
-    """(id, probe, digest, ns) of a record's point, as built by the functions below."""
-    tags: dict[str, str] = point._tags
-    fields: Fields = point._fields
-    ns = point._time
-    if not isinstance(ns, int):
-        raise TypeError("record points carry integer nanoseconds")
-    return str(fields["id"]), tags["probe"], str(fields["digest"]), ns
+def row_identity(row: Row) -> tuple[str, str, str, int]:
+    """(id, probe, digest, ns) of a record's row, as built by the functions below."""
+    fields = row.fields
+    return str(fields["id"]), row.tags["probe"], str(fields["digest"]), row.ns
 
 
-def line_protocol(point: Point) -> str:
-    text: str = point.to_line_protocol()  # type: ignore[no-untyped-call]
-    return text
-
-
-def measurement_point(m: Measurement) -> Point:
+def measurement_row(m: Measurement) -> Row:
     """Tags: the dimensions; fields: numbers, ids and the details as JSON (docs/data.md).
 
     The hot path of ingest: tags are one dict literal (``_vantage_tags`` as its first four).
@@ -84,7 +73,7 @@ def measurement_point(m: Measurement) -> Point:
         "details": dumps(m.details),
     }
     fields["digest"] = digest(ns, tags, fields)
-    return make_point("probe_test", tags, fields, ns)
+    return Row("probe_test", tags, fields, ns)
 
 
 def measurement_from_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +94,7 @@ def measurement_from_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def verdict_point(v: Verdict) -> Point:
+def verdict_row(v: Verdict) -> Row:
     tags = _vantage_tags(v) | {
         "target": v.target.name,
         "category": v.target.category.value,
@@ -125,10 +114,10 @@ def verdict_point(v: Verdict) -> Point:
     }
     ns = record_ns(v.at, v.id)
     fields["digest"] = digest(ns, tags, fields)
-    return make_point("probe_verdict", tags, fields, ns)
+    return Row("probe_verdict", tags, fields, ns)
 
 
-def heartbeat_point(h: Heartbeat) -> Point:
+def heartbeat_row(h: Heartbeat) -> Row:
     fields: Fields = {
         "id": h.id,
         "probe_version": h.probe_version,
@@ -138,13 +127,13 @@ def heartbeat_point(h: Heartbeat) -> Point:
     }
     ns, tags = record_ns(h.at, h.id), _vantage_tags(h)
     fields["digest"] = digest(ns, tags, fields)
-    return make_point("probe_heartbeat", tags, fields, ns)
+    return Row("probe_heartbeat", tags, fields, ns)
 
 
-def event_point(e: Event) -> Point:
+def event_row(e: Event) -> Row:
     tags = {"event": e.id, "kind": e.kind.value, "cc": e.scope.cc}
     fields: Fields = {"record": dumps(event_to_dict(e)), "written_ns": time.time_ns()}
-    return make_point("anomaly_event", tags, fields, to_ns(e.start))
+    return Row("anomaly_event", tags, fields, to_ns(e.start))
 
 
 def _vantage_tags(record: Measurement | Verdict | Heartbeat) -> dict[str, str]:
@@ -156,7 +145,7 @@ def _vantage_tags(record: Measurement | Verdict | Heartbeat) -> dict[str, str]:
     }
 
 
-def enrolment_point(e: Enrolment) -> Point:
+def enrolment_row(e: Enrolment) -> Row:
     """One point per enrolment at its creation time: a rewrite (revocation) overwrites it."""
     fields: Fields = {
         "note": e.note,
@@ -165,15 +154,13 @@ def enrolment_point(e: Enrolment) -> Point:
         "expires_ns": to_ns(e.expires),
         "revoked": int(e.revoked),
     }
-    return make_point(
-        "collector_enrolment", {"enrolment": e.enrolment_id}, fields, to_ns(e.created)
-    )
+    return Row("collector_enrolment", {"enrolment": e.enrolment_id}, fields, to_ns(e.created))
 
 
-def day_points(days: set[int]) -> list[Point]:
+def day_rows(days: set[int]) -> list[Row]:
     """The day stamps of a write (see ``Store.day_stamps``): one point per day touched (day
     start, epoch seconds) with no tags, so each write into a day overwrites that day's stamp."""
     return [
-        make_point(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
+        Row(DAY_MEASUREMENT, {}, {"stamp": new_stamp()}, day * 1_000_000_000)
         for day in sorted(days)
     ]

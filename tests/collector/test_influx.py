@@ -69,7 +69,7 @@ def _influx_cli(server: InfluxServer, database: str, query: str) -> dict[str, An
 def test_auto_mode_picks_v1_on_influxdb_1_6(influx: tuple[InfluxStore, str]) -> None:
     store, _ = influx
     store.ping()
-    assert store._write_mode() == "v1"
+    assert store.http.write_mode() == "v1"
 
 
 def test_points_read_back_by_the_influx_cli(
