@@ -79,6 +79,7 @@ CORES = (
     "collector.pseudonym",
     "collector.signals",
     "collector.timeaxis",
+    "collector.lanes",
     "collector.anomaly.seasonal",
     "collector.anomaly.detect",
     "collector.anomaly.thresholds",

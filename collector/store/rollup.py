@@ -148,12 +148,21 @@ def verdict_buckets(
         cc, asn, network, target, category = series[key]
         out.append(
             VerdictBucket(
-                cc=cc, asn=asn, network=network, target=target, category=category,
-                start=starts[ns], accessible=counts[0], blocked=counts[1], offline=counts[2],
-                inconclusive=counts[3], probes=probes, methods=dict(methods.get((key, ns), {})),
+                cc=cc,
+                asn=asn,
+                network=network,
+                target=target,
+                category=category,
+                start=starts[ns],
+                accessible=counts[0],
+                blocked=counts[1],
+                offline=counts[2],
+                inconclusive=counts[3],
+                probes=probes,
+                methods=dict(methods.get((key, ns), {})),
                 reasons=dict(reasons.get((key, ns), {})),
             )
-        )  # fmt: skip
+        )
     out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network, b.target))
     return out
 
