@@ -20,6 +20,7 @@ from collector.availability import Series
 from collector.lanes import assign_lanes
 from collector.palette import LOOKS, CellState, cell_state
 from collector.records import Event
+from collector.signals import up_and_share
 from probe.model import format_minute, parse_time
 
 ACCESSIBLE_COLOUR = LOOKS[CellState.ACCESSIBLE].colour
@@ -242,8 +243,7 @@ def strip_of(points: Sequence[tuple[datetime, int, int, int]]) -> tuple[StripPoi
         slot[2] += total
     out = []
     for start, (probes, offline, total) in sorted(acc.items()):
-        share = None if total == 0 else offline / total
-        up = probes if share is None else round(probes * (1 - share))
+        up, share = up_and_share(probes, offline, total)
         out.append(StripPoint(start, probes, up, share))
     return tuple(out)
 

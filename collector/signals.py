@@ -54,6 +54,13 @@ class Signals:
 _Key = tuple[int | None, str]
 
 
+def up_and_share(measured: int, offline: int, total: int) -> tuple[int, float | None]:
+    """Probes up (``measured`` x (1 - offline share)) and the offline share of ``total`` verdicts
+    (None: no verdict at all): the one formula of the signals and of the chart's strip."""
+    share = None if total == 0 else offline / total
+    return (measured if share is None else round(measured * (1 - share))), share
+
+
 def signals(
     verdicts: Sequence[VerdictBucket],
     heartbeats: Sequence[HeartbeatBucket],
@@ -95,8 +102,7 @@ def _grouped(
         for start in starts:
             measured = sum(best[key].get(start, {}).values())
             off, total = offline[key].get(start, (0, 0))
-            share = None if total == 0 else off / total
-            up = measured if share is None else round(measured * (1 - share))
+            up, share = up_and_share(measured, off, total)
             points.append(SignalPoint(start, heard[key].get(start, 0), measured, up, share))
         expected = max((max(p.heard, p.measured) for p in points), default=0)
         out.append(Signals(key[1], key[0], expected, tuple(points)))
