@@ -60,7 +60,10 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
     )
     items: list[Item] = []
     pooled: list[tuple[Leaf, Item]] = []
-    for run in judged(runs, judge_from):
+    # buckets of each series' runs already found to be events: not its probes' own habits
+    events_at = np.zeros(up.shape, dtype=bool)
+    kept = {id(r) for r in judged(runs, judge_from)}
+    for run in sorted(runs, key=lambda r: r.start):
         s, end = run.series, end_of(run, grid)
         before = heard[s, max(0, run.start - LOOKBACK) : run.start]
         probes = int(before.max()) if before.size else 0
@@ -84,10 +87,13 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
             continue  # some of a group or pool gone quiet, some still up, none saying offline
         series = (up[s], down[s], heard[s])
         outlasted = _beyond_chance(
-            run, end, probes, series, th, day, judge_from, int(watched.sum())
+            run, end, probes, series, th, day, judge_from, int(watched.sum()), events_at[s]
         )
         if outlasted is None:
             continue  # as likely as not a chance coincidence of this group's own dropouts
+        events_at[s, run.start : end] = True
+        if id(run) not in kept:
+            continue  # ended before the evaluated range: remembered, not reported
         paged = replace(run, opened=outlasted)
         if s < n:
             items.append(Item(s, paged, evidence))
@@ -146,6 +152,7 @@ def _beyond_chance(
     day: int,
     judged: int,
     n_series: int,
+    events_at: Any,
 ) -> int | None:
     """The bucket from which a run is more than its probes' own dropouts meeting by chance
     (``chance.chance_rounds``), or None if it does not last that long. Probes that said
@@ -156,7 +163,12 @@ def _beyond_chance(
     this hour yesterday is not read is not judged again (None): the cycles that saw it begin
     read that hour and did not page it, or its event is open and the window reaches back to
     it; on less history it would pass and page, be retracted, and page again (the flapping of
-    a short lookback). Runs whose probes said offline are judged on what is read."""
+    a short lookback). Runs whose probes said offline are judged on what is read.
+
+    ``events_at``: the buckets of this series' earlier runs that were events. Their dropouts
+    are not read as the probes' habits: yesterday's cut at this hour (Myanmar's nightly cuts,
+    Iran's daily mobile curfews) does not make tonight's look like chance, as the level and
+    failure rate do not learn while an event is open."""
     up, down, heard = series
     first = down[run.start : run.start + SIMULTANEOUS + 1]
     reported = first.max(initial=0.0) >= th.min_probes
@@ -164,7 +176,7 @@ def _beyond_chance(
         return None
     read = heard[max(0, run.start - day - AROUND) : run.start]
     group = max(probes, int(read.max(initial=0.0)))
-    signal = down if reported else np.maximum(group - up, 0.0)
+    signal = np.where(events_at, 0.0, down if reported else np.maximum(group - up, 0.0))
     k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
     together_k = min(round(k), probes)
     rounds = chance_rounds(
