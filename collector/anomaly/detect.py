@@ -100,12 +100,12 @@ def detect_silence(
     this time of day.
     """
     n_series, n_times = up.shape
-    up_t, heard_t = np.ascontiguousarray(up.T), np.ascontiguousarray(heard.T)  # rows = buckets
-    down_t = np.zeros_like(up_t) if down is None else np.ascontiguousarray(down.T)
+    none_down = np.broadcast_to(np.zeros((), up.dtype), up.shape)
+    blocks = _TimeBlocks((up, heard, none_down if down is None else down), (None, None, None))
     quiet_t = np.zeros(n_times, bool) if quiet is None else quiet
     watched_s = np.ones(n_series, bool) if watched is None else watched
     level = np.full(n_series, np.nan)  # set by the first bucket the series is heard in
-    typical_t, least_t = _expectations(heard_t, day)  # the seasonal memory, every bucket
+    typical_t, least_t = _expectations(heard.T, day)  # the seasonal memory, every bucket
     recent = np.zeros((LOOKBACK_BUCKETS, n_series))  # heard in the last buckets
     rest = np.zeros(n_series)  # the most probes heard lately, when the belief was last at zero
     base = np.zeros(n_series)  # the level when the belief was last at zero
@@ -113,12 +113,13 @@ def detect_silence(
     log_silent = np.log((1 - th.down_rate) / (1 - th.up_rate))
 
     def step(t: int, belief: Array) -> Array:
+        up_now, heard_now, down_now = blocks.at(t)
         typical, least = typical_t[t], least_t[t]
         # silence alone is judged against the quietest recent day at this hour, reports
         # (offline, cut from abroad) against the typical one
-        seasonal = np.where(down_t[t] > 0, typical, least)
-        first = np.isnan(level) & (heard_t[t] > 0)
-        level[first] = up_t[t][first]
+        seasonal = np.where(down_now > 0, typical, least)
+        first = np.isnan(level) & (heard_now > 0)
+        level[first] = up_now[first]
         known = ~np.isnan(level)
         now = np.where(known, level, 0.0)
         # while the belief rises, expect the level it had when it left zero: the level keeps
@@ -128,9 +129,9 @@ def detect_silence(
         expected = np.minimum(lvl, np.where(np.isfinite(seasonal), seasonal, lvl))
         if expected_out is not None:
             expected_out[:, t] = expected
-        k = up_t[t]  # more probes than expected is evidence of normal too
+        k = up_now  # more probes than expected is evidence of normal too
         missing = np.maximum(expected - k, 0.0)
-        reported = np.minimum(down_t[t], missing)  # said so: offline or cut from abroad
+        reported = np.minimum(down_now, missing)  # said so: offline or cut from abroad
         if quiet_t[t]:  # a collector-side gap: only what was reported counts
             missing = reported
         share = np.divide(reported, missing, out=np.zeros_like(missing), where=missing > 0)
@@ -138,12 +139,12 @@ def detect_silence(
         llr = (k * log_down + missing * log_silent) * scale
         # Enough probes to judge: as many as were heard lately before the belief began to
         # rise (counts, so a two-probe network qualifies from its first hour), or on past days.
-        recent[t % LOOKBACK_BUCKETS] = heard_t[t]
+        recent[t % LOOKBACK_BUCKETS] = heard_now
         rest[:] = np.where(belief <= 0, recent.max(axis=0), rest)
         enough = np.maximum(rest, np.where(np.isfinite(seasonal), seasonal, 0)) >= th.min_probes
         llr = np.where(enough & known & watched_s, llr, 0.0)
         learn = known & _not_open(belief, llr, th)
-        level[:] = np.where(learn, now + th.baseline_alpha * (up_t[t] - now), level)
+        level[:] = np.where(learn, now + th.baseline_alpha * (up_now - now), level)
         out: Array = llr
         return out
 
@@ -195,8 +196,8 @@ def detect_failures(
 
 class _TimeBlocks:
     """Bucket ``t`` of several (series, time) inputs, each read BLOCK_BUCKETS buckets at a
-    time, turned time-major (rows = buckets) and cast to its dtype: the values a full
-    transposed copy would give, holding one block."""
+    time, turned time-major (rows = buckets) and cast to its dtype (None: its own): the values
+    a full transposed copy would give, holding one block."""
 
     def __init__(self, inputs: tuple[Counts2D, ...], dtypes: tuple[Any, ...]) -> None:
         self.inputs, self.dtypes = inputs, dtypes
