@@ -115,6 +115,8 @@ def _site_body(name: str, site: SiteConfig, www: Path, domains: Mapping[str, str
         lines.append(f"    location = /index.html {{ root {www}/{name}-large; }}")
     if site.redirect == "broken":
         lines.append('    location = / { return 302 "https://"; }')
+    elif site.redirect == "loop":  # /, /r/, /r/r/, ... (OONI's /redirect/15 never ends here)
+        lines.append("    location / { return 302 $scheme://$host/r$uri; }")
     elif site.redirect not in ("none", "www"):
         lines.append(f"    location = / {{ return 302 $scheme://{domains[site.redirect]}/; }}")
     return lines

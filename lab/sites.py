@@ -16,7 +16,7 @@ from probe.configfile import ConfigError, Section
 
 CERTIFICATES = ("valid", "expired", "wrong-name", "untrusted")
 PAGES = ("home", "challenge", "large")
-FIXED_REDIRECTS = ("none", "www", "broken")
+FIXED_REDIRECTS = ("none", "www", "broken", "loop")
 DNS_ANSWERS = ("ok", "nxdomain", "nodata", "localhost")
 OUTAGES = ("no", "refuse", "timeout")
 # The hosting provider's name in a "wrong-name" certificate: valid, lab-signed, for another site.
@@ -30,7 +30,8 @@ class SiteConfig:
 
     certificate: str = "valid"  # expired / wrong-name (both lab-CA-signed) / untrusted (other CA)
     page: str = "home"  # challenge: 403 bot-challenge page; large: a 4 MiB page
-    redirect: str = "none"  # www: 301 to www.DOMAIN; broken: Location "https://"; or a target
+    # www: 301 to www.DOMAIN; broken: Location "https://"; loop: 302s without end; or a target
+    redirect: str = "none"
     dns: str = "ok"  # the authoritative answer for every name of the site
     down: str = "no"  # refuse: TCP reset on 80/443; timeout: dropped (for everyone)
     addresses: int = 1  # 2: DNS publishes the site's second address too
