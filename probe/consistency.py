@@ -10,16 +10,26 @@ import ipaddress
 from collections.abc import Iterable
 
 
-def consistency_of(addresses: Iterable[str], control: frozenset[str]) -> str:
+def consistency_of(
+    addresses: Iterable[str], control: frozenset[str], *, name_gone: bool = False
+) -> str:
     """Consistent when an address, or its /24 (IPv4) or /48 (IPv6), is in the control's answer.
 
     Same-network matching follows OONI Web Connectivity, which accepts answers in the same ASN; we
     have no ASN database on a small probe, so the covering prefix stands in for it. TLS validation
     of the answer for the name is checked later by the verdict (a CDN answer validates).
+
+    ``name_gone``: the control endpoint (OONI's test helper) finds no address for the name
+    (NXDOMAIN, or NOERROR without one): any address answered here is inconsistent, whatever
+    else vouches for it (OONI's classic analysis: "successful lookups, and the control resolved
+    nothing"); the verdict still drops the flag when the address validates for the name.
     """
+    ours = set(addresses)
+    if name_gone and ours:
+        return "inconsistent"
     if not control:
         return "unknown"
-    ours = {_prefix(a) for a in addresses}
+    ours = {_prefix(a) for a in ours}
     theirs = {_prefix(a) for a in control}
     return "consistent" if ours & theirs else "inconsistent"
 

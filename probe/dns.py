@@ -322,14 +322,18 @@ def classify(
     allow: Iterable[Network] = (),
     blockpage_addresses: frozenset[str] = frozenset(),
     control_addresses: frozenset[str] = frozenset(),
+    name_gone: bool = False,
 ) -> DnsFindings:
-    """Judge one lookup: injected, bogon, known blockpage address, or inconsistent with control."""
+    """Judge one lookup: injected, bogon, known blockpage address, or inconsistent with control.
+
+    ``control_addresses``: what independent views answered (the control endpoint's, encrypted
+    resolvers'); ``name_gone``: the control endpoint finds no address for the name at all."""
     if found.failure is not None:
         return DnsFindings(found.failure)
     allowed = tuple(allow)
     bogons = tuple(a for a in found.addresses if is_bogon(a, allow=allowed))
     blockpages = tuple(a for a in found.addresses if a in blockpage_addresses)
-    consistency = consistency_of(found.addresses, control_addresses)
+    consistency = consistency_of(found.addresses, control_addresses, name_gone=name_gone)
     if found.extra_answers:
         outcome: str = Failure.DNS_INJECTED
     elif bogons:

@@ -39,6 +39,8 @@ class Failure(StrEnum):
     SSL_FAILED_HANDSHAKE = "ssl_failed_handshake"
     # TLS (tyndau's own)
     SSL_INTERCEPTED = "ssl_intercepted"
+    # HTTP (OONI names): a 3xx whose Location names no host to follow (ooni/probe#2628)
+    HTTP_INVALID_REDIRECT_LOCATION = "http_invalid_redirect_location_host"
     # HTTP (tyndau's own)
     HTTP_BLOCKPAGE = "http_blockpage"
     HTTP_INVALID_RESPONSE = "http_invalid_response"

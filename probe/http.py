@@ -26,6 +26,7 @@ from probe.failures import Failure
 from probe.tls import map_tls_exception
 
 MAX_REDIRECTS = 10  # OONI's netx follows up to 10 (Go's net/http default)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 KEEP_BYTES = 64 * 1024  # head of the body kept for the title and blockpage fingerprints
 MAX_BODY_BYTES = 2 * 1024 * 1024
 SELECTED_HEADERS = ("server", "location", "content-type", "content-length", "via")
@@ -215,14 +216,37 @@ async def fetch(
                     via = await pin(hop)
                 await _get_once(client, current, via, max_bytes, progress)
                 location = progress.headers.get("location")
-                if progress.status not in {301, 302, 303, 307, 308} or not location:
+                if progress.status not in REDIRECT_STATUSES or not location:
                     failure = Failure.HTTP_BODY_TOO_LARGE if progress.truncated else None
                     return progress.result(failure, None, redirects)
-                current = urljoin(current, location)
+                following = redirect_target(current, location)
+                if following is None:  # the 3xx is the chain's end: kept, status and all
+                    why = f"redirect Location {location!r} names no http(s) host to follow"
+                    return progress.result(Failure.HTTP_INVALID_REDIRECT_LOCATION, why, redirects)
+                current = following
                 redirects.append(current)
             return progress.result(Failure.HTTP_TOO_MANY_REDIRECTS, None, redirects)
     except Exception as exc:  # every failure becomes data through the one mapping
         return progress.result(map_http_exception(exc), raw_text(exc), redirects)
+
+
+def redirect_target(current: str, location: str) -> str | None:
+    """The URL a Location header sends to, or None when it cannot be followed.
+
+    RFC 3986 section 5.2, strictly, as Go's ``url.ResolveReference`` (OONI's client): a reference
+    with a scheme is absolute, so ``https://`` is a URL with no host, not the current one
+    (Python's ``urljoin`` resolves it to ``current``, and the chain would loop). Only http(s)
+    URLs with a host are followed.
+    """
+    try:
+        target = location if urlsplit(location).scheme else urljoin(current, location)
+        parts = urlsplit(target)
+        host = parts.hostname
+    except ValueError:  # "http://[::1" and the like
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not host:
+        return None
+    return target
 
 
 async def _get_once(

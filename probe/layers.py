@@ -168,8 +168,9 @@ def _bogon_seen_elsewhere(
     measurements: Sequence[Measurement], seen: DnsEvidence, others: Sequence[Measurement]
 ) -> list[str]:
     """The primary's bogons that every independent view returns too (none when there is no
-    independent view): then the name itself points there, for everyone."""
-    views = [set(dns_of(m).answers) for m in others]
+    independent view): then the name itself points there, for everyone. Independent: the
+    control endpoint and encrypted resolvers (a cleartext one may carry the same forgery)."""
+    views = [set(dns_of(m).answers) for m in others if dns_of(m).encrypted]
     control = control_of(measurements)
     if control is not None and control.dns_failure is None:
         views.append(set(control.addresses) | {r.address for r in control.refused})
@@ -292,25 +293,48 @@ def certificate_judgement(m: Measurement, control: ControlResult | None) -> Find
     )
 
 
-def http_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None:
-    """Per scheme: a finding only when no GET of that scheme worked through any address.
+def answered(m: Measurement) -> bool:
+    """The test worked, or a GET got its status line and then ran out of time (slow, not
+    missing: for the throughput test to judge)."""
+    return m.outcome in HARMLESS or slow_not_missing(m)
 
-    An https GET whose answer could not be used (``http_invalid_response``: a broken redirect,
-    a malformed reply) from an address that completed a handshake validated for the name is the
-    site's own fault: a Caveat, unless another GET shows interference.
+
+def unfollowable_own_redirect(m: Measurement) -> bool:
+    """A 3xx whose Location names no host (``http_invalid_redirect_location_host``), answered by
+    the site itself: over https (the GET validated the certificate for the name, so no one on
+    the path wrote it), or in cleartext matching an independent view of the page (ts-017's HTTP
+    diff; a cleartext 3xx unlike the control's is ``http_diff_from_control`` instead). A
+    cleartext one with nothing to compare it with proves nothing: a censor can answer a 302.
+    Like a redirect loop (OONI's redirectWithMoreThanTenRedirects: accessible and blocking both
+    false) it is the site's answer leading nowhere: neither a block nor the page."""
+    if m.outcome != Failure.HTTP_INVALID_REDIRECT_LOCATION:
+        return False
+    page = http_of(m)
+    if page.status is None or not 300 <= page.status < 400:
+        return False
+    return page.secure or page.diff_differs is False
+
+
+def http_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None:
+    """Per scheme: a finding only when no GET of that scheme got an answer through any address.
+
+    An https GET whose answer could not be used (``http_invalid_response``: a malformed reply;
+    ``http_too_many_redirects``: a redirect loop) from an address that completed a handshake
+    validated for the name, or the site's own redirect to nowhere (``unfollowable_own_redirect``)
+    is the site's own fault: a Caveat, unless another GET shows interference.
     """
     gets = of(measurements, TestKind.HTTP)
     caveat: Caveat | None = None
     for secure in (True, False):
         group = [m for m in gets if http_of(m).secure is secure]
-        if any(m.outcome in HARMLESS or slow_not_missing(m) for m in group):
+        if any(answered(m) for m in group):
             continue
         for m in group:
             page = http_of(m)
             reason = _HTTP_REASONS.get(m.outcome)
             if reason is None and page.redirects:
                 reason = _HOP_REASONS.get(m.outcome)
-            if reason is None and secure and caveat is None:
+            if reason is None and caveat is None:
                 caveat = _site_answer_unusable(measurements, m)
             if reason is None or slow_not_missing(m):
                 continue  # a slow body is for the throughput test to judge
@@ -326,15 +350,37 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None
     return caveat
 
 
+# What an https GET from an address validated for the name can end in by the site's own doing
+_UNUSABLE = frozenset(
+    {
+        Failure.HTTP_INVALID_RESPONSE,
+        Failure.HTTP_INVALID_REDIRECT_LOCATION,
+        Failure.HTTP_TOO_MANY_REDIRECTS,
+    }
+)
+
+
 def _site_answer_unusable(measurements: Sequence[Measurement], m: Measurement) -> Caveat | None:
-    if m.outcome != Failure.HTTP_INVALID_RESPONSE:
+    page = http_of(m)
+    if unfollowable_own_redirect(m):
+        where = (
+            "received over a TLS session validated for the name"
+            if page.secure
+            else f"the {page.diff_reference} view gets the same answer"
+        )
+        note = (
+            f"the site's own answer leads nowhere: {page.status} fetching {page.url} with "
+            f"Location {page.headers.get('location', '')!r} ({m.outcome}), {where}"
+        )
+        return Caveat(note, (m.id,))
+    if m.outcome not in _UNUSABLE or not page.secure:
         return None
-    address = http_of(m).address
+    address = page.address
     validated = {tls_of(t).address for t in of(measurements, TestKind.TLS) if t.outcome == OK}
     if not validated or (address is not None and address not in validated):
         return None
     note = (
-        f"the site's own answer cannot be used ({m.outcome} fetching {http_of(m).url}), "
+        f"the site's own answer cannot be used ({m.outcome} fetching {page.url}), "
         "received over a TLS session validated for the name: the site's fault, not a censor's"
     )
     return Caveat(note, (m.id,))

@@ -20,6 +20,7 @@ from probe.bogons import is_bogon
 from probe.cleartext import compare_cleartext
 from probe.environment import Environment, hop_pin
 from probe.evidence import (
+    ENCRYPTED_TRANSPORTS,
     ControlEvidence,
     ControlResult,
     DnsEvidence,
@@ -91,16 +92,14 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
     )
     allow = env.settings.allow_net
     from_control = run.control.addresses if run.control else ()
+    name_gone = run.control is not None and run.control.name_gone
     for index, found in enumerate(lookups):
-        control = frozenset(
-            [a for other in lookups if other is not found for a in other.addresses]
-            + list(from_control)
-        )
         judged = dns.classify(
             found,
             allow=allow,
             blockpage_addresses=env.blockpages.addresses,
-            control_addresses=control,
+            control_addresses=vouching_addresses(found, lookups, from_control),
+            name_gone=name_gone,
         )
         details = DnsEvidence(
             query=found.name,
@@ -126,6 +125,20 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
     run.addresses, run.address_source = _usable_addresses(env, lookups, from_control)
     if env.resolvers and run.target.hosts and TestKind.DNS in env.tests:
         await _resolve_hosts(env, recorder, run)
+
+
+def vouching_addresses(
+    found: dns.Lookup, lookups: Sequence[dns.Lookup], from_control: Sequence[str]
+) -> frozenset[str]:
+    """The independent views ``found`` is compared with: the control endpoint's addresses and
+    the other resolvers' asked over an encrypted transport. A cleartext query to any resolver
+    crosses the same censor, who may forge its answer too, so it vouches for nothing."""
+    encrypted = (
+        other
+        for other in lookups
+        if other is not found and other.resolver.transport in ENCRYPTED_TRANSPORTS
+    )
+    return frozenset([a for other in encrypted for a in other.addresses] + list(from_control))
 
 
 def control_details(control: ControlResult | None, error: str | None) -> dict[str, Any]:
@@ -334,7 +347,9 @@ async def http_step(
         return fetched, fetched.failure or "ok"
     blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
     outcome = fetched.failure or "ok"
-    diff = compare_cleartext(run.https_page, run.control, fetched) if outcome == "ok" else None
+    # a 3xx whose Location cannot be followed is a page too: compared like any cleartext answer
+    comparable = outcome in {"ok", Failure.HTTP_INVALID_REDIRECT_LOCATION}
+    diff = compare_cleartext(run.https_page, run.control, fetched) if comparable else None
     if blockpage is not None:
         outcome = Failure.HTTP_BLOCKPAGE
     elif diff is not None and diff[1]:

@@ -16,7 +16,6 @@ from datetime import datetime
 from probe import layers
 from probe.failures import OK, Failure
 from probe.findings import (
-    HARMLESS,
     Caveat,
     Finding,
     control_of,
@@ -28,7 +27,6 @@ from probe.findings import (
     reading_once,
     resolver_answers,
     resolver_down,
-    slow_not_missing,
 )
 from probe.model import (
     BlockMethod,
@@ -98,7 +96,7 @@ def works(measurements: Sequence[Measurement]) -> bool:
         if test is TestKind.DNS:
             layer = [m for m in layer if dns_of(m).primary]
         if layer:
-            return any(m.outcome in HARMLESS or slow_not_missing(m) for m in layer)
+            return any(layers.answered(m) for m in layer)
     return False
 
 
@@ -177,7 +175,9 @@ def down_for_everyone(measurements: Sequence[Measurement], method: BlockMethod) 
     least as far as this vantage and failed there or later (the server fails from outside too).
     A control that failed earlier than this vantage (its own resolver timed out; it could not
     connect where this vantage did) has no view of the failing stage: it explains nothing.
-    A name gone explains no answer: a resolver that answers for it is the one at fault.
+    A name gone explains no answer: a resolver that answers for it is the one at fault; nor a
+    failure after this vantage reached the site's own server (a handshake validated for the
+    name): the site is up, whatever the control's resolver says.
     """
     if control_view(measurements).reachable is not False:
         return False
@@ -185,8 +185,11 @@ def down_for_everyone(measurements: Sequence[Measurement], method: BlockMethod) 
     if control is None:
         return True  # only the flag (an import without the full result): take it as given
     if control.dns_failure is not None:
-        gone = control.dns_failure in {Failure.DNS_NXDOMAIN, Failure.DNS_NO_ANSWER}
-        return gone and not (method is BlockMethod.DNS and _answered(measurements))
+        if method is BlockMethod.DNS and _answered(measurements):
+            return False
+        return control.name_gone and not any(
+            m.outcome == OK for m in of(measurements, TestKind.TLS)
+        )
     if control.tcp_failure == Failure.ADDRESS_REFUSED:
         return False
     reached = 1 if control.tcp_failure else 2 if control.tls_failure else 3

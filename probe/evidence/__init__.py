@@ -13,6 +13,7 @@ from probe.evidence.control import (
 )
 from probe.evidence.flat import EvidenceError
 from probe.evidence.stages import (
+    ENCRYPTED_TRANSPORTS,
     ControlEvidence,
     DnsEvidence,
     HttpEvidence,
@@ -24,6 +25,7 @@ from probe.evidence.stages import (
 
 __all__ = [
     "CONTROL_SCHEMA",
+    "ENCRYPTED_TRANSPORTS",
     "ControlEvidence",
     "ControlResult",
     "ControlResultError",

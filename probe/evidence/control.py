@@ -16,8 +16,15 @@ from typing import Any
 from probe.failures import Failure
 
 CONTROL_SCHEMA = "tyndau.control/2"
-# Outcomes of the control's GET that still mean "the site answered".
-_ANSWERED = frozenset({None, Failure.HTTP_BODY_TOO_LARGE.value})
+# Outcomes of the control's GET that still mean "the site answered" (a redirect to nowhere is
+# the site's answer, its status kept: probe/http.py)
+_ANSWERED = frozenset(
+    {None, Failure.HTTP_BODY_TOO_LARGE.value, Failure.HTTP_INVALID_REDIRECT_LOCATION.value}
+)
+
+
+# The control's lookup failures that say the name has no address (not a resolver in trouble).
+NAME_GONE = frozenset({Failure.DNS_NXDOMAIN.value, Failure.DNS_NO_ANSWER.value})
 
 
 class ControlResultError(ValueError):
@@ -71,6 +78,11 @@ class ControlResult:
     def reachable(self) -> bool:
         """The target works from the control's side: its HTTP GET got an answer."""
         return self.http_status is not None and self.http_failure in _ANSWERED
+
+    @property
+    def name_gone(self) -> bool:
+        """The control's resolver finds no address for the name (NXDOMAIN, or no answer)."""
+        return self.dns_failure in NAME_GONE
 
     @property
     def tls_valid(self) -> bool:

@@ -13,6 +13,10 @@ from typing import Any
 
 from probe.evidence.flat import OMIT_WHEN_NONE, Flat
 
+# DNS transports a censor on the path cannot forge unseen: DoH (our probe's), and DoH3, DoT and
+# DoQ (df-002 engines of OONI's probe). UDP and TCP to any resolver cross the censor in the clear.
+ENCRYPTED_TRANSPORTS = frozenset({"doh", "doh3", "dot", "doq"})
+
 
 @dataclass(frozen=True, slots=True)
 class DnsEvidence(Flat):
@@ -35,6 +39,12 @@ class DnsEvidence(Flat):
     failure_raw: str | None = None
     host: bool | None = field(default=None, metadata=OMIT_WHEN_NONE)  # an app's extra host
     injected_genuine: bool | None = field(default=None, metadata=OMIT_WHEN_NONE)
+
+    @property
+    def encrypted(self) -> bool:
+        """Asked over an encrypted transport: the only kind of resolver whose answer can vouch
+        for another's (a cleartext query crosses the same censor, who may forge it too)."""
+        return self.transport.split(",")[0] in ENCRYPTED_TRANSPORTS
 
     @property
     def identity(self) -> tuple[str, str]:

@@ -13,7 +13,14 @@ import pytest
 
 from probe.blockpages import load_blockpages
 from probe.failures import Failure
-from probe.http import Fetch, PinError, differs_from_control, fetch, title_of
+from probe.http import (
+    Fetch,
+    PinError,
+    differs_from_control,
+    fetch,
+    redirect_target,
+    title_of,
+)
 from probe.pagediff import Page, compare
 from probe.tls import make_context
 
@@ -105,6 +112,44 @@ def test_a_hop_to_another_host_is_pinned_or_refused(serve: Callable[..., Any], k
         Failure.DNS_NXDOMAIN,
         (f"http://beta.test:{final.port}/",),
     )
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_redirect_to_no_host_keeps_the_sites_answer(
+    serve: Callable[..., Any], kit: Any, pki: Any, scheme: str
+) -> None:
+    """OONI's redirectWithBrokenLocation: a 302 whose Location is just ``https://`` ends the
+    chain as http_invalid_redirect_location_host, with the status, headers and body kept (it
+    used to lose them, and over https Python's urljoin looped on the same URL)."""
+    handler = kit.page(b"moved", status="302 Found", headers="Location: https://\r\n")
+    if scheme == "https":
+        handler = kit.tls_wrapped(handler, pki.leaf_cert, pki.leaf_key)
+    server = serve(handler)
+    url = f"{scheme}://ok.tyndau.test:{server.port}/broken"
+    result = get(url, address="127.0.0.1", ca=pki.ca_pem)
+    assert (result.failure, result.status) == (Failure.HTTP_INVALID_REDIRECT_LOCATION, 302)
+    assert (result.headers["location"], result.body_length, result.redirects) == ("https://", 5, ())
+    assert result.final_url == url
+    assert result.failure_raw is not None and "'https://'" in result.failure_raw
+
+
+@pytest.mark.parametrize(
+    ("location", "target"),
+    [
+        ("/next", "https://a.test/next"),
+        ("next", "https://a.test/dir/next"),
+        ("http://b.test/", "http://b.test/"),
+        ("//c.test/x", "https://c.test/x"),
+        ("https://", None),  # RFC 3986: absolute, no host (urljoin would give the same URL)
+        ("http://", None),
+        ("https:///path", None),
+        ("https://:443/", None),
+        ("ftp://b.test/", None),
+        ("http://[::1", None),
+    ],
+)
+def test_redirect_target_resolves_strictly(location: str, target: str | None) -> None:
+    assert redirect_target("https://a.test/dir/page", location) == target
 
 
 def test_redirect_loop_is_bounded(serve: Callable[..., Any], kit: Any) -> None:

@@ -22,6 +22,7 @@ from probe.verdict import judge
 _ids = count()
 AT = datetime(2022, 1, 5, tzinfo=UTC)
 ISP, OTHER = "198.18.0.53:53", "198.19.0.9:53"
+DOH = "https://198.19.0.10/dns-query"
 A, B = "198.19.1.5", "198.19.1.6"
 LEAF, OTHER_LEAF = "aa" * 32, "bb" * 32
 
@@ -48,6 +49,7 @@ def dns(
     primary: bool = True,
     resolver: str = ISP,
     answers: tuple[str, ...] = (A,),
+    transport: str = "udp",
     **details: Any,
 ) -> Measurement:
     return m(
@@ -56,7 +58,7 @@ def dns(
         dns_primary=primary,
         dns_query="site.example",
         dns_resolver=resolver,
-        dns_transport="udp",
+        dns_transport=transport,
         dns_answers=list(answers),
         **details,
     )
@@ -458,9 +460,10 @@ def test_a_malformed_response_is_not_a_reset() -> None:
 
 
 def test_a_bogon_everyone_gets_is_the_sites_own_dns() -> None:
-    """OONI's localhost cases: the name itself points at 127.0.0.1, for every resolver."""
+    """OONI's localhost cases: the name itself points at 127.0.0.1, for every resolver (one
+    asked over an encrypted transport: test_verdict_trust.py for a cleartext one)."""
     here = dns(Failure.DNS_BOGON, answers=("127.0.0.1",), dns_bogons=["127.0.0.1"])
-    elsewhere = dns(primary=False, resolver=OTHER, answers=("127.0.0.1",))
+    elsewhere = dns(primary=False, resolver=DOH, transport="doh", answers=("127.0.0.1",))
     result = judge([here, elsewhere], CONTROLS)
     assert result.kind is VerdictKind.INCONCLUSIVE and "site's own DNS" in result.explanation
     honest = dns(primary=False, resolver=OTHER, answers=(A,))

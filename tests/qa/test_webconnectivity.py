@@ -75,6 +75,26 @@ CASES = [
         target="plain",
     ),
     Case("ghost-dns-https", "blocked/dns", (act("dns-redirect"),), {"alpha": site(dns="nxdomain")}),
+    # a name gone for the control, answered here with an address no list knows (the ISP's proxy,
+    # serving its own notice page on 80): inconsistent by itself (OONI's classic rule) unless it
+    # validates for the name; the proxy relays 443 to the site, so only a site also down leaves
+    # the DNS answer as the finding, else the notice page against the site's own https page
+    Case(
+        "ghost-dns-proxy-down-http",
+        "blocked/dns",
+        (act("dns-proxy", "plain", http="notice"),),
+        {"plain": site(dns="nxdomain", down="refuse")},
+        target="plain",
+        reason="dns.inconsistent",
+    ),
+    Case(
+        "ghost-dns-proxy-notice-http",
+        "blocked/http",
+        (act("dns-proxy", "plain", http="notice"),),
+        {"plain": site(dns="nxdomain")},
+        target="plain",
+        reason="http.diff",
+    ),
     Case(
         "ghost-dns-http",
         "blocked/dns",
@@ -201,14 +221,19 @@ CASES = [
         (act("tls-sni-reset", "beta"),),
         {"alpha": site(redirect="beta")},
     ),
-    Case(
-        "redirect-broken-https", "accessible|inconclusive", sites={"alpha": site(redirect="broken")}
-    ),
+    # the site's own 302 to "https://" (over validated TLS, or seen by the control too): the
+    # site's answer leading nowhere, like its redirect loop
+    Case("redirect-broken-https", "inconclusive", sites={"alpha": site(redirect="broken")}),
     Case(
         "redirect-broken-http",
-        "accessible|inconclusive",
+        "inconclusive",
         sites={"plain": site(redirect="broken")},
         target="plain",
+    ),
+    # OONI's redirectWithMoreThanTenRedirects: the site's own loop, never a block
+    Case("redirect-loop-https", "inconclusive", sites={"alpha": site(redirect="loop")}),
+    Case(
+        "redirect-loop-http", "inconclusive", sites={"plain": site(redirect="loop")}, target="plain"
     ),
     # -- issue 11 class 2: the site's own certificate problem is not censorship ----------------
     *(
