@@ -27,7 +27,7 @@ DISPERSION = 2.0  # quasi-likelihood scale: counts of one network vary more than
 LOOKBACK_BUCKETS = 12  # recent buckets whose probe count says whether a series can be judged
 SILENT_DECAY = 0.5  # belief lost per bucket in which a series was not measured at all
 BLOCK_BUCKETS = 256  # buckets of the failure counts turned time-major at a time (the working copy)
-SEASON_CELLS = 1 << 18  # buckets x series of the seasonal memory computed at a time
+SEASON_CELLS = 1 << 16  # buckets x series of the seasonal memory computed at a time
 
 
 @dataclass(frozen=True, slots=True)
