@@ -18,6 +18,7 @@ EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 STEP_S = 300
 DAY = 86400 // STEP_S
 WARMUP = DAY  # buckets of warm-up at the start of every history (not judged)
+KIND_SLACK = 12  # buckets before a truth's onset in which a detection may begin to be about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,14 @@ def score(history: History, detections: list[Detection]) -> Score:
     delays: list[int] = []
     method_hits = method_total = scope_hits = kind_hits = kind_total = found = 0
     for truth in history.truths:
-        placed = [d for d in detections if matches(history, truth, d, any_kind=True)]
+        # the kind is judged on detections that begin with this truth (an hour's slack): a
+        # block running for days before a cut is not what was said about the cut
+        placed = [
+            d
+            for d in detections
+            if matches(history, truth, d, any_kind=True)
+            and index_of(d.start, history.since) >= truth.start - KIND_SLACK
+        ]
         if placed:
             kind_total += 1
             first_placed = min(placed, key=lambda d: d.opened)

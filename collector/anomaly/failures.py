@@ -198,8 +198,11 @@ def _outages(
             outages.append(onset_group)
         else:
             local += onset_group
+    spans = [_span(o) for o in outages]  # of the onset groups alone, before attaching
     for item in list(local):  # a late-starting leaf of a running outage belongs to it
-        outage = next((o for o in outages if _within(item.run, o)), None)
+        outage = next(
+            (o for o, span in zip(outages, spans, strict=True) if _within(item.run, span)), None
+        )
         if outage is not None:
             first = min(i.run.start for i in outage)
             run = replace(item.run, start=max(item.run.start, first))
@@ -215,9 +218,18 @@ def _enough(group: list[Item], th: Thresholds) -> bool:
     return sum(i.failing for i in group) >= th.min_probes
 
 
-def _within(run: Run, group: list[Item]) -> bool:
-    """The run starts while the group's runs are under way (or shortly before: a small
-    series' belief may leave zero on a stray failure some rounds before the real onset)."""
+def _span(group: list[Item]) -> tuple[int, float]:
     first = min(i.run.start for i in group)
-    last = max(math.inf if i.run.end is None else i.run.end for i in group)
-    return first - LOOKBACK <= run.start < last
+    return first, max(math.inf if i.run.end is None else i.run.end for i in group)
+
+
+def _within(run: Run, span: tuple[int, float]) -> bool:
+    """The run starts while the outage's own runs are under way (or shortly before: a small
+    series' belief may leave zero on a stray failure some rounds before the real onset) and
+    ends with them. Judged against the onset group's span, not one grown by attached runs,
+    and a run outlasting the outage is its country's own (a block running on after it):
+    otherwise one country's block, restarting after each nightly cut, was chained onto a
+    six-hour outage for days."""
+    first, last = span
+    end = math.inf if run.end is None else run.end
+    return first - LOOKBACK <= run.start < last and end <= last + LOOKBACK
