@@ -30,12 +30,14 @@ import numpy as np
 from collector.anomaly.protocols import ColumnSource, EventSource
 from collector.anomaly.series import LEAF_ARRAYS, Grid, GridMerger, build_grid
 from collector.anomaly.series_columns import grid_from_columns
+from collector.anomaly.slots import SlotTable, Tables
 from probe.files import write_atomic
 
 log = logging.getLogger("tyndau.anomaly")
 DAY_S = 86_400
 FORMAT = 3  # bump when the file layout or the meaning of a grid changes
 HELD_DAYS = 4  # newest day grids kept in memory between calls: a watcher cycle's window
+HOLD_WITHIN = 2 * HELD_DAYS  # longer calls (a month's scan) hold none: 20 MB at 1,000 series
 # counts are small integers, exact in float32; the control share keeps full precision
 _ARRAYS = (*LEAF_ARRAYS, "accessible", "blocked", "inconclusive", "probes")
 _DTYPES: dict[str, Any] = {"control_ok": np.float64}
@@ -63,7 +65,8 @@ class CacheStats:
 class GridCache:
     """Day grids of one store under ``root`` (see the module text). The newest ``HELD_DAYS``
     day grids of the last call stay in memory too (float32, as on disk), used while their
-    stamp and their file are unchanged: a watcher cycle reads only the days that changed."""
+    stamp and their file are unchanged: a watcher cycle reads only the days that changed.
+    A call over more than ``HOLD_WITHIN`` days (a scan of history) holds none."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -103,7 +106,7 @@ class GridCache:
             day = first + timedelta(days=index)
             read = self.stats.read
             stamp = stamps.get(int(day.timestamp()))
-            newest = index >= days - HELD_DAYS
+            newest = days <= HOLD_WITHIN and index >= days - HELD_DAYS
             part, signature = self._day(store, day, step_s, stamp, tables=newest)
             merger.index(part)
             keep = newest or signature is None  # kept: the newest, or a day not on disk
@@ -206,7 +209,7 @@ def _save(path: Path, grid: Grid, stamp: int | None) -> None:
     tables: dict[str, Any] = {}
     names: dict[str, list[str]] = {}
     for table in _TABLES:
-        tables[f"{table}_rows"], names[table] = _packed(getattr(grid, table))
+        tables[f"{table}_rows"], names[table] = _packed(getattr(grid, table), grid.n_times)
     meta = {
         "format": FORMAT,
         "stamp": stamp,
@@ -224,33 +227,37 @@ def _save(path: Path, grid: Grid, stamp: int | None) -> None:
     write_atomic(path, buffer.getvalue(), durable=False)  # only a cache: no fsync
 
 
-SlotCounts = dict[tuple[int, int], dict[str, int]]
-
-
-def _packed(table: SlotCounts) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
-    """A (pair, t) -> {name: count} table as int64 rows (pair, t, name code, count) and names."""
-    names = sorted({name for counts in table.values() for name in counts})
+def _packed(table: Tables, width: int) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+    """A (pair, t) -> {name: count} table as int64 rows (pair, t, name code, count), the
+    names of one bucket together, and the names."""
+    slots = SlotTable.of(table, width)
+    pairs, times, codes = slots.slots()
+    values = slots.interner.values
+    names = sorted({name for counts in values for name in counts})
     code = {name: i for i, name in enumerate(names)}
-    rows = [(p, t, code[n], c) for (p, t), counts in table.items() for n, c in counts.items()]
-    return np.array(rows, dtype=np.int64).reshape(-1, 4), names
+    per_value = [[(code[n], c) for n, c in counts.items()] for counts in values]
+    sizes = np.array([len(rows) for rows in per_value], dtype=np.int64)
+    flat = np.array([row for rows in per_value for row in rows], dtype=np.int64).reshape(-1, 2)
+    starts = np.cumsum(sizes) - sizes  # each distinct dict's first row in ``flat``
+    repeat = sizes[codes]
+    first = np.repeat(starts[codes], repeat)
+    within = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    at = (np.repeat(pairs, repeat), np.repeat(times, repeat))
+    rows = np.column_stack([*at, flat[first + within]]) if repeat.size else np.zeros((0, 4))
+    return rows.astype(np.int64).reshape(-1, 4), names
 
 
-def _unpacked(rows: np.ndarray[Any, np.dtype[np.int64]], names: list[str]) -> SlotCounts:
-    """The table back from its rows; buckets holding one name share one dict per (name, count)
-    (most buckets: a month of 1,000 series has ~170,000 of them). Read them, never change them."""
-    table: SlotCounts = {}
-    shared: dict[tuple[int, int], dict[str, int]] = {}
+def _unpacked(rows: np.ndarray[Any, np.dtype[np.int64]], names: list[str], width: int) -> SlotTable:
+    """The table back from its rows, one shared dict per distinct bucket content (most
+    buckets hold one name: a month of 1,000 series has ~170,000 of them)."""
+    cells: dict[tuple[int, int], dict[str, int]] = {}
     listed: list[list[int]] = rows.tolist()  # type: ignore[assignment]
     for p, t, name, count in listed:
-        slot = table.get((p, t))
+        slot = cells.get((p, t))
         if slot is None:
-            one = shared.get((name, count))
-            if one is None:
-                one = shared[(name, count)] = {names[name]: count}
-            table[(p, t)] = one
-        else:  # a second name: this bucket gets a dict of its own
-            table[(p, t)] = {**slot, names[name]: count}
-    return table
+            slot = cells[(p, t)] = {}
+        slot[names[name]] = count
+    return SlotTable.of(cells, width)
 
 
 def _fresh(path: Path, stamp: int | None) -> bool:
@@ -273,8 +280,10 @@ def _load(path: Path, stamp: int | None, *, tables: bool = True) -> Grid | None:
                 return None
             # kept as stored (float32 counts): GridMerger copies them into float64 arrays
             arrays = {name: data[name] for name in _ARRAYS}
+            width = int(meta["n_times"])
             methods, reasons = (
-                _unpacked(data[f"{t}_rows"], meta["names"][t]) if tables else {} for t in _TABLES
+                _unpacked(data[f"{t}_rows"], meta["names"][t], width) if tables else {}
+                for t in _TABLES
             )
     except FileNotFoundError:
         return None

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from collector.anomaly.slots import SlotTable, Tables
 from collector.records import HeartbeatBucket, VerdictBucket
 
 Array = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 # Pair counts: float32 in merged and cached grids (integers, exact below 2**24; a pair has far
 # fewer verdicts a bucket), float64 where built from records; detection promotes them to float64
 # as soon as they meet a float64 operand, so both give the same results at half the memory.
@@ -51,9 +53,10 @@ class Grid:
     blocked: Counts
     inconclusive: Counts
     probes: Counts
-    # blocked verdicts by method (reason) per (pair, bucket); merged grids share equal dicts
-    methods: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
-    reasons: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+    # blocked verdicts by method (reason) per (pair, bucket): dicts where built from records,
+    # SlotTables (slots.py: arrays, shared count dicts) in day and merged grids
+    methods: Tables = field(default_factory=dict)
+    reasons: Tables = field(default_factory=dict)
 
     def time(self, index: int) -> datetime:
         return self.since + timedelta(seconds=index * self.step_s)
@@ -270,7 +273,6 @@ class GridMerger:
         self.leaf_index: dict[Leaf, int] = {}
         self.pair_index: dict[tuple[Leaf, str], int] = {}
         self.grid: Grid | None = None
-        self._interned: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
 
     def _span(self, part: Grid) -> _Span | None:
         if part.step_s != self.step_s:
@@ -312,6 +314,8 @@ class GridMerger:
             blocked=np.zeros((n_pairs, n_times), dtype=np.float32),
             inconclusive=np.zeros((n_pairs, n_times), dtype=np.float32),
             probes=np.zeros((n_pairs, n_times), dtype=np.float32),
+            methods=SlotTable(n_times),
+            reasons=SlotTable(n_times),
         )
         return self.grid
 
@@ -331,24 +335,24 @@ class GridMerger:
         }
         _place(grid, span, leaves, LEAF_ARRAYS)
         _place(grid, span, pairs, ("accessible", "blocked", "inconclusive", "probes"))
-        shift = span.dst.start - span.src.start
-        seen: dict[int, dict[str, int]] = {}  # by id: the part's own dicts may be shared too
+        pair_map = np.full(len(part.pairs), -1, dtype=np.int64)
+        if pairs:
+            pair_map[list(pairs)] = list(pairs.values())
         for source, table in ((part.methods, grid.methods), (part.reasons, grid.reasons)):
-            for (pair, t), counts in source.items():
-                if pair in pairs and span.src.start <= t < span.src.stop:
-                    shared = seen.get(id(counts))
-                    if shared is None:
-                        shared = seen[id(counts)] = self._shared(counts)
-                    table[(pairs[pair], t + shift)] = shared
+            assert isinstance(table, SlotTable)  # made so by start()
+            _place_slots(SlotTable.of(source, part.n_times), table, pair_map, span)
 
-    def _shared(self, counts: dict[str, int]) -> dict[str, int]:
-        """One dict per distinct content (most buckets hold {"dns": 1} or the like): a month
-        of 1,000 series has ~170,000 such buckets. Read them; never change them in place."""
-        key = tuple(sorted(counts.items()))
-        shared = self._interned.get(key)
-        if shared is None:
-            shared = self._interned[key] = dict(counts)
-        return shared
+
+def _place_slots(source: SlotTable, table: SlotTable, pair_map: Ints, span: _Span) -> None:
+    """Copy a part's blocked-verdict table in the span onto the merged grid's: pairs mapped
+    by ``pair_map`` (-1: not in the grid), buckets shifted; equal count dicts stay shared."""
+    pair, t, codes = source.slots()
+    keep = (t >= span.src.start) & (t < span.src.stop)
+    mapped = pair_map[pair[keep]]
+    ok = mapped >= 0
+    recode = np.array([table.interner.code(v) for v in source.interner.values], dtype=np.int64)
+    shift = span.dst.start - span.src.start
+    table.extend(mapped[ok], t[keep][ok] + shift, recode[codes[keep][ok]])
 
 
 @dataclass(frozen=True, slots=True)

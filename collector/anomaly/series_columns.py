@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from collector.anomaly.series import CONTROL, Grid, _bad_and_cut, is_domestic
+from collector.anomaly.slots import SlotTable
 from collector.store.columns import BlockedColumns, HeartbeatColumns, VerdictColumns
 
 Array = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Key = tuple[object, ...]
-SlotCounts = dict[tuple[int, int], dict[str, int]]
 
 
 def _grouped(ufunc: np.ufunc, groups: Ints, values: npt.NDArray[np.generic], size: int) -> Array:
@@ -184,16 +184,16 @@ class _Index:
         self.ctrl_leaf, self.h_leaf_of = ctrl_leaf, h_leaf_of
 
 
-def _by_kind(blocked: BlockedColumns, s_pair: Ints, n_times: int) -> tuple[SlotCounts, SlotCounts]:
+def _by_kind(blocked: BlockedColumns, s_pair: Ints, n_times: int) -> tuple[SlotTable, SlotTable]:
     """Blocked verdicts by method and by reason per (pair, bucket): summed per name in numpy,
-    one small dict per bucket with blocked verdicts."""
+    one small dict per bucket with blocked verdicts, kept once per distinct content."""
     code = blocked.series
     keep = (blocked.t >= 0) & (blocked.t < n_times) & (code >= 0) & (code < s_pair.size)
     keep[keep] = s_pair[code[keep]] >= 0
     pair, when = s_pair[code[keep]], blocked.t[keep]
     kind, count = blocked.kind[keep], blocked.count[keep]
     kinds = sorted(blocked.kinds)
-    out: list[SlotCounts] = []
+    out: list[SlotTable] = []
     for part in (0, 1):  # method, reason
         names = sorted({blocked.kinds[k][part] for k in kinds} - {""})
         name_of = {n: i for i, n in enumerate(names)}
@@ -202,17 +202,20 @@ def _by_kind(blocked: BlockedColumns, s_pair: Ints, n_times: int) -> tuple[SlotC
             lookup[k] = name_of.get(blocked.kinds[k][part], -1)
         name = lookup[kind] if kind.size else kind
         named = name >= 0
-        slot = (pair[named] * n_times + when[named]) * max(1, len(names)) + name[named]
+        width = max(1, len(names))
+        slot = (pair[named] * n_times + when[named]) * width + name[named]
         unique, inverse = np.unique(slot, return_inverse=True)
         sums = np.bincount(inverse, weights=count[named], minlength=unique.size)
-        table: SlotCounts = {}
-        width = max(1, len(names))
+        cells: dict[int, dict[str, int]] = {}
         for key, total in zip(unique.tolist(), sums.tolist(), strict=True):
             cell, which = divmod(key, width)
-            slot_key = divmod(cell, n_times)
-            entry = table.get(slot_key)
+            entry = cells.get(cell)
             if entry is None:
-                entry = table[slot_key] = {}
+                entry = cells[cell] = {}
             entry[names[which]] = int(total)
+        table = SlotTable(n_times)
+        flat = np.fromiter(cells, dtype=np.int64, count=len(cells))
+        codes = np.fromiter(map(table.interner.code, cells.values()), np.int64, len(cells))
+        table.extend(flat // max(1, n_times), flat % max(1, n_times), codes)
         out.append(table)
     return out[0], out[1]

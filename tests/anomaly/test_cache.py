@@ -297,3 +297,18 @@ def test_grid_from_influx_rollup_columns_equals_grid_from_buckets(hours: int) ->
             np.testing.assert_array_equal(mine, theirs, err_msg=name)
         else:
             assert mine == theirs, name
+
+
+def test_a_watcher_window_holds_its_newest_days_and_a_long_scan_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest days stay in memory for the next cycle; a call over more than HOLD_WITHIN
+    days (a month's scan) holds none, and gives the same grid."""
+    store, since, until = _history()
+    cache = GridCache(tmp_path)
+    short = cache.grid(store, since=since, until=until, step_s=300)
+    assert len(cache._held) == 4  # the call's four days, HELD_DAYS of them
+    monkeypatch.setattr("collector.anomaly.cache.HOLD_WITHIN", 3)
+    long = cache.grid(store, since=since, until=until, step_s=300)
+    assert cache._held == {} and cache.stats.cached == 4
+    assert _canonical(long) == _canonical(short) == _canonical(_direct(store, since, until))
