@@ -27,7 +27,7 @@ CURRENT: dict[str, Failure] = {
     "dns_servfail_error": Failure.DNS_SERVFAIL,
     "dns_temporary_failure": Failure.DNS_SERVFAIL,
     "eof_error": Failure.EOF,
-    "http_invalid_redirect_location_host": Failure.HTTP_INVALID_RESPONSE,
+    "http_invalid_redirect_location_host": Failure.HTTP_INVALID_REDIRECT_LOCATION,
     "http_request_failed": Failure.HTTP_INVALID_RESPONSE,
     "host_unreachable": Failure.HOST_UNREACHABLE,
     "generic_timeout_error": Failure.GENERIC_TIMEOUT,

@@ -69,7 +69,7 @@ def http_record(
     failure = failure_of(request.get("failure"))
     headers = {str(k): v for k, v in mapping_of(resp.get("headers")).items() if isinstance(v, str)}
     body = maybe_binary(resp.get("body"))
-    unfollowed = request.get("failure") == UNFOLLOWED_REDIRECT and url.startswith("http:")
+    unfollowed = request.get("failure") == UNFOLLOWED_REDIRECT
     page = _page(request, resp, headers, body, None if unfollowed else failure)
     outcome = failure or OK
     diff = _compare_cleartext(url, page, control) if outcome == OK or unfollowed else {}
