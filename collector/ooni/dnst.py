@@ -28,12 +28,13 @@ from collector.ooni.stages import (
 )
 from probe.bogons import Network, is_bogon
 from probe.consistency import consistency_of
-from probe.evidence import DnsEvidence
+from probe.evidence import ENCRYPTED_TRANSPORTS, DnsEvidence
 from probe.failures import Failure
 
 SYSTEM_ENGINES = frozenset({"system", "getaddrinfo", "golang_net_resolver", "go", "unknown", ""})
-# df-002 engines whose answers a censor on the path cannot forge unseen (DoH, DoT, DoQ)
-ENCRYPTED_ENGINES = frozenset({"doh", "doh3", "dot", "doq"})
+# df-002 engines whose answers a censor on the path cannot forge unseen (DoH, DoT, DoQ): the
+# probe's own rule for which resolvers may vouch (probe.evidence.ENCRYPTED_TRANSPORTS)
+ENCRYPTED_ENGINES = ENCRYPTED_TRANSPORTS
 # Our probe's classifications of an answer, carried by our export (x_tyndau_outcome).
 DNS_JUDGEMENTS = frozenset(
     {OK, Failure.DNS_BOGON, Failure.DNS_BLOCKPAGE, Failure.DNS_INJECTED, Failure.DNS_INCONSISTENT}
@@ -151,12 +152,17 @@ def classify(
         return found.failure, "unknown", ()
     bogons = tuple(a for a in found.addresses if _bogon(a, context.allow_net))
     consistency = "unknown"
-    if control is not None and control.name_gone and found.addresses:
-        consistency = "consistent" if validated else "inconsistent"
-    elif control is not None and control.addresses:
-        shared = not control.addresses.isdisjoint(found.addresses)  # the common case, fast
-        consistency = "consistent" if shared else consistency_of(found.addresses, control.addresses)
-        if consistency == "inconsistent" and (validated or found.asns & control.asns):
+    if control is not None:  # the probe's rule (probe.consistency), then ts-017's rescues
+        gone = control.name_gone
+        shared = not gone and not control.addresses.isdisjoint(found.addresses)  # common, fast
+        consistency = (
+            "consistent"
+            if shared
+            else consistency_of(found.addresses, control.addresses, name_gone=gone)
+        )
+        if consistency == "inconsistent" and (
+            validated or (not gone and found.asns & control.asns)
+        ):
             consistency = "consistent"
     return _judged(found, context, consistency, bogons), consistency, bogons
 
