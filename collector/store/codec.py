@@ -24,10 +24,13 @@ from probe.model import (
     parse_time,
 )
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def to_ns(at: datetime) -> int:
-    """Nanoseconds since the epoch, exact for microsecond datetimes (no float rounding)."""
-    delta = at.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    """Nanoseconds since the epoch, exact for microsecond datetimes (no float rounding). An
+    aware datetime is subtracted as it is (the offset counts); a naive one is local time."""
+    delta = (at if at.utcoffset() is not None else at.astimezone(UTC)) - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
