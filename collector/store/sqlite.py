@@ -177,6 +177,8 @@ class SqliteStore:
             new_m = [m_rows[i] for i in picked["measurements"]]
             new_v = [verdicts[i] for i in picked["verdicts"]]
             new_h = [heartbeats[i] for i in picked["heartbeats"]]
+            probes = [v.probe_id for v in new_v] + [h.probe_id for h in new_h]
+            self._codes.prefetch(db, "probe_codes", probes)
             v_rows = [verdict_row(db, self._codes, v) for v in new_v]
             h_rows = [heartbeat_row(db, self._codes, h) for h in new_h]
             tables = {"measurements": new_m, "verdicts": v_rows, "heartbeats": h_rows}

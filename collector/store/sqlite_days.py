@@ -10,7 +10,7 @@ truth for distinct counts), updated in the same transaction, so both always agre
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,26 +35,53 @@ CREATE TABLE IF NOT EXISTS heartbeat_days (
 def set_cells(
     db: sqlite3.Connection, table: str, cells: Iterable[tuple[int, int, tuple[int, ...]]]
 ) -> None:
-    """Write rollup rows (base bucket, key, values) into their day rows."""
+    """Write rollup rows (base bucket, key, values) into their day rows: the touched day rows
+    read in one query (``stored_rows``), written back by one executemany."""
     key_column, width = _TABLES[table]
     by_row: dict[tuple[int, int], list[tuple[int, tuple[int, ...]]]] = {}
     for bucket, key, values in cells:
         by_row.setdefault((bucket // PER_DAY, key), []).append((bucket % PER_DAY, values))
+    if not by_row:
+        return
+    found = stored_rows(db, table, ("day", key_column), "counts", list(by_row))
+    rows = []
     for (day, key), items in by_row.items():
-        row = db.execute(
-            f"SELECT counts FROM {table} WHERE day = ? AND {key_column} = ?",  # noqa: S608
-            (day, key),
-        ).fetchone()
+        row = found.get((day, key))
         if row is None:
             counts = np.zeros((width, PER_DAY), dtype=np.int32)
         else:
             counts = np.frombuffer(row[0], dtype=np.int32).reshape(width, PER_DAY).copy()
         for offset, values in items:
             counts[:, offset] = values
-        db.execute(
-            f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)",  # noqa: S608
-            (day, key, counts.tobytes()),
+        rows.append((day, key, counts.tobytes()))
+    db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)  # noqa: S608
+
+
+_KEYS_PER_QUERY = 400  # (a, b) pairs per lookup: 800 parameters, far below SQLite's limit
+
+
+def stored_rows(
+    db: sqlite3.Connection,
+    table: str,
+    key: tuple[str, str],
+    columns: str,
+    wanted: Sequence[tuple[int, int]],
+) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """``columns`` of the rows of ``table`` whose two-column primary key ``key`` is one of
+    ``wanted``, by key; absent keys are left out. One query per 400 keys (a VALUES list joined
+    on the primary key) instead of one per key."""
+    first, second = key
+    found: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for start in range(0, len(wanted), _KEYS_PER_QUERY):
+        chunk = wanted[start : start + _KEYS_PER_QUERY]
+        values = ",".join(["(?, ?)"] * len(chunk))
+        sql = (
+            f"SELECT t.{first}, t.{second}, {columns} FROM (VALUES {values}) AS k"  # noqa: S608
+            f" JOIN {table} AS t ON t.{first} = k.column1 AND t.{second} = k.column2"
         )
+        for row in db.execute(sql, [v for pair in chunk for v in pair]):
+            found[(row[0], row[1])] = tuple(row[2:])
+    return found
 
 
 def rebuild(db: sqlite3.Connection) -> None:

@@ -19,26 +19,46 @@ from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeat
 Rows = list[tuple[Any, ...]]
 
 
+_ADD_VERDICTS = (
+    "INSERT INTO verdict_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+    " accessible = accessible + excluded.accessible, blocked = blocked + excluded.blocked,"
+    " offline = offline + excluded.offline, inconclusive = inconclusive + excluded.inconclusive,"
+    " probes = excluded.probes, probe_set = excluded.probe_set"
+)
+_ADD_HEARTBEATS = (
+    "INSERT INTO heartbeat_rollup VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+    " heartbeats = heartbeats + excluded.heartbeats, probes = excluded.probes,"
+    " probe_set = excluded.probe_set"
+)
+
+
 def add_rollups(db: sqlite3.Connection, v_rows: Rows, columns: Sequence[int], h_rows: Rows) -> None:
     """Add accepted verdict rows (id, probe, series, kind, at_ns, ...) whose verdict kinds are
-    ``columns`` (rollup.KINDS positions) and heartbeat rows (id, probe, leaf, at_ns, ...)."""
+    ``columns`` (rollup.KINDS positions) and heartbeat rows (id, probe, leaf, at_ns, ...).
+
+    The touched cells are read in one query per table (their counts and probe sets), the
+    additions written by one executemany; a cell's new values (stored + added, the merged
+    probe set) go to the day rows. Inside the write transaction nothing else writes between
+    the read and the write, so this is what one read-and-update per cell gave."""
     verdicts = rollup.fold(((r[2], r[4], r[1], c) for r, c in zip(v_rows, columns, strict=True)), 4)
+    found = sqlite_days.stored_rows(
+        db,
+        "verdict_rollup",
+        ("bucket", "series"),
+        "accessible, blocked, offline, inconclusive, probe_set",
+        list(verdicts),
+    )
+    v_adds: Rows = []
     v_cells: list[tuple[int, int, tuple[int, ...]]] = []
     for (bucket, series), add in verdicts.items():
-        row = db.execute(
-            "SELECT probe_set FROM verdict_rollup WHERE bucket = ? AND series = ?", (bucket, series)
-        ).fetchone()
-        probes, text = rollup.merged(row[0] if row else None, add)
-        cursor = db.execute(
-            "INSERT INTO verdict_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-            " accessible = accessible + excluded.accessible, blocked = blocked + excluded.blocked,"
-            " offline = offline + excluded.offline,"
-            " inconclusive = inconclusive + excluded.inconclusive,"
-            " probes = excluded.probes, probe_set = excluded.probe_set"
-            " RETURNING accessible, blocked, offline, inconclusive, probes",
-            (bucket, series, *add.counts, probes, text),
+        row = found.get((bucket, series))
+        probes, text = rollup.merged(row[4] if row else None, add)
+        v_adds.append((bucket, series, *add.counts, probes, text))
+        now = (
+            add.counts if row is None else [a + b for a, b in zip(row[:4], add.counts, strict=True)]
         )
-        v_cells.append((bucket, series, tuple(cursor.fetchone())))
+        v_cells.append((bucket, series, (*now, probes)))
+    db.executemany(_ADD_VERDICTS, v_adds)
     sqlite_days.set_cells(db, "verdict_days", v_cells)
     blocked = rollup.KINDS.index("blocked")
     kinds: dict[tuple[int, int, int], int] = {}
@@ -52,19 +72,17 @@ def add_rollups(db: sqlite3.Connection, v_rows: Rows, columns: Sequence[int], h_
         [(*key, count) for key, count in kinds.items()],
     )
     beats = rollup.fold(((r[2], r[3], r[1], 0) for r in h_rows), 1)
+    sets = sqlite_days.stored_rows(
+        db, "heartbeat_rollup", ("bucket", "leaf"), "probe_set", list(beats)
+    )
+    h_adds: Rows = []
     h_cells: list[tuple[int, int, tuple[int, ...]]] = []
     for (bucket, leaf), add in beats.items():
-        row = db.execute(
-            "SELECT probe_set FROM heartbeat_rollup WHERE bucket = ? AND leaf = ?", (bucket, leaf)
-        ).fetchone()
+        row = sets.get((bucket, leaf))
         probes, text = rollup.merged(row[0] if row else None, add)
-        db.execute(
-            "INSERT INTO heartbeat_rollup VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-            " heartbeats = heartbeats + excluded.heartbeats, probes = excluded.probes,"
-            " probe_set = excluded.probe_set",
-            (bucket, leaf, add.counts[0], probes, text),
-        )
+        h_adds.append((bucket, leaf, add.counts[0], probes, text))
         h_cells.append((bucket, leaf, (probes,)))
+    db.executemany(_ADD_HEARTBEATS, h_adds)
     sqlite_days.set_cells(db, "heartbeat_days", h_cells)
 
 

@@ -1,0 +1,91 @@
+"""The SQLite write path's batched reads (rollup cells, day rows, probe codes in one query each)
+leave the store as the per-cell reads did: rollups equal to a rebuild from the raw rows, across
+batches that meet cells and probes already stored, and re-imports that add nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from collector.ooni.importer import run_import
+from collector.ooni.mapping import load_context
+from collector.ooni.writer import StoreWriter
+from collector.store.codec import from_ns
+from collector.store.sqlite import SqliteStore
+from probe.model import Heartbeat, Vantage
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROLLUP_TABLES = ("verdict_rollup", "blocked_rollup", "verdict_days", "heartbeat_rollup")
+
+
+def tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the rollup tables; a probe set as a set (a rebuild's group_concat lists
+    the probes in the order it meets them)."""
+    with sqlite3.connect(path) as db:
+        return {
+            t: sorted((_sets(row) for row in db.execute(f"SELECT * FROM {t}")), key=repr)
+            for t in (*ROLLUP_TABLES, "heartbeat_days", "probe_codes")
+        }
+
+
+def _sets(row: tuple[object, ...]) -> tuple[object, ...]:
+    last = row[-1]
+    if isinstance(last, str) and last.replace(",", "").isdigit():
+        return (*row[:-1], frozenset(last.split(",")))
+    return row
+
+
+def test_small_batches_roll_up_as_a_rebuild_does(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    context = load_context()
+    # batches of 3 measurements: most cells and probes of a batch are stored by an earlier one
+    copies = tmp_path / "copies.jsonl"
+    copies.write_text("".join(copy(i) for i in range(12)))
+    first = run_import([FIXTURES, copies], context, writer=StoreWriter(store, batch=3))
+    again = run_import([FIXTURES, copies], context, writer=StoreWriter(store, batch=2))
+    assert (
+        first.stored > 0
+        and again.stored == 0
+        and again.duplicates == first.stored + first.duplicates
+    )
+    at = from_ns(first_verdict_ns(path))
+    beats = [
+        Heartbeat(
+            id=f"00000000-0000-7000-8000-00000000000{i}",
+            probe_id=f"probe-{i % 3}",
+            probe_version="1",
+            vantage=Vantage("KZ", 9198, "mobile"),
+            at=at,
+            uptime_s=i,
+            outbox_depth=0,
+        )
+        for i in range(7)
+    ]
+    for chunk in (beats[:2], beats[2:5], beats[5:], beats):  # the last: all re-sent
+        store.write_batch(heartbeats=chunk)
+    incremental = tables(path)
+    store.rebuild_rollups()
+    store.close()
+    rebuilt = tables(path)
+    for table in ROLLUP_TABLES:
+        assert incremental[table] == rebuilt[table], table
+    assert incremental["heartbeat_days"] == rebuilt["heartbeat_days"]
+    assert len(incremental["probe_codes"]) == len({c for _, c in incremental["probe_codes"]})
+    heartbeat_probes = [row[3] for row in incremental["heartbeat_rollup"]]
+    assert heartbeat_probes == [3]
+
+
+def copy(i: int) -> str:
+    """A fixture measurement again: one cell of the rollup, a new probe every second copy."""
+    data = json.loads((FIXTURES / "wc04_accessible.json").read_text())
+    data["measurement_uid"] = f"20220104000000.{i:06d}_KZ_webconnectivity_{i:016x}"
+    data["report_id"] = f"20220104T000000Z_webconnectivity_KZ_9198_n1_{i // 2:016d}"
+    return json.dumps(data) + "\n"
+
+
+def first_verdict_ns(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        (ns,) = db.execute("SELECT min(at_ns) FROM verdicts").fetchone()
+    return int(ns)
