@@ -424,18 +424,22 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
             summary.append((workers, rate, rate / ceiling, cpu_us, store_us, busy))
         print(
             "[workers] N  API rate/s  ratio to (A)  x 1 worker  collector CPU us  influxd CPU us"
-            "  cores busy"
+            "  cores busy  per collector CPU s  per CPU s (collector + influxd)"
         )
         for workers, rate, ratio, cpu_us, store_us, busy in summary:
             scale = rate / summary[0][1] if summary[0][1] else 0.0
+            both = cpu_us + store_us
             print(
                 f"[workers] {workers}  {rate:10,.0f}  {ratio:12.2f}  {scale:10.2f}  {cpu_us:16.1f}"
-                f"  {store_us:14.1f}  {100 * busy:9.0f}%"
+                f"  {store_us:14.1f}  {100 * busy:9.0f}%  {1e6 / cpu_us:19,.0f}"
+                f"  {1e6 / both if both else 0:31,.0f}"
             )
         print(
             f"[workers] goal: ratio >= {GOAL_RATIO} per process, linear in N; this machine has"
             f" {os.cpu_count()} cores shared by influxd, the collector and the bench's clients"
-            " (CPU us are per measurement, all worker processes summed)"
+            " (CPU us are per measurement, all worker processes summed; the per-CPU-second rates"
+            " are what a core gives when it is not shared: wall rates fall with the machine's load"
+            " average, CPU per measurement much less)"
         )
         tune_gc()  # as the collector does (collector/serve.py), so the stages cost alike
         stage_store = InfluxStore(influxd.url, database="stages", mode="v1")
