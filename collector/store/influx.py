@@ -12,8 +12,9 @@ troubleshooting/frequently-asked-questions/#how-does-influxdb-handle-duplicate-p
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar, Unpack
 
 from collector.records import Event, HeartbeatBucket, VerdictBucket
 from collector.store import influx_buckets, influx_read, influx_rollup
@@ -35,7 +36,7 @@ from collector.store.codec import (
 from collector.store.columns import HeartbeatColumns, VerdictColumns
 from collector.store.ids import Keyed, KnownIds, sort_out
 from collector.store.influx_dirty import DirtyBuckets, Pair
-from collector.store.influx_http import InfluxHttp, WriteMode
+from collector.store.influx_http import Connection, InfluxHttp, WriteMode
 from collector.store.influx_lines import encode
 from collector.store.influx_registry import InfluxRegistry
 from collector.store.influxql import id_lookups, mode_for_version, quote
@@ -55,6 +56,7 @@ from probe.model import Heartbeat, Measurement, Verdict
 
 __all__ = ["InfluxStore", "WriteMode", "mode_for_version", "quote"]
 
+B = TypeVar("B", VerdictBucket, HeartbeatBucket)
 _CURSOR_SLACK = 64  # extra rows fetched so that records sharing a timestamp are not skipped
 KNOWN_IDS = 20_000  # ids remembered per process (~7 MiB): a recent re-send needs no lookup
 _GROUPS = (
@@ -67,27 +69,9 @@ _GROUPS = (
 class InfluxStore:
     """A Store in one InfluxDB database (``influxdb:http://HOST:PORT?db=NAME``)."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        database: str,
-        mode: WriteMode = "auto",
-        token: str | None = None,
-        org: str = "-",
-        retention_policy: str | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.http = InfluxHttp(
-            url,
-            database=database,
-            mode=mode,
-            token=token,
-            org=org,
-            retention_policy=retention_policy,
-            timeout_s=timeout_s,
-        )
-        self.url, self.database = self.http.url, database
+    def __init__(self, url: str, **connection: Unpack[Connection]) -> None:
+        self.http = InfluxHttp(url, **connection)
+        self.url, self.database = self.http.url, self.http.database
         self._registry = InfluxRegistry(self.http, self.write_rows)
         self._rollups_checked = False  # whether a store from before rollups was rebuilt
         self._known = KnownIds(KNOWN_IDS)
@@ -276,25 +260,31 @@ class InfluxStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
-        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)  # as the SQLite store
-        if self._from_rollups(lo, hi, step_s):
-            return influx_rollup.read_verdicts(lo, hi, cc, self.http.grouped)
-        return influx_buckets.verdicts(self.http.grouped, lo, hi, step_s, cc)
+        read = (influx_rollup.read_verdicts, influx_buckets.verdicts)
+        return self._buckets(read, since, until, step_s, cc)
 
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
-        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)  # as the SQLite store
-        if self._from_rollups(lo, hi, step_s):
-            return influx_rollup.read_heartbeats(lo, hi, cc, self.http.grouped)
-        return influx_buckets.heartbeats(self.http.grouped, lo, hi, step_s, cc)
+        read = (influx_rollup.read_heartbeats, influx_buckets.heartbeats)
+        return self._buckets(read, since, until, step_s, cc)
 
-    def _from_rollups(self, lo: int, hi: int, step_s: int) -> bool:
-        """Whether the rollup points serve [lo, hi) at ``step_s`` (made ready if they do)."""
-        if step_s != BASE_S or not served(lo, hi, step_s):
-            return False
-        self._rollups_ready()
-        return True
+    def _buckets(
+        self,
+        read: tuple[Callable[..., list[B]], Callable[..., list[B]]],
+        since: datetime,
+        until: datetime,
+        step_s: int,
+        cc: str | None,
+    ) -> list[B]:
+        """Buckets from the rollup points where they serve the read (the base step), else
+        counted from the raw points; the range widened to whole steps, as the SQLite store."""
+        from_rollups, from_raw = read
+        lo, hi = widened(bound_ns(since), bound_ns(until), step_s)
+        if step_s == BASE_S and served(lo, hi, step_s):
+            self._rollups_ready()
+            return from_rollups(lo, hi, cc, self.http.grouped)
+        return from_raw(self.http.grouped, lo, hi, step_s, cc)
 
     def measurement_buckets(
         self,

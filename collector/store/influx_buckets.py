@@ -18,7 +18,7 @@ from collector.store.buckets import (
     fold_outcomes,
     fold_verdicts,
 )
-from collector.store.influxql import quote
+from collector.store.influxql import quote, tag_int
 
 Query = Callable[[str], list[tuple[dict[str, str], list[list[Any]]]]]
 # Each kind: its measurement, a field every point has, the tags before and after the bucket
@@ -71,14 +71,7 @@ def _counts(
     )
     out: list[tuple[Any, ...]] = []
     for tags, values in query(sql):
-        head = tuple(_int(tags.get(d, "0")) if d == "asn" else tags.get(d, "") for d in before)
+        head = tuple(tag_int(tags.get(d, "0")) if d == "asn" else tags.get(d, "") for d in before)
         tail = tuple(tags.get(d, "") for d in (*after, "probe"))
         out += [(*head, int(row[0]), *tail, int(row[1])) for row in values]
     return out
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return 0

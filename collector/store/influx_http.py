@@ -9,7 +9,7 @@ never by hand.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 import httpx
 import orjson
@@ -26,6 +26,17 @@ Grouped = list[tuple[dict[str, str], list[list[Any]]]]  # (tags, rows) per serie
 # Answers about the points themselves (bad line protocol, field type conflict): retrying the
 # same records cannot succeed, so they are the client's 422, not a 503 (issue 14, item 3).
 REFUSED_AS_MALFORMED = frozenset({400, 422})
+
+
+class Connection(TypedDict):
+    """InfluxHttp's options after the URL (collector/store/url.py reads them from a store URL)."""
+
+    database: str
+    mode: NotRequired[WriteMode]
+    token: NotRequired[str | None]
+    org: NotRequired[str]
+    retention_policy: NotRequired[str | None]
+    timeout_s: NotRequired[float]
 
 
 class InfluxHttp:

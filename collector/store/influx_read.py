@@ -23,6 +23,7 @@ from collector.store.columns import (
     VerdictColumns,
 )
 from collector.store.influx_rollup import HEARTBEAT_ROLLUP, VERDICT_ROLLUP, Query
+from collector.store.influxql import tag_int
 from collector.store.rollup import BASE_NS
 
 _V_TAGS = ("cc", "asn", "network", "target", "category")
@@ -45,7 +46,7 @@ def rollup_columns(
     for code, (tags, rows) in enumerate(v_series):
         named[code] = (
             tags.get("cc", ""),
-            _int(tags.get("asn", "0")),
+            tag_int(tags.get("asn", "0")),
             tags.get("network", ""),
             tags.get("target", ""),
             tags.get("category", ""),
@@ -63,7 +64,7 @@ def rollup_columns(
     leaves: dict[int, Leaf] = {}
     probes = np.zeros((len(h_series), buckets), dtype=np.int32)
     for code, (tags, rows) in enumerate(h_series):
-        leaves[code] = (tags.get("cc", ""), _int(tags.get("asn", "0")), tags.get("network", ""))
+        leaves[code] = (tags.get("cc", ""), tag_int(tags.get("asn", "0")), tags.get("network", ""))
         values = np.array([row[:2] for row in rows], dtype=np.int64).reshape(-1, 2)
         probes[code, (values[:, 0] - since_ns) // BASE_NS] = values[:, 1]
     v_keys = np.arange(len(v_series), dtype=np.int64)
@@ -92,10 +93,3 @@ class _Blocked:
         rows = np.array(self.rows, dtype=np.int64).reshape(-1, 4)
         kinds = {number: kind for kind, number in self.kinds.items()}
         return BlockedColumns(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], kinds)
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return 0

@@ -20,7 +20,7 @@ from typing import Any
 from collector.records import HeartbeatBucket, VerdictBucket
 from collector.store.buckets import HeartbeatCount, VerdictCount, fold_heartbeats, fold_verdicts
 from collector.store.codec import from_ns
-from collector.store.influxql import quote
+from collector.store.influxql import quote, tag_int
 from collector.store.points import Row
 from collector.store.rollup import BASE_NS, BASE_S
 
@@ -98,7 +98,7 @@ def heartbeat_rows(condition: str, query: Query) -> list[Row]:
     counts = [
         HeartbeatCount(
             t.get("cc", ""),
-            _int(t.get("asn", "0")),
+            tag_int(t.get("asn", "0")),
             t.get("network", ""),
             int(row[0]),
             t.get("probe", ""),
@@ -129,7 +129,7 @@ def _verdict_count(tags: dict[str, str], row: list[Any]) -> VerdictCount:
     )
     return VerdictCount(
         cc,
-        _int(asn),
+        tag_int(asn),
         network,
         target,
         category,
@@ -162,13 +162,17 @@ def _verdict_row(b: VerdictBucket) -> Row:
     return Row(VERDICT_ROLLUP, tags, fields, _ns(b))
 
 
+def _span(since_ns: int, until_ns: int, cc: str | None) -> str:
+    """The WHERE of a rollup read: [since, until), one country or all."""
+    country = f" AND cc = {quote(cc)}" if cc is not None else ""
+    return f"time >= {since_ns} AND time < {until_ns}{country}"
+
+
 def read_verdicts(
     since_ns: int, until_ns: int, cc: str | None, query: Query
 ) -> list[VerdictBucket]:
     """VerdictBuckets at the base step from the rollup points of [since, until)."""
-    where = f"time >= {since_ns} AND time < {until_ns}"
-    if cc is not None:
-        where += f" AND cc = {quote(cc)}"
+    where = _span(since_ns, until_ns, cc)
     sql = (
         "SELECT accessible, blocked, offline, inconclusive, probes, methods, reasons"  # noqa: S608
         f' FROM {VERDICT_ROLLUP} WHERE {where} GROUP BY "cc", "asn", "network", "target",'
@@ -177,7 +181,7 @@ def read_verdicts(
     out = [
         VerdictBucket(
             cc=t.get("cc", ""),
-            asn=_int(t.get("asn", "0")),
+            asn=tag_int(t.get("asn", "0")),
             network=t.get("network", ""),
             target=t.get("target", ""),
             category=t.get("category", ""),
@@ -200,9 +204,7 @@ def read_verdicts(
 def read_heartbeats(
     since_ns: int, until_ns: int, cc: str | None, query: Query
 ) -> list[HeartbeatBucket]:
-    where = f"time >= {since_ns} AND time < {until_ns}"
-    if cc is not None:
-        where += f" AND cc = {quote(cc)}"
+    where = _span(since_ns, until_ns, cc)
     sql = (
         f"SELECT heartbeats, probes FROM {HEARTBEAT_ROLLUP} WHERE {where}"  # noqa: S608
         ' GROUP BY "cc", "asn", "network"'
@@ -210,7 +212,7 @@ def read_heartbeats(
     out = [
         HeartbeatBucket(
             t.get("cc", ""),
-            _int(t.get("asn", "0")),
+            tag_int(t.get("asn", "0")),
             t.get("network", ""),
             from_ns(int(row[0])),
             int(row[2]),
@@ -221,10 +223,3 @@ def read_heartbeats(
     ]
     out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network))
     return out
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return 0

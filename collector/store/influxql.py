@@ -1,5 +1,5 @@
-"""InfluxQL text the InfluxDB store sends: string literals, the write mode of a server version,
-and the id lookups of the id rule (collector/store/ids.py)."""
+"""InfluxQL text the InfluxDB store sends and reads: string literals, tags read as integers, the
+write mode of a server version, and the id lookups of the id rule (collector/store/ids.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ LOOKUP_GAP_NS = 60 * 1_000_000_000  # records further apart are looked up in ano
 def quote(value: str) -> str:
     """An InfluxQL string literal (single quotes; backslash and quote escaped)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def tag_int(text: str) -> int:
+    """A tag read back as an integer (the ASN), 0 when it is not one."""
+    try:
+        return int(text)
+    except ValueError:
+        return 0
 
 
 def mode_for_version(version: str) -> Literal["v1", "v2"]:
