@@ -13,7 +13,9 @@ times and reports medians, since the machine is shared; CPU time per measurement
 least disturbed by other load. ``--workers 1,2,4`` runs the API rounds against
 ``collector serve --workers N`` for each N (CPU and RSS summed over the worker processes).
 With InfluxDB the run ends with the ingest path stage by stage (collector_ingest_stages.py):
-where the collector's CPU per measurement goes, and a candidate batch serialiser beside Point.
+where the collector's CPU per measurement goes, what each batch makes influxd do, and the
+serialisers side by side (``Point``, QuestDB's ILP Buffer that the store uses, and the pandas
+and Polars DataFrame serialisers where installed).
 
     python bench/collector_ingest.py                      # both stores, short run
     python bench/collector_ingest.py --store influx --measurements 30000 --repeat 5
