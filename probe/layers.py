@@ -347,7 +347,24 @@ def http_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None
                 note += _diff_note(m)
             method = BlockMethod(reason.value.split(".")[0])
             return Finding(method, reason, (m.id,), note, BASE_CONFIDENCE[reason])
-    return caveat
+    return caveat or _unvouched_cleartext(gets)
+
+
+def _unvouched_cleartext(gets: Sequence[Measurement]) -> Caveat | None:
+    """The page loads only in cleartext, and nothing independent shows it is the site's: no GET
+    ended over validated TLS, and no reference to compare it with (the control endpoint had no
+    page, this vantage no https one). A censor's server answers pages too (an unknown notice
+    page looks like any other): not ``accessible``, as OONI leaves accessible null without its
+    test helper (controlFailureWithSuccessfulHTTPWebsite)."""
+    ended = [m for m in gets if answered(m)]
+    plain = [m for m in ended if (http_of(m).final_url or http_of(m).url).startswith("http:")]
+    if not plain or len(plain) < len(ended) or any(http_of(m).diff_reference for m in plain):
+        return None
+    note = (
+        f"the cleartext page of {http_of(plain[0]).url} loads, but there is no independent view "
+        "of it (no control endpoint page, no https page) to tell the site's page from a censor's"
+    )
+    return Caveat(note, tuple(m.id for m in plain))
 
 
 # What an https GET from an address validated for the name can end in by the site's own doing

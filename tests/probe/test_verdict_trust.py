@@ -151,3 +151,20 @@ def test_a_redirect_loop_over_validated_tls_is_the_sites_own() -> None:
     loop = get(Failure.HTTP_TOO_MANY_REDIRECTS, status=302)
     result = judge([dns(), tcp(), tls(), loop], CONTROLS)
     assert result.kind is VerdictKind.INCONCLUSIVE and "site's fault" in result.explanation
+
+
+# ----- a cleartext page with nothing independent to vouch for it -----
+
+
+def test_a_cleartext_page_without_any_independent_view_is_not_accessible() -> None:
+    """OONI's controlFailureWithSuccessfulHTTPWebsite (accessible null): an unknown notice page
+    and the site's own page look alike when nothing else saw the site."""
+    base = [dns(), tcp(port=80)]
+    alone = judge([*base, get(scheme="http")], CONTROLS)
+    assert alone.kind is VerdictKind.INCONCLUSIVE and "no independent view" in alone.explanation
+    compared = get(scheme="http", http_diff_reference="control", http_diff_differs=False)
+    assert verdict([*base, compared])[0] is VerdictKind.ACCESSIBLE
+    over_tls = [*base, tcp(), tls(), get(), get(scheme="http")]  # the https page is the site's
+    assert verdict(over_tls)[0] is VerdictKind.ACCESSIBLE
+    upgraded = get(scheme="http", http_final_url="https://site.example/")  # ended over TLS
+    assert verdict([*base, upgraded])[0] is VerdictKind.ACCESSIBLE
