@@ -12,7 +12,9 @@ SQLite per verdict, cost linear in series x time (the slope is printed).
    day-grid cache: every day read from the rollups as arrays), warm (unchanged days from the
    cache), and again after a late upload into one day, each size in a fresh process (its own
    peak RSS). The cold scan's parts are then timed one by one: store reads, grid building,
-   merging the days, detection. A watcher cycle runs over three days after a fresh round.
+   merging the days, detection; and, in another fresh process, the peak RSS of each stage of
+   a cold scan (sampled every 5 ms): the day reads and the merged grid, shutdown detection,
+   failure detection, the events. A watcher cycle runs over three days after a fresh round.
 2. Detection alone over arrays filled directly, and the pivot from bucket records per record.
 """
 
@@ -23,6 +25,7 @@ import multiprocessing
 import os
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -34,9 +37,12 @@ from anomaly_fill import SINCE, STEP_S, fill_store, late_verdict, storage
 from collector.anomaly.cache import GridCache
 from collector.anomaly.cache import _read as read_day
 from collector.anomaly.classify import detect
+from collector.anomaly.failures import failures
+from collector.anomaly.lifecycle import reconcile
 from collector.anomaly.series import Grid, build_grid
 from collector.anomaly.series_columns import grid_from_columns
 from collector.anomaly.settings import AnomalySettings
+from collector.anomaly.shutdowns import shutdowns
 from collector.anomaly.thresholds import Thresholds
 from collector.anomaly.watcher import evaluate, floor_time
 from collector.records import HeartbeatBucket, VerdictBucket
@@ -75,9 +81,11 @@ def make_grid(series: int, days: float, seed: int = 1) -> Grid:
         inconclusive=zeros.copy(),
         probes=heard,
     )
-    for s in range(1, series, 50):
-        for t in np.flatnonzero(blocked[s] > 0):
-            grid.methods[(s, int(t))] = {"dns": int(blocked[s, t])}
+    grid.methods = {
+        (s, int(t)): {"dns": int(blocked[s, t])}
+        for s in range(1, series, 50)
+        for t in np.flatnonzero(blocked[s] > 0)
+    }
     return grid
 
 
@@ -104,6 +112,58 @@ def time_pivot(buckets: int) -> float:
 
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _RssPeaks:
+    """Peak resident memory per stage: /proc/self/statm sampled every 5 ms by a thread."""
+
+    def __init__(self) -> None:
+        self._mib = os.sysconf("SC_PAGE_SIZE") / 2**20
+        self._peak = self.now()
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def now(self) -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * self._mib
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self._peak = max(self._peak, self.now())
+
+    def mark(self) -> float:
+        """The peak since the last mark; the next stage starts from the current RSS."""
+        time.sleep(0.02)
+        peak, self._peak = max(self._peak, self.now()), self.now()
+        return peak
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def stage_rss(path: str, cache_dir: str, days: int) -> Figures:
+    """A cold scan (``evaluate``'s steps, nothing written) in a fresh process, with the peak
+    RSS of each stage: imports, day reads and the merged grid, shutdown detection, failure
+    detection, the stored events reconciled."""
+    th = Thresholds()
+    since, until = SINCE + timedelta(seconds=th.warmup_s), SINCE + timedelta(days=days)
+    read_from = floor_time(since - timedelta(seconds=th.warmup_s), th.step_s)
+    judge_from = int((since - read_from).total_seconds()) // th.step_s
+    peaks = _RssPeaks()
+    out = {"rss_imports": peaks.mark()}
+    store = SqliteStore(path)
+    grid = GridCache(Path(cache_dir)).grid(store, since=read_from, until=until, step_s=th.step_s)
+    out["rss_grids"] = peaks.mark()
+    found = shutdowns(grid, th, judge_from, True)
+    out["rss_shutdowns"] = peaks.mark()
+    found += failures(grid, th, judge_from)
+    out["rss_failures"] = peaks.mark()
+    stored = store.events(since=read_from, until=until)
+    reconcile(stored, found, evaluated_since=since, evaluated_until=until, now=until)
+    out["rss_events"] = peaks.mark()
+    peaks.stop()
+    store.close()
+    return out
 
 
 def _parts(store: SqliteStore, cache: GridCache, since: datetime, until: datetime) -> Figures:
@@ -190,6 +250,7 @@ def cycle_figure(path: str, cache_dir: str, days: int) -> Figures:
     began = time.perf_counter()
     detect(grid, th, judge_from=th.warmup_s // th.step_s)
     out["detect"] = time.perf_counter() - began
+    out["rss"] = _rss_mib()  # the process's peak over two cycles and the parts
     store.close()
     return out
 
@@ -220,6 +281,12 @@ def _scan_lines(
         f" {_goal(f['rss'], GOALS['rss'], 'MiB')}"
     )
     print(
+        f"        peak RSS by stage (another fresh process): imports {f['rss_imports']:.0f},"
+        f" day reads + merged grid {f['rss_grids']:.0f}, shutdown detection"
+        f" {f['rss_shutdowns']:.0f}, failure detection {f['rss_failures']:.0f}, events"
+        f" {f['rss_events']:.0f} MiB"
+    )
+    print(
         f"        its parts, timed one by one: rollup reads {f['store_read']:.2f} s, grids"
         f" built {f['grid_build']:.2f} s, {days} days merged {f['merge']:.2f} s,"
         f" detection {f['detect']:.2f} s"
@@ -241,6 +308,7 @@ def time_store_scans(sizes: list[int], days: int, cycle_sizes: list[int], tmp: P
         verdicts, _ = fill_store(path, series, days)
         sizes_of = storage(path)
         f = _in_child(scan_figures, str(path), str(tmp / f"grids-{series}"), days)
+        f.update(_in_child(stage_rss, str(path), str(tmp / f"stage-grids-{series}"), days))
         path.unlink()
         cells.append(series * days * 86400 / STEP_S)
         colds.append(f["cold"])
@@ -264,7 +332,7 @@ def time_store_scans(sizes: list[int], days: int, cycle_sizes: list[int], tmp: P
             f" {f['cycle']:.2f} s ({f['cpu']:.2f} s CPU, {f['read']:.0f} day re-read)"
             f" {_goal(f['cycle'], goal)};"
             f" its parts: the changed day read and built {f['day_read']:.2f} s, days merged"
-            f" {f['merge']:.2f} s, detection {f['detect']:.2f} s"
+            f" {f['merge']:.2f} s, detection {f['detect']:.2f} s; peak RSS {f['rss']:,.0f} MiB"
         )
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
