@@ -59,7 +59,6 @@ class Codes:
     def __init__(self) -> None:
         self._known: dict[tuple[str, tuple[Any, ...]], int] = {}
         self._pending: dict[tuple[str, tuple[Any, ...]], int] = {}
-        self._absent: set[tuple[str, tuple[Any, ...]]] = set()  # prefetch found them not stored
 
     def code(self, db: sqlite3.Connection, table: str, value: tuple[Any, ...]) -> int:
         key = (table, value)
@@ -67,11 +66,8 @@ class Codes:
         if found is not None:
             return found
         columns = _TABLES[table]
-        row = None
-        if key not in self._absent:
-            where = " AND ".join(f"{c} = ?" for c in columns)
-            sql = f"SELECT id FROM {table} WHERE {where}"  # noqa: S608
-            row = db.execute(sql, value).fetchone()
+        where = " AND ".join(f"{c} = ?" for c in columns)
+        row = db.execute(f"SELECT id FROM {table} WHERE {where}", value).fetchone()  # noqa: S608
         if row is None:
             marks = ",".join("?" * len(columns))
             cursor = db.execute(
@@ -85,34 +81,42 @@ class Codes:
         return code
 
     def prefetch(self, db: sqlite3.Connection, table: str, values: Iterable[Any]) -> None:
-        """Look up the stored codes of the ``values`` of a one-column table that are not cached,
-        in one query per 500 (a batch of new probes no longer costs a SELECT each); what is not
-        stored yet is left to ``code``, which inserts it in the order it is asked for (and
-        does not look it up again: this transaction holds the write lock)."""
+        """Code the ``values`` of a one-column table that are not cached: the stored ones
+        looked up in one query per 500, the new ones inserted by one executemany in the order
+        they first come (the codes ``code`` would have given them one by one) and read back."""
         (column,) = _TABLES[table]
         known, pending = self._known, self._pending
-        missing = sorted(
-            {v for v in values if (table, (v,)) not in known and (table, (v,)) not in pending}
-        )
-        for start in range(0, len(missing), _LOOKUP_CHUNK):
-            chunk = missing[start : start + _LOOKUP_CHUNK]
+        wanted = [
+            v
+            for v in dict.fromkeys(values)
+            if (table, (v,)) not in known and (table, (v,)) not in pending
+        ]
+        found = self._look_up(db, table, column, wanted)
+        new = [v for v in wanted if v not in found]
+        if new:
+            db.executemany(f"INSERT INTO {table} ({column}) VALUES (?)", [(v,) for v in new])  # noqa: S608
+            found.update(self._look_up(db, table, column, new))
+        for value, code in found.items():
+            pending[(table, (value,))] = code
+
+    @staticmethod
+    def _look_up(
+        db: sqlite3.Connection, table: str, column: str, values: list[Any]
+    ) -> dict[Any, int]:
+        found: dict[Any, int] = {}
+        for start in range(0, len(values), _LOOKUP_CHUNK):
+            chunk = values[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT {column}, id FROM {table} WHERE {column} IN ({marks})"  # noqa: S608
-            found = {value: int(code) for value, code in db.execute(sql, chunk)}
-            for value in chunk:
-                if value in found:
-                    pending[(table, (value,))] = found[value]
-                else:
-                    self._absent.add((table, (value,)))
+            found.update((value, int(code)) for value, code in db.execute(sql, chunk))
+        return found
 
     def keep(self) -> None:
         self._known.update(self._pending)
         self._pending.clear()
-        self._absent.clear()
 
     def drop(self) -> None:
         self._pending.clear()
-        self._absent.clear()
 
 
 def kind_column(verdict: str) -> int:
