@@ -32,112 +32,29 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from collector_ingest_direct import DIRECT_BATCH, DirectRun, direct_influx, direct_sqlite
+from collector_ingest_procs import OPERATOR, Collector, collector, process_cpu_s
 from collector_ingest_records import body as make_body
 from collector_ingest_records import make_measurements, renewed
 from collector_ingest_stages import ingest_stages, print_stages, serialisers
 
 from collector.serve import tune_gc
 from collector.store.influx import InfluxStore
-from collector.store.influx_lines import point_line
-from collector.store.points import measurement_row
-from collector.store.sqlite import SqliteStore
-from probe.model import Measurement
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
-from tests.support.influxd import free_port, start_influxd
+from tests.support.influxd import start_influxd
 
-OPERATOR = "bench-operator-token-0123456789"
 GOAL_RATIO = 0.3  # issue 17: API rate per process >= 0.3 of the prebuilt ceiling
-DIRECT_BATCH = 5_000
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Collector:
-    url: str
-    process: subprocess.Popen[bytes]
-    rss_samples: list[int] = field(default_factory=list)
-
-    def pids(self) -> list[int]:
-        """The serve process and, with --workers, its worker processes."""
-        found, todo = [], [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            children = Path(f"/proc/{pid}/task/{pid}/children")
-            todo += [int(c) for c in children.read_text().split()] if children.exists() else []
-        return found
-
-    def rss_kb(self) -> int:
-        return sum(_status_kb(pid, "VmRSS") for pid in self.pids())
-
-    def peak_kb(self) -> int:
-        return sum(_status_kb(pid, "VmHWM") for pid in self.pids())
-
-    def cpu_s(self) -> float:
-        return sum(process_cpu_s(pid) for pid in self.pids())
-
-
-def _status_kb(pid: int, key: str) -> int:
-    status = Path(f"/proc/{pid}/status")
-    for line in status.read_text().splitlines() if status.exists() else []:
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def process_cpu_s(pid: int) -> float:
-    """User plus system CPU seconds of a process, all its threads (proc(5): utime, stime)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-@contextmanager
-def collector(store_url: str, tmp: Path, workers: int = 1) -> Iterator[Collector]:
-    port = free_port()
-    config = tmp / f"collector-{port}.toml"
-    config.write_text(
-        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "{store_url}"\n'
-        f'operator_token = "{OPERATOR}"\n[limits]\nprobe_batches_per_minute = 1000000\n'
-        "max_batch_records = 10000\nmax_body_bytes = 50000000\n"
-    )
-    command = [sys.executable, "-m", "probe.cli", "collector", "serve", "--config", str(config)]
-    process = subprocess.Popen(
-        [*command, "--workers", str(workers)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        server = Collector(url, process)
-        expected = 1 if workers == 1 else workers + 2  # supervisor, workers, resource tracker
-        for _ in range(300):  # every worker up, or the first rounds measure fewer
-            if len(server.pids()) >= expected:
-                break
-            time.sleep(0.2)
-        time.sleep(2 if workers > 1 else 0)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @dataclass
@@ -150,13 +67,6 @@ class ApiRun:
     store_cpu_us: float = 0.0  # influxd's CPU per measurement (0: not measured)
     clients_cpu_us: float = 0.0  # the bench's own clients (this process)
     busy: float = 0.0  # share of the machine's cores busy with collector + store + clients
-
-
-@dataclass
-class DirectRun:
-    rate: float
-    cpu_us: float  # the writer's CPU per measurement (this process)
-    store_cpu_us: float = 0.0  # influxd's CPU per measurement (0: not measured)
 
 
 def through_api(
@@ -270,64 +180,6 @@ def _post(client: httpx.Client, body: bytes) -> None:
     response = client.post("/v1/measurements", content=body)
     if response.status_code != 200:
         raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-
-
-def direct_influx(
-    influx_url: str, total: int, clients: int, *, serialize: bool, store_pid: int | None = None
-) -> DirectRun:
-    """Straight to /write in batches of 5,000 from the same number of clients.
-
-    ``serialize=False``: line protocol prebuilt, the server's ceiling. ``serialize=True``: each
-    writer builds its Points and line protocol in the timed loop, as any Python writer must.
-    """
-    store = InfluxStore(influx_url, database=f"direct{int(serialize)}", mode="v1")
-    points = make_measurements(total, "direct")
-    chunks = [points[i : i + DIRECT_BATCH] for i in range(0, total, DIRECT_BATCH)]
-
-    def encode(chunk: list[Measurement]) -> bytes:
-        return "\n".join(point_line(measurement_row(m)) for m in chunk).encode()
-
-    store.write_line_protocol(encode(chunks[0]))  # creates the database; not timed
-    queue: list[Any] = list(chunks[1:])
-    if not serialize:
-        queue = [encode(c) for c in queue]
-    lock = threading.Lock()
-
-    def run() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                item = queue.pop()
-            store.write_line_protocol(encode(item) if serialize else item)
-
-    cpu_before = time.process_time()
-    store_before = process_cpu_s(store_pid) if store_pid else 0.0
-    started = time.perf_counter()
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    written = total - len(chunks[0])
-    rate = written / (time.perf_counter() - started)
-    cpu_us = 1e6 * (time.process_time() - cpu_before) / written
-    store_us = 1e6 * (process_cpu_s(store_pid) - store_before) / written if store_pid else 0.0
-    store.close()
-    return DirectRun(rate, cpu_us, store_us)
-
-
-def direct_sqlite(path: Path, total: int) -> DirectRun:
-    store = SqliteStore(path)
-    points = make_measurements(total, "direct")
-    cpu_before = time.process_time()
-    started = time.perf_counter()
-    for i in range(0, total, DIRECT_BATCH):
-        store.write_batch(measurements=points[i : i + DIRECT_BATCH])
-    rate = total / (time.perf_counter() - started)
-    cpu_us = 1e6 * (time.process_time() - cpu_before) / total
-    store.close()
-    return DirectRun(rate, cpu_us)
 
 
 def _load() -> str:

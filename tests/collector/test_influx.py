@@ -57,11 +57,9 @@ def influx(influxd: InfluxServer) -> Iterator[tuple[InfluxStore, str]]:
 def _influx_cli(server: InfluxServer, database: str, query: str) -> dict[str, Any]:
     if shutil.which("influx") is None:
         pytest.skip("LOUD SKIP: the influx CLI is not installed (Debian package influxdb-client)")
-    output = subprocess.run(
-        ["influx", "-host", "127.0.0.1", "-port", str(server.port), "-database", database,
-         "-execute", query, "-format", "json", "-precision", "rfc3339"],
-        capture_output=True, text=True, timeout=30, check=True,
-    ).stdout  # fmt: skip
+    where = ["-host", "127.0.0.1", "-port", str(server.port), "-database", database]
+    command = ["influx", *where, "-execute", query, "-format", "json", "-precision", "rfc3339"]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
     result: dict[str, Any] = json.loads(output)
     return result
 
