@@ -216,8 +216,9 @@ def injected_answers_genuine(measurements: Sequence[Measurement]) -> bool | None
     """Are the answers an injector raced in the genuine addresses? None: nothing injected.
 
     Genuine when every injected address proved itself (a validated TLS handshake for this name
-    from this vantage) or is consistent with an independent view: another resolver's answer, or
-    the control endpoint's. An injector forging the true answer is recorded, not a block.
+    from this vantage) or is consistent with an independent view: an encrypted resolver's answer
+    (DoH/DoT/DoQ; a cleartext one can be forged on the same path), or the control endpoint's. An
+    injector forging the true answer is recorded, not a block.
     """
     injected = _injected_addresses(measurements)
     if not injected:
@@ -226,7 +227,7 @@ def injected_answers_genuine(measurements: Sequence[Measurement]) -> bool | None
     reference: set[str] = set()
     for m in of(measurements, TestKind.DNS):
         dns = dns_of(m)
-        if not dns.primary and not dns.host and m.outcome == OK:
+        if not dns.primary and not dns.host and dns.encrypted and m.outcome == OK:
             reference.update(dns.answers)
     control = control_of(measurements)
     if control is not None:

@@ -319,7 +319,8 @@ def test_an_injector_forging_another_address_is_a_block() -> None:
 
 def test_a_raced_resolver_answer_that_is_genuine_is_not_a_block() -> None:
     primary = dns(Failure.DNS_INJECTED, answers=(A,), dns_extra_answers=[[A, B]])
-    target = [primary, dns(primary=False, resolver=OTHER, answers=(A, B)), *healthy()[1:]]
+    other = dns(primary=False, resolver=OTHER, answers=(A, B), transport="doh")
+    target = [primary, other, *healthy()[1:]]
     assert verdict(target) == (VerdictKind.ACCESSIBLE, None)
     forged = dns(Failure.DNS_INJECTED, answers=("198.19.66.6",), dns_extra_answers=[[A]])
     assert verdict([forged, *healthy()[1:]]) == (VerdictKind.BLOCKED, Reason.DNS_INJECTED)
