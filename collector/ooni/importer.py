@@ -120,6 +120,7 @@ def run_import(
     """Import every measurement of ``paths``; ``emit`` gets one line per measurement, in order."""
     summary = Summary()
     clock = _Clock(summary.seconds)
+    for_store = writer is not None  # else only the verdicts are wanted: no ids to derive
     for item in read_records(paths):
         clock.lap("read")
         if isinstance(item, BadInput):
@@ -130,7 +131,7 @@ def run_import(
             summary.filtered += 1
             continue
         try:
-            imported = map_measurement(item.data, context)
+            imported = map_measurement(item.data, context, for_store=for_store)
         except OoniFormatError as exc:
             _unjudged(summary, emit, item, str(exc))
             continue
@@ -140,7 +141,7 @@ def run_import(
             continue
         finally:
             clock.lap("map")
-        verdict = verdict_of(imported)
+        verdict = verdict_of(imported, for_store=for_store)
         summary.imported += 1
         summary.verdicts[verdict.verdict.value] += 1
         method = None if verdict.method is None else verdict.method.value

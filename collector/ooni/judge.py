@@ -11,12 +11,13 @@ from probe.model import Verdict, VerdictKind
 from probe.verdict import judge
 
 
-def verdict_of(imported: Imported) -> Verdict:
-    """The verdict, stamped at the measurement's start, with a deterministic id."""
+def verdict_of(imported: Imported, *, for_store: bool = True) -> Verdict:
+    """The verdict, stamped at the measurement's start, with a deterministic id (with
+    ``for_store=False``, a verdict that is only printed, the measurement's key instead)."""
     assessment = judge(imported.evidence, imported.controls, known=imported.known)
     at = imported.envelope.measurement_start_time
     return assessment.stamped(
-        id=stable_uuid7(at, f"{imported.key}/verdict"),
+        id=stable_uuid7(at, f"{imported.key}/verdict") if for_store else imported.key,
         probe_id=imported.probe_id,
         vantage=imported.vantage,
         target=imported.target,

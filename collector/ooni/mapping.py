@@ -9,7 +9,7 @@ so a re-import stores nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from collector.ooni.ids import content_digest, probe_id_for, run_key, stable_uui
 from collector.ooni.stages import Stamper
 from collector.ooni.targets import TargetIndex
 from probe.bogons import Network
-from probe.model import Category, TargetRef, Vantage
+from probe.model import Category, Measurement, TargetRef, Vantage
 from probe.shipped import DEFAULT_TARGETS
 from probe.verdict import works
 
@@ -77,8 +77,13 @@ def target_of(envelope: Envelope, context: Context) -> TargetRef:
     return context.targets.for_host(host)
 
 
-def map_measurement(data: object, context: Context) -> Imported:
-    """Map one measurement; raises OoniFormatError (UnknownTestError) naming what is wrong."""
+def map_measurement(data: object, context: Context, *, for_store: bool = True) -> Imported:
+    """Map one measurement; raises OoniFormatError (UnknownTestError) naming what is wrong.
+
+    ``for_store=False`` (a verdict-only import: ``--json`` without a store) skips what only a
+    stored record carries: the records' deterministic ids (their round's too) and OONI's ids and
+    conclusions copied into their details. The evidence, the controls and so the verdict are
+    the same (tests/ooni/test_speedups.py)."""
     envelope = parse_envelope(data)
     if envelope.test_name not in SUPPORTED_TESTS:
         raise UnknownTestError(
@@ -90,7 +95,7 @@ def map_measurement(data: object, context: Context) -> Imported:
     probe_id = probe_id_for(report_key(envelope), key=context.probe_key)
     vantage = Vantage(envelope.probe_cc, envelope.probe_asn, envelope.network_type or "unknown")
     target = target_of(envelope, context)
-    round_id = stable_uuid7(envelope.measurement_start_time, key)
+    round_id = stable_uuid7(envelope.measurement_start_time, key) if for_store else key
     stamper = Stamper(
         key,
         envelope.measurement_start_time,
@@ -99,6 +104,7 @@ def map_measurement(data: object, context: Context) -> Imported:
         vantage,
         target,
         round_id,
+        for_store,
     )
     test_keys = envelope.test_keys
     if envelope.test_name in WEB_TESTS:
@@ -111,6 +117,32 @@ def map_measurement(data: object, context: Context) -> Imported:
             stamper, envelope.test_name, test_keys, context, submitted=bool(envelope.report_id)
         )
         ooni = messengers.ooni_conclusions(envelope.test_name, test_keys)
+    if for_store:
+        _annotate(envelope, stored, evidence, controls, ooni)
+    return Imported(
+        envelope,
+        key,
+        probe_id,
+        vantage,
+        target,
+        round_id,
+        stored,
+        evidence,
+        controls,
+        ooni,
+        stamper.known,
+    )
+
+
+def _annotate(
+    envelope: Envelope,
+    stored: list[Measurement],
+    evidence: list[Measurement],
+    controls: Mapping[str, Sequence[Measurement]],
+    ooni: Mapping[str, Any],
+) -> None:
+    """What a stored record carries beside our evidence: OONI's ids on every record, which
+    records are not evidence, and (once) OONI's conclusions and the controls judged with."""
     ids = {k: getattr(envelope, k) for k in OONI_ID_KEYS}
     judged = {id(m) for m in evidence}
     for record in stored:  # OONI's identity beside ours on every record; its conclusions once
@@ -125,19 +157,6 @@ def map_measurement(data: object, context: Context) -> Imported:
         # the control evidence judged with, so that an export can hand it on
         "controls": [{"name": n, "works": works(ms)} for n, ms in controls.items()],
     }
-    return Imported(
-        envelope,
-        key,
-        probe_id,
-        vantage,
-        target,
-        round_id,
-        stored,
-        evidence,
-        controls,
-        ooni,
-        stamper.known,
-    )
 
 
 def envelope_source(data: object) -> Mapping[str, Any]:

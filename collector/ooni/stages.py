@@ -40,6 +40,9 @@ class Stamper:
     vantage: Vantage
     target: TargetRef
     round_id: str
+    # False for a verdict-only import (``--json`` without a store): no record is stored, so
+    # its id is only its number here (ids are payload to the verdict engine, never read)
+    ids: bool = True
     made: list[Measurement] = field(default_factory=list)
     # (record, its typed evidence) as the mapper built it: the verdict engine takes these
     # instead of reading them back from details (probe/findings.py ``reading_once(known)``)
@@ -59,8 +62,9 @@ class Stamper:
         end = t if type(t) is float and t >= 0 else seconds(t)
         end = max(end, begin)
         at = self.start + timedelta(seconds=begin) if begin else self.start
+        number = len(self.made)
         record = Measurement(
-            id=stable_uuid7(at, f"{self.key}/{len(self.made)}"),
+            id=stable_uuid7(at, f"{self.key}/{number}") if self.ids else str(number),
             probe_id=self.probe_id,
             probe_version=self.probe_version,
             vantage=self.vantage,

@@ -154,3 +154,30 @@ def test_wire_is_the_plain_recursion(value: object) -> None:
     assert type(made) is type(plain)
     if isinstance(value, dict | tuple):
         assert made is not value  # a copy, never the record's own container
+
+
+def test_a_verdict_only_import_judges_as_a_stored_one() -> None:
+    """``for_store=False`` (``--json`` without a store) skips the ids and the stored-only details;
+    the evidence the engine reads and so every verdict stay the same."""
+    from collector.ooni.judge import verdict_line, verdict_of
+    from collector.ooni.mapping import load_context, map_measurement
+    from collector.ooni.reader import RawRecord
+
+    context = load_context()
+    fixtures = Path(__file__).parent / "fixtures"
+    judged = 0
+    for item in read_records([fixtures]):
+        if not isinstance(item, RawRecord):
+            continue
+        try:
+            stored = map_measurement(item.data, context)
+        except ValueError:
+            continue  # the broken fixtures: refused either way
+        lean = map_measurement(item.data, context, for_store=False)
+        full, quick = verdict_of(stored), verdict_of(lean, for_store=False)
+        assert verdict_line(lean, quick) == verdict_line(stored, full), item.source
+        assert (quick.confidence, quick.explanation) == (full.confidence, full.explanation)
+        assert len(quick.measurement_ids) == len(full.measurement_ids)
+        assert [e for _, e in lean.known] == [e for _, e in stored.known]
+        judged += 1
+    assert judged >= 20
