@@ -18,6 +18,7 @@ probes never drop out is paged at once.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,10 @@ from collector.anomaly.silence import SIMULTANEOUS
 
 DAY_BUDGET = 1 / 365  # chance coincidences per deployment and day that may page: one a year
 AROUND = 24  # buckets either side of this time yesterday (2 hours: bedtimes jitter by an hour)
+# Silence with no history anywhere (a deployment's first evening): one probe-day is assumed to
+# show the habits of volunteer networks (issue 13): a phone dozing for up to an hour and a
+# desktop switched off for a night of 8 hours (lengths in hours).
+SILENT_HABITS_H = (1, 8)
 Ints = npt.NDArray[np.int64]
 
 
@@ -65,6 +70,8 @@ def chance_rounds(
     judged_from: int = 0,
     group: int | None = None,
     series: int = 1,
+    known_from: int = 0,
+    prior: Prior | None = None,
 ) -> int:
     """How long ``together_k`` of a series' ``probes`` must have been dark together before it
     is no likely coincidence of their own independent dropouts: the least number of rounds
@@ -80,6 +87,13 @@ def chance_rounds(
     if more than ``probes`` (those there at the onset). ``series``: how many series are
     judged alike; the budget is shared among them (Bonferroni), so a deployment of many
     small groups still expects one chance page a year, not one per group.
+    ``known_from``: the first bucket the series was heard in; ``prior``: the dropouts of the
+    probes of its network type (``population``). **The first evening**: the part of the last
+    day before the series was first heard (or before the history begins) is not taken as a
+    day without dropouts, which would page any coincidence at once; it is filled with the
+    population's dropouts, as many and as long as they are per probe and round elsewhere in
+    the deployment, weighted by the rounds missing. Once a day is read, the prior has no
+    weight.
     """
     if together_k < 2 or probes < together_k:
         return 0
@@ -87,23 +101,32 @@ def chance_rounds(
     lo = max(0, yesterday - AROUND)
     # a dropout already under way where the reading begins has no known start: left out
     spells = [(lo + s, n) for s, n in dropouts(signal[lo:start]) if s > 0]
-    if not spells:
+    population = max(probes, group or 0)  # the probes whose dropouts were counted
+    read_from = max(0, yesterday, known_from)
+    unseen = max(0, day - (start - read_from))  # rounds of the last day not read: first evening
+    borrowed = prior.rate * population * unseen if prior is not None and prior.lengths.size else 0
+    if not spells and borrowed <= 0:
         return 0
     starts = np.array([s for s, _ in spells], dtype=np.int64)
     lengths = np.array([n for _, n in spells], dtype=np.int64)
-    day_span = max(1, start - max(0, yesterday))
+    day_span = max(1, start - read_from)
     window = yesterday + AROUND + 1 - lo  # the buckets read around this time yesterday
-    if unread(start, day, judged_from):
+    if unread(start, day, judged_from) and starts.size:
         here = _busiest(starts)
     else:
         here = float((np.abs(starts - yesterday) <= AROUND).sum()) / max(window, 1)
     # dropouts beginning per round: over the last day, or around this time yesterday
-    begin = max(float((starts >= yesterday).sum()) / day_span, here)
+    own = float((starts >= read_from).sum())
+    begin = max((own + borrowed) / (day_span + unseen), here)
     ways = day * math.comb(probes, together_k)
-    population = max(probes, group or 0)  # the probes whose dropouts were counted
+
+    def lasting(m: int) -> float:
+        mine = _lasting(lengths, m) * lengths.size if lengths.size else 0.0
+        theirs = _lasting(prior.lengths, m) * borrowed if borrowed > 0 and prior else 0.0
+        return (mine + theirs) / (lengths.size + borrowed)
 
     def chance(m: int) -> float:
-        rate = begin * _lasting(lengths, m) / population  # per probe and round, lasting >= m
+        rate = begin * lasting(m) / population  # per probe and round, lasting >= m
         return ways * min(1.0, (SIMULTANEOUS + 1) * rate) ** together_k
 
     # chance(m) falls as m grows: the least m within budget, by bisection
@@ -118,6 +141,36 @@ def chance_rounds(
         else:
             lo_m = mid + 1
     return lo_m
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """The dropouts of a population of probes (the leaves of one network type): how many
+    begin per probe and round, and how long they last."""
+
+    rate: float
+    lengths: Ints
+
+
+def silent_habits(day: int) -> Prior:
+    """The default for silence with no history (``SILENT_HABITS_H`` in one probe-day)."""
+    lengths = np.array([h * day // 24 for h in SILENT_HABITS_H], dtype=np.int64)
+    return Prior(len(SILENT_HABITS_H) / day, lengths)
+
+
+def population(signals: list[Any], probes: list[float]) -> Prior:
+    """The dropouts of several series (per-bucket counts, ``dropouts``), each over the rounds
+    from the first one it was heard in, with ``probes`` probes each: the prior of the series
+    of that network type that have less than a day read (``chance_rounds``)."""
+    found: list[int] = []
+    exposure = 0.0
+    for signal, n in zip(signals, probes, strict=True):
+        if n <= 0:
+            continue
+        found += [length for s, length in dropouts(signal) if s > 0]
+        exposure += n * signal.size
+    rate = len(found) / exposure if exposure > 0 else 0.0
+    return Prior(rate, np.array(found, dtype=np.int64))
 
 
 def _lasting(lengths: Ints, m: int) -> float:

@@ -7,12 +7,21 @@ The rules that tell a cut from sleep are in ``silence.py`` (docs/anomaly.md, "Sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from collector.anomaly.chance import AROUND, chance_rounds, unread
+from collector.anomaly.chance import (
+    AROUND,
+    Prior,
+    chance_rounds,
+    population,
+    silent_habits,
+    unread,
+)
 from collector.anomaly.detect import Run, detect_silence
 from collector.anomaly.grouping import (
     LOOKBACK,
@@ -37,6 +46,7 @@ from collector.anomaly.thresholds import Thresholds
 from collector.records import EventKind
 
 ANY_NETWORK = "*"  # network of a pooled series covering every network type of a country
+MOBILE = "mobile"  # the network type of phones (probe/model.py: "mobile" | "fixed" | free text)
 COLLECTOR_GAP_SHARE = 0.5  # most probes of most countries silent at once: the collector's gap
 
 
@@ -63,6 +73,7 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
     # buckets of each series' runs already found to be events: not its probes' own habits
     events_at = np.zeros(up.shape, dtype=bool)
     kept = {id(r) for r in judged(runs, judge_from)}
+    prior = _priors(grid, up[:n], down[:n], heard[:n])
     for run in sorted(runs, key=lambda r: r.start):
         s, end = run.series, end_of(run, grid)
         before = heard[s, max(0, run.start - LOOKBACK) : run.start]
@@ -87,7 +98,17 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
             continue  # some of a group or pool gone quiet, some still up, none saying offline
         series = (up[s], down[s], heard[s])
         outlasted = _beyond_chance(
-            run, end, probes, series, th, day, judge_from, int(watched.sum()), events_at[s]
+            run,
+            end,
+            probes,
+            series,
+            th,
+            day,
+            judge_from,
+            int(watched.sum()),
+            events_at[s],
+            partial(prior, keys[s][2], at=run.start),
+            keys[s][2],
         )
         if outlasted is None:
             continue  # as likely as not a chance coincidence of this group's own dropouts
@@ -153,6 +174,8 @@ def _beyond_chance(
     judged: int,
     n_series: int,
     events_at: Any,
+    prior: Callable[[bool], Prior | None],
+    network: str,
 ) -> int | None:
     """The bucket from which a run is more than its probes' own dropouts meeting by chance
     (``chance.chance_rounds``), or None if it does not last that long. Probes that said
@@ -168,7 +191,15 @@ def _beyond_chance(
     ``events_at``: the buckets of this series' earlier runs that were events. Their dropouts
     are not read as the probes' habits: yesterday's cut at this hour (Myanmar's nightly cuts,
     Iran's daily mobile curfews) does not make tonight's look like chance, as the level and
-    failure rate do not learn while an event is open."""
+    failure rate do not learn while an event is open. ``prior``: the dropouts of the
+    probes of this network type, for the part of the last day this series was not heard in
+    (the first evening, ``chance.chance_rounds``). A silent run of the first evening must
+    also be beyond chance under the habits volunteer networks have (``chance.silent_habits``):
+    the deployment's first hours show no night yet, so a bedtime coincidence of two desktops
+    is not paged before it has clearly outlasted a night (not on a "mobile" network: phones
+    doze, and the population prior covers them); probes saying offline together get
+    no such default (their reports are direct evidence, rule 2): a cut on day one is paged
+    once they say so, and a scan finds it from their backfilled verdicts."""
     up, down, heard = series
     first = down[run.start : run.start + SIMULTANEOUS + 1]
     reported = first.max(initial=0.0) >= th.min_probes
@@ -179,19 +210,54 @@ def _beyond_chance(
     signal = np.where(events_at, 0.0, down if reported else np.maximum(group - up, 0.0))
     k = float(first.max()) if reported else min(dark_together(up, run.start), probes)
     together_k = min(round(k), probes)
-    rounds = chance_rounds(
-        signal,
-        run.start,
-        probes,
-        together_k,
-        day=day,
-        judged_from=judged,
-        group=group,
-        series=n_series,
+    known_from = int(np.argmax(heard > 0)) if heard.any() else run.start
+    first_evening = run.start - max(0, run.start - day, known_from) < day  # less than a day read
+    priors = [prior(bool(reported))] if first_evening else [None]
+    if first_evening and not reported and network != MOBILE:
+        priors.append(silent_habits(day))  # desktops are switched off at night; phones doze
+    rounds = max(
+        chance_rounds(
+            signal,
+            run.start,
+            probes,
+            together_k,
+            day=day,
+            judged_from=judged,
+            group=group,
+            series=n_series,
+            known_from=known_from,
+            prior=p,
+        )
+        for p in priors
     )
     if end - run.start < rounds:
         return None
     return max(run.opened, run.start + rounds - 1)
+
+
+def _priors(grid: Grid, up: Any, down: Any, heard: Any) -> Callable[..., Prior]:
+    """The dropouts of the leaves of each network type (all leaves for ANY_NETWORK) before
+    bucket ``at``, from the first bucket each was heard in: offline reports (``reported``) or
+    probes missing from the most the leaf had. Asked only for series with less than a day
+    read (the first evening), and never about the run being judged."""
+    cache: dict[tuple[str, bool, int], Prior] = {}
+
+    def get(network: str, reported: bool, *, at: int) -> Prior:
+        key = (network, reported, at)
+        if key not in cache:
+            signals, probes = [], []
+            for i, leaf in enumerate(grid.leaves):
+                if network not in (ANY_NETWORK, leaf[2]) or not heard[i, :at].any():
+                    continue
+                first = int(np.argmax(heard[i] > 0))
+                most = float(heard[i, first:at].max())
+                missing = np.maximum(most - up[i, first:at], 0.0)
+                signals.append(down[i, first:at] if reported else missing)
+                probes.append(most)
+            cache[key] = population(signals, probes)
+        return cache[key]
+
+    return get
 
 
 def _pools(grid: Grid) -> list[tuple[Leaf, list[int]]]:

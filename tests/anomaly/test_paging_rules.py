@@ -71,12 +71,24 @@ def test_two_of_four_saying_offline_while_two_stay_up_is_paged(b: Any) -> None:
 
 
 def test_dark_together_ignores_a_probe_that_left_before_the_onset(b: Any) -> None:
-    # one probe leaves for good at bucket 20; the other two are cut together at 40
-    def count(t: int) -> tuple[int, int]:
-        return (0 if 40 <= t < 150 else (3 if t < 20 else 2)), 0
+    # one probe leaves for good at bucket 20; the other two are cut together a day later
+    # (on the first evening, two desktops going silent are judged against a night's habits)
+    cut = b.day + 40
 
-    (det,) = realtime(b, 3, 170, count)
-    assert det.start == b.at(40)
+    def count(t: int) -> tuple[int, int]:
+        return (0 if cut <= t < cut + 110 else (3 if t < 20 else 2)), 0
+
+    (det,) = realtime(b, 3, cut + 130, count)
+    assert det.start == b.at(cut)
+
+
+def test_two_desktops_silent_together_on_the_first_evening_are_not_paged_at_once(b: Any) -> None:
+    # no history anywhere: two desktops off within a round of each other at bedtime are as
+    # likely a coincidence as a cut; paged only once the silence has outlasted a night
+    def count(t: int) -> tuple[int, int]:
+        return (0 if 40 <= t < 150 else 2), 0
+
+    assert realtime(b, 2, 170, count) == []
 
 
 def pooled_realtime(b: Any, cut: int) -> list[Detection]:
