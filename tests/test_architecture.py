@@ -91,6 +91,7 @@ CORES = (
     "collector.anomaly.chance",
     "collector.anomaly.series",
     "collector.anomaly.series_columns",
+    "collector.anomaly.slots",
     "collector.anomaly.protocols",
     "collector.anomaly.lifecycle",
     "lab.actions",
