@@ -180,6 +180,9 @@ def envelope(
     i: int, at: datetime, test: str, url: str | None, version: str, keys: dict[str, Any]
 ) -> dict[str, Any]:
     asn = (9198, 48503, 21299)[i % 3]
+    # one report is one run of one probe (df-000): 50 measurements share its id, named by the
+    # run's start (as OONI's are), so a store sees a probe per report, not one per measurement
+    began = START + timedelta(seconds=3 * (i // 50 * 50))
     return {
         "annotations": {"network_type": "mobile" if i % 4 else "wifi"},
         "input": url,
@@ -187,7 +190,7 @@ def envelope(
         "probe_asn": f"AS{asn}",
         "probe_cc": "KZ",
         "probe_ip": "127.0.0.1",
-        "report_id": f"{at:%Y%m%dT%H%M%SZ}_{test}_KZ_{asn}_n1_{i // 50:016d}",
+        "report_id": f"{began:%Y%m%dT%H%M%SZ}_{test}_KZ_{asn}_n1_{i // 50:016d}",
         "measurement_uid": f"{at:%Y%m%d%H%M%S}.{i:06d}_KZ_{test}_{i:016x}",
         "software_name": "ooniprobe-android",
         "software_version": "3.19.0",
