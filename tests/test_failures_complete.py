@@ -33,6 +33,7 @@ PRODUCED_ELSEWHERE = {
     Failure.SSL_INTERCEPTED: ("probe/tls.py", "the chain ends at a known interception CA"),
     Failure.HTTP_BODY_TOO_LARGE: ("probe/http.py", "the body passed MAX_BODY_BYTES"),
     Failure.HTTP_TOO_MANY_REDIRECTS: ("probe/http.py", "more than MAX_REDIRECTS hops"),
+    Failure.HTTP_INVALID_REDIRECT_LOCATION: ("probe/http.py", "a 3xx whose Location names no host"),
     Failure.HTTP_BLOCKPAGE: ("probe/steps.py", "the page matches a block page fingerprint"),
     Failure.HTTP_DIFF: ("probe/steps.py", "the cleartext page differs from the control's"),
     Failure.THROTTLED: ("probe/round.py", "throughput far below the round's controls"),
