@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from collector.anomaly.classify import EVERYWHERE, Detection
@@ -89,6 +89,9 @@ def reconcile(
 
 
 FAILURE_KINDS = frozenset({EventKind.BLOCKING, EventKind.THROTTLING, EventKind.PLATFORM_OUTAGE})
+# onsets of one event seen first as one kind, then as another (a country's blocking found to be
+# part of a platform outage once other countries' runs arrive): within an hour
+RECLASSIFY_SLACK = timedelta(hours=1)
 
 
 def _with_opened(evidence: dict[str, Any], opened: datetime, before: Any = None) -> dict[str, Any]:
@@ -150,7 +153,9 @@ def _without_rounds(evidence: dict[str, Any]) -> dict[str, Any]:
 def _continues(event: Event, det: Detection) -> bool:
     """Same target and overlapping time, and either the same kind, country and nested scopes,
     or a reclassification of target failures (one country's blocking found to be part of a
-    platform outage, or throttling found to be blocking): one event, one page."""
+    platform outage, or throttling found to be blocking) whose onsets agree within
+    RECLASSIFY_SLACK: one event, one page. Without that bound Myanmar's days-old Facebook block
+    took in the global outage of 4 Oct 2021, which was then never paged as one."""
     if event.target != det.target:
         return False
     if event.kind == det.kind:
@@ -159,8 +164,9 @@ def _continues(event: Event, det: Detection) -> bool:
     elif not (
         {event.kind, det.kind} <= FAILURE_KINDS
         and (EVERYWHERE in (event.scope.cc, det.scope.cc) or event.scope.cc == det.scope.cc)
+        and abs(det.start - event.start) <= RECLASSIFY_SLACK
     ):
-        return False
+        return False  # a block begun days before a platform outage is not that outage
     event_end = event.end or datetime.max.replace(tzinfo=event.start.tzinfo)
     det_end = det.end or datetime.max.replace(tzinfo=det.start.tzinfo)
     return det.start <= event_end and event.start <= det_end
