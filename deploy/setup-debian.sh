@@ -35,7 +35,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-PYTHON=${PYTHON:-python3}
+# Debian's own interpreter (the python3 package above; built with PGO and LTO), not whichever
+# python3 comes first on PATH: a locally built one can be much slower (docs/ooni.md, speed).
+PYTHON=${PYTHON:-/usr/bin/python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
