@@ -327,19 +327,21 @@ def main() -> None:
     histories = [
         (s, volunteers.generate(days=args.days, events=args.events, seed=s)) for s in seeds
     ]
-    report(
-        "volunteers",
-        evaluate_set(
-            "volunteers",
-            histories,
+
+    def family(name: str, of_seeds: list[Any]) -> None:
+        kept = evaluate_set(
+            name,
+            of_seeds,
             th,
             verbose=args.verbose,
             views=views,
             lookback_s=lookback_s,
             baseline_too=not args.no_baseline,
             watch_days=args.watch_days,
-        ),
-    )
+        )
+        report(name, kept)
+
+    family("volunteers", histories)
     if args.legacy:
         world = legacy.World()
         old = [(s, legacy.generate(world, days=7, events=28, seed=s)) for s in seeds]
@@ -356,19 +358,7 @@ def main() -> None:
         )
     if args.timelines:
         real = [(s, timelines.generate(seed=s, days=max(args.days, timelines.DAYS))) for s in seeds]
-        report(
-            "timelines",
-            evaluate_set(
-                "timelines",
-                real,
-                th,
-                verbose=args.verbose,
-                views=views,
-                lookback_s=lookback_s,
-                baseline_too=not args.no_baseline,
-                watch_days=args.watch_days,
-            ),
-        )
+        family("timelines", real)
     if args.noise_days > 0:
         noise = volunteers.generate(days=args.noise_days, events=0, seed=1000)
         for view in views:
