@@ -10,9 +10,9 @@ cycle's sends (render + POST /api/v2/alerts to both nodes) for each number of op
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,18 +20,13 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
 from collector.anomaly.alerts import render
 from collector.anomaly.channels import AlertmanagerChannel
 from collector.records import Event, EventKind, EventState, Scope
+from tests.support.ports import free_port
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_cluster(root: Path) -> tuple[list[str], list[subprocess.Popen[bytes]]]:

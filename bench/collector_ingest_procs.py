@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/support is not installed
-from tests.support.influxd import free_port
+from tests.support.ports import free_port
 
 OPERATOR = "bench-operator-token-0123456789"
 _TICKS = os.sysconf("SC_CLK_TCK")

@@ -19,7 +19,7 @@ from collector.settings import CollectorSettings, Limits
 from collector.store import Store, open_store
 from probe.model import Category, TestKind, VerdictKind
 from probe.targets import Target
-from tests.support.influxd import free_port
+from tests.support.ports import free_port
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 OPERATOR = "operator-secret-0123456789"

@@ -26,7 +26,7 @@ from lab.pki import Authority, cert_pem
 from probe.evidence import ControlResult
 from probe.model import Category
 from probe.targets import Target
-from tests.support.influxd import free_port
+from tests.support.ports import free_port
 
 BODY = b"hello from the platform"
 OPERATOR = "operator-secret-0123456789"

@@ -17,7 +17,7 @@ import pytest
 from collector.auth import ProbeAuth
 from collector.store import open_store
 from probe.cli import main as cli
-from tests.support.influxd import free_port
+from tests.support.ports import free_port
 
 OPERATOR = "operator-secret-0123456789"
 CLIENT_ADDRESS = "127.0.0.77"

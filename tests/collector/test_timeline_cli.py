@@ -31,7 +31,7 @@ from probe.model import (
     Verdict,
     VerdictKind,
 )
-from tests.support.influxd import free_port
+from tests.support.ports import free_port
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 STEP = timedelta(minutes=5)

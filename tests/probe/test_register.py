@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import stat
 import subprocess
 import sys
@@ -18,18 +17,12 @@ from probe.heartbeat import make_heartbeat
 from probe.model import Vantage, utcnow
 from probe.outbox import Kind, Outbox
 from probe.uploader import Uploader
+from tests.support.ports import free_port
 from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
 OPERATOR_TOKEN = "operator-token-for-register-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ config binds both the HTTP API and the RPC service to 127.0.0.1, and usage repor
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+
+from tests.support.ports import free_port
 
 CONFIG = """\
 reporting-disabled = true
@@ -45,13 +46,6 @@ bind-address = "127.0.0.1:{rpc_port}"
 [logging]
   level = "warn"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
