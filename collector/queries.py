@@ -23,6 +23,7 @@ from collector.schema import TAG_PATTERN
 from collector.store import (
     MeasurementPage,
     MeasurementQuery,
+    OutcomeQuery,
     Store,
     StoreError,
     StoreUnavailableError,
@@ -147,14 +148,8 @@ async def timeline(
     query = TimelineQuery(cc, since, until, step_s, asn=asn, network=network, target=target)
     events: list[Event] = await _call(store.events, since=since, until=until, cc=cc)
     if test is not None:
-        outcomes = await _call(
-            store.measurement_buckets,
-            since=since,
-            until=until,
-            step_s=step_s,
-            cc=cc,
-            test=test.value,
-        )
+        asked = OutcomeQuery(since, until, step_s, cc=cc, test=test.value)
+        outcomes = await _call(store.measurement_buckets, asked)
         return outcome_document(query, test.value, outcomes, events)
     buckets = await _call(store.verdict_buckets, since=since, until=until, step_s=step_s, cc=cc)
     return document(query, buckets, events)

@@ -1,8 +1,9 @@
 """What the anomaly module needs from a store: aggregates in, events out.
 
-Both collector stores (SQLite, InfluxDB) implement these methods; the module depends on this
-protocol only, so detection and lifecycle are tested against an in-memory store
-(``tests/support/memory_store.py``) as pure logic.
+Both collector stores (SQLite, InfluxDB) implement these methods; the reads and the event sink
+are declared once, in the store's interface (collector/store/base.py), and named here. The
+module depends on these protocols only, so detection and lifecycle are tested against an
+in-memory store (``tests/support/memory_store.py``) as pure logic.
 """
 
 from __future__ import annotations
@@ -10,22 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from collector.records import Event, HeartbeatBucket, VerdictBucket
+from collector.store.base import EventSink, EventSource
 from collector.store.columns import HeartbeatColumns, VerdictColumns
 
-
-class EventSource(Protocol):
-    """Reads time-bucketed aggregates and the events already written."""
-
-    def verdict_buckets(
-        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
-    ) -> list[VerdictBucket]: ...
-
-    def heartbeat_buckets(
-        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
-    ) -> list[HeartbeatBucket]: ...
-
-    def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]: ...
+__all__ = ["AnomalyStore", "ColumnSource", "EventSink", "EventSource"]
 
 
 @runtime_checkable
@@ -36,12 +25,6 @@ class ColumnSource(Protocol):
     def rollup_columns(
         self, *, since: datetime, until: datetime, step_s: int
     ) -> tuple[VerdictColumns, HeartbeatColumns] | None: ...
-
-
-class EventSink(Protocol):
-    """Keeps events: idempotent by id, the latest state wins."""
-
-    def write_events(self, events: list[Event]) -> None: ...
 
 
 class AnomalyStore(EventSource, EventSink, Protocol):

@@ -118,7 +118,40 @@ class MeasurementPage:
     next_cursor: str | None = None
 
 
-class Store(Protocol):
+@dataclass(frozen=True, slots=True)
+class OutcomeQuery:
+    """Which measurement outcomes ``measurement_buckets`` counts: [since, until) in buckets of
+    ``step_s``, optionally one country and one test (None: all)."""
+
+    since: datetime
+    until: datetime
+    step_s: int
+    cc: str | None = None
+    test: str | None = None
+
+
+class EventSource(Protocol):
+    """Reads time-bucketed aggregates and the events already written: what the anomaly module
+    reads from a store (collector/anomaly/protocols.py)."""
+
+    def verdict_buckets(
+        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
+    ) -> list[VerdictBucket]: ...
+
+    def heartbeat_buckets(
+        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
+    ) -> list[HeartbeatBucket]: ...
+
+    def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]: ...
+
+
+class EventSink(Protocol):
+    """Keeps events: idempotent by id, the latest state wins."""
+
+    def write_events(self, events: list[Event]) -> None: ...
+
+
+class Store(EventSource, EventSink, Protocol):
     """Everything the API, the CLI and the anomaly module need from storage."""
 
     def write_batch(
@@ -133,23 +166,7 @@ class Store(Protocol):
 
     def measurements(self, query: MeasurementQuery) -> MeasurementPage: ...
 
-    def verdict_buckets(
-        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
-    ) -> list[VerdictBucket]: ...
-
-    def heartbeat_buckets(
-        self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
-    ) -> list[HeartbeatBucket]: ...
-
-    def measurement_buckets(
-        self,
-        *,
-        since: datetime,
-        until: datetime,
-        step_s: int,
-        cc: str | None = None,
-        test: str | None = None,
-    ) -> list[MeasurementBucket]:
+    def measurement_buckets(self, query: OutcomeQuery) -> list[MeasurementBucket]:
         """Outcome counts per vantage, target and test in time buckets (timeline by test)."""
         ...
 
@@ -158,10 +175,6 @@ class Store(Protocol):
         records timed in that day; days never written are absent. Readers that cache aggregates
         per day (the anomaly scan) recompute a day only when its stamp differs from theirs."""
         ...
-
-    def write_events(self, events: list[Event]) -> None: ...
-
-    def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]: ...
 
     def add_probe(self, probe: ProbeRecord) -> None: ...
 

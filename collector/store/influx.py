@@ -21,6 +21,7 @@ from collector.store import influx_buckets, influx_read, influx_rollup
 from collector.store.base import (
     MeasurementPage,
     MeasurementQuery,
+    OutcomeQuery,
     WriteResult,
 )
 from collector.store.buckets import MeasurementBucket
@@ -286,17 +287,10 @@ class InfluxStore:
             return from_rollups(lo, hi, cc, self.http.grouped)
         return from_raw(self.http.grouped, lo, hi, step_s, cc)
 
-    def measurement_buckets(
-        self,
-        *,
-        since: datetime,
-        until: datetime,
-        step_s: int,
-        cc: str | None = None,
-        test: str | None = None,
-    ) -> list[MeasurementBucket]:
-        lo, hi = bound_ns(since), bound_ns(until)
-        return influx_buckets.outcomes(self.http.grouped, lo, hi, step_s, cc, test)
+    def measurement_buckets(self, query: OutcomeQuery) -> list[MeasurementBucket]:
+        lo, hi = bound_ns(query.since), bound_ns(query.until)
+        grouped = self.http.grouped
+        return influx_buckets.outcomes(grouped, lo, hi, query.step_s, query.cc, query.test)
 
     def day_stamps(self, *, since: datetime, until: datetime) -> dict[int, int]:
         """One ``collector_day`` point per day, overwritten by every write into that day."""

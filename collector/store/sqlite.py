@@ -22,6 +22,7 @@ from collector.store.base import (
     Enrolment,
     MeasurementPage,
     MeasurementQuery,
+    OutcomeQuery,
     ProbeRecord,
     StoreMissingError,
     StoreRefusedError,
@@ -255,23 +256,16 @@ class SqliteStore:
         with self._reading() as db:
             return sqlite_columns.columns(db, lo, hi)
 
-    def measurement_buckets(
-        self,
-        *,
-        since: datetime,
-        until: datetime,
-        step_s: int,
-        cc: str | None = None,
-        test: str | None = None,
-    ) -> list[MeasurementBucket]:
-        step = step_s * 1_000_000_000
+    def measurement_buckets(self, query: OutcomeQuery) -> list[MeasurementBucket]:
+        step = query.step_s * 1_000_000_000
         sql = (
             "SELECT cc, asn, network, target, category, test, (started_ns / ?) * ?, outcome,"
             " probe_id, count(*) FROM measurements WHERE started_ns >= ? AND started_ns < ?"
             " AND (? IS NULL OR cc = ?) AND (? IS NULL OR test = ?)"
             " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
         )
-        params = [step, step, bound_ns(since), bound_ns(until), cc, cc, test, test]
+        since, until, cc, test = bound_ns(query.since), bound_ns(query.until), query.cc, query.test
+        params = [step, step, since, until, cc, cc, test, test]
         return fold_outcomes([OutcomeCount(*row) for row in self._read(sql, params)])
 
     def day_stamps(self, *, since: datetime, until: datetime) -> dict[int, int]:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.store import MeasurementQuery, open_store
+from collector.store import MeasurementQuery, OutcomeQuery, open_store
 from probe.model import TestKind, VerdictKind
 from tests.support.influxd import InfluxServer
 
@@ -67,7 +67,8 @@ def test_sqlite_and_influx_agree(
         window = {"since": T0, "until": T0 + timedelta(hours=3), "step_s": step_s, "cc": cc}
         assert sqlite.verdict_buckets(**window) == influx.verdict_buckets(**window)
         assert sqlite.heartbeat_buckets(**window) == influx.heartbeat_buckets(**window)
-        assert sqlite.measurement_buckets(**window) == influx.measurement_buckets(**window)
+        outcomes = OutcomeQuery(**window)
+        assert sqlite.measurement_buckets(outcomes) == influx.measurement_buckets(outcomes)
         query = MeasurementQuery(since=T0, until=T0 + timedelta(hours=3), cc=cc, limit=1000)
         assert sqlite.measurements(query).items == influx.measurements(query).items
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from collector.records import Event, EventKind, EventState, Scope
-from collector.store import MeasurementQuery, ProbeRecord, Store
+from collector.store import MeasurementQuery, OutcomeQuery, ProbeRecord, Store
 from probe.model import Category, TestKind, VerdictKind
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
@@ -216,15 +216,15 @@ def test_measurement_buckets_count_outcomes_per_test(store: Store, records: Any)
     ]
     store.write_batch(measurements=measurements)
     dns = store.measurement_buckets(
-        since=T0, until=T0 + timedelta(hours=1), step_s=600, cc="KZ", test="dns"
+        OutcomeQuery(since=T0, until=T0 + timedelta(hours=1), step_s=600, cc="KZ", test="dns")
     )
     assert [(b.start, b.test, b.ok, b.failed, b.probes, b.outcomes) for b in dns] == [
         (T0, "dns", 1, 2, 2, {"dns_nxdomain_error": 2}),
         (T0 + timedelta(minutes=10), "dns", 1, 0, 1, {}),
     ]
-    every = store.measurement_buckets(since=T0, until=T0 + timedelta(hours=1), step_s=3600)
+    every = store.measurement_buckets(OutcomeQuery(T0, T0 + timedelta(hours=1), step_s=3600))
     assert sorted((b.test, b.ok + b.failed) for b in every) == [("dns", 4), ("tcp", 1)]
-    assert store.measurement_buckets(since=T0, until=T0 + DAY, step_s=60, cc="UZ") == []
+    assert store.measurement_buckets(OutcomeQuery(T0, T0 + DAY, step_s=60, cc="UZ")) == []
 
 
 def test_sqlite_busy_database_is_unavailable_not_a_crash(tmp_path: Any, records: Any) -> None:
@@ -259,7 +259,7 @@ def test_records_of_one_series_in_the_same_microsecond_are_both_kept(
     store.write_batch(measurements=[first, second])
     store.write_batch(measurements=[second])  # a re-send still overwrites itself
     assert sorted(m["id"] for m in _all_measurements(store)) == sorted([first.id, second.id])
-    buckets = store.measurement_buckets(since=T0, until=T0 + DAY, step_s=60)
+    buckets = store.measurement_buckets(OutcomeQuery(T0, T0 + DAY, step_s=60))
     assert [(b.ok, b.failed) for b in buckets] == [(2, 0)]
 
 
