@@ -13,6 +13,7 @@ from datetime import datetime
 
 from collector.records import HeartbeatBucket, VerdictBucket
 from collector.store.codec import from_ns
+from collector.store.rollup import KINDS, verdict_bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,18 +99,11 @@ def fold_verdicts(rows: list[VerdictCount]) -> list[VerdictBucket]:
             if row.reason:
                 item.reasons[row.reason] += row.count
     buckets = [
-        VerdictBucket(
-            cc=cc,
-            asn=asn,
-            network=network,
-            target=target,
-            category=category,
-            start=_start(bucket_ns),
-            accessible=item.counts.get("accessible", 0),
-            blocked=item.counts.get("blocked", 0),
-            offline=item.counts.get("offline", 0),
-            inconclusive=item.counts.get("inconclusive", 0),
-            probes=len(item.probes),
+        verdict_bucket(
+            (cc, asn, network, target, category),
+            _start(bucket_ns),
+            [item.counts.get(kind, 0) for kind in KINDS],
+            len(item.probes),
             methods=dict(item.methods),
             reasons=dict(item.reasons),
         )

@@ -141,30 +141,51 @@ def verdict_buckets(
             if name:
                 table[slot][name] = table[slot].get(name, 0) + count
     starts = Starts()
-    out = []
-    for (key, ns), (counts, probes) in groups.items():
-        if not any(counts):
-            continue
-        cc, asn, network, target, category = series[key]
-        out.append(
-            VerdictBucket(
-                cc=cc,
-                asn=asn,
-                network=network,
-                target=target,
-                category=category,
-                start=starts[ns],
-                accessible=counts[0],
-                blocked=counts[1],
-                offline=counts[2],
-                inconclusive=counts[3],
-                probes=probes,
-                methods=dict(methods.get((key, ns), {})),
-                reasons=dict(reasons.get((key, ns), {})),
-            )
+    out = [
+        verdict_bucket(
+            series[key],
+            starts[ns],
+            counts,
+            probes,
+            methods=dict(methods.get((key, ns), {})),
+            reasons=dict(reasons.get((key, ns), {})),
         )
+        for (key, ns), (counts, probes) in groups.items()
+        if any(counts)
+    ]
     out.sort(key=lambda b: (b.start, b.cc, b.asn, b.network, b.target))
     return out
+
+
+def verdict_bucket(
+    series: Series,
+    start: datetime,
+    counts: Sequence[int],
+    probes: int,
+    *,
+    methods: dict[str, int],
+    reasons: dict[str, int],
+) -> VerdictBucket:
+    """One bucket from its series, its start, its verdict counts in ``KINDS`` order, its
+    distinct probes and its blocked verdicts by method and reason: what the rollups and the raw
+    rows' fold (collector/store/buckets.py) both make."""
+    cc, asn, network, target, category = series
+    accessible, blocked, offline, inconclusive = counts
+    return VerdictBucket(
+        cc=cc,
+        asn=asn,
+        network=network,
+        target=target,
+        category=category,
+        start=start,
+        accessible=accessible,
+        blocked=blocked,
+        offline=offline,
+        inconclusive=inconclusive,
+        probes=probes,
+        methods=methods,
+        reasons=reasons,
+    )
 
 
 def heartbeat_buckets(
