@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from collector.records import Event, VerdictBucket
 from collector.store.buckets import MeasurementBucket
 from probe.model import format_time
+
+B = TypeVar("B", VerdictBucket, MeasurementBucket)
+K = TypeVar("K", tuple[str, str], tuple[str, str, str])
 
 _STEP = re.compile(r"^(\d+)([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -63,24 +67,40 @@ def availability_series(
 
     ``probes`` sums distinct probes per vantage, an upper bound when one probe moved networks.
     """
-    sums: dict[tuple[str, str], dict[datetime, list[int]]] = defaultdict(
-        lambda: defaultdict(lambda: [0, 0, 0, 0, 0])
-    )
-    for b in buckets:
-        if not _selected(b, asn, network, target):
-            continue
-        acc = sums[(b.target, b.category)][b.start]
-        for index, value in enumerate(
-            (b.accessible, b.blocked, b.offline, b.inconclusive, b.probes)
-        ):
-            acc[index] += value
+    grouped = _grouped(buckets, lambda b: (b.target, b.category), asn, network, target)
     return [
-        Series(
-            target=name,
-            category=category,
-            points=[Point(start, *values) for start, values in sorted(points.items())],
-        )
-        for (name, category), points in sorted(sums.items())
+        Series(name, category, [_verdict_point(start, group) for start, group in points])
+        for (name, category), points in grouped
+    ]
+
+
+def _verdict_point(start: datetime, group: list[VerdictBucket]) -> Point:
+    return Point(
+        start,
+        accessible=sum(b.accessible for b in group),
+        blocked=sum(b.blocked for b in group),
+        offline=sum(b.offline for b in group),
+        inconclusive=sum(b.inconclusive for b in group),
+        probes=sum(b.probes for b in group),
+    )
+
+
+def _grouped(
+    buckets: Iterable[B],
+    key: Callable[[B], K],
+    asn: int | None,
+    network: str | None,
+    target: str | None,
+) -> list[tuple[K, list[tuple[datetime, list[B]]]]]:
+    """The buckets of the asked ASN, network and target (None: any) grouped by series
+    (``key``, in its order) and start (in time order): what both series sum."""
+    groups: dict[K, dict[datetime, list[B]]] = defaultdict(lambda: defaultdict(list))
+    for b in buckets:
+        if _selected(b, asn, network, target):
+            groups[key(b)][b.start].append(b)
+    return [
+        (series, sorted(points.items(), key=lambda item: item[0]))
+        for series, points in sorted(groups.items(), key=lambda item: item[0])
     ]
 
 
@@ -128,22 +148,25 @@ def outcome_series(
     target: str | None = None,
 ) -> list[OutcomeSeries]:
     """One test's success share per target over time: raw measurements, before any verdict."""
-    sums: dict[tuple[str, str, str], dict[datetime, OutcomePoint]] = defaultdict(dict)
-    for b in buckets:
-        if not _selected(b, asn, network, target):
-            continue
-        points = sums[(b.target, b.category, b.test)]
-        old = points.get(b.start, OutcomePoint(b.start, 0, 0, 0, {}))
-        outcomes = dict(old.outcomes)
+    grouped = _grouped(buckets, lambda b: (b.target, b.category, b.test), asn, network, target)
+    return [
+        OutcomeSeries(name, category, test, [_outcome_point(at, group) for at, group in points])
+        for (name, category, test), points in grouped
+    ]
+
+
+def _outcome_point(start: datetime, group: list[MeasurementBucket]) -> OutcomePoint:
+    outcomes: dict[str, int] = {}
+    for b in group:
         for name, count in b.outcomes.items():
             outcomes[name] = outcomes.get(name, 0) + count
-        points[b.start] = OutcomePoint(
-            b.start, old.ok + b.ok, old.failed + b.failed, old.probes + b.probes, outcomes
-        )
-    return [
-        OutcomeSeries(name, category, test, [p for _, p in sorted(points.items())])
-        for (name, category, test), points in sorted(sums.items())
-    ]
+    return OutcomePoint(
+        start,
+        ok=sum(b.ok for b in group),
+        failed=sum(b.failed for b in group),
+        probes=sum(b.probes for b in group),
+        outcomes=outcomes,
+    )
 
 
 def availability_json(series: Series) -> dict[str, Any]:
@@ -160,6 +183,26 @@ def availability_json(series: Series) -> dict[str, Any]:
                 "inconclusive": p.inconclusive,
                 "probes": p.probes,
                 "availability": p.availability,
+            }
+            for p in series.points
+        ],
+    }
+
+
+def outcome_json(series: OutcomeSeries) -> dict[str, Any]:
+    """One test's series as it appears in the ``GET /v1/timeline?test=...`` document."""
+    return {
+        "target": series.target,
+        "category": series.category,
+        "test": series.test,
+        "points": [
+            {
+                "start": format_time(p.start),
+                "ok": p.ok,
+                "failed": p.failed,
+                "probes": p.probes,
+                "outcomes": p.outcomes,
+                "availability": p.success,
             }
             for p in series.points
         ],

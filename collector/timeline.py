@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from collector.availability import (
-    OutcomeSeries,
     availability_json,
     availability_series,
     event_concerns,
+    outcome_json,
     outcome_series,
     parse_step,
 )
@@ -128,7 +128,7 @@ def outcome_document(
     series = outcome_series(
         list(buckets), asn=query.asn, network=query.network, target=query.target
     )
-    return _document(query, test, events, [_outcome_json(s) for s in series])
+    return _document(query, test, events, [outcome_json(s) for s in series])
 
 
 def _document(
@@ -146,25 +146,6 @@ def _document(
             if event_concerns(e, asn=query.asn, network=query.network, target=query.target)
         ],
         "series": series,
-    }
-
-
-def _outcome_json(series: OutcomeSeries) -> dict[str, Any]:
-    return {
-        "target": series.target,
-        "category": series.category,
-        "test": series.test,
-        "points": [
-            {
-                "start": format_time(p.start),
-                "ok": p.ok,
-                "failed": p.failed,
-                "probes": p.probes,
-                "outcomes": p.outcomes,
-                "availability": p.success,
-            }
-            for p in series.points
-        ],
     }
 
 
