@@ -14,6 +14,7 @@ from probe.findings import (
     Caveat,
     Finding,
     control_of,
+    control_view,
     dns_of,
     http_of,
     inj_of,
@@ -101,12 +102,12 @@ BASE_CONFIDENCE: dict[Reason, float] = {
 }
 SNI_CONTROL_BONUS = 0.15  # the same address completes a handshake for a control SNI
 CONTROL_CERT_CONFIDENCE = 0.9  # the control endpoint validates a different certificate
-_RCODE_AGREEMENT = {
-    Reason.DNS_NXDOMAIN,
-    Reason.DNS_SERVFAIL,
-    Reason.DNS_REFUSED,
-    Reason.DNS_NO_ANSWER,
-}
+# Answers that claim the name has no address: only an independent view can confirm them.
+_NAME_GONE = frozenset({Reason.DNS_NXDOMAIN, Reason.DNS_NO_ANSWER})
+_NO_ADDRESS = frozenset({Failure.DNS_NXDOMAIN, Failure.DNS_NO_ANSWER})
+_RESOLVED = frozenset({OK, Failure.DNS_INCONSISTENT})  # a resolver found the name's address
+# A resolver failure other resolvers report too is the name's (its servers), not the path's.
+_RCODE_AGREEMENT = frozenset({Reason.DNS_SERVFAIL, Reason.DNS_REFUSED})
 
 
 def dns_finding(measurements: Sequence[Measurement]) -> Finding | Caveat | None:
@@ -139,6 +140,10 @@ def _primary_finding(
         and not dns_of(m).host
         and resolver_identity(m) != seen.identity  # a resolver is never its own control
     ]
+    if reason in _NAME_GONE:
+        gone = _no_address_claim(measurements, primary, others)
+        if gone is not None:
+            return gone
     agree = [m for m in others if m.outcome == primary.outcome]
     if agree and reason in _RCODE_AGREEMENT:
         note = (
@@ -162,6 +167,40 @@ def _primary_finding(
     return Finding(
         BlockMethod.DNS, reason, (primary.id, *(m.id for m in healthy)), note, confidence
     )
+
+
+def _no_address_claim(
+    measurements: Sequence[Measurement], primary: Measurement, others: Sequence[Measurement]
+) -> Caveat | None:
+    """A cleartext "no address for this name" (NXDOMAIN, NOERROR empty) is the site's own fact
+    only when an independent view agrees: the control endpoint, or an encrypted resolver, finds
+    no address either (censors inject NXDOMAIN, and a cleartext resolver abroad crosses the
+    same injector). Another resolver (of any transport) or the control endpoint that finds an
+    address shows the name exists: no caveat, the finding stands (blocked). With neither, the
+    claim cannot be told from a censor's forgery: inconclusive."""
+    seen = dns_of(primary)
+    control = control_of(measurements)
+    view = control_view(measurements)
+    encrypted = [m for m in others if dns_of(m).encrypted]
+    gone = [m for m in encrypted if m.outcome in _NO_ADDRESS]
+    if (control is not None and control.name_gone) or gone:
+        who = " and ".join(
+            (["the control endpoint"] if control is not None and control.name_gone else [])
+            + ([f"{len(gone)} encrypted resolver(s)"] if gone else [])
+        )
+        note = f"{primary.outcome} from {seen.resolver}, and {who} too: the name, not the path"
+        return Caveat(note, (primary.id, *(m.id for m in gone)))
+    if seen.encrypted:
+        return None  # the primary itself is encrypted: no one on the path wrote its answer
+    resolved = [m for m in others if m.outcome in _RESOLVED and dns_of(m).answers]
+    if resolved or view.addresses or (control is not None and control.addresses):
+        return None
+    note = (
+        f"{primary.outcome} from {seen.resolver} in cleartext, and no independent view of the "
+        "name (no control endpoint answer, no encrypted resolver, no other resolver with an "
+        "address): a name gone and a censor's forged answer look the same"
+    )
+    return Caveat(note, (primary.id, *(m.id for m in others)))
 
 
 def _bogon_seen_elsewhere(

@@ -81,7 +81,10 @@ class ControlResult:
 
     @property
     def name_gone(self) -> bool:
-        """The control's resolver finds no address for the name (NXDOMAIN, or no answer)."""
+        """The control's resolver finds no address for the name (NXDOMAIN, or no answer; or,
+        as OONI's test helper says it, no failure and an empty list with nothing refused)."""
+        if self.dns_failure is None:
+            return not self.addresses and not self.refused
         return self.dns_failure in NAME_GONE
 
     @property

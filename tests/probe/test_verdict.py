@@ -121,7 +121,12 @@ DEAD_CONTROLS = {"example": list(DEAD), "wikipedia": list(DEAD)}
 
 # (case, target measurements, expected verdict, method, reason)
 BLOCKED_TABLE: list[tuple[str, list[Measurement], BlockMethod, Reason]] = [
-    ("nxdomain", [dns(Failure.DNS_NXDOMAIN)], BlockMethod.DNS, Reason.DNS_NXDOMAIN),
+    (
+        "nxdomain where another resolver answers",
+        [dns(Failure.DNS_NXDOMAIN), dns(primary=False)],
+        BlockMethod.DNS,
+        Reason.DNS_NXDOMAIN,
+    ),
     ("refused", [dns(Failure.DNS_REFUSED)], BlockMethod.DNS, Reason.DNS_REFUSED),
     ("servfail", [dns(Failure.DNS_SERVFAIL)], BlockMethod.DNS, Reason.DNS_SERVFAIL),
     ("dns timeout", [dns(Failure.DNS_TIMEOUT)], BlockMethod.DNS, Reason.DNS_TIMEOUT),
@@ -319,16 +324,25 @@ def test_accessible_edge_cases(case: str, target: list[Measurement]) -> None:
     assert judge(target, WORKING_CONTROLS).kind is VerdictKind.ACCESSIBLE, case
 
 
-def test_nxdomain_everywhere_is_the_domain_not_censorship() -> None:
-    target = [dns(Failure.DNS_NXDOMAIN), dns(Failure.DNS_NXDOMAIN, primary=False)]
-    result = judge(target, WORKING_CONTROLS)
-    assert result.kind is VerdictKind.INCONCLUSIVE
-    assert "control resolver" in result.explanation
+def test_nxdomain_everywhere_is_the_domain_only_by_an_independent_view() -> None:
+    """Censors inject NXDOMAIN, into every cleartext query on the path: a second cleartext
+    resolver agreeing is no view of the name; an encrypted one agreeing is."""
+    cleartext = judge(
+        [dns(Failure.DNS_NXDOMAIN), dns(Failure.DNS_NXDOMAIN, primary=False)], WORKING_CONTROLS
+    )
+    assert cleartext.kind is VerdictKind.INCONCLUSIVE
+    assert "no independent view" in cleartext.explanation
+    doh = dns(Failure.DNS_NXDOMAIN, primary=False, resolver="https://doh.lab/", transport="doh")
+    encrypted = judge([dns(Failure.DNS_NXDOMAIN), doh], WORKING_CONTROLS)
+    assert encrypted.kind is VerdictKind.INCONCLUSIVE
+    assert "encrypted resolver" in encrypted.explanation
+    alone = judge([dns(Failure.DNS_NXDOMAIN)], WORKING_CONTROLS)
+    assert alone.kind is VerdictKind.INCONCLUSIVE  # a name gone and a forgery look the same
 
 
 def test_healthy_control_resolver_raises_confidence() -> None:
-    alone = judge([dns(Failure.DNS_NXDOMAIN)], WORKING_CONTROLS)
-    confirmed = judge([dns(Failure.DNS_NXDOMAIN), dns(primary=False)], WORKING_CONTROLS)
+    alone = judge([dns(Failure.DNS_REFUSED)], WORKING_CONTROLS)
+    confirmed = judge([dns(Failure.DNS_REFUSED), dns(primary=False)], WORKING_CONTROLS)
     assert confirmed.confidence > alone.confidence
     assert len(confirmed.measurement_ids) == 2
 

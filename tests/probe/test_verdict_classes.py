@@ -135,14 +135,17 @@ def verdict(measurements: list[Measurement], controls: Any = None) -> tuple[Any,
 
 
 def test_the_same_resolver_twice_is_not_its_own_control() -> None:
-    """resolv.conf and --resolver name one resolver: NXDOMAIN there stays a DNS block."""
-    target = [dns(Failure.DNS_NXDOMAIN), dns(Failure.DNS_NXDOMAIN, primary=False, resolver=ISP)]
-    assert verdict(target) == (VerdictKind.BLOCKED, Reason.DNS_NXDOMAIN)
-    confirmed = [
-        dns(Failure.DNS_NXDOMAIN),
-        dns(Failure.DNS_NXDOMAIN, primary=False, resolver=OTHER),
-    ]
-    assert verdict(confirmed)[0] is VerdictKind.INCONCLUSIVE  # a different resolver agrees
+    """resolv.conf and --resolver name one resolver: its NXDOMAIN twice is one cleartext claim,
+    blocked when the control endpoint resolves the name, inconclusive with no independent view
+    (a name gone and a censor's NXDOMAIN look the same); another cleartext resolver agreeing
+    vouches for nothing either (the censor on the path can forge its answer too)."""
+    twice = [dns(Failure.DNS_NXDOMAIN), dns(Failure.DNS_NXDOMAIN, primary=False, resolver=ISP)]
+    assert verdict(twice)[0] is VerdictKind.INCONCLUSIVE
+    resolves = control_dns(control(), Failure.DNS_NXDOMAIN)
+    seen = [resolves, dns(Failure.DNS_NXDOMAIN, primary=False, resolver=ISP)]
+    assert verdict(seen) == (VerdictKind.BLOCKED, Reason.DNS_NXDOMAIN)
+    other = [resolves, dns(Failure.DNS_NXDOMAIN, primary=False, resolver=OTHER)]
+    assert verdict(other) == (VerdictKind.BLOCKED, Reason.DNS_NXDOMAIN)  # cleartext agreement
 
 
 @pytest.mark.parametrize("failure", [Failure.DNS_REFUSED, Failure.DNS_SERVFAIL])

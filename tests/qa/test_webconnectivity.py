@@ -112,7 +112,16 @@ CASES = [
             resolvers=("isp",),
             reason=f"dns.{kind}",
         )
-        for kind in ("nxdomain", "refused", "servfail")
+        for kind in ("refused", "servfail")
+    ),
+    # its cleartext NXDOMAIN, with no independent view of the name: a name gone and a censor's
+    # forged NXDOMAIN look the same (docs/method.md); the resolver is still not its own control
+    Case(
+        "same-resolver-twice-nxdomain",
+        "inconclusive",
+        (act("dns-nxdomain"),),
+        control="none",
+        resolvers=("isp",),
     ),
     # -- issue 11 class 4: an injector racing the resolver with the true answer ----------------
     Case("injector-true-answer-https", "accessible", (act("dns-injection", answer="true"),)),
