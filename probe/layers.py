@@ -183,11 +183,11 @@ def _no_address_claim(
     view = control_view(measurements)
     encrypted = [m for m in others if dns_of(m).encrypted]
     gone = [m for m in encrypted if m.outcome in _NO_ADDRESS]
-    if (control is not None and control.name_gone) or gone:
-        who = " and ".join(
-            (["the control endpoint"] if control is not None and control.name_gone else [])
-            + ([f"{len(gone)} encrypted resolver(s)"] if gone else [])
-        )
+    control_gone = control is not None and control.name_gone
+    if control_gone or gone:
+        witnesses = ["the control endpoint"] if control_gone else []
+        witnesses += [f"{len(gone)} encrypted resolver(s)"] if gone else []
+        who = " and ".join(witnesses)
         note = f"{primary.outcome} from {seen.resolver}, and {who} too: the name, not the path"
         return Caveat(note, (primary.id, *(m.id for m in gone)))
     if seen.encrypted:
