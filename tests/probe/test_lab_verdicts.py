@@ -39,8 +39,6 @@ def probe_once(lab: Any, timeout: str = TIMEOUT) -> dict[str, dict[str, Any]]:
 
 
 CASES = [
-    # dns-nxdomain left out: this lab round has no control and no other resolver, so a lone
-    # cleartext NXDOMAIN is inconclusive since 3f35791; tests/qa covers it with a control
     ("dns-bogon", "dns", "dns.bogon"),
     ("dns-refused", "dns", "dns.refused"),
     ("dns-servfail", "dns", "dns.servfail"),
@@ -96,3 +94,17 @@ def test_shutdown_is_offline(lab: Any) -> None:
     assert {v["verdict"] for v in verdicts.values()} == {"offline"}, [
         v["explanation"] for v in verdicts.values() if v["verdict"] != "offline"
     ]
+
+
+def test_lone_cleartext_nxdomain_is_inconclusive(lab: Any) -> None:
+    """This lab round has no control endpoint and no other resolver: an NXDOMAIN from the ISP's
+    cleartext resolver alone cannot be told from a censor's forged answer (docs/method.md)."""
+    lab.clear()
+    lab.apply("dns-nxdomain", target=TARGET, group="all")
+    try:
+        verdicts = probe_once(lab)
+    finally:
+        lab.clear()
+    got = verdicts[TARGET]
+    assert got["verdict"] == "inconclusive", got["explanation"]
+    assert "no independent view" in got["explanation"], got["explanation"]
