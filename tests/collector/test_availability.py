@@ -30,9 +30,17 @@ def _bucket(
     network: str, asn: int, accessible: int, blocked: int, offline: int = 0
 ) -> VerdictBucket:
     return VerdictBucket(
-        cc="KZ", asn=asn, network=network, target="facebook", category="platform", start=T0,
-        accessible=accessible, blocked=blocked, offline=offline, probes=1,
-    )  # fmt: skip
+        cc="KZ",
+        asn=asn,
+        network=network,
+        target="facebook",
+        category="platform",
+        start=T0,
+        accessible=accessible,
+        blocked=blocked,
+        offline=offline,
+        probes=1,
+    )
 
 
 def test_availability_sums_vantages_and_ignores_offline() -> None:
@@ -51,10 +59,18 @@ def test_availability_sums_vantages_and_ignores_offline() -> None:
 def test_outcome_series_merges_failures() -> None:
     def bucket(asn: int, ok: int, outcomes: dict[str, int], minutes: int = 0) -> MeasurementBucket:
         return MeasurementBucket(
-            cc="KZ", asn=asn, network="fixed", target="telegram", category="platform",
-            test="tcp", start=T0 + timedelta(minutes=minutes), ok=ok,
-            failed=sum(outcomes.values()), probes=1, outcomes=outcomes,
-        )  # fmt: skip
+            cc="KZ",
+            asn=asn,
+            network="fixed",
+            target="telegram",
+            category="platform",
+            test="tcp",
+            start=T0 + timedelta(minutes=minutes),
+            ok=ok,
+            failed=sum(outcomes.values()),
+            probes=1,
+            outcomes=outcomes,
+        )
 
     buckets = [
         bucket(1, 1, {"connection_reset": 2}),
@@ -70,8 +86,9 @@ def test_outcome_series_merges_failures() -> None:
 
 def _event(asn: int | None, network: str | None, target: str | None) -> Event:
     kind = EventKind.SHUTDOWN if target is None else EventKind.BLOCKING
-    return Event("ev", kind, Scope("KZ", asn, network), target, None, T0, None, 0.9,
-                 EventState.OPEN)  # fmt: skip
+    return Event(
+        "ev", kind, Scope("KZ", asn, network), target, None, T0, None, 0.9, EventState.OPEN
+    )
 
 
 @pytest.mark.parametrize(

@@ -51,31 +51,42 @@ def _state(target: str, at: datetime) -> CellState:
     return CellState.ACCESSIBLE
 
 
+def _row(target: str, starts: list[datetime]) -> TargetRow:
+    judged = [at for at in starts if _state(target, at) is not CellState.NO_DATA]
+    return TargetRow(
+        target, tuple(Cell(at, _state(target, at)) for at in judged), target == "example"
+    )
+
+
+def _strip_point(at: datetime) -> StripPoint:
+    """Two probes; both offline in the shutdown, else both reporting."""
+    offline = _state("example", at) is CellState.OFFLINE
+    return StripPoint(at, 2, 0 if offline else 2, 1.0 if offline else 0.0)
+
+
 def kz_timeline(
     since: datetime = SINCE, until: datetime = UNTIL, step: timedelta = STEP
 ) -> Timeline:
     starts = [since + step * i for i in range(int((until - since) / step))]
-    rows = tuple(
-        TargetRow(t, tuple(Cell(at, _state(t, at)) for at in starts if _state(t, at)
-                           is not CellState.NO_DATA), t == "example")
-        for t in TARGETS
-    )  # fmt: skip
-    strip = tuple(
-        StripPoint(at, 2, 0 if _state("example", at) is CellState.OFFLINE else 2,
-                   1.0 if _state("example", at) is CellState.OFFLINE else 0.0)
-        for at in starts if at < NOW
-    )  # fmt: skip
+    retracted = (BLOCKING[0], BLOCKING[0] + timedelta(hours=2))
+    events = (
+        EventSpan("blocking", "whatsapp", *BLOCKING),
+        EventSpan("shutdown", None, *SHUTDOWN),
+        EventSpan("blocking", "telegram", *retracted, retracted=True),
+        EventSpan("throttling", "youtube", datetime(2022, 1, 6, 6, 0, tzinfo=UTC), None),
+    )
     return Timeline(
-        cc="KZ", asn=9198, network="mobile", since=since, until=until,
-        step_s=int(step.total_seconds()), rows=rows, strip=strip, now=NOW,
-        events=(
-            EventSpan("blocking", "whatsapp", *BLOCKING),
-            EventSpan("shutdown", None, *SHUTDOWN),
-            EventSpan("blocking", "telegram", BLOCKING[0], BLOCKING[0] + timedelta(hours=2),
-                      retracted=True),
-            EventSpan("throttling", "youtube", datetime(2022, 1, 6, 6, 0, tzinfo=UTC), None),
-        ),
-    )  # fmt: skip
+        cc="KZ",
+        asn=9198,
+        network="mobile",
+        since=since,
+        until=until,
+        step_s=int(step.total_seconds()),
+        rows=tuple(_row(t, starts) for t in TARGETS),
+        strip=tuple(_strip_point(at) for at in starts if at < NOW),
+        now=NOW,
+        events=events,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -160,16 +171,41 @@ def test_bad_range_is_refused_with_the_field_named(tmp_path: Path) -> None:
         render_timeline(timeline, tmp_path / "x.png")
 
 
+def _kz_event(
+    event_id: str,
+    target: str | None,
+    start: datetime,
+    end: datetime | None,
+    state: EventState,
+    **extra: Any,
+) -> Event:
+    """A country-wide event: a shutdown when ``target`` is None, else a DNS blocking of it."""
+    kind, method = (EventKind.SHUTDOWN, None) if target is None else (EventKind.BLOCKING, "dns")
+    return Event(event_id, kind, Scope("KZ"), target, method, start, end, 0.9, state, **extra)
+
+
+def _event_doc(
+    event_id: str, kind: str, target: str | None, start: str, end: str | None
+) -> dict[str, Any]:
+    """An event as /v1/timeline writes it."""
+    return {
+        "id": event_id,
+        "kind": kind,
+        "target": target,
+        "scope": {"cc": "KZ"},
+        "start": start,
+        "end": end,
+    }
+
+
 def test_timeline_from_series_keeps_offline_and_every_event() -> None:
     series = [
         Series("facebook", "platform", [Point(SINCE, 3, 1, 0, 0, 2), Point(UNTIL, 0, 0, 2, 0, 1)])
     ]
     events = [
-        Event("e1", EventKind.SHUTDOWN, Scope("KZ"), None, None, SHUTDOWN[0], None, 0.9,
-              EventState.OPEN),
-        Event("e2", EventKind.BLOCKING, Scope("KZ"), "facebook", "dns", *BLOCKING, 0.9,
-              EventState.RESOLVED, evidence={"retracted": True}),
-    ]  # fmt: skip
+        _kz_event("e1", None, SHUTDOWN[0], None, EventState.OPEN),
+        _kz_event("e2", "facebook", *BLOCKING, EventState.RESOLVED, evidence={"retracted": True}),
+    ]
     timeline = timeline_from_series(series, events, cc="KZ", since=SINCE, until=UNTIL, step_s=300)
     assert timeline.rows == (
         TargetRow(
@@ -191,24 +227,29 @@ def test_timeline_from_api_matches_timeline_from_series() -> None:
     """The /v1/timeline JSON (collector/queries.py) gives the same chart data as the records."""
     series = [Series("whatsapp", "platform", [Point(SINCE, 0, 4, 0, 0, 2)])]
     events = [
-        Event("e1", EventKind.SHUTDOWN, Scope("KZ"), None, None, *SHUTDOWN, 0.9,
-              EventState.RESOLVED),
-        Event("e2", EventKind.BLOCKING, Scope("KZ"), "whatsapp", "dns", BLOCKING[0], None, 0.9,
-              EventState.OPEN),
-    ]  # fmt: skip
+        _kz_event("e1", None, *SHUTDOWN, EventState.RESOLVED),
+        _kz_event("e2", "whatsapp", BLOCKING[0], None, EventState.OPEN),
+    ]
+    point = {
+        "start": "2022-01-04T00:00:00Z",
+        "accessible": 0,
+        "blocked": 4,
+        "offline": 0,
+        "inconclusive": 0,
+        "probes": 2,
+        "availability": 0.0,
+    }
     doc = {
-        "cc": "KZ", "since": "2022-01-04T00:00:00Z", "until": "2022-01-07T00:00:00Z",
+        "cc": "KZ",
+        "since": "2022-01-04T00:00:00Z",
+        "until": "2022-01-07T00:00:00Z",
         "step_s": 1800,
-        "series": [{"target": "whatsapp", "category": "platform", "points": [
-            {"start": "2022-01-04T00:00:00Z", "accessible": 0, "blocked": 4, "offline": 0,
-             "inconclusive": 0, "probes": 2, "availability": 0.0}]}],
+        "series": [{"target": "whatsapp", "category": "platform", "points": [point]}],
         "events": [
-            {"id": "e1", "kind": "shutdown", "target": None, "scope": {"cc": "KZ"},
-             "start": "2022-01-05T11:00:00Z", "end": "2022-01-06T02:00:00Z"},
-            {"id": "e2", "kind": "blocking", "target": "whatsapp", "scope": {"cc": "KZ"},
-             "start": "2022-01-04T16:00:00Z", "end": None},
+            _event_doc("e1", "shutdown", None, "2022-01-05T11:00:00Z", "2022-01-06T02:00:00Z"),
+            _event_doc("e2", "blocking", "whatsapp", "2022-01-04T16:00:00Z", None),
         ],
-    }  # fmt: skip
+    }
     expected = timeline_from_series(
         series, events, cc="KZ", since=SINCE, until=UNTIL, step_s=1800, asn=9198
     )

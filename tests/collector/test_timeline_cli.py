@@ -148,10 +148,8 @@ def test_csv_is_tidy_with_counts_and_availability(
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 12 * 3
-    assert list(rows[0]) == [
-        "bucket_start", "target", "category", "accessible", "blocked", "offline",
-        "inconclusive", "probes", "availability",
-    ]  # fmt: skip
+    header = "bucket_start target category accessible blocked offline inconclusive probes"
+    assert list(rows[0]) == [*header.split(), "availability"]
     cell = next(
         r
         for r in rows
@@ -274,23 +272,23 @@ def test_api_and_store_together_are_refused(db: Path, capsys: pytest.CaptureFixt
     assert "--api reads a collector's API: drop --store/--config" in err
 
 
+def timeline_command(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tyndau timeline`` over the store at ``db``, run as its own process."""
+    command = [sys.executable, "-m", "probe.cli", "timeline", *RANGE, "--store", f"sqlite:{db}"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def test_runs_as_a_command(db: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "timeline", *RANGE, "--store", f"sqlite:{db}",
-         "--network", "fixed"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = timeline_command(db, "--network", "fixed")
     assert done.returncode == 0, done.stderr
     rows = {
         line.split()[0]: line.split()[1] for line in done.stdout.splitlines() if line[:1].isalpha()
     }
     assert rows["whatsapp"] == "#" * 12  # the fixed network (AS21299) was never blocked
     assert "events (0):" in done.stdout  # the event is AS9198's mobile network's, not here
-    mobile = subprocess.run(
-        [sys.executable, "-m", "probe.cli", "timeline", *RANGE, "--store", f"sqlite:{db}",
-         "--network", "mobile"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    mobile = timeline_command(db, "--network", "mobile")
     assert "events (1):" in mobile.stdout
 
 
