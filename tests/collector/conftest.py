@@ -178,3 +178,11 @@ def collector(
     """A real collector (uvicorn) on 127.0.0.1 over the seeded store."""
     with serve_collector(db) as url:
         yield url
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh SQLite store alone, for tests of the API rather than of the stores."""
+    store = open_store(f"sqlite:{tmp_path / 'c.sqlite3'}")
+    yield store
+    store.close()

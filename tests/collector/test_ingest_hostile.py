@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +18,9 @@ from collector.app import create_app
 from collector.settings import CollectorSettings
 from collector.store import Store
 from probe.targets import Target
+from tests.support.api import OPERATOR, batch, register_probe
 
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
-OPERATOR = "operator-secret-0123456789"
 WINDOW = {"since": "2022-01-05T00:00:00Z", "until": "2022-01-06T00:00:00Z"}
 TARGETS: list[Target] = []
 
@@ -31,25 +30,6 @@ def api(store: Store) -> TestClient:
     settings = CollectorSettings(operator_token=OPERATOR)
     app = create_app(settings, store, targets=TARGETS, clock=lambda: T0 + timedelta(hours=1))
     return TestClient(app, raise_server_exceptions=False)
-
-
-def _register(api: TestClient, name: str = "almaty-1") -> tuple[str, dict[str, str]]:
-    answer = api.post(
-        "/v1/probes", json={"name": name}, headers={"Authorization": f"Bearer {OPERATOR}"}
-    )
-    assert answer.status_code == 201, answer.text
-    body = answer.json()
-    return body["probe_id"], {"Authorization": f"Bearer {body['token']}"}
-
-
-def _batch(records: Any, probe_id: str) -> dict[str, Any]:
-    probe = replace(records, probe_id=probe_id)
-    return {
-        "schema": "tyndau.batch/1",
-        "measurements": [probe.measurement().to_dict()],
-        "verdicts": [probe.verdict().to_dict()],
-        "heartbeats": [probe.heartbeat().to_dict()],
-    }
 
 
 def _post_raw(api: TestClient, headers: dict[str, str], body: bytes, **extra: str) -> Any:
@@ -66,7 +46,7 @@ def _locs(response: Any) -> list[tuple[Any, ...]]:
 
 
 def test_a_body_that_is_not_utf8_is_a_422(api: TestClient) -> None:
-    _, headers = _register(api)
+    _, headers = register_probe(api)
     answer = _post_raw(api, headers, b"\xff\xfe\x00garbage")
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["type"] == "json_invalid"
@@ -74,8 +54,8 @@ def test_a_body_that_is_not_utf8_is_a_422(api: TestClient) -> None:
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_non_finite_typed_floats_are_a_422(api: TestClient, records: Any, token: str) -> None:
-    probe_id, headers = _register(api)
-    text = json.dumps(_batch(records, probe_id))
+    probe_id, headers = register_probe(api)
+    text = json.dumps(batch(records, probe_id))
     assert '"duration_ms": 12.5' in text
     bad = text.replace('"duration_ms": 12.5', f'"duration_ms": {token}')
     answer = _post_raw(api, headers, bad.encode())
@@ -86,8 +66,8 @@ def test_non_finite_typed_floats_are_a_422(api: TestClient, records: Any, token:
 def test_non_finite_numbers_in_details_are_refused_naming_the_path(
     api: TestClient, records: Any, token: str
 ) -> None:
-    probe_id, headers = _register(api)
-    body = _batch(records, probe_id)
+    probe_id, headers = register_probe(api)
+    body = batch(records, probe_id)
     body["measurements"][0]["details"] = {"answers": ["198.18.0.1"], "t": [1.5, "@"]}
     text = json.dumps(body).replace('"@"', token)
     answer = _post_raw(api, headers, text.encode())
@@ -108,8 +88,8 @@ def test_non_finite_numbers_in_details_are_refused_naming_the_path(
 def test_integers_beyond_64_bits_are_a_422_never_a_503(
     api: TestClient, records: Any, group: str, path: tuple[str, ...], value: int
 ) -> None:
-    probe_id, headers = _register(api)
-    body = _batch(records, probe_id)
+    probe_id, headers = register_probe(api)
+    body = batch(records, probe_id)
     item = body[group][0]
     for key in path[:-1]:
         item = item.setdefault(key, {})
@@ -119,8 +99,8 @@ def test_integers_beyond_64_bits_are_a_422_never_a_503(
 
 
 def test_the_largest_int64_is_stored(api: TestClient, records: Any) -> None:
-    probe_id, headers = _register(api)
-    body = _batch(records, probe_id)
+    probe_id, headers = register_probe(api)
+    body = batch(records, probe_id)
     body["heartbeats"][0]["outbox_depth"] = 2**63 - 1
     answer = _post_raw(api, headers, json.dumps(body).encode())
     assert answer.status_code == 200, answer.text
@@ -138,8 +118,8 @@ def test_the_largest_int64_is_stored(api: TestClient, records: Any) -> None:
     ],
 )
 def test_started_at_must_be_an_rfc3339_string(api: TestClient, records: Any, value: Any) -> None:
-    probe_id, headers = _register(api)
-    body = _batch(records, probe_id)
+    probe_id, headers = register_probe(api)
+    body = batch(records, probe_id)
     body["measurements"][0]["started_at"] = value
     body["heartbeats"][0]["at"] = value
     locs = _locs(_post_raw(api, headers, json.dumps(body).encode()))
@@ -153,8 +133,8 @@ def test_started_at_must_be_an_rfc3339_string(api: TestClient, records: Any, val
 def test_rfc3339_times_with_up_to_six_fraction_digits_are_exact(
     api: TestClient, records: Any, value: str
 ) -> None:
-    probe_id, headers = _register(api)
-    body = _batch(records, probe_id)
+    probe_id, headers = register_probe(api)
+    body = batch(records, probe_id)
     body["measurements"][0]["started_at"] = value
     answer = _post_raw(api, headers, json.dumps(body).encode())
     assert answer.status_code == 200, answer.text
@@ -164,8 +144,8 @@ def test_rfc3339_times_with_up_to_six_fraction_digits_are_exact(
 
 
 def test_gzip_with_trailing_bytes_is_refused(api: TestClient, records: Any) -> None:
-    probe_id, headers = _register(api)
-    packed = gzip.compress(json.dumps(_batch(records, probe_id)).encode())
+    probe_id, headers = register_probe(api)
+    packed = gzip.compress(json.dumps(batch(records, probe_id)).encode())
     gz = {"Content-Encoding": "gzip"}
     assert _post_raw(api, headers, packed + b"garbage", **gz).status_code == 400
     assert _post_raw(api, headers, packed + packed, **gz).status_code == 400
@@ -183,9 +163,9 @@ def test_query_filters_are_validated_like_tags(api: TestClient, name: str, value
 def test_same_id_rule_through_the_api(api: TestClient, records: Any) -> None:
     """One id, one probe: a re-send is a duplicate; other content under the id is a 409 for
     that record only, and another probe's id is refused, never stored twice or dropped."""
-    first_id, first = _register(api, "first")
-    other_id, other = _register(api, "other")
-    body = _batch(records, first_id)
+    first_id, first = register_probe(api, "first")
+    other_id, other = register_probe(api, "other")
+    body = batch(records, first_id)
     assert _post_raw(api, first, json.dumps(body).encode()).json()["accepted"] == 3
     resent = _post_raw(api, first, json.dumps(body).encode())
     assert resent.status_code == 200
@@ -224,8 +204,8 @@ def test_a_batch_the_store_refuses_is_a_422_without_the_stores_words(
     settings = CollectorSettings(operator_token=OPERATOR)
     app = create_app(settings, store, targets=TARGETS, clock=lambda: T0 + timedelta(hours=1))
     api = TestClient(app, raise_server_exceptions=False)
-    probe_id, headers = _register(api)
-    answer = _post_raw(api, headers, json.dumps(_batch(records, probe_id)).encode())
+    probe_id, headers = register_probe(api)
+    answer = _post_raw(api, headers, json.dumps(batch(records, probe_id)).encode())
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["loc"] == ["body"]
     assert "internals" not in answer.text

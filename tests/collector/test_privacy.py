@@ -28,8 +28,8 @@ from collector.store import Store
 from collector.store.influx import InfluxStore
 from collector.store.sqlite import SqliteStore
 from probe.ids import uuid7
+from tests.support.api import OPERATOR, bearer, register_probe
 
-OPERATOR = "operator-secret-0123456789"
 DAY1 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
 MIDNIGHT = datetime(2022, 1, 6, tzinfo=UTC)
@@ -88,8 +88,8 @@ class Fleet:
 
     def __init__(self, client: TestClient, records: Any) -> None:
         self.client = client
-        self.a, self.a_headers = _register(client)
-        self.b, self.b_headers = _register(client)
+        self.a, self.a_headers = register_probe(client, "volunteer")
+        self.b, self.b_headers = register_probe(client, "volunteer")
         self.a_fixed = replace(records, probe_id=self.a)
         self.a_mobile = replace(records, probe_id=self.a, network="mobile", asn=9199)
         self.b_fixed = replace(records, probe_id=self.b)
@@ -156,15 +156,6 @@ class Fleet:
         return [self.a, self.b, *self.rounds.values()]
 
 
-def _register(client: TestClient) -> tuple[str, dict[str, str]]:
-    answer = client.post(
-        "/v1/probes", json={"name": "volunteer"}, headers={"Authorization": f"Bearer {OPERATOR}"}
-    )
-    assert answer.status_code == 201, answer.text
-    body = answer.json()
-    return body["probe_id"], {"Authorization": f"Bearer {body['token']}"}
-
-
 @pytest.fixture
 def fleet(store: Store, records: Any) -> Fleet:
     settings = CollectorSettings(operator_token=OPERATOR)
@@ -204,7 +195,7 @@ def _values(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def _truth(fleet: Fleet) -> dict[str, dict[str, Any]]:
     """The operator's view, by measurement id: who really sent each published record."""
-    operator = {"Authorization": f"Bearer {OPERATOR}"}
+    operator = bearer(OPERATOR)
     params: dict[str, Any] = {"since": SINCE, "until": UNTIL, "limit": 1000}
     answer = fleet.client.get("/v1/measurements", params=params, headers=operator)
     assert answer.status_code == 200, answer.text
@@ -272,7 +263,7 @@ def test_public_reads_refuse_probe_id_filters_and_foreign_tokens(fleet: Fleet) -
 
 
 def test_the_operator_reads_and_filters_by_real_ids(fleet: Fleet) -> None:
-    operator = {"Authorization": f"Bearer {OPERATOR}"}
+    operator = bearer(OPERATOR)
     params: dict[str, Any] = {"since": SINCE, "until": UNTIL, "probe_id": fleet.a, "limit": 1000}
     answer = fleet.client.get("/v1/measurements", params=params, headers=operator)
     assert answer.status_code == 200, answer.text
@@ -287,7 +278,7 @@ def test_the_operator_reads_and_filters_by_real_ids(fleet: Fleet) -> None:
 def test_the_pseudonym_is_the_publishers(fleet: Fleet, store: Store) -> None:
     """The API's pseudonym is what Publisher.label_measurement (the OONI export's
     ``label_probe``) gives for the same record, so every public output names a probe alike."""
-    operator = {"Authorization": f"Bearer {OPERATOR}"}
+    operator = bearer(OPERATOR)
     params: dict[str, Any] = {"since": SINCE, "until": UNTIL, "limit": 1000}
     real = fleet.client.get("/v1/measurements", params=params, headers=operator).json()
     public = _public_measurements(fleet.client, limit=1000)
