@@ -46,7 +46,7 @@ from collector_ingest_direct import DIRECT_BATCH, DirectRun, direct_influx, dire
 from collector_ingest_procs import OPERATOR, Collector, collector, process_cpu_s
 from collector_ingest_records import body as make_body
 from collector_ingest_records import make_measurements, renewed
-from collector_ingest_stages import ingest_stages, print_stages, serialisers
+from collector_ingest_stages import decoders, ingest_stages, print_stages, serialisers
 
 from collector.serve import tune_gc
 from collector.store.influx import InfluxStore
@@ -303,6 +303,7 @@ def influx_rounds(args: argparse.Namespace, options: dict[str, Any], tmp: Path) 
         clock = ingest_stages(stage_store, bodies, "stages", influxd.process.pid)
         one_worker = [row[3] for row in summary if row[0] == 1]
         print_stages(clock, n // args.batch * args.batch, one_worker[0] if one_worker else None)
+        decoders(bodies[:20])
         serialisers(batches[:20])
         stage_store.close()
 

@@ -2,8 +2,9 @@
 process, against the same real influxd, on the same request bodies the API benchmark posts.
 
 The stages are the ones ``POST /v1/measurements`` runs (collector/app.py, then
-``InfluxStore.write_batch``): parse + validate the JSON body (pydantic), the checks beyond types,
-the wire dataclasses, the record -> row mapping (JSON details, digest, storage time), the id
+``InfluxStore.write_batch``): decode + validate the JSON body into wire dataclasses (msgspec,
+pydantic judging what it refuses: collector/schema_fast.py), the checks beyond types, the
+record -> row mapping (JSON details, digest, storage time), the id
 rule's keys, the id lookup query, the id rule itself, rows -> line protocol (QuestDB's ILP
 Buffer, collector/store/influx_lines.py) and the HTTP write. What the API run costs beyond
 their sum is the HTTP server and the framework (uvicorn, FastAPI, the thread hop, the
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.schema import BatchIn, batch_problems
+from collector.schema_fast import decode_batch
 from collector.store.codec import day_of
 from collector.store.ids import Keyed, sort_out
 from collector.store.influx import InfluxStore
@@ -36,9 +38,8 @@ from collector.store.points import day_rows, measurement_row, row_identity
 from probe.model import Measurement
 
 STAGES = (
-    "request parsing + validation (pydantic)",
+    "decode + validate -> wire dataclasses (msgspec)",
     "checks beyond types (probe, future times)",
-    "model building (wire dataclasses)",
     "row building (tags, fields, details JSON, digest)",
     "id rule keys (row_identity)",
     "id/duplicate check: lookup query",
@@ -83,28 +84,27 @@ def ingest_stages(
     clock, now, s = Clock(store_pid), datetime.now(UTC), STAGES
     for body in bodies:
         with clock.stage(s[0]):
-            batch = BatchIn.model_validate_json(body)
+            batch = decode_batch(body)
         with clock.stage(s[1]):
             problems = batch_problems(batch, probe_id=probe_id, now=now)
         if problems:
             raise RuntimeError(f"the benchmark's batch is invalid: {problems[:2]}")
+        models = batch.measurements
         with clock.stage(s[2]):
-            models = batch.to_models()[0]
-        with clock.stage(s[3]):
             rows = [measurement_row(m) for m in models]
-        with clock.stage(s[4]):
+        with clock.stage(s[3]):
             keyed = [Keyed("measurements", i, *row_identity(r)) for i, r in enumerate(rows)]
-        with clock.stage(s[5]):
+        with clock.stage(s[4]):
             stored, unknown = store._known.split(keyed)  # as InfluxStore.write_batch
             stored.update(store._stored(unknown, keyed))
         clock.requests["/query"] = clock.requests.get("/query", 0) + (1 if unknown else 0)
-        with clock.stage(s[6]):
+        with clock.stage(s[5]):
             kept = sort_out(keyed, stored)
         fresh = [rows[p] for p in kept.fresh]
         days = {day_of(models[p].started_at) for p in kept.fresh}
-        with clock.stage(s[7]):
+        with clock.stage(s[6]):
             lines = encode(fresh + day_rows(days))
-        with clock.stage(s[8]):
+        with clock.stage(s[7]):
             store.http.write_v1(lines)
         clock.requests["/write"] = clock.requests.get("/write", 0) + 1
         clock.body_bytes += len(lines)
@@ -188,6 +188,23 @@ def serialisers(batches: list[list[Measurement]], repeat: int = 5) -> None:
             f" line protocol), the same points; {(rows_best + point_best) / best:.2f}x the Point"
             " path's speed"
         )
+
+
+def decoders(bodies: list[bytes], repeat: int = 5) -> None:
+    """The body -> wire dataclasses step both ways on the same bodies (the best of ``repeat``
+    passes): pydantic's ``BatchIn`` alone (the path before) and msgspec with pydantic judging
+    only what it refuses (the path now, collector/schema_fast.py)."""
+    count = sum(len(decode_batch(b).measurements) for b in bodies)
+    before = min(
+        _cpu(lambda: [BatchIn.model_validate_json(b).to_models() for b in bodies])
+        for _ in range(repeat)
+    )
+    now = min(_cpu(lambda: [decode_batch(b) for b in bodies]) for _ in range(repeat))
+    print(
+        f"[decoder] body -> wire dataclasses: pydantic BatchIn + to_models"
+        f" {1e6 * before / count:.1f} us, msgspec (collector/schema_fast.py)"
+        f" {1e6 * now / count:.1f} us CPU per measurement: {before / now:.1f}x"
+    )
 
 
 def _questdb_version() -> str:

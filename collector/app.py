@@ -30,6 +30,7 @@ from collector.metrics import Metrics
 from collector.queries import router as query_router
 from collector.ratelimit import RateLimiter, retry_after
 from collector.schema import BatchIn, TagText, batch_problems, explain_errors
+from collector.schema_fast import decode_batch
 from collector.settings import CollectorSettings
 from collector.store import Store, StoreConflictError, StoreError, StoreRefusedError
 from collector.web import router as web_router
@@ -173,11 +174,12 @@ def ingest_router(max_body_bytes: int) -> APIRouter:
     async def post_measurements(request: Request, probe_id: ProbeId, ctx: Ctx) -> IngestOut:
         """Store a probe's batch (``tyndau.batch/1``, gzip accepted) durably and idempotently.
 
-        The body is validated straight from bytes by pydantic-core (faster than json.loads plus
-        validation); errors have FastAPI's 422 shape with ``loc`` naming the field.
+        The body is decoded straight from bytes by msgspec, and by pydantic-core where msgspec
+        refuses it (collector/schema_fast.py); errors have FastAPI's 422 shape with ``loc``
+        naming the field.
         """
         try:
-            batch = BatchIn.model_validate_json(await request.body())
+            batch = decode_batch(await request.body())
         except ValidationError as exc:
             ctx.metrics.count_rejected("invalid")
             raise RequestValidationError(
@@ -196,7 +198,7 @@ def ingest_router(max_body_bytes: int) -> APIRouter:
         if problems:
             ctx.metrics.count_rejected("invalid")
             raise HTTPException(422, problems)
-        measurements, verdicts, heartbeats = batch.to_models()
+        measurements, verdicts, heartbeats = batch.measurements, batch.verdicts, batch.heartbeats
         ctx.metrics.enter()
         started = time.perf_counter()
         try:

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -318,14 +318,26 @@ class BatchIn(_Strict):
         )
 
 
-def batch_problems(batch: BatchIn, *, probe_id: str, now: datetime) -> list[dict[str, Any]]:
+class Records(Protocol):
+    """A batch's three groups: ``BatchIn``'s models or the wire dataclasses made from them
+    (collector/schema_fast.py's ``Batch``); each record has ``probe_id`` and its time."""
+
+    @property
+    def measurements(self) -> Sequence[Any]: ...
+    @property
+    def verdicts(self) -> Sequence[Any]: ...
+    @property
+    def heartbeats(self) -> Sequence[Any]: ...
+
+
+def batch_problems(batch: Records, *, probe_id: str, now: datetime) -> list[dict[str, Any]]:
     """Checks beyond types: records of another probe, timestamps more than 5 min in the future.
 
     Errors use FastAPI's shape (``loc``, ``msg``, ``type``) so a client reads every 422 alike.
     """
     problems: list[dict[str, Any]] = []
     latest = now + FUTURE_SKEW
-    groups: list[tuple[str, list[Any], str]] = [
+    groups: list[tuple[str, Sequence[Any], str]] = [
         ("measurements", batch.measurements, "started_at"),
         ("verdicts", batch.verdicts, "at"),
         ("heartbeats", batch.heartbeats, "at"),

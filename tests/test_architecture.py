@@ -74,6 +74,7 @@ CORES = (
     "probe.report",
     "collector.records",
     "collector.schema",
+    "collector.schema_fast",
     "collector.store.codec",
     "collector.timeline_format",
     "collector.pseudonym",
