@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,10 @@ import pytest
 from collector.auth import ProbeAuth
 from collector.store import open_store
 from probe.cli import main as cli
+from tests.support.api import OPERATOR, batch, register_probe
 from tests.support.ports import free_port
+from tests.support.processes import stop, wait_until_serving
 
-OPERATOR = "operator-secret-0123456789"
 CLIENT_ADDRESS = "127.0.0.77"
 FORWARDED = "198.18.7.7"
 
@@ -32,78 +33,48 @@ class Server:
     log: Path
 
 
+def _config(tmp_path: Path, store: str, port: int | None = None) -> Path:
+    """A collector configuration over ``store``, listening on 127.0.0.1:``port`` if given."""
+    config = tmp_path / "collector.toml"
+    listen = "" if port is None else f'listen = "127.0.0.1:{port}"\n'
+    config.write_text(f'[collector]\n{listen}store = "{store}"\noperator_token = "{OPERATOR}"\n')
+    return config
+
+
+def _serve(config: Path, log: Path, *args: str, verbose: bool = False) -> subprocess.Popen[bytes]:
+    """``tyndau [-v] collector serve --config CONFIG ARGS``, its output in ``log``."""
+    command = [sys.executable, "-m", "probe.cli", *(["-v"] if verbose else []), "collector"]
+    command += ["serve", "--config", str(config), *args]
+    with log.open("wb") as sink:
+        return subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     db = tmp_path / "collector.sqlite3"
-    config = tmp_path / "collector.toml"
-    config.write_text(
-        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "sqlite:{db}"\n'
-        f'operator_token = "{OPERATOR}"\n'
-    )
     log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "probe.cli",
-                "-v",
-                "collector",
-                "serve",
-                "--config",
-                str(config),
-                "--init",
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    process = _serve(_config(tmp_path, f"sqlite:{db}", port), log, "--init", verbose=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"collector did not start: {log.read_text()}")
+        wait_until_serving(f"{url}/healthz", process, log=log)
         yield Server(url, db, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def test_client_address_is_never_logged_or_stored(server: Server, records: Any) -> None:
     transport = httpx.HTTPTransport(local_address=CLIENT_ADDRESS)
     headers = {"X-Forwarded-For": FORWARDED, "X-Real-IP": FORWARDED}
     with httpx.Client(base_url=server.url, transport=transport, headers=headers) as client:
-        registered = client.post(
-            "/v1/probes", json={"name": "v1"}, headers={"Authorization": f"Bearer {OPERATOR}"}
-        )
-        assert registered.status_code == 201
-        creds = registered.json()
-        auth = {"Authorization": f"Bearer {creds['token']}"}
-        probe = replace(records, probe_id=creds["probe_id"])
-        body = {
-            "schema": "tyndau.batch/1",
-            "measurements": [probe.measurement().to_dict()],
-            "verdicts": [probe.verdict().to_dict()],
-            "heartbeats": [probe.heartbeat().to_dict()],
-        }
+        probe_id, auth = register_probe(client, "v1")
+        body = batch(records, probe_id)
         assert client.post("/v1/measurements", json=body, headers=auth).status_code == 200
         assert client.post("/v1/measurements", json=body).status_code == 401
         assert client.post("/v1/measurements", json={"x": 1}, headers=auth).status_code == 422
         assert client.get("/v1/nothing-here").status_code == 404
         assert client.get("/metrics").status_code == 200
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    stop(server.process)
     log = server.log.read_text()
     assert "collector listening" in log  # the log was captured at all
     assert CLIENT_ADDRESS not in log
@@ -140,8 +111,7 @@ def test_serve_never_creates_a_store_without_init(
 ) -> None:
     """Issue 14 item 13: a mistyped store path is an error naming it and --init."""
     missing = tmp_path / "typo" / "collector.sqlite3"
-    config = tmp_path / "collector.toml"
-    config.write_text(f'[collector]\nstore = "sqlite:{missing}"\noperator_token = "{OPERATOR}"\n')
+    config = _config(tmp_path, f"sqlite:{missing}")
     assert cli(["collector", "serve", "--config", str(config)]) == 2
     error = capsys.readouterr().err
     assert str(missing) in error and "--init" in error
@@ -170,19 +140,9 @@ def test_workers_share_one_port_and_stop_together(
     """``--workers 2``: two worker processes behind one listen address take ingest into
     InfluxDB, and terminating the supervisor ends them all."""
     port = free_port()
-    config = tmp_path / "collector.toml"
-    config.write_text(
-        f'[collector]\nlisten = "127.0.0.1:{port}"\nstore = "influxdb:{influxd.url}?db=workers"\n'
-        f'operator_token = "{OPERATOR}"\n'
-    )
+    config = _config(tmp_path, f"influxdb:{influxd.url}?db=workers", port)
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "probe.cli", "collector", "serve", "--config", str(config)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*command, "--workers", "2"],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    process = _serve(config, log, "--workers", "2")
     url = f"http://127.0.0.1:{port}"
     workers: list[int] = []
     try:
@@ -192,37 +152,22 @@ def test_workers_share_one_port_and_stop_together(
             workers = _workers(process.pid) if log.read_text().count(" ready") >= 2 else []
             time.sleep(0.2)
         assert len(workers) == 2, log.read_text()
-        operator = {"Authorization": f"Bearer {OPERATOR}"}
         for _ in range(20):  # fresh connections: the kernel hands them to either worker
-            registered = httpx.post(f"{url}/v1/probes", json={"name": "w"}, headers=operator)
-            assert registered.status_code == 201, registered.text
-            creds = registered.json()
-            probe = replace(records, probe_id=creds["probe_id"])
-            body = {"schema": "tyndau.batch/1", "measurements": [probe.measurement().to_dict()]}
-            posted = httpx.post(
-                f"{url}/v1/measurements",
-                json=body,
-                headers={"Authorization": f"Bearer {creds['token']}"},
-            )
+            with httpx.Client(base_url=url) as client:
+                probe_id, auth = register_probe(client, "w")
+            body = batch(records, probe_id, v=[], h=[])
+            posted = httpx.post(f"{url}/v1/measurements", json=body, headers=auth)
             assert posted.status_code == 200, posted.text
             assert posted.json()["accepted"] == 1
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=20)
     assert process.returncode == 0, log.read_text()
     assert all(not Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived serve"
     assert "2 workers" in log.read_text()
 
 
 def test_workers_refuse_a_sqlite_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = tmp_path / "collector.toml"
-    config.write_text(
-        f'[collector]\nstore = "sqlite:{tmp_path / "c.sqlite3"}"\noperator_token = "{OPERATOR}"\n'
-    )
+    config = _config(tmp_path, f"sqlite:{tmp_path / 'c.sqlite3'}")
     assert cli(["collector", "serve", "--config", str(config), "--workers", "2", "--init"]) == 2
     error = capsys.readouterr().err
     assert "--workers" in error and "SQLite" in error and "influxdb:" in error
