@@ -154,7 +154,8 @@ INT64_MAX = 2**63 - 1
 Count = Annotated[StrictInt, Field(ge=0, le=INT64_MAX)]
 Details = Annotated[dict[str, Any], AfterValidator(_finite_json)]
 TagText = Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=TAG_PATTERN)]
-RecordId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+RecordId = Annotated[StrictStr, Field(pattern=RECORD_ID_PATTERN)]
 OUTCOMES = (OK, *(f.value for f in Failure))
 if TYPE_CHECKING:
     Outcome = str
@@ -164,12 +165,15 @@ Confidence = Annotated[StrictFloat, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[StrictFloat, Field(ge=0.0)]
 
 
+CC_PATTERN = r"^[A-Z]{2}$"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class VantageIn(_Strict):
-    cc: Annotated[StrictStr, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+    cc: Annotated[StrictStr, Field(pattern=CC_PATTERN, description="ISO 3166-1 alpha-2")]
     asn: Annotated[StrictInt, Field(ge=0, le=4_294_967_295)]
     network: TagText
 
