@@ -6,32 +6,23 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.command import ROOT, TYNDAU, tyndau
+
 from .conftest import lab_unavailable
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
-ROOT = Path(__file__).resolve().parents[2]
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 
 
-def tyndau(
+def lab_command(
     *args: str, prefix: str = "tcli", timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TYNDAU_LAB_PREFIX": prefix}
-    return subprocess.run(
-        [TYNDAU, "lab", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
+    """``tyndau lab ARGS`` with the lab's namespaces named ``prefix``-*."""
+    return tyndau("lab", *args, timeout=timeout, env={**os.environ, "TYNDAU_LAB_PREFIX": prefix})
 
 
 @pytest.fixture
@@ -40,31 +31,31 @@ def cli_lab() -> object:
     if reason:
         pytest.skip(reason)
     yield None
-    tyndau("down")
+    lab_command("down")
 
 
 def test_up_status_exec_down(cli_lab: object) -> None:
     start = time.monotonic()
-    up = tyndau("up", "dns-nxdomain", "--speed", "10")
+    up = lab_command("up", "dns-nxdomain", "--speed", "10")
     assert up.returncode == 0, up.stderr
     assert time.monotonic() - start < 10
-    state = json.loads(tyndau("status", "--json").stdout)
+    state = json.loads(lab_command("status", "--json").stdout)
     assert state["scenario"] == "dns-nxdomain"
     assert state["active"] == [{"action": "dns-nxdomain", "target": "facebook", "group": "all"}]
-    dig = tyndau("exec", "fixed", "--", "dig", "+tries=1", "+time=2", "facebook.com")
+    dig = lab_command("exec", "fixed", "--", "dig", "+tries=1", "+time=2", "facebook.com")
     assert "status: NXDOMAIN" in dig.stdout
-    assert tyndau("exec", "mobile", "--", "sh", "-c", "exit 3").returncode == 3
-    assert tyndau("up", "accessible").returncode == 2  # already up
+    assert lab_command("exec", "mobile", "--", "sh", "-c", "exit 3").returncode == 3
+    assert lab_command("up", "accessible").returncode == 2  # already up
     start = time.monotonic()
-    down = tyndau("down")
+    down = lab_command("down")
     assert down.returncode == 0, down.stderr
     assert time.monotonic() - start < 5
     assert not [p for p in Path("/run/netns").iterdir() if p.name.startswith("tcli-")]
-    assert tyndau("status").returncode == 1
+    assert lab_command("status").returncode == 1
 
 
 def test_bad_scenario_is_refused_before_anything_is_built(cli_lab: object) -> None:
-    out = tyndau("up", "no-such-scenario")
+    out = lab_command("up", "no-such-scenario")
     assert out.returncode == 2 and "no such scenario" in out.stderr
     assert not Path("/run/netns/tcli-isp").exists()
 

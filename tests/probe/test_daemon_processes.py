@@ -31,12 +31,11 @@ from probe.model import utcnow
 from probe.outbox import Outbox
 from probe.settings import ProbeSettings
 from probe.uploader import Backoff, Uploader
+from tests.support.command import ROOT, TYNDAU
 from tests.support.daemon import (
     FAKE_ROUND,
     LAUNCHER,
     OPERATOR_TOKEN,
-    ROOT,
-    TYNDAU,
     fake_result,
     settings_for,
     wait_for,

@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from probe.doctor import Check, Status, exit_status, render_table
+from tests.support.command import tyndau
 
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TARGETS = """
 [[targets]]
 name = "ctl"
@@ -32,13 +30,7 @@ def doctor(tmp_path: Path, *resolvers: str) -> tuple[int, list[dict[str, Any]]]:
         f'[probe]\ntargets = "{targets}"\nuse_system_resolver = false\n'
         f"resolvers = {json.dumps(list(resolvers))}\n[timeouts]\ndns = 1\n"
     )
-    done = subprocess.run(
-        [TYNDAU, "probe", "doctor", "--json", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = tyndau("probe", "doctor", "--json", "--config", config, timeout=60)
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, json.loads(done.stdout)
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import stat
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from probe.credentials import CredentialsError, load_credentials
@@ -17,11 +14,10 @@ from probe.heartbeat import make_heartbeat
 from probe.model import Vantage, utcnow
 from probe.outbox import Kind, Outbox
 from probe.uploader import Uploader
+from tests.support.command import ROOT, TYNDAU, tyndau
 from tests.support.ports import free_port
-from tests.support.processes import stop
+from tests.support.processes import stop, wait_until_serving
 
-ROOT = Path(__file__).resolve().parents[2]
-TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
 OPERATOR_TOKEN = "operator-token-for-register-tests"
 
 
@@ -54,15 +50,7 @@ def collector_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "collector did not start"
-            time.sleep(0.1)
+        wait_until_serving(f"{url}/healthz", proc, log=workdir / "collector.log")
         yield url, config
     finally:
         stop(proc)
@@ -82,13 +70,7 @@ def register(
         argv += ["--token", token[0]]
     if replace:
         argv.append("--replace")
-    return subprocess.run(
-        [TYNDAU, *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return tyndau(*argv)
 
 
 def test_register_stores_working_credentials_with_mode_0600(
@@ -171,10 +153,6 @@ def test_registering_again_keeps_the_identity_and_never_orphans_the_backlog(
     fresh = register(tmp_path, collector_url, OPERATOR_TOKEN, replace=True)
     assert fresh.returncode == 0, fresh.stderr
     assert load_credentials(path).probe_id != first.probe_id
-
-
-def tyndau(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TYNDAU, *argv], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def test_volunteers_register_with_limited_enrolment_tokens(

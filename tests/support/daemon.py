@@ -4,7 +4,6 @@ by ``LAUNCHER``); the real round is tested in tests/probe/test_round.py."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from probe.settings import OutboxSettings, ProbeSettings, ScheduleSettings
 from probe.uploader import Uploader
 from tests.support.records import measurement, verdict
 
-ROOT = Path(__file__).resolve().parents[2]
-TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
 OPERATOR_TOKEN = "operator-token-for-tests-0123"
 VANTAGE = Vantage("KZ", 9198, "fixed")
 

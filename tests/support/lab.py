@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-TYNDAU = str(Path(sys.executable).parent / "tyndau")  # the entry point, as installed
+from tests.support.command import TYNDAU
 
 
 def probe_once(lab: Any, *, timeout: str, vantage: str = "fixed") -> list[dict[str, Any]]:
