@@ -15,16 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.netns import namespace, sh, unbound_binary, unbound_config
+from tests.support.netns import namespace, run_in, sh, unbound_binary, unbound_config
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN = [("127.0.0.1", 8081), ("127.0.0.1", 80), ("10.77.0.1", 80), ("10.77.0.1", 8081)]
 FORBIDDEN += [("127.0.0.2", 80)]
 ZONES = [
@@ -173,14 +171,7 @@ def _trapped(trap: subprocess.Popen[str], wait: float) -> list[list[Any]]:
 def test_the_control_endpoint_refuses_every_special_purpose_address(
     network: dict[str, Any],
 ) -> None:
-    done = subprocess.run(
-        ["ip", "netns", "exec", network["ns"], sys.executable, "-c", APP, ",".join(TARGETS)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
+    done = run_in(network["ns"], sys.executable, "-c", APP, ",".join(TARGETS), timeout=120)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
     for name in ("loop", "loop2", "private"):

@@ -10,17 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.netns import namespace, sh, unbound_binary, unbound_config
+from tests.support.command import TYNDAU
+from tests.support.netns import namespace, run_in, sh, unbound_binary, unbound_config
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-TYNDAU = Path(sys.executable).parent / "tyndau"
 SERVER = r"""
 import http.server, ssl, sys, threading
 NOTICE = b"<html><title>Access to this resource is restricted</title>by order</html>"
@@ -144,15 +142,8 @@ def vantage(tmp_path_factory: pytest.TempPathFactory, pki: Any) -> Iterator[dict
 
 def probe_cli(v: dict[str, Any], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     """``tyndau probe once --targets <lab targets> ARGS`` inside the vantage's namespace."""
-    once = [str(TYNDAU), "probe", "once", "--targets", str(v["work"] / "targets.toml"), *args]
-    return subprocess.run(
-        ["ip", "netns", "exec", v["ns"], *once],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        check=False,
-    )
+    once = [TYNDAU, "probe", "once", "--targets", str(v["work"] / "targets.toml"), *args]
+    return run_in(v["ns"], *once, timeout=timeout)
 
 
 def probe_once(v: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], float]:
@@ -303,25 +294,8 @@ def test_run_round_api_with_a_subset_of_tests(
     vantage: dict[str, Any], tests: str, recorded: list[str]
 ) -> None:
     """The daemon's call: the chosen tests only, yet DNS still finds the addresses."""
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            vantage["ns"],
-            sys.executable,
-            "-c",
-            API_CALL,
-            str(vantage["work"] / "targets.toml"),
-            str(vantage["ca"]),
-            tests,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
+    targets, ca = str(vantage["work"] / "targets.toml"), str(vantage["ca"])
+    done = run_in(vantage["ns"], sys.executable, "-c", API_CALL, targets, ca, tests, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["tests"] == recorded

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.command import ROOT
 from tests.support.processes import stop_all
 
 UNBOUND_SERVER = """
@@ -78,6 +79,19 @@ def sh(*args: str, ns: str | None = None) -> None:
     """Run a command (in namespace ``ns``); a failure raises with its output."""
     prefix = ["ip", "netns", "exec", ns] if ns else []
     subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
+
+
+def run_in(ns: str, *cmd: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``cmd`` inside namespace ``ns``, from the repository root: its exit code and text output
+    (a failure is the caller's to judge, not an exception)."""
+    return subprocess.run(
+        ["ip", "netns", "exec", ns, *cmd],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 class Namespace:
