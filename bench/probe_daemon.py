@@ -23,11 +23,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.processes import stop  # noqa: E402 (tests/ is not installed)
+from tests.support.command import TYNDAU  # noqa: E402 (tests/ is not installed)
+from tests.support.lab import daemon_config, serve_collector  # noqa: E402
+from tests.support.processes import stop  # noqa: E402
 
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TOKEN = "operator-token-for-the-benchmark"
-PORT = 8080
 ROUND_S = 30  # a round every 30 s: long enough for idle stretches between rounds
 
 
@@ -63,42 +63,9 @@ def wait_for(condition: Any, seconds: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def start_collector(lab: Any, work: Path) -> str:
-    from lab.topology import COLLECTOR_ADDRESS
-
-    config = work / "collector.toml"
-    config.write_text(
-        f'[collector]\nlisten = "{COLLECTOR_ADDRESS}:{PORT}"\n'
-        f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{TOKEN}"\n'
-        "[limits]\nprobe_batches_per_minute = 100000\n"
-    )
-    log = (work / "collector.log").open("wb")
-    serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
-    lab.popen("collector", serve, stdout=log, stderr=log)
-    url = f"http://{COLLECTOR_ADDRESS}:{PORT}"
-    curl = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
-    wait_for(lambda: lab.run("fixed", curl, timeout=5).returncode == 0, 30, "the collector")
-    return url
-
-
-def probe_config(lab: Any, work: Path, url: str) -> Path:
-    config = work / "probe.toml"
-    config.write_text(
-        f'[probe]\ncc = "KZ"\nasn = 9198\nnetwork = "fixed"\nstate_dir = "{work}"\n'
-        f'targets = "{ROOT}/config/targets.toml"\nca_bundle = "{lab.ca_bundle}"\n'
-        'allow_net = ["198.18.0.0/15"]\n'
-        "[timeouts]\ndns = 3\ntcp = 3\ntls = 3\nhttp = 4\nthroughput = 4\n"
-        f'[upload]\ncollector_url = "{url}"\ncredentials_file = "{work}/credentials.json"\n'
-        f"[schedule]\nround_minutes = {ROUND_S / 60}\njitter_seconds = 0\n"
-        "heartbeat_seconds = 10\n"
-        f'[outbox]\npath = "{work}/outbox.sqlite3"\n'
-    )
-    return config
-
-
 def measure_daemon(lab: Any, work: Path, rounds: int) -> dict[str, float]:
-    url = start_collector(lab, work)
-    config = probe_config(lab, work, url)
+    url = serve_collector(lab, work, token=TOKEN)
+    config = daemon_config(lab, work, url, round_minutes=ROUND_S / 60, heartbeat_seconds=10)
     register = [TYNDAU, "probe", "register", "--config", str(config), "--collector", url]
     done = lab.run("fixed", [*register, "--token", TOKEN], timeout=30)
     if done.returncode != 0:

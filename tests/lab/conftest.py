@@ -1,29 +1,17 @@
 """The ``lab`` fixture: one real lab per session (prefix "tlab"), cleared around every test.
 
-Other test packages may copy this pattern with their own prefix so labs never collide.
+Other test packages build their own with ``tests.support.lab.shipped_lab`` and their own prefix,
+so labs never collide.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from lab import Lab
-
-NEEDED = ("ip", "nft", "iptables-restore", "tc", "nginx", "unbound", "unbound-control", "dig")
-
-
-def lab_unavailable() -> str | None:
-    """Why the lab cannot be built here (loudly reported as the skip reason), or None."""
-    if os.geteuid() != 0:
-        return "LAB TESTS SKIPPED: they need root (network namespaces, nftables); CI runs them"
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    if missing:
-        return f"LAB TESTS SKIPPED: missing {', '.join(missing)} (CI has them)"
-    return None
+from tests.support.lab import lab_unavailable
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.command import ROOT, TYNDAU, tyndau
-
-from .conftest import lab_unavailable
+from tests.support.lab import lab_unavailable
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 

@@ -20,9 +20,8 @@ from lab.topology import (
     PUBLIC_RESOLVER,
     SILENT_HOST,
 )
+from tests.support.lab import lab_unavailable
 from tests.support.processes import stop
-
-from .conftest import lab_unavailable
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 

@@ -9,10 +9,7 @@ process runs inside the lab's namespaces (198.18.0.0/15), torn down by the lab.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -25,23 +22,18 @@ import pytest
 from lab.demo.replay import stored_records
 from probe.model import utcnow
 from probe.outbox import Outbox
+from tests.support.command import TYNDAU
+from tests.support.lab import daemon_config, serve_collector, shipped_lab
 from tests.support.processes import stop
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 OPERATOR_TOKEN = "operator-token-for-the-lab-daemon"
-PORT = 8080
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Any]:
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
-        pytest.skip("the lab needs root, iproute2 and nftables (CI has them)")
-    from lab import Lab
-
-    with Lab(prefix="tdm", targets_file=REPO / "config" / "targets.toml") as built:
+    with shipped_lab("tdm") as built:
         yield built
 
 
@@ -61,39 +53,6 @@ def rows(store: Path, table: str) -> dict[str, dict[str, Any]]:
         except sqlite3.OperationalError:
             return {}
     return {r["id"]: r for r in found}
-
-
-def start_collector(lab: Any, work: Path) -> tuple[str, Path]:
-    from lab.topology import COLLECTOR_ADDRESS
-
-    store = work / "collector.sqlite3"
-    config = work / "collector.toml"
-    config.write_text(
-        f'[collector]\nlisten = "{COLLECTOR_ADDRESS}:{PORT}"\nstore = "sqlite:{store}"\n'
-        f'operator_token = "{OPERATOR_TOKEN}"\n[limits]\nprobe_batches_per_minute = 100000\n'
-    )
-    log = (work / "collector.log").open("wb")
-    serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
-    lab.popen("collector", serve, stdout=log, stderr=log)
-    url = f"http://{COLLECTOR_ADDRESS}:{PORT}"
-    probe = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
-    wait_for(lambda: lab.run("fixed", probe, timeout=5).returncode == 0, 30, "the collector")
-    return url, store
-
-
-def probe_config(lab: Any, work: Path, url: str) -> Path:
-    config = work / "probe.toml"
-    config.write_text(
-        f'[probe]\ncc = "KZ"\nasn = 9198\nnetwork = "fixed"\nstate_dir = "{work}"\n'
-        f'targets = "{REPO}/config/targets.toml"\nca_bundle = "{lab.ca_bundle}"\n'
-        'allow_net = ["198.18.0.0/15"]\n'
-        "[timeouts]\ndns = 3\ntcp = 3\ntls = 3\nhttp = 4\nthroughput = 4\n"
-        f'[upload]\ncollector_url = "{url}"\ncredentials_file = "{work}/credentials.json"\n'
-        "retry_max_seconds = 2\n"
-        "[schedule]\nround_minutes = 0.05\njitter_seconds = 0\nheartbeat_seconds = 2\n"
-        f'[outbox]\npath = "{work}/outbox.sqlite3"\n'
-    )
-    return config
 
 
 def offline_rounds(work: Path, since: datetime) -> dict[str, set[str]]:
@@ -118,8 +77,11 @@ def offline_rounds(work: Path, since: datetime) -> dict[str, set[str]]:
 
 def test_measurements_during_a_shutdown_arrive_after_restoration(lab: Any, tmp_path: Path) -> None:
     tmp_path.chmod(0o755)
-    url, store = start_collector(lab, tmp_path)
-    config = probe_config(lab, tmp_path, url)
+    url = serve_collector(lab, tmp_path, token=OPERATOR_TOKEN)
+    store = tmp_path / "collector.sqlite3"
+    config = daemon_config(
+        lab, tmp_path, url, round_minutes=0.05, heartbeat_seconds=2, retry_max_seconds=2
+    )
     register = [TYNDAU, "probe", "register", "--config", str(config), "--collector", url]
     registered = lab.run("fixed", [*register, "--token", OPERATOR_TOKEN], timeout=30)
     assert registered.returncode == 0, registered.stderr
