@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -71,6 +72,39 @@ from collector.store.sqlite_schema import (
 from probe.model import Heartbeat, Measurement, Verdict
 
 _MEASUREMENT_FILTERS = ("cc", "asn", "network", "target", "test", "probe_id")
+
+
+def _compared(
+    keyed: list[Keyed],
+    found: dict[tuple[str, str], Keyed],
+    verdicts: Sequence[Verdict],
+    heartbeats: Sequence[Heartbeat],
+) -> list[Keyed]:
+    """``keyed`` (its verdicts and heartbeats last) with the stored form of every verdict and
+    heartbeat whose id the id rule compares: stored already, or twice in the batch; no other's
+    stored form is ever read, so it is not written out (an import of new records makes none)."""
+    out = keyed
+    offset = len(keyed) - len(verdicts) - len(heartbeats)
+    groups: tuple[tuple[str, Sequence[Verdict | Heartbeat]], ...] = (
+        ("verdicts", verdicts),
+        ("heartbeats", heartbeats),
+    )
+    for group, records in groups:
+        ids = [r.id for r in records]
+        known = {rid for g, rid in found if g == group}
+        if len(set(ids)) < len(ids) or not known.isdisjoint(ids):
+            counts = Counter(ids)
+            for index, record in enumerate(records):
+                if counts[record.id] > 1 or record.id in known:
+                    out = list(keyed) if out is keyed else out
+                    text = dumps(
+                        verdict_record(record)
+                        if isinstance(record, Verdict)
+                        else heartbeat_record(record)
+                    )
+                    out[offset + index] = Keyed(group, index, record.id, record.probe_id, text)
+        offset += len(records)
+    return out
 
 
 class SqliteStore:
@@ -137,17 +171,14 @@ class SqliteStore:
         (collector/store/ids.py) refuses the whole batch when an id names other content."""
         m_rows = [measurement_row(m) for m in measurements]
         keyed = [Keyed("measurements", i, r[0], r[1], r[-1]) for i, r in enumerate(m_rows)]
-        keyed += [
-            Keyed("verdicts", i, v.id, v.probe_id, dumps(verdict_record(v)))
-            for i, v in enumerate(verdicts)
-        ]
-        keyed += [
-            Keyed("heartbeats", i, h.id, h.probe_id, dumps(heartbeat_record(h)))
-            for i, h in enumerate(heartbeats)
-        ]
+        # a verdict's or heartbeat's stored form is compared only when its id is met again
+        # (stored, or earlier in the batch): it is written out for those alone (_compared)
+        keyed += [Keyed("verdicts", i, v.id, v.probe_id, "") for i, v in enumerate(verdicts)]
+        keyed += [Keyed("heartbeats", i, h.id, h.probe_id, "") for i, h in enumerate(heartbeats)]
         try:
             with self._transaction() as db:
-                kept = sort_out(keyed, stored(db, keyed))
+                found = stored(db, keyed)
+                kept = sort_out(_compared(keyed, found, verdicts, heartbeats), found)
                 times = self._insert(db, kept.fresh, keyed, m_rows, verdicts, heartbeats)
                 if times:
                     db.executemany(

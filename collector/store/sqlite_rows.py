@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from collector.store.codec import dumps, from_ns, measurement_record, record_ns
+from collector.store.codec import dumps, from_ns, measurement_text, record_ns
 from collector.store.ids import Keyed
 from collector.store.rollup import KINDS
 from probe.model import (
@@ -325,5 +325,5 @@ def measurement_row(m: Measurement) -> tuple[Any, ...]:
     vantage, target = m.vantage, m.target
     dims = (vantage.cc, vantage.asn, vantage.network, target.name, target.category.value)
     started = record_ns(m.started_at, m.id)
-    record = dumps(measurement_record(m))
+    record = measurement_text(m)
     return (m.id, m.probe_id, *dims, m.test.value, m.outcome, started, m.duration_ms, record)

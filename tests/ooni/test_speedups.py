@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -181,3 +182,47 @@ def test_a_verdict_only_import_judges_as_a_stored_one() -> None:
         assert [e for _, e in lean.known] == [e for _, e in stored.known]
         judged += 1
     assert judged >= 20
+
+
+def test_measurement_text_is_the_records_json() -> None:
+    """The SQLite row's record text, written piece by piece, is ``dumps(measurement_record)``:
+    on every fixture's records and on values the encoder writes its own way (non-ASCII,
+    control characters, NaN and infinities, integers past 64 bits, floats, other time zones
+    and years before 1000, a str subclass)."""
+    from collector.ooni.mapping import load_context, map_measurement
+    from collector.store.codec import dumps, measurement_record, measurement_text, time_text
+    from probe.model import Measurement, TestKind, Vantage
+
+    context = load_context()
+    fixtures = Path(__file__).parent / "fixtures"
+    made: list[Measurement] = []
+    for item in read_records([fixtures]):
+        data = getattr(item, "data", None)
+        if isinstance(data, dict):
+            try:
+                made += map_measurement(data, context).measurements
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue
+    assert len(made) > 100
+    first = made[0]
+    odd_times = [
+        datetime(999, 12, 31, 23, 59, 59, 5, tzinfo=UTC),
+        datetime(2022, 1, 5, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=5))),
+        datetime(2022, 1, 5, tzinfo=timezone(timedelta(0))),
+    ]
+    odd_details = [
+        {"é": "ünïcødé \u2028 😀", "ctl": '\x00\x1f\x7f\n\t"\\'},
+        {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")},
+        {"big": 2**70, "neg": -(2**64), "f": [1e-7, 1e16, 0.1, -0.0, 5e-324]},
+        {"nested": [{"a": (1, "b")}], "none": None, "t": True},
+    ]
+    made += [replace(first, started_at=at) for at in odd_times]
+    made += [replace(first, details=d) for d in odd_details]
+    made += [
+        replace(first, vantage=Vantage("KZ", 2**65, "mobile ü"), duration_ms=float("nan")),
+        replace(first, id="ïd", probe_id="p\n", round_id="r\x7f", test=TestKind.DNS),
+    ]
+    for m in made:
+        assert measurement_text(m) == dumps(measurement_record(m))
+    for at in odd_times:
+        assert time_text(at) == format_time(at)

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from collector.ooni.importer import run_import
-from collector.ooni.mapping import load_context
+from collector.ooni.judge import verdict_of
+from collector.ooni.mapping import load_context, map_measurement
 from collector.ooni.writer import StoreWriter
+from collector.store import StoreConflictError
 from collector.store.codec import from_ns
 from collector.store.sqlite import SqliteStore
 from probe.model import Heartbeat, Vantage
@@ -89,3 +94,47 @@ def first_verdict_ns(path: Path) -> int:
     with sqlite3.connect(path) as db:
         (ns,) = db.execute("SELECT min(at_ns) FROM verdicts").fetchone()
     return int(ns)
+
+
+def test_the_id_rule_still_compares_verdicts_and_heartbeats(tmp_path: Path) -> None:
+    """The store writes a verdict's or heartbeat's stored form only for ids met again (stored
+    or twice in a batch): re-sends stay duplicates, other content under a known id is refused,
+    in one batch and against the store, and a refused batch stores nothing."""
+    store = SqliteStore(tmp_path / "store.db")
+    data = json.loads((FIXTURES / "wc04_accessible.json").read_text())
+    imported = map_measurement(data, load_context())
+    verdict = verdict_of(imported)
+    beat = Heartbeat(
+        id="00000000-0000-7000-8000-0000000000aa",
+        probe_id="probe-1",
+        probe_version="1",
+        vantage=Vantage("KZ", 9198, "mobile"),
+        at=verdict.at,
+        uptime_s=5.0,
+        outbox_depth=0,
+    )
+    twice = store.write_batch(verdicts=[verdict, verdict], heartbeats=[beat, beat])
+    assert (twice.accepted, twice.duplicates) == (2, 2)
+    again = store.write_batch(verdicts=[verdict], heartbeats=[beat])
+    assert (again.accepted, again.duplicates) == (0, 2)
+    other_verdict = replace(verdict, explanation="other")
+    other_beat = replace(beat, uptime_s=6.0)
+    with pytest.raises(StoreConflictError) as stored_clash:
+        store.write_batch(verdicts=[other_verdict], heartbeats=[other_beat])
+    assert [(p.group, p.index) for p in stored_clash.value.problems] == [
+        ("verdicts", 0),
+        ("heartbeats", 0),
+    ]
+    new_verdict = replace(verdict, id="00000000-0000-7000-8000-0000000000bb")
+    new_beat = replace(beat, id="00000000-0000-7000-8000-0000000000cc")
+    with pytest.raises(StoreConflictError) as batch_clash:
+        store.write_batch(
+            verdicts=[new_verdict, replace(new_verdict, confidence=0.1)],
+            heartbeats=[new_beat, new_beat, replace(new_beat, outbox_depth=3)],
+        )
+    assert [(p.group, p.index) for p in batch_clash.value.problems] == [
+        ("verdicts", 1),
+        ("heartbeats", 2),
+    ]
+    fresh = store.write_batch(verdicts=[new_verdict], heartbeats=[new_beat])
+    assert (fresh.accepted, fresh.duplicates) == (2, 0)  # the refused batch stored nothing
