@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +15,10 @@ from collector.ooni import load_context, map_measurement, verdict_of
 from collector.ooni.export import export_round, rounds
 from collector.ooni.records import measurement_from_record
 from tests.support.lab import probe_once as support_probe_once
+from tests.support.lab import shipped_lab
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 TARGET = "facebook"
 ACTIONS = [
     "accessible",
@@ -37,11 +34,7 @@ CONTEXT = load_context(allow_net=(ipaddress.ip_network("198.18.0.0/15"),))
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Any]:
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
-        pytest.skip("the lab needs root, iproute2 and nftables (CI has them)")
-    from lab.network import Lab
-
-    with Lab(prefix="tob", targets_file=REPO / "config" / "targets.toml") as built:
+    with shipped_lab("tob") as built:
         yield built
 
 

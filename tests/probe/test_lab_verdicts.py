@@ -5,19 +5,16 @@ and MITM proxy: nothing is mocked, and the probe never runs outside the lab's na
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.lab import probe_once as lab_probe_once
+from tests.support.lab import shipped_lab
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 TARGET = "facebook"
 CONTROLS = ("example", "wikipedia", "iana")
 TIMEOUT = "4"
@@ -25,11 +22,7 @@ TIMEOUT = "4"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Any]:
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"):
-        pytest.skip("the lab needs root, iproute2 and nftables (CI has them)")
-    from lab import Lab
-
-    with Lab(prefix="tpb", targets_file=REPO / "config" / "targets.toml") as built:
+    with shipped_lab("tpb") as built:
         yield built
 
 
