@@ -178,7 +178,9 @@ def _draw(
         else:
             method = active.method or "tcp"
             reason = (
-                "throttled.slow" if method == "throttled" else METHODS.get(method, "tcp.timeout")
+                "throttled.bandwidth"
+                if method == "throttled"
+                else METHODS.get(method, "tcp.timeout")
             )
             if active.kind == EventKind.PLATFORM_OUTAGE:
                 reason = "tcp.timeout"

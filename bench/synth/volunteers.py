@@ -48,7 +48,7 @@ PLATFORMS = ("youtube", "telegram", "whatsapp", "facebook", "instagram", "twitte
 INTL_CONTROLS = ("example", "wikipedia")
 ACCESSIBLE, BLOCKED, OFFLINE, INCONCLUSIVE = 0, 1, 2, 3
 METHODS = ("dns", "tcp", "tls", "http", "throttled")
-REASONS = ("dns.nxdomain", "tcp.reset", "tls.reset", "http.blockpage", "throttled.slow",
+REASONS = ("dns.nxdomain", "tcp.reset", "tls.reset", "http.blockpage", "throttled.bandwidth",
            "tcp.timeout", "dns.servfail")  # fmt: skip
 COUNTRIES = (("KZ", 5), ("IR", 3), ("MM", 6), ("RU", 3), ("UZ", 5))  # cc, UTC offset (hours)
 KINDS = ("national", "mobile", "nightly", "domestic", "asn_blocks", "throttle", "whitelist",
