@@ -126,9 +126,8 @@ class Watcher:
         # Stamped with the evaluated end, not the wall clock: identical watchers that run the
         # same step write identical rows.
         changes = evaluate(
-            self.store, since=since, until=until, th=th, now=until, owns=self.owns,
-            cache=self.cache,
-        )  # fmt: skip
+            self.store, since=since, until=until, th=th, now=until, owns=self.owns, cache=self.cache
+        )
         if self.cache is not None and hasattr(self.store, "day_stamps"):
             # one older day a cycle into the cache, so scans of the last MAX_EVENT_AGE are fast
             # even for history from before this watcher started
