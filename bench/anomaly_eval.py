@@ -75,13 +75,14 @@ def baseline(grid: Grid) -> list[Detection]:
         kind = EventKind.THROTTLING if method == "throttled" else EventKind.BLOCKING
         dets = _runs(grid, high[p, WARMUP:], kind, Scope(cc, asn, net), target, method)
         by_target.setdefault(target, []).extend(dets)
-    for target, dets in by_target.items():
+    for dets in by_target.values():
         countries = {d.scope.cc for d in dets}
         for d in dets:
             twins = {e.scope.cc for e in dets if abs((e.start - d.start).total_seconds()) < 900}
             if len(twins) >= 2 and len(countries) >= 2:
-                out.append(Detection(EventKind.PLATFORM_OUTAGE, Scope("*"), target, None,
-                                     d.start, d.end, d.opened, 0.9))  # fmt: skip
+                out.append(
+                    replace(d, kind=EventKind.PLATFORM_OUTAGE, scope=Scope("*"), method=None)
+                )
             else:
                 out.append(d)
     return out
@@ -98,8 +99,8 @@ def _runs(
             continue
         if run >= 3:
             t = WARMUP + i
-            out.append(Detection(kind, scope, target, method, grid.time(t - run), grid.time(t),
-                                 grid.time(t - run + 2), 0.9))  # fmt: skip
+            start, end, opened = grid.time(t - run), grid.time(t), grid.time(t - run + 2)
+            out.append(Detection(kind, scope, target, method, start, end, opened, 0.9))
         run = 0
     return out
 
@@ -269,8 +270,10 @@ def _explain(history: Any, found: list[Detection], label: str) -> None:
     for det in found:
         if not any(matches(history, t, det) for t in history.truths):
             s = index_of(det.start, history.since)
-            print(f"  {label} false: {det.kind} {det.scope} {det.target} {det.method} @{s} "
-                  f"{ {k: v for k, v in det.evidence.items() if k != 'leaves'} }")  # fmt: skip
+            evidence = {k: v for k, v in det.evidence.items() if k != "leaves"}
+            print(
+                f"  {label} false: {det.kind} {det.scope} {det.target} {det.method} @{s} {evidence}"
+            )
 
 
 def seeds_of(text: str) -> list[int]:
