@@ -27,6 +27,7 @@ from collector.records import Event, EventKind, EventState, Scope
 from tests.support.ports import free_port
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+TIMELINE = "http://collector.test/timeline"  # the base of the links in each alert
 
 
 def start_cluster(root: Path) -> tuple[list[str], list[subprocess.Popen[bytes]]]:
@@ -35,22 +36,20 @@ def start_cluster(root: Path) -> tuple[list[str], list[subprocess.Popen[bytes]]]
         "route:\n  receiver: none\n  group_by: [event_id]\nreceivers:\n  - name: none\n"
     )
     gossip, web = [free_port(), free_port()], [free_port(), free_port()]
-    procs = [
-        subprocess.Popen(
-            [
-                ALERTMANAGER,
-                f"--config.file={config}",
-                f"--storage.path={root / str(i)}",
-                f"--web.listen-address=127.0.0.1:{web[i]}",
-                f"--cluster.listen-address=127.0.0.1:{gossip[i]}",
-                f"--cluster.advertise-address=127.0.0.1:{gossip[i]}",
-                f"--cluster.peer=127.0.0.1:{gossip[1 - i]}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    commands = [
+        [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={root / str(i)}",
+            f"--web.listen-address=127.0.0.1:{web[i]}",
+            f"--cluster.listen-address=127.0.0.1:{gossip[i]}",
+            f"--cluster.advertise-address=127.0.0.1:{gossip[i]}",
+            f"--cluster.peer=127.0.0.1:{gossip[1 - i]}",
+        ]
         for i in range(2)
     ]
+    quiet = subprocess.DEVNULL
+    procs = [subprocess.Popen(command, stdout=quiet, stderr=quiet) for command in commands]
     urls = [f"http://127.0.0.1:{port}" for port in web]
     deadline = time.monotonic() + 30
     for url in urls:
@@ -66,12 +65,23 @@ def start_cluster(root: Path) -> tuple[list[str], list[subprocess.Popen[bytes]]]
     return urls, procs
 
 
+def open_event(i: int, now: datetime) -> Event:
+    """The ``i``-th open blocking event: one of 50 countries, one of 40 targets."""
+    return Event(
+        id=f"bench-{i}",
+        kind=EventKind.BLOCKING,
+        scope=Scope(f"C{i % 50}", 64500 + i),
+        target=f"t{i % 40}",
+        method="tls",
+        start=now - timedelta(hours=1),
+        end=None,
+        confidence=0.99,
+        state=EventState.OPEN,
+    )
+
+
 def open_events(count: int, now: datetime) -> list[Event]:
-    return [
-        Event(f"bench-{i}", EventKind.BLOCKING, Scope(f"C{i % 50}", 64500 + i), f"t{i % 40}",
-              "tls", now - timedelta(hours=1), None, 0.99, EventState.OPEN)
-        for i in range(count)
-    ]  # fmt: skip
+    return [open_event(i, now) for i in range(count)]
 
 
 def main() -> None:
@@ -89,8 +99,7 @@ def main() -> None:
                 times = []
                 for _ in range(args.cycles):
                     began = time.perf_counter()
-                    messages = [render(e, base_url="http://collector.test/timeline", now=now)
-                                for e in events]  # fmt: skip
+                    messages = [render(e, base_url=TIMELINE, now=now) for e in events]
                     for channel in channels:
                         channel.send(messages, now=datetime.now(UTC))
                     times.append(time.perf_counter() - began)
