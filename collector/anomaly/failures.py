@@ -198,6 +198,7 @@ def _outages(
             outages.append(onset_group)
         else:
             local += onset_group
+    outages = _overlapping_merged(outages)
     spans = [_span(o) for o in outages]  # of the onset groups alone, before attaching
     for item in list(local):  # a late-starting leaf of a running outage belongs to it
         outage = next(
@@ -209,6 +210,20 @@ def _outages(
             outage.append(Item(item.leaf, run, item.evidence, item.failing))
             local.remove(item)
     return outages, local
+
+
+def _overlapping_merged(outages: list[list[Item]]) -> list[list[Item]]:
+    """Outages of one target that overlap in time are one outage: a second onset group that
+    begins while the first still runs (more countries failing a little later) joins it, so
+    the detector reports one event, as the lifecycle would write one (lifecycle.reconcile
+    expects overlapping detections of one kind and target to have disjoint scopes)."""
+    merged: list[list[Item]] = []
+    for group in sorted(outages, key=lambda g: min(i.run.start for i in g)):
+        if merged and min(i.run.start for i in group) < _span(merged[-1])[1]:
+            merged[-1] = merged[-1] + group
+        else:
+            merged.append(list(group))
+    return merged
 
 
 def _enough(group: list[Item], th: Thresholds) -> bool:

@@ -86,6 +86,17 @@ def test_platform_outage_needs_several_countries(b: Any) -> None:
     assert (det.kind, det.scope.cc) == (EventKind.PLATFORM_OUTAGE, EVERYWHERE)
 
 
+def test_a_platform_outage_that_spreads_to_more_countries_is_one_event(b: Any) -> None:
+    # two countries fail first, two more join six rounds later while the first still fail:
+    # one global outage, not two overlapping ones (the lifecycle would write one)
+    s = b.day + 10
+    first = [b.Leaf(cc=cc, inconclusive={"telegram": (s, s + 30)}) for cc in ("KZ", "UZ")]
+    later = [b.Leaf(cc=cc, inconclusive={"telegram": (s + 6, s + 30)}) for cc in ("TR", "IR")]
+    found = grid_detect(b, *b.history(first + later, b.day + 60), b.day + 60, b.day)
+    (det,) = found
+    assert (det.kind, det.scope.cc, det.start) == (EventKind.PLATFORM_OUTAGE, EVERYWHERE, b.at(s))
+
+
 def test_cut_where_only_domestic_sites_work_is_a_shutdown(b: Any) -> None:
     s = b.day + 20
     leaf = b.Leaf(targets=("telegram", "youtube", "whatsapp"))
