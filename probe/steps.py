@@ -101,21 +101,12 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
             control_addresses=vouching_addresses(found, lookups, from_control),
             name_gone=name_gone,
         )
-        details = DnsEvidence(
-            query=found.name,
-            resolver=found.resolver.label,
-            transport=",".join(found.transports) or found.resolver.transport,
-            system=found.resolver.system,
-            primary=index == 0,
-            rcode=found.rcode,
-            answers=found.addresses,
+        details = replace(
+            dns_evidence(found, judged, primary=index == 0),
             extra_answers=found.extra_answers,
             bogons=judged.bogons,
             blockpage=judged.blockpage_addresses,
             consistency=judged.consistency,
-            t=round(found.t, 6),
-            failure=None if judged.outcome == "ok" else judged.outcome,
-            failure_raw=found.failure_raw,
         ).to_dict()
         if TestKind.DNS not in env.tests:
             continue  # resolved for the later tests' addresses, not recorded
@@ -125,6 +116,23 @@ async def resolve(env: Environment, recorder: Recorder, run: TargetRun) -> None:
     run.addresses, run.address_source = _usable_addresses(env, lookups, from_control)
     if env.resolvers and run.target.hosts and TestKind.DNS in env.tests:
         await _resolve_hosts(env, recorder, run)
+
+
+def dns_evidence(found: dns.Lookup, judged: dns.DnsFindings, *, primary: bool) -> DnsEvidence:
+    """What every DNS measurement records of one lookup and its classification; a target's
+    lookups add the comparison's fields (``resolve``), an app's extra host its flag."""
+    return DnsEvidence(
+        query=found.name,
+        resolver=found.resolver.label,
+        transport=",".join(found.transports) or found.resolver.transport,
+        system=found.resolver.system,
+        primary=primary,
+        rcode=found.rcode,
+        answers=found.addresses,
+        t=round(found.t, 6),
+        failure=None if judged.outcome == "ok" else judged.outcome,
+        failure_raw=found.failure_raw,
+    )
 
 
 def vouching_addresses(
@@ -174,19 +182,7 @@ async def _resolve_hosts(env: Environment, recorder: Recorder, run: TargetRun) -
         judged = dns.classify(
             found, allow=env.settings.allow_net, blockpage_addresses=env.blockpages.addresses
         )
-        details = DnsEvidence(
-            query=found.name,
-            resolver=primary.label,
-            transport=",".join(found.transports) or primary.transport,
-            system=primary.system,
-            primary=False,
-            host=True,
-            rcode=found.rcode,
-            answers=found.addresses,
-            t=round(found.t, 6),
-            failure=None if judged.outcome == "ok" else judged.outcome,
-            failure_raw=found.failure_raw,
-        ).to_dict()
+        details = replace(dns_evidence(found, judged, primary=False), host=True).to_dict()
         run.add(recorder, TestKind.DNS, started, mono, outcome=judged.outcome, details=details)
 
 
