@@ -129,20 +129,8 @@ class ControlResult:
             tls_leaf_sha256=read.optional("tls_leaf_sha256", str),
             tls_issuer=read.optional("tls_issuer", str),
             tls_chain_trusted=read.optional("tls_chain_trusted", bool),
-            http_failure=read.optional("http_failure", str),
-            http_status=read.optional("http_status", int),
-            http_title=read.optional("http_title", str),
-            http_body_length=read.optional("http_body_length", int),
-            http_body_truncated=bool(read.optional("http_body_truncated", bool)),
-            http_header_names=tuple(read.list_of("http_header_names", str)),
-            http_final_url=read.optional("http_final_url", str),
-            plain_failure=read.optional("plain_failure", str),
-            plain_status=read.optional("plain_status", int),
-            plain_title=read.optional("plain_title", str),
-            plain_body_length=read.optional("plain_body_length", int),
-            plain_body_truncated=bool(read.optional("plain_body_truncated", bool)),
-            plain_header_names=tuple(read.list_of("plain_header_names", str)),
-            plain_final_url=read.optional("plain_final_url", str),
+            **read.page("http"),
+            **read.page("plain"),
         )
 
 
@@ -171,6 +159,19 @@ class _Reader:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self._bad(key, f"{kind.__name__} or null")
         return value
+
+    def page(self, prefix: str) -> dict[str, Any]:
+        """One GET's fields, named ``<prefix>_*``: ``http`` (the target URL), ``plain`` (its
+        http:// page); the two groups of ControlResult, read alike."""
+        return {
+            f"{prefix}_failure": self.optional(f"{prefix}_failure", str),
+            f"{prefix}_status": self.optional(f"{prefix}_status", int),
+            f"{prefix}_title": self.optional(f"{prefix}_title", str),
+            f"{prefix}_body_length": self.optional(f"{prefix}_body_length", int),
+            f"{prefix}_body_truncated": bool(self.optional(f"{prefix}_body_truncated", bool)),
+            f"{prefix}_header_names": tuple(self.list_of(f"{prefix}_header_names", str)),
+            f"{prefix}_final_url": self.optional(f"{prefix}_final_url", str),
+        }
 
     def list_of(self, key: str, kind: type) -> list[Any]:
         value = self.data.get(key, [])
