@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from probe.configfile import Section, open_section
+from probe.configfile import Section, load_list
 from probe.shipped import shipped_config
 
 DEFAULT_BLOCKPAGES = shipped_config("blockpages.toml")
@@ -59,10 +59,7 @@ class Blockpages:
 
 def load_blockpages(path: Path = DEFAULT_BLOCKPAGES) -> Blockpages:
     """Read fingerprints; raises ConfigError naming the bad key."""
-    doc = open_section(path)
-    fingerprints = [_fingerprint(section) for section in doc.sections("blockpages")]
-    doc.done()
-    return Blockpages(tuple(fingerprints))
+    return Blockpages(tuple(load_list(path, "blockpages", _fingerprint)))
 
 
 def _fingerprint(section: Section) -> Fingerprint:

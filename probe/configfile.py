@@ -191,3 +191,12 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 def open_section(path: Path) -> Section:
     return Section(load_toml(path), source=str(path))
+
+
+def load_list(path: Path, key: str, item: Callable[[Section], T]) -> list[T]:
+    """Read a file that is one array of tables (``[[key]]``), each table through ``item``;
+    raises ConfigError naming the bad key (a key outside ``[[key]]`` included)."""
+    doc = open_section(path)
+    items = [item(section) for section in doc.sections(key)]
+    doc.done()
+    return items

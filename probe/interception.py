@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from probe.configfile import Section, open_section
+from probe.configfile import Section, load_list
 from probe.shipped import shipped_config
 from probe.x509 import CertificateParseError, CertNames, pem_certificates, read_names
 
@@ -57,10 +57,7 @@ class InterceptionCAs:
 
 def load_interception_cas(path: Path = DEFAULT_INTERCEPTION_CAS) -> InterceptionCAs:
     """Read the list; raises ConfigError naming the bad key."""
-    doc = open_section(path)
-    cas = [_ca(section) for section in doc.sections("cas")]
-    doc.done()
-    return InterceptionCAs(tuple(cas))
+    return InterceptionCAs(tuple(load_list(path, "cas", _ca)))
 
 
 def _ca(section: Section) -> InterceptionCA:
