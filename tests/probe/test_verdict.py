@@ -21,24 +21,23 @@ from probe.model import (
     VerdictKind,
 )
 from probe.verdict import judge, works
+from tests.support.records import measurement
 
 _ids = count()
 AT = datetime(2022, 1, 5, tzinfo=UTC)
 
 
 def m(test: TestKind, outcome: str = "ok", **details: Any) -> Measurement:
-    return Measurement(
-        id=f"m{next(_ids)}",
-        probe_id="p",
-        probe_version="0",
-        vantage=Vantage("KZ", 9198, "fixed"),
-        target=TargetRef("facebook", "facebook.com", Category.PLATFORM),
+    return measurement(
+        f"m{next(_ids)}",
+        "p",
+        Vantage("KZ", 9198, "fixed"),
+        TargetRef("facebook", "facebook.com", Category.PLATFORM),
+        AT,
         test=test,
-        started_at=AT,
-        duration_ms=1.0,
         outcome=outcome,
-        round_id="r",
         details=details,
+        version="0",
     )
 
 

@@ -18,6 +18,7 @@ from probe.evidence import ControlResult, RefusedAddress
 from probe.failures import Failure
 from probe.model import Category, Measurement, Reason, TargetRef, TestKind, Vantage, VerdictKind
 from probe.verdict import judge
+from tests.support.records import measurement
 
 _ids = count()
 AT = datetime(2022, 1, 5, tzinfo=UTC)
@@ -28,18 +29,16 @@ LEAF, OTHER_LEAF = "aa" * 32, "bb" * 32
 
 
 def m(test: TestKind, outcome: str = "ok", **details: Any) -> Measurement:
-    return Measurement(
-        id=f"c{next(_ids)}",
-        probe_id="p",
-        probe_version="0",
-        vantage=Vantage("KZ", 9198, "fixed"),
-        target=TargetRef("site", "site.example", Category.PLATFORM),
+    return measurement(
+        f"c{next(_ids)}",
+        "p",
+        Vantage("KZ", 9198, "fixed"),
+        TargetRef("site", "site.example", Category.PLATFORM),
+        AT,
         test=test,
-        started_at=AT,
-        duration_ms=1.0,
         outcome=outcome,
-        round_id="r",
         details=details,
+        version="0",
     )
 
 
