@@ -27,21 +27,9 @@ def compare_cleartext(
     if https_page is not None:
         references["https"] = http.page_of(https_page)
     if control is not None and control.reachable:
-        references["control"] = pagediff.Page(
-            status=control.http_status,
-            body_length=control.http_body_length,
-            title=control.http_title,
-            header_names=control.http_header_names,
-            truncated=control.http_body_truncated,
-        )
+        references["control"] = control.page("http")
     if control is not None and control.plain_status is not None:
-        references["control-http"] = pagediff.Page(
-            status=control.plain_status,
-            body_length=control.plain_body_length,
-            title=control.plain_title,
-            header_names=control.plain_header_names,
-            truncated=control.plain_body_truncated,
-        )
+        references["control-http"] = control.page("plain")
     if not references:
         return None
     ours = http.page_of(fetched)

@@ -11,8 +11,9 @@ HTTP results, with what the verdicts compare (TLS leaf, HTTP status, title, leng
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from probe import pagediff
 from probe.failures import Failure
 
 CONTROL_SCHEMA = "tyndau.control/2"
@@ -91,6 +92,21 @@ class ControlResult:
     def tls_valid(self) -> bool:
         """The control completed a validated TLS handshake with the target."""
         return self.tcp_failure is None and self.tcp_address is not None and not self.tls_failure
+
+    def page(self, get: Literal["http", "plain"]) -> pagediff.Page:
+        """One of the control's GETs as the page comparison sees it: ``http`` (the target URL)
+        or ``plain`` (its http:// page); the fields named ``<get>_*``."""
+
+        def part(name: str) -> Any:
+            return getattr(self, f"{get}_{name}")
+
+        return pagediff.Page(
+            status=part("status"),
+            body_length=part("body_length"),
+            title=part("title"),
+            header_names=part("header_names"),
+            truncated=part("body_truncated"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
