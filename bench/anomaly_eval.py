@@ -13,7 +13,8 @@ the legacy set, which has no per-record upload times) replaces the replay by ``w
 detection over each bucket as it stood a round after it, without hindsight (minutes faster).
 ``--perturb`` runs the same with each realism knob of the generator halved and doubled
 (``synth/perturb.py``) and prints one table row per variant and view.
-Goals: recall and precision >= 0.95, median onset <= 2 rounds, 0 events in 30 noise-only days.
+Goals: recall and precision >= 0.95, median onset <= 2 rounds, 0 events in 30 noise-only days;
+a cut of every probe of a group paged within 2 rounds (printed apart: "whole-group cuts").
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ class Totals:
     recall: float
     median: float
     p90: int
+    whole: int  # found whole-group cuts (synth.history.Truth.whole)
+    whole_median: float
+    whole_p90: int
     kind_acc: float
     method_acc: float
     scope_acc: float
@@ -196,6 +200,7 @@ def totals(rows: list[Score]) -> Totals:
     truths = sum(s.truths for s in rows)
     hits = sum(s.found for s in rows)
     delays = sorted(d for s in rows for d in s.onset_delays)
+    whole = sorted(d for s in rows for d in s.whole_delays)
     mh, mt = sum(s.method_hits for s in rows), sum(s.method_total for s in rows)
     kh, kt = sum(s.kind_hits for s in rows), sum(s.kind_total for s in rows)
     return Totals(
@@ -205,6 +210,9 @@ def totals(rows: list[Score]) -> Totals:
         recall=hits / max(truths, 1),
         median=statistics.median(delays) if delays else 0,
         p90=delays[int(len(delays) * 0.9)] if delays else 0,
+        whole=len(whole),
+        whole_median=statistics.median(whole) if whole else 0,
+        whole_p90=whole[int(len(whole) * 0.9)] if whole else 0,
         kind_acc=kh / max(kt, 1),
         method_acc=mh / max(mt, 1),
         scope_acc=sum(s.scope_hits for s in rows) / max(hits, 1),
@@ -217,7 +225,9 @@ def report(name: str, scores: dict[str, list[Score]]) -> None:
         print(
             f"{name:10s} {view:14s} events={t.truths} detections={t.detections} "
             f"precision={t.precision:.3f} recall={t.recall:.3f} "
-            f"onset median={t.median:g} p90={t.p90} rounds kind_acc={t.kind_acc:.3f} "
+            f"onset median={t.median:g} p90={t.p90} rounds "
+            f"(whole-group cuts: {t.whole}, median={t.whole_median:g} p90={t.whole_p90}) "
+            f"kind_acc={t.kind_acc:.3f} "
             f"method_acc={t.method_acc:.3f} scope_acc={t.scope_acc:.3f}"
         )
 

@@ -33,6 +33,9 @@ class Truth:
     method: str | None
     start: int
     end: int
+    # a shutdown that, at its onset, cut every probe of a group of two or more (cc, asn,
+    # network): issue 13 wants such cuts paged within 2 rounds; partial cuts are judged apart
+    whole: bool = False
 
 
 @dataclass(slots=True)
@@ -77,6 +80,7 @@ class Score:
     true_positives: int  # detections matching a truth
     found: int  # truths matched by a detection
     onset_delays: tuple[int, ...]  # rounds from true onset to the first page, per found truth
+    whole_delays: tuple[int, ...]  # the same, for the found truths that are whole-group cuts
     method_hits: int
     method_total: int
     scope_hits: int
@@ -100,6 +104,7 @@ def score(history: History, detections: list[Detection]) -> Score:
     """Event precision/recall (kind, target, country and time must agree), delays, methods."""
     matched: set[int] = set()
     delays: list[int] = []
+    whole: list[int] = []
     method_hits = method_total = scope_hits = kind_hits = kind_total = found = 0
     for truth in history.truths:
         # the kind is judged on detections that begin with this truth (an hour's slack): a
@@ -121,6 +126,8 @@ def score(history: History, detections: list[Detection]) -> Score:
         matched.update(hits)
         first = min((detections[i] for i in hits), key=lambda d: d.opened)
         delays.append(max(0, index_of(first.opened, history.since) - truth.start))
+        if truth.whole:
+            whole.append(delays[-1])
         if truth.method is not None:
             method_total += 1
             method_hits += first.method == truth.method
@@ -137,6 +144,7 @@ def score(history: History, detections: list[Detection]) -> Score:
         true_positives=len(matched),
         found=found,
         onset_delays=tuple(delays),
+        whole_delays=tuple(whole),
         method_hits=method_hits,
         method_total=method_total,
         scope_hits=scope_hits,

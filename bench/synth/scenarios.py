@@ -8,7 +8,7 @@ is dropped: one probe is not evidence (docs/anomaly.md, "Disco").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -74,8 +74,19 @@ class Scenarios:
         a, b = max(0, truth.start), min(self.n, truth.end)
         seen = sum(1 for i in members if self.probes[i].on[a:b].any())
         if seen >= 2 and b > a:
-            self.truths.append(Truth(truth.kind, truth.cc, truth.asn, truth.network,
-                                     truth.target, truth.method, a, b))  # fmt: skip
+            whole = truth.kind == EventKind.SHUTDOWN and self._whole_group_cut(members, a)
+            self.truths.append(replace(truth, start=a, end=b, whole=whole))
+
+    def _whole_group_cut(self, members: list[int], at: int) -> bool:
+        """Whether, in round ``at``, every running probe of some group of two or more among
+        ``members`` is cut (offline or cut from abroad)."""
+        groups: dict[tuple[str, int, str], list[bool]] = {}
+        for i in members:
+            if self.probes[i].on[at]:
+                groups.setdefault(self.probes[i].leaf, []).append(
+                    bool(self.cut[i, at] or self.intl_cut[i, at])
+                )
+        return any(len(cut) >= 2 and all(cut) for cut in groups.values())
 
     def _set_block(self, members: list[int], target: str, a: int, b: int, code: int) -> None:
         for i in members:

@@ -150,7 +150,7 @@ def _events(
             # a network type whose pool went down: its small leaves are covered, unless seen fine
             pooled_in = {x for k in pool_keys if k[2] != ANY_NETWORK for x in pool_of[k]}
             covered = pooled_in - active - witnesses
-            out += detections(
+            found = detections(
                 grid,
                 EventKind.SHUTDOWN,
                 cc,
@@ -161,7 +161,29 @@ def _events(
                 witnesses=witnesses,
                 covered=covered,
             )
+            pools_here = [(pool_of[k], i) for k, i in pooled if any(i is x for x in part)]
+            out += [_paged_with_pools(grid, d, pools_here) for d in found]
     return out
+
+
+def _paged_with_pools(
+    grid: Grid, found: Detection, pools: list[tuple[list[int], Item]]
+) -> Detection:
+    """``found`` opened as early as a pool over its leaves passed: a watcher pages the pool's
+    run as soon as it passes (the leaves' own runs may need longer to outlast their probes'
+    habits) and the event keeps that page when the leaves join, so a history scan must say
+    the same about when it would have alerted."""
+    scope = found.scope
+    mine = {
+        x
+        for x, leaf in enumerate(grid.leaves)
+        if leaf[0] == scope.cc and scope.asn in (None, leaf[1]) and scope.network in (None, leaf[2])
+    }
+    earlier = [grid.time(item.run.opened) for members, item in pools if mine.intersection(members)]
+    if not earlier:
+        return found
+    opened = max(found.start, min(found.opened, *earlier))
+    return found if opened == found.opened else replace(found, opened=opened)
 
 
 def _beyond_chance(
