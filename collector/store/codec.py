@@ -144,9 +144,45 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # what json.dumps builds
 
 
+def _c_encoder() -> Any:
+    """The C encoder ``_COMPACT.encode`` builds on every call (``iterencode(o, _one_shot=True)``
+    with its settings), built once; None where the interpreter has no ``_json``."""
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # not in typeshed
+    if c_make_encoder is None:
+        return None
+    e = _COMPACT
+    return c_make_encoder(
+        {} if e.check_circular else None,
+        e.default,
+        encode_basestring_ascii,
+        e.indent,
+        e.key_separator,
+        e.item_separator,
+        e.sort_keys,
+        e.skipkeys,
+        e.allow_nan,
+    )
+
+
+_encode = _c_encoder()
+
+
 def dumps(data: Any) -> str:
-    """Compact ASCII JSON: no raw newline or non-ASCII byte ever reaches a store."""
-    return _COMPACT.encode(data)
+    """Compact ASCII JSON: no raw newline or non-ASCII byte ever reaches a store.
+
+    ``_COMPACT.encode(data)`` without its per-call Python (it builds a C encoder each time); on
+    any error the encoder is built anew (its circular-reference marks may be left set) and
+    ``_COMPACT.encode`` raises what it raises (tests/ooni/test_speedups.py holds them equal)."""
+    global _encode  # noqa: PLW0603 (rebuilt only after an error)
+    if type(data) is str:
+        return encode_basestring_ascii(data)
+    if _encode is None:
+        return _COMPACT.encode(data)
+    try:
+        return "".join(_encode(data, 0))
+    except Exception:
+        _encode = _c_encoder()
+        return _COMPACT.encode(data)
 
 
 _ZERO = timedelta(0)
@@ -164,8 +200,19 @@ def time_text(at: datetime) -> str:
 
 
 def _text(value: Any) -> str:
-    """One value's compact ASCII JSON: a str by the encoder's own string escaper."""
-    return encode_basestring_ascii(value) if type(value) is str else _COMPACT.encode(value)
+    """One value's compact ASCII JSON (``dumps(value)``): a str by the encoder's own string
+    escaper, an int, a finite float and None as the C encoder writes them, without a call
+    into the encoder."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and value - value == 0.0:  # finite: NaN and infinities give NaN here
+        return float.__repr__(value)
+    return dumps(value)
 
 
 _MEASUREMENT_SCHEMA_TEXT = _text(MEASUREMENT_SCHEMA)
@@ -187,7 +234,7 @@ def measurement_text(m: Measurement) -> str:
             ',"vantage":{"cc":',
             _text(v.cc),
             ',"asn":',
-            _COMPACT.encode(v.asn),
+            _text(v.asn),
             ',"network":',
             _text(v.network),
             '},"target":{"name":',
@@ -201,13 +248,13 @@ def measurement_text(m: Measurement) -> str:
             ',"started_at":',
             encode_basestring_ascii(time_text(m.started_at)),
             ',"duration_ms":',
-            _COMPACT.encode(m.duration_ms),
+            _text(m.duration_ms),
             ',"outcome":',
             _text(m.outcome),
             ',"round_id":',
             _text(m.round_id),
             ',"details":',
-            _COMPACT.encode(m.details),
+            dumps(m.details),
             ',"schema":',
             _MEASUREMENT_SCHEMA_TEXT,
             "}",

@@ -226,3 +226,36 @@ def test_measurement_text_is_the_records_json() -> None:
         assert measurement_text(m) == dumps(measurement_record(m))
     for at in odd_times:
         assert time_text(at) == format_time(at)
+
+
+def test_store_dumps_is_the_compact_encoder() -> None:
+    """codec.dumps and codec._text (the C encoder built once) write what json's compact ASCII
+    encoder writes, and raise what it raises."""
+    import json as _json
+    import math
+
+    import pytest as _pytest
+
+    from collector.store import codec
+
+    compact = _json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+    values = [
+        {"a": [1, 2.5, None, True], "é": "ü\n\x7f", "n": math.nan, "i": -math.inf},
+        [10**30, 1e-05, 1e16, -0.0, (1, "x")],
+        {1: "int key", None: 0, 2.5: False},
+        "plain",
+        None,
+        7,
+        math.inf,
+        "\ud800",
+    ]
+    for value in values:
+        assert codec.dumps(value) == compact.encode(value)
+        assert codec._text(value) == compact.encode(value)
+    loop: list[object] = []
+    loop.append(loop)
+    with _pytest.raises(ValueError):
+        codec.dumps(loop)
+    with _pytest.raises(TypeError):
+        codec.dumps({"x": object()})
+    assert codec.dumps({"after": [1, {"b": 2}]}) == '{"after":[1,{"b":2}]}'
