@@ -9,7 +9,7 @@ from typing import Any
 from collector.anomaly.classify import EVERYWHERE, Detection, detect
 from collector.anomaly.series import build_grid
 from collector.anomaly.thresholds import Thresholds
-from collector.records import EventKind, HeartbeatBucket, VerdictBucket
+from collector.records import EventKind, HeartbeatBucket, Scope, VerdictBucket
 
 TH = Thresholds()
 
@@ -169,3 +169,38 @@ def test_pools_of_both_network_types_make_one_country_event(b: Any) -> None:
     assert (det.kind, det.scope.cc, det.scope.asn, det.scope.network) == (
         EventKind.SHUTDOWN, "KZ", None, None,
     )  # fmt: skip
+
+
+def test_a_cut_is_opened_when_a_pool_over_its_leaves_passed(b: Any) -> None:
+    # the leaves' runs outlasted chance at round 18, their network type's pool at round 1: the
+    # watcher paged the pool's event then, so the detection says it would have alerted then;
+    # a pool of another network type over none of its leaves changes nothing
+    from collector.anomaly.detect import Run
+    from collector.anomaly.grouping import Item
+    from collector.anomaly.shutdowns import _paged_with_pools
+
+    leaves = [
+        b.Leaf(asn=a, network=net, probes=2) for a in (64500, 64501) for net in ("mobile", "fixed")
+    ]
+    verdicts, heartbeats = b.history(leaves, 60)
+    grid = build_grid(verdicts, heartbeats, since=b.t0, until=b.at(60), step_s=b.step)
+    mobile = [x for x, leaf in enumerate(grid.leaves) if leaf[2] == "mobile"]
+    fixed = [x for x, leaf in enumerate(grid.leaves) if leaf[2] == "fixed"]
+    found = Detection(
+        kind=EventKind.SHUTDOWN,
+        scope=Scope(cc="KZ", asn=None, network="mobile", probes=4),
+        target=None,
+        method=None,
+        start=b.at(40),
+        end=b.at(55),
+        opened=b.at(58),
+        confidence=0.9,
+        evidence={},
+    )
+
+    def pool(members: list[int], opened: int) -> tuple[list[int], Item]:
+        return members, Item(members[0], Run(members[0], 40, 55, opened, 5.0), {})
+
+    assert _paged_with_pools(grid, found, [pool(fixed, 41)]).opened == b.at(58)
+    assert _paged_with_pools(grid, found, [pool(mobile, 41)]).opened == b.at(41)
+    assert _paged_with_pools(grid, found, [pool(mobile, 30)]).opened == b.at(40)  # not before onset
