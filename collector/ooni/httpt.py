@@ -140,14 +140,7 @@ def _compare_cleartext(
     """ts-017's HTTP diff against the test helper's GET, for a page that came in cleartext."""
     if not url.startswith("http:") or control is None or not control.reachable:
         return {}
-    reference = pagediff.Page(
-        status=control.http_status,
-        body_length=control.http_body_length,
-        title=control.http_title,
-        header_names=control.http_header_names,
-        truncated=control.http_body_truncated,
-    )
-    diff = pagediff.compare(page, reference)
+    diff = pagediff.compare(page, control.page("http"))
     return {
         "reference": "control",
         "differs": diff.differs,
