@@ -144,45 +144,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # what json.dumps builds
 
 
-def _c_encoder() -> Any:
-    """The C encoder ``_COMPACT.encode`` builds on every call (``iterencode(o, _one_shot=True)``
-    with its settings), built once; None where the interpreter has no ``_json``."""
-    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # not in typeshed
-    if c_make_encoder is None:
-        return None
-    e = _COMPACT
-    return c_make_encoder(
-        {} if e.check_circular else None,
-        e.default,
-        encode_basestring_ascii,
-        e.indent,
-        e.key_separator,
-        e.item_separator,
-        e.sort_keys,
-        e.skipkeys,
-        e.allow_nan,
-    )
-
-
-_encode = _c_encoder()
-
-
 def dumps(data: Any) -> str:
-    """Compact ASCII JSON: no raw newline or non-ASCII byte ever reaches a store.
-
-    ``_COMPACT.encode(data)`` without its per-call Python (it builds a C encoder each time); on
-    any error the encoder is built anew (its circular-reference marks may be left set) and
-    ``_COMPACT.encode`` raises what it raises (tests/ooni/test_speedups.py holds them equal)."""
-    global _encode  # noqa: PLW0603 (rebuilt only after an error)
+    """Compact ASCII JSON: no raw newline or non-ASCII byte ever reaches a store."""
     if type(data) is str:
         return encode_basestring_ascii(data)
-    if _encode is None:
-        return _COMPACT.encode(data)
-    try:
-        return "".join(_encode(data, 0))
-    except Exception:
-        _encode = _c_encoder()
-        return _COMPACT.encode(data)
+    return _COMPACT.encode(data)
 
 
 _ZERO = timedelta(0)
@@ -201,7 +167,7 @@ def time_text(at: datetime) -> str:
 
 def _text(value: Any) -> str:
     """One value's compact ASCII JSON (``dumps(value)``): a str by the encoder's own string
-    escaper, an int, a finite float and None as the C encoder writes them, without a call
+    escaper, an int, a finite float and None as the encoder writes them, without a call
     into the encoder."""
     kind = type(value)
     if kind is str:

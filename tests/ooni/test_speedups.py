@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import uuid
 from dataclasses import replace
@@ -16,6 +17,7 @@ from collector.ooni.ids import stable_uuid7
 from collector.ooni.reader import loads, read_records
 from collector.ooni.targets import TargetIndex
 from collector.ooni.thcontrol import utc_text
+from collector.store import codec
 from probe.model import Category, TargetRef, format_time
 
 
@@ -229,16 +231,9 @@ def test_measurement_text_is_the_records_json() -> None:
 
 
 def test_store_dumps_is_the_compact_encoder() -> None:
-    """codec.dumps and codec._text (the C encoder built once) write what json's compact ASCII
-    encoder writes, and raise what it raises."""
-    import json as _json
-    import math
-
-    import pytest as _pytest
-
-    from collector.store import codec
-
-    compact = _json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+    """codec.dumps and codec._text (their fast paths for strings and scalars) write what json's
+    compact ASCII encoder writes, and raise what it raises."""
+    compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
     values = [
         {"a": [1, 2.5, None, True], "é": "ü\n\x7f", "n": math.nan, "i": -math.inf},
         [10**30, 1e-05, 1e16, -0.0, (1, "x")],
@@ -254,8 +249,8 @@ def test_store_dumps_is_the_compact_encoder() -> None:
         assert codec._text(value) == compact.encode(value)
     loop: list[object] = []
     loop.append(loop)
-    with _pytest.raises(ValueError):
+    with pytest.raises(ValueError):
         codec.dumps(loop)
-    with _pytest.raises(TypeError):
+    with pytest.raises(TypeError):
         codec.dumps({"x": object()})
     assert codec.dumps({"after": [1, {"b": 2}]}) == '{"after":[1,{"b":2}]}'
