@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 _MISSING: Any = object()
+Limit = float | None  # a range bound of integer() and number(); an int is a float here (PEP 484)
 
 
 class ConfigError(Exception):
@@ -100,27 +101,14 @@ class Section:
         return value
 
     def integer(
-        self,
-        key: str,
-        default: Any = _MISSING,
-        *,
-        minimum: int | None = None,
-        maximum: int | None = None,
+        self, key: str, default: Any = _MISSING, *, minimum: Limit = None, maximum: Limit = None
     ) -> Any:
-        value = self._typed(key, default, (int,), "a whole number")
-        self._check_range(key, value, default, minimum, maximum)
-        return value
+        return self._bounded(key, default, (int,), "a whole number", minimum, maximum)
 
     def number(
-        self,
-        key: str,
-        default: Any = _MISSING,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
+        self, key: str, default: Any = _MISSING, *, minimum: Limit = None, maximum: Limit = None
     ) -> Any:
-        value = self._typed(key, default, (int, float), "a number")
-        self._check_range(key, value, default, minimum, maximum)
+        value = self._bounded(key, default, (int, float), "a number", minimum, maximum)
         return value if value is default else float(value)
 
     def boolean(self, key: str, default: Any = _MISSING) -> Any:
@@ -174,15 +162,24 @@ class Section:
             known = ", ".join(sorted(self._seen)) or "none"
             raise self.error(unknown[0], "unknown key", f"keys here are: {known}")
 
-    def _check_range(
-        self, key: str, value: Any, default: Any, minimum: float | None, maximum: float | None
-    ) -> None:
+    def _bounded(
+        self,
+        key: str,
+        default: Any,
+        kinds: tuple[type, ...],
+        accepted: str,
+        minimum: Limit,
+        maximum: Limit,
+    ) -> Any:
+        """The integer and number readers: ``_typed``, then the range (a default is not checked)."""
+        value = self._typed(key, default, kinds, accepted)
         if value is default:
-            return
+            return value
         if minimum is not None and value < minimum:
             raise self.error(key, f"{value} is below the minimum {minimum}", f">= {minimum}")
         if maximum is not None and value > maximum:
             raise self.error(key, f"{value} is above the maximum {maximum}", f"<= {maximum}")
+        return value
 
 
 def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
