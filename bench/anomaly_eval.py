@@ -146,6 +146,7 @@ def within(history: Any, days: float | None) -> Any:
 
 
 LOOKBACK_S = AnomalySettings().lookback_s  # the replayed watcher's (--lookback-h): 24 h
+WHOLE_GOAL = 2  # rounds after onset: a cut of every probe of a group is paged by then
 
 
 def found_in(
@@ -275,8 +276,14 @@ def perturbed(
 
 def _explain(history: Any, found: list[Detection], label: str) -> None:
     for truth in history.truths:
-        if not any(matches(history, truth, d) for d in found):
+        hits = [d for d in found if matches(history, truth, d)]
+        if not hits:
             print(f"  {label} missed: {truth}")
+            continue
+        first = min(hits, key=lambda d: d.opened)
+        late = index_of(first.opened, history.since) - truth.start
+        if truth.whole and late > WHOLE_GOAL:  # the goal of the whole-group cuts' line
+            print(f"  {label} late by {late}: {truth} paged as {first.kind} {first.scope}")
     for det in found:
         if not any(matches(history, t, det) for t in history.truths):
             s = index_of(det.start, history.since)
@@ -303,7 +310,11 @@ def main() -> None:
         action="store_true",
         help="also the timelines set (real events at their hours, another population model)",
     )
-    parser.add_argument("--verbose", action="store_true", help="print misses and false events")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print misses, false events and whole-group cuts paged late",
+    )
     parser.add_argument(
         "--watch-days", type=float, help="replay the watcher over the first days only (time)"
     )
