@@ -27,34 +27,48 @@ KERNEL = {
     "probe.command": "CommandError, the error every tyndau command raises",
     "probe.configfile": "typed TOML reading whose errors name the key",
     "probe.shipped": "where the shipped default lists are",
+    "probe.targets": "the target list, read from its TOML file",
     "probe.ids": "UUIDv7 record ids",
     "probe.bogons": "special-purpose address ranges",
     "probe.files": "writing a file atomically",
     "probe.logs": "the log line formats every command writes",
 }
-RECORDS = {
+MODEL = {
     "probe.model": "the wire records, vocabularies and the one time format",
-    "probe.failures": "the failure vocabulary",
-    "probe.evidence": "the typed evidence of each stage and the control result",
-    "probe.targets": "the target list",
+    "probe.evidence": "the model's typed evidence of each stage, and the control result",
 }
-ENGINE = {
-    "probe.dns": "the measurement functions, run by the control endpoint too",
+FAILURES = {"probe.failures": "the failure vocabulary"}
+# The measurement functions: what the collector runs exactly as the probe runs it. Measuring: the
+# control endpoint runs dns/tcp/tls/http; the OONI importer reads certificates with x509.
+MEASURING = {
+    "probe.dns": "",
     "probe.tcp": "",
     "probe.tls": "",
     "probe.http": "",
     "probe.x509": "certificate names, read by TLS and by the OONI importer",
-    "probe.pagediff": "page comparison (OONI ts-017)",
-    "probe.consistency": "DNS answer consistency",
 }
-JUDGEMENT = {
-    "probe.verdict": "the one verdict engine (the OONI importer judges with it)",
-    "probe.cleartext": "is a cleartext page the site's page",
+# Judging: the OONI importer judges with the probe's one verdict engine and what it matches.
+JUDGING = {
+    "probe.verdict": "the one verdict engine",
+    "probe.consistency": "DNS answer consistency",
+    "probe.pagediff": "page comparison (OONI ts-017)",
     "probe.blockpages": "block page fingerprints the verdict matches",
     "probe.interception": "interception CAs the verdict matches",
 }
-COLLECTOR_MAY_IMPORT = {**KERNEL, **RECORDS, **ENGINE, **JUDGEMENT}
-LAB_MAY_IMPORT = {**KERNEL, "probe.model": "", "probe.targets": "", "probe.injection": ""}
+# What the collector imports from the probe, and nothing else: the model, failures, the shared
+# kernel and the measurement functions. docs/architecture.md names the same modules under the
+# same labels (test_the_architecture_page_states_the_collector_wall).
+COLLECTOR_WALL = {
+    "the model": MODEL,
+    "failures": FAILURES,
+    "the shared kernel": KERNEL,
+    "the measurement functions (measuring)": MEASURING,
+    "the measurement functions (judging)": JUDGING,
+}
+COLLECTOR_MAY_IMPORT = {
+    name: why for group in COLLECTOR_WALL.values() for name, why in group.items()
+}
+LAB_MAY_IMPORT = {**KERNEL, "probe.model": "", "probe.injection": ""}
 LAB_DEMO = "lab.demo"  # the demo runs the whole system, collector included; the lab alone does not
 
 # Pure cores: plain data in, plain data out; no sockets, files, processes, clock or log output,
@@ -117,6 +131,19 @@ def test_collector_imports_from_probe_only_the_shared_parts() -> None:
     assert outside_allowed(TREE, "collector", COLLECTOR_MAY_IMPORT) == []
 
 
+def test_the_architecture_page_states_the_collector_wall() -> None:
+    """docs/architecture.md's rule for the collector names, under each label, exactly the modules
+    the test allows: one bullet ``- **label**: `probe/x.py`, ...`` a group."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    stated = {}
+    for label in COLLECTOR_WALL:
+        lines = [line for line in text.splitlines() if line.startswith(f"- **{label}**:")]
+        assert len(lines) == 1, f"docs/architecture.md: one bullet '- **{label}**:'"
+        paths = re.findall(r"`(probe/[\w/]+?)(?:\.py|/)?`", lines[0])
+        stated[label] = sorted(path.replace("/", ".") for path in paths)
+    assert stated == {label: sorted(group) for label, group in COLLECTOR_WALL.items()}
+
+
 def test_collector_imports_no_lab() -> None:
     assert wall_breaches(TREE, "collector", "lab") == []
 
@@ -155,6 +182,22 @@ def test_the_architecture_page_names_only_what_exists() -> None:
     named = set(re.findall(r"`((?:probe|collector|lab|tests|docs)/[\w./*-]*)`", text))
     assert len(named) > 30
     assert sorted(n for n in named if not list(ROOT.glob(n.rstrip("/")))) == []
+
+
+def test_the_architecture_page_greps_exactly_the_cores() -> None:
+    """The page's grep for the cores (``CORES=(...)``, bash braces and globs) reads the files of
+    ``CORES``, no more and no fewer."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    found = re.search(r"^CORES=\((.*?)\)$", text, re.S | re.M)
+    assert found is not None, "docs/architecture.md: the CORES=(...) line of the cores' grep"
+    files = set()
+    for word in found.group(1).split():
+        head, _, rest = word.partition("{")
+        names, _, tail = rest.partition("}")
+        for name in names.split(",") if rest else [""]:
+            files |= {p.relative_to(ROOT).as_posix() for p in ROOT.glob(f"{head}{name}{tail}")}
+    paths = [TREE.path_of(core) for core in CORES]
+    assert sorted(files) == sorted(p.relative_to(ROOT).as_posix() for p in paths if p is not None)
 
 
 def test_the_architecture_page_names_every_module() -> None:
