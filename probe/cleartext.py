@@ -1,7 +1,8 @@
 """Is a page that arrived in cleartext the site's page? The independent views of one round.
 
-Pure logic over the round's fetches (probe/steps.py calls it for every plain-HTTP GET; the OONI
-importer can too): the comparison itself is probe/pagediff.py (OONI ts-017).
+Pure logic over the round's fetches (probe/steps.py calls it for every plain-HTTP GET): the
+comparison itself is probe/pagediff.py (OONI ts-017), which the OONI importer runs directly
+against its test helper's page (collector/ooni/httpt.py).
 """
 
 from __future__ import annotations
