@@ -6,10 +6,8 @@ import asyncio
 import ipaddress
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from probe.http import Fetch
 from probe.model import TestKind
 from probe.settings import ProbeSettings
 from probe.steps import _usable_addresses
+from tests.support.http_server import QuietHandler, serving
 
 
 def _result(**changes: object) -> ControlResult:
@@ -78,7 +77,7 @@ def test_read_token(tmp_path: Path) -> None:
 def endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
 
-    class Control(BaseHTTPRequestHandler):
+    class Control(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             seen.append({"auth": self.headers.get("authorization", ""), **body})
@@ -89,17 +88,8 @@ def endpoint() -> Iterator[tuple[str, list[dict[str, str]]]]:
             self.end_headers()
             self.wfile.write(reply)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Control)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/control", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Control) as url:
+        yield f"{url}/v1/control", seen
 
 
 def test_client_posts_with_the_token(endpoint: tuple[str, list[dict[str, str]]]) -> None:

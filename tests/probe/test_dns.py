@@ -7,7 +7,6 @@ import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dns.message
@@ -26,6 +25,7 @@ from probe.dns import (
     system_resolvers,
 )
 from probe.failures import Failure
+from tests.support.http_server import QuietHandler, serving
 
 LAB = ipaddress.ip_network("198.18.0.0/15")
 
@@ -83,7 +83,7 @@ def test_nothing_listening_is_refused_or_timeout() -> None:
 def doh_relay(unbound: int) -> Iterator[str]:
     """A minimal RFC 8484 POST endpoint relaying to unbound."""
 
-    class Relay(BaseHTTPRequestHandler):
+    class Relay(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
             body = self.rfile.read(int(self.headers["content-length"]))
             if self.headers["content-type"] != "application/dns-message":
@@ -98,17 +98,8 @@ def doh_relay(unbound: int) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(wire)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/dns-query"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Relay) as url:
+        yield f"{url}/dns-query"
 
 
 def test_dns_over_https(doh_relay: str) -> None:

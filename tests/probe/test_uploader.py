@@ -7,12 +7,10 @@ import gzip
 import json
 import random
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 
 from probe.outbox import Kind, Outbox
 from probe.uploader import Backoff, Uploader, encode_batch, parse_retry_after
+from tests.support.http_server import QuietHandler, serving
 
 Answer = tuple[int, dict[str, str], Any]
 
@@ -42,7 +41,7 @@ def ok(batch: dict[str, Any]) -> dict[str, int]:
 def collector() -> Iterator[Collector]:
     state = Collector(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server API)
             raw = self.rfile.read(int(self.headers["Content-Length"]))
             batch = json.loads(gzip.decompress(raw))
@@ -57,18 +56,8 @@ def collector() -> Iterator[Collector]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class FakeClock:
