@@ -8,8 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from collector.records import Event, HeartbeatBucket, VerdictBucket
+
+B = TypeVar("B", VerdictBucket, HeartbeatBucket)
 
 
 def _in_range(start: datetime, since: datetime, until: datetime) -> bool:
@@ -40,20 +43,12 @@ class MemoryStore:
     def verdict_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[VerdictBucket]:
-        return [
-            replace(b, start=_floor(b.start, step_s))
-            for b in self.verdicts
-            if _in_range(b.start, since, until) and (cc is None or b.cc == cc)
-        ]
+        return _window(self.verdicts, since, until, step_s, cc)
 
     def heartbeat_buckets(
         self, *, since: datetime, until: datetime, step_s: int, cc: str | None = None
     ) -> list[HeartbeatBucket]:
-        return [
-            replace(b, start=_floor(b.start, step_s))
-            for b in self.heartbeats
-            if _in_range(b.start, since, until) and (cc is None or b.cc == cc)
-        ]
+        return _window(self.heartbeats, since, until, step_s, cc)
 
     def events(self, *, since: datetime, until: datetime, cc: str | None = None) -> list[Event]:
         return [
@@ -66,6 +61,18 @@ class MemoryStore:
         for event in events:
             self.stored[event.id] = event
         self.writes += len(events)
+
+
+def _window(
+    buckets: Iterable[B], since: datetime, until: datetime, step_s: int, cc: str | None
+) -> list[B]:
+    """The buckets of ``[since, until)`` (of country ``cc``; None: any), starts floored to
+    ``step_s``."""
+    return [
+        replace(b, start=_floor(b.start, step_s))
+        for b in buckets
+        if _in_range(b.start, since, until) and (cc is None or b.cc == cc)
+    ]
 
 
 def _floor(moment: datetime, step_s: int) -> datetime:
