@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # bench/synth generators
 
 from collector.records import HeartbeatBucket, VerdictBucket
+from tests.support.http_server import QuietHandler, serving
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 STEP = 300
@@ -123,7 +123,7 @@ def receiver() -> Iterator[Receiver]:
     """A webhook receiver on 127.0.0.1 (an ephemeral port), shut down after the test."""
     state = Receiver(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"null")
@@ -134,19 +134,9 @@ def receiver() -> Iterator[Receiver]:
                     state.received.append((self.path, body))
                     state.arrived.notify_all()
 
-        def log_message(self, *args: Any) -> None:
-            del args
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""A fake HTTP endpoint on loopback, served from a thread, for tests of the probe's clients.
+"""A fake HTTP endpoint on loopback, served from a thread, for tests of the clients that call one
+(the probe's uploader and control client, the alert webhooks' receiver).
 
 The handler class is the test's own (what the endpoint answers); this module only runs it.
 """
