@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 
 from collector.ratelimit import RateLimiter, retry_after
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def test_burst_then_refill() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     limiter = RateLimiter(rate_per_s=0.5, burst=2, clock=clock)
     assert [limiter.take("p"), limiter.take("p")] == [0.0, 0.0]
     assert limiter.take("p") == pytest.approx(2.0)

@@ -6,18 +6,11 @@ import io
 
 from collector.ooni.importer import Summary
 from collector.ooni.progress import Progress
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def test_progress_line() -> None:
-    stream, clock = io.StringIO(), Clock()
+    stream, clock = io.StringIO(), Clock(100.0)
     progress = Progress(stream, clock=clock)
     summary = Summary(records=10, bad=1)
     progress(summary)
@@ -33,5 +26,5 @@ def test_progress_line() -> None:
 
 def test_nothing_drawn_nothing_ended() -> None:
     stream = io.StringIO()
-    Progress(stream, clock=Clock()).done()
+    Progress(stream, clock=Clock(100.0)).done()
     assert stream.getvalue() == ""

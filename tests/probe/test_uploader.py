@@ -18,6 +18,7 @@ import pytest
 
 from probe.outbox import Kind, Outbox
 from probe.uploader import Backoff, Uploader, encode_batch, parse_retry_after
+from tests.support.clock import Clock
 from tests.support.http_server import QuietHandler, serving
 
 Answer = tuple[int, dict[str, str], Any]
@@ -60,15 +61,10 @@ def collector() -> Iterator[Collector]:
         yield state
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+NOW = 1_700_000_000.0  # a wall-clock time: a Retry-After date is read against it
 
 
-def make(tmp_path: Path, url: str, clock: FakeClock, **kw: Any) -> tuple[Outbox, Uploader]:
+def make(tmp_path: Path, url: str, clock: Clock, **kw: Any) -> tuple[Outbox, Uploader]:
     box = Outbox(tmp_path / "outbox.sqlite3", max_bytes=10**7)
     up = Uploader(
         box,
@@ -90,7 +86,7 @@ def fill(box: Outbox, n: int, kind: Kind = Kind.MEASUREMENT, prefix: str = "m") 
 def test_batches_are_gzip_json_with_bearer_token_and_acknowledged_records_leave(
     tmp_path: Path, collector: Collector
 ) -> None:
-    box, up = make(tmp_path, collector.url, FakeClock(), batch_max_records=4)
+    box, up = make(tmp_path, collector.url, Clock(NOW), batch_max_records=4)
     fill(box, 6)
     box.put([(Kind.VERDICT, {"id": "v1"}), (Kind.HEARTBEAT, {"id": "h1"})])
     report = up.drain()
@@ -114,7 +110,7 @@ def test_batches_are_gzip_json_with_bearer_token_and_acknowledged_records_leave(
 def test_503_with_retry_after_keeps_records_and_waits_that_long(
     tmp_path: Path, collector: Collector
 ) -> None:
-    clock = FakeClock()
+    clock = Clock(NOW)
     box, up = make(tmp_path, collector.url, clock)
     fill(box, 3)
     collector.answer = lambda batch: (503, {"Retry-After": "120"}, {"detail": "store down"})
@@ -130,7 +126,7 @@ def test_503_with_retry_after_keeps_records_and_waits_that_long(
 
 
 def test_429_with_an_http_date_is_honoured(tmp_path: Path, collector: Collector) -> None:
-    clock = FakeClock()
+    clock = Clock(NOW)
     box, up = make(tmp_path, collector.url, clock)
     fill(box, 1)
     when = format_datetime(datetime.fromtimestamp(clock.now + 30, tz=UTC), usegmt=True)
@@ -142,7 +138,7 @@ def test_429_with_an_http_date_is_honoured(tmp_path: Path, collector: Collector)
 def test_a_record_named_by_a_422_is_quarantined_and_the_rest_goes_through(
     tmp_path: Path, collector: Collector
 ) -> None:
-    box, up = make(tmp_path, collector.url, FakeClock())
+    box, up = make(tmp_path, collector.url, Clock(NOW))
     fill(box, 5)
 
     def answer(batch: dict[str, Any]) -> Answer:
@@ -161,7 +157,7 @@ def test_a_record_named_by_a_422_is_quarantined_and_the_rest_goes_through(
 def test_a_rejection_naming_no_record_is_narrowed_by_halving(
     tmp_path: Path, collector: Collector
 ) -> None:
-    box, up = make(tmp_path, collector.url, FakeClock())
+    box, up = make(tmp_path, collector.url, Clock(NOW))
     fill(box, 8)
     collector.answer = lambda batch: (
         (400, {}, {"detail": "bad record somewhere"})
@@ -177,7 +173,7 @@ def test_an_unreachable_collector_backs_off_with_full_jitter(tmp_path: Path) -> 
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    clock = FakeClock()
+    clock = Clock(NOW)
     box, up = make(tmp_path, f"http://127.0.0.1:{port}", clock)
     fill(box, 2)
     delays = []
@@ -191,7 +187,7 @@ def test_an_unreachable_collector_backs_off_with_full_jitter(tmp_path: Path) -> 
 
 
 def test_backlog_alternates_oldest_and_newest_batches(tmp_path: Path, collector: Collector) -> None:
-    box, up = make(tmp_path, collector.url, FakeClock(), batch_max_records=10)
+    box, up = make(tmp_path, collector.url, Clock(NOW), batch_max_records=10)
     fill(box, 100)
     up.drain(max_batches=4)
     firsts = [r["measurements"][0]["id"] for r in collector.requests]
@@ -230,7 +226,7 @@ def _poison_answer(poison: str, status: int = 500) -> Callable[[dict[str, Any]],
     return answer
 
 
-def _drain_until_quiet(up: Uploader, clock: FakeClock, rounds: int) -> None:
+def _drain_until_quiet(up: Uploader, clock: Clock, rounds: int) -> None:
     for _ in range(rounds):
         up.drain()
         clock.now = max(clock.now, up.not_before) + 1
@@ -241,7 +237,7 @@ def test_a_record_the_collector_always_500s_is_isolated_and_quarantined(
 ) -> None:
     """Issue 14 item 7: one poison record no longer blocks the queue; after a few failures of
     the same batch it is found by bisection and quarantined alone, with the answer."""
-    clock = FakeClock()
+    clock = Clock(NOW)
     box, up = make(tmp_path, collector.url, clock, batch_max_records=8)
     fill(box, 20)
     collector.answer = _poison_answer("m0005")
@@ -257,7 +253,7 @@ def test_a_record_the_collector_always_500s_is_isolated_and_quarantined(
 
 def test_an_outage_is_never_mistaken_for_poison(tmp_path: Path, collector: Collector) -> None:
     """Every batch failing (a collector or its proxy down) keeps everything, however long."""
-    clock = FakeClock()
+    clock = Clock(NOW)
     box, up = make(tmp_path, collector.url, clock, batch_max_records=8)
     fill(box, 20)
     collector.answer = lambda batch: (502, {}, {"detail": "bad gateway"})
