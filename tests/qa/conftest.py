@@ -9,11 +9,7 @@ at once, one per vantage group (the censor acts per group). The lab is built fro
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.command import TYNDAU
+from tests.support.lab import lab_unavailable, serve_collector
+
 QA = Path(__file__).resolve().parent
 TARGETS = QA / "targets.toml"
-TYNDAU = str(Path(sys.executable).parent / "tyndau")
 OPERATOR_TOKEN = "operator-token-for-the-qa-suite"
 PORT = 8080
 STEP_TIMEOUT = 2.0  # every probe step (DNS, TCP, TLS, HTTP); the lab answers in milliseconds
@@ -31,7 +29,6 @@ STEP_TIMEOUT = 2.0  # every probe step (DNS, TCP, TLS, HTTP); the lab answers in
 # four steps (DNS + TCP + TLS + HTTP), so a site down by timeout still gets its control, and a
 # loaded machine does not lose the control of a healthy site (1 s did under load 8).
 CONTROL_TIMEOUT = STEP_TIMEOUT
-NEEDED = ("ip", "nft", "iptables-restore", "tc", "nginx", "unbound", "unbound-control", "curl")
 
 
 @dataclass
@@ -99,55 +96,27 @@ class QaWorld:
             self.lab.apply(action, target, group, **params)
 
 
-def qa_unavailable() -> str | None:
-    if os.geteuid() != 0:
-        return "QA SUITE SKIPPED: it needs root (network namespaces, nftables); CI runs it"
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
-    if missing:
-        return f"QA SUITE SKIPPED: missing {', '.join(missing)} (deploy/setup-debian.sh)"
-    return None
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float, what: str, *, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-1500:]
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; log:\n{tail}")
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="session")
 def qa_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QaWorld]:
-    reason = qa_unavailable()
+    reason = lab_unavailable("QA SUITE", also=("curl",))
     if reason:
         pytest.skip(reason)
     from lab import Lab
-    from lab.topology import COLLECTOR_ADDRESS, PUBLIC_RESOLVER
+    from lab.topology import PUBLIC_RESOLVER
 
     work = tmp_path_factory.mktemp("qa")
     work.chmod(0o755)
     with Lab(prefix="tqa", targets_file=TARGETS) as lab:
-        config = work / "collector.toml"
-        config.write_text(
-            f'[collector]\nlisten = "{COLLECTOR_ADDRESS}:{PORT}"\n'
-            f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{OPERATOR_TOKEN}"\n'
+        settings = (
             f'open_registration = true\ntargets = "{TARGETS}"\n'
             "[limits]\ncontrol_per_minute = 100000\nregistrations_per_hour = 1000\n"
             f"[control]\nenabled = true\ntimeout_s = {CONTROL_TIMEOUT}\n"
             f'resolver = "{PUBLIC_RESOLVER}"\nca_bundle = "{lab.ca_bundle}"\n'
             'allow_net = ["198.18.0.0/15"]\n'
         )
-        log = (work / "collector.log").open("wb")
-        serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
-        lab.popen("collector", serve, stdout=log, stderr=log)
-        url = f"http://{COLLECTOR_ADDRESS}:{PORT}"
-        health = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
-
-        def healthy() -> bool:
-            return bool(lab.run("fixed", health, timeout=5).returncode == 0)
-
-        _wait_for(healthy, 60, "the collector", log=work / "collector.log")
+        url = serve_collector(
+            lab, work, token=OPERATOR_TOKEN, port=PORT, settings=settings, wait=60
+        )
         world = QaWorld(lab, work, url)
         config = world.probe_config("up", ["public"])
         register = [TYNDAU, "probe", "register", "--config", str(config)]

@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +22,16 @@ if TYPE_CHECKING:
 NEEDED = ("ip", "nft", "iptables-restore", "tc", "nginx", "unbound", "unbound-control", "dig")
 
 
-def lab_unavailable() -> str | None:
-    """Why the lab cannot be built here (loudly reported as the skip reason), or None."""
+def lab_unavailable(suite: str = "LAB TESTS", also: Sequence[str] = ()) -> str | None:
+    """Why the lab cannot be built here for ``suite`` (which needs the tools ``also`` too),
+    loudly reported as the skip reason; None when it can."""
     if os.geteuid() != 0:
-        return "LAB TESTS SKIPPED: they need root (network namespaces, nftables); CI runs them"
-    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
+        return f"{suite} SKIPPED: root is needed (network namespaces, nftables); CI runs them"
+    missing = [tool for tool in (*NEEDED, *also) if shutil.which(tool) is None]
     if missing:
-        return f"LAB TESTS SKIPPED: missing {', '.join(missing)} (CI has them)"
+        return (
+            f"{suite} SKIPPED: missing {', '.join(missing)} (deploy/setup-debian.sh; CI has them)"
+        )
     return None
 
 
@@ -45,27 +48,40 @@ def shipped_lab(prefix: str) -> Iterator[Lab]:
         yield built
 
 
-def serve_collector(lab: Any, work: Path, *, token: str, port: int = 8080) -> str:
-    """``tyndau collector serve`` in the lab's collector node over ``work``/collector.sqlite3
-    (rate limits lifted for backlogs); its URL once the fixed vantage reaches it."""
+BACKLOG_LIMITS = "[limits]\nprobe_batches_per_minute = 100000\n"
+
+
+def serve_collector(
+    lab: Any,
+    work: Path,
+    *,
+    token: str,
+    port: int = 8080,
+    settings: str = BACKLOG_LIMITS,
+    wait: float = 30,
+) -> str:
+    """``tyndau collector serve`` in the lab's collector node over ``work``/collector.sqlite3;
+    its URL once the fixed vantage reaches it (RuntimeError with the log's tail after ``wait``
+    seconds). ``settings`` is TOML written after the ``[collector]`` table's listen, store and
+    token lines: more of its keys first, then other tables (by default the rate limit lifted for
+    backlogs). The lab stops the collector when it is torn down, pass or fail."""
     from lab.topology import COLLECTOR_ADDRESS
 
     config = work / "collector.toml"
     config.write_text(
         f'[collector]\nlisten = "{COLLECTOR_ADDRESS}:{port}"\n'
-        f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{token}"\n'
-        "[limits]\nprobe_batches_per_minute = 100000\n"
+        f'store = "sqlite:{work}/collector.sqlite3"\noperator_token = "{token}"\n{settings}'
     )
     log = (work / "collector.log").open("wb")
     serve = [TYNDAU, "collector", "serve", "--config", str(config), "--init"]
     lab.popen("collector", serve, stdout=log, stderr=log)
     url = f"http://{COLLECTOR_ADDRESS}:{port}"
     health = ["curl", "-sf", "--max-time", "2", f"{url}/healthz"]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while lab.run("fixed", health, timeout=5).returncode != 0:
         if time.monotonic() > deadline:
             tail = (work / "collector.log").read_text(errors="replace")[-1500:]
-            raise RuntimeError(f"the lab's collector did not answer within 30 s:\n{tail}")
+            raise RuntimeError(f"the lab's collector did not answer within {wait:g} s:\n{tail}")
         time.sleep(0.5)
     return url
 
