@@ -7,6 +7,7 @@ compares with a re-sent record, is rebuilt from the row, key for key as ``verdic
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import uuid
@@ -52,9 +53,16 @@ _TABLES = {
 }
 
 
+# codes cached at most: a value's code never changes, so one dropped from the cache costs
+# only a lookup; unbounded, an import of a year of OONI's archive (a probe per report, millions
+# of reports) grew the process by about 200 bytes a probe
+MAX_CACHED_CODES = 50_000
+
+
 class Codes:
     """Integer codes of dictionary values, cached; codes made inside a transaction enter the
-    cache only once it commits (``keep``), so a rolled-back code is never reused."""
+    cache only once it commits (``keep``), so a rolled-back code is never reused. At most
+    ``MAX_CACHED_CODES`` are kept, the oldest dropped first."""
 
     def __init__(self) -> None:
         self._known: dict[tuple[str, tuple[Any, ...]], int] = {}
@@ -112,8 +120,13 @@ class Codes:
         return found
 
     def keep(self) -> None:
-        self._known.update(self._pending)
+        known = self._known
+        known.update(self._pending)
         self._pending.clear()
+        excess = len(known) - MAX_CACHED_CODES
+        if excess > 0:  # dicts keep insertion order: the first keys are the oldest
+            for key in list(itertools.islice(known, excess + MAX_CACHED_CODES // 4)):
+                del known[key]
 
     def drop(self) -> None:
         self._pending.clear()

@@ -15,7 +15,7 @@ from collector.ooni.importer import run_import
 from collector.ooni.judge import verdict_of
 from collector.ooni.mapping import load_context, map_measurement
 from collector.ooni.writer import StoreWriter
-from collector.store import StoreConflictError
+from collector.store import StoreConflictError, sqlite_rows
 from collector.store.codec import from_ns
 from collector.store.sqlite import SqliteStore
 from probe.model import Heartbeat, Vantage
@@ -138,3 +138,28 @@ def test_the_id_rule_still_compares_verdicts_and_heartbeats(tmp_path: Path) -> N
     ]
     fresh = store.write_batch(verdicts=[new_verdict], heartbeats=[new_beat])
     assert (fresh.accepted, fresh.duplicates) == (2, 0)  # the refused batch stored nothing
+
+
+def test_more_probes_than_the_code_cache_holds_keep_their_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe-code cache is bounded (an archive has millions of reports, each a probe): codes
+    dropped from it are looked up again, never made twice, and the rollups stay exact."""
+    monkeypatch.setattr(sqlite_rows, "MAX_CACHED_CODES", 4)
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    context = load_context()
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(copy(i) for i in range(40)))  # 20 probes
+    first = run_import([many], context, writer=StoreWriter(store, batch=3))
+    again = run_import([many], context, writer=StoreWriter(store, batch=5))
+    assert len(store._codes._known) <= 4
+    assert (first.stored > 0, again.stored, again.duplicates) == (True, 0, first.stored)
+    incremental = tables(path)
+    store.rebuild_rollups()
+    store.close()
+    rebuilt = tables(path)
+    for table in ROLLUP_TABLES:
+        assert incremental[table] == rebuilt[table], table
+    codes = incremental["probe_codes"]
+    assert len(codes) == 20 == len({c for _, c in codes})  # one code per probe, none made twice
