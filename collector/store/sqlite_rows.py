@@ -55,8 +55,8 @@ _TABLES = {
 
 # codes cached at most: a value's code never changes, so one dropped from the cache costs
 # only a lookup; unbounded, an import of a year of OONI's archive (a probe per report, millions
-# of reports) grew the process by about 200 bytes a probe
-MAX_CACHED_CODES = 50_000
+# of reports) grew the process by about 200 bytes a probe (10,000 of them: about 2 MB)
+MAX_CACHED_CODES = 10_000
 
 
 class Codes:
