@@ -26,8 +26,9 @@ def _overlaps(event: Event, since: datetime, until: datetime) -> bool:
 class MemoryStore:
     """An in-memory AnomalyStore over bucket lists, for tests, the generator and benchmarks.
 
-    Buckets are stored at the generator's step; asking for another step re-buckets by summing,
-    which is what the real stores do with GROUP BY time().
+    Buckets are stored at the generator's step; asking for another step floors each bucket's
+    start to it and does not add buckets together (the real stores sum with GROUP BY time()):
+    callers ask at the step the buckets were made with.
     """
 
     def __init__(
