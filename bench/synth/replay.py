@@ -270,9 +270,16 @@ def _detection(paged: Event, final: Event, history: VolunteerHistory, judged: in
     """The event as paged (kind, scope, method), over the time its final revision spans."""
     start = min(paged.start, final.start)
     return Detection(
-        paged.kind, paged.scope, paged.target, paged.method, start, final.end,
-        history.since + timedelta(seconds=judged * STEP_S), paged.confidence, dict(final.evidence),
-    )  # fmt: skip
+        paged.kind,
+        paged.scope,
+        paged.target,
+        paged.method,
+        start,
+        final.end,
+        history.since + timedelta(seconds=judged * STEP_S),
+        paged.confidence,
+        dict(final.evidence),
+    )
 
 
 __all__ = ["ArrivedGrids", "Replay", "grid_of_records", "replay"]

@@ -106,8 +106,9 @@ def _kazakhstan(w: Scenarios, d: int) -> None:
     block_a, block_b = _at(d, 3), _at(d, 24 * 3 + 12)  # messengers: 4 Jan to after the cut
     for target in ("whatsapp", "telegram", "signal"):
         w._set_block(everyone, target, block_a, block_b, JAM)
-        w._truth(Truth(EventKind.BLOCKING, "KZ", None, None, target, "tls", block_a, block_b),
-                 everyone)  # fmt: skip
+        w._truth(
+            Truth(EventKind.BLOCKING, "KZ", None, None, target, "tls", block_a, block_b), everyone
+        )
     cut_mobile = _at(d, 16)
     for k, role in enumerate(("tele2", "kcell", "incumbent")):  # operators one after another
         members = [i for i in _asns(w, "KZ", role) if w.probes[i].leaf[2] == "mobile"]
@@ -118,12 +119,26 @@ def _kazakhstan(w: Scenarios, d: int) -> None:
     back = _at(d, 24 * 3)
     for i in fixed:  # fixed lines restored over a few hours
         w.cut[i, back : back + int(w.rng.integers(0, 3 * HOUR))] = True
-    w._truth(Truth(EventKind.SHUTDOWN, "KZ", None, "mobile", None, None, cut_mobile, national),
-             mobile)  # fmt: skip
-    w._truth(Truth(EventKind.SHUTDOWN, "KZ", None, None, None, None, national,
-                   _at(d, 24 * 2 + 18)), everyone)  # fmt: skip
-    w._truth(Truth(EventKind.SHUTDOWN, "KZ", None, None, None, None, _at(d, 24 * 2 + 21),
-                   _at(d, 24 * 3 + 6)), everyone)  # fmt: skip
+    w._truth(
+        Truth(EventKind.SHUTDOWN, "KZ", None, "mobile", None, None, cut_mobile, national), mobile
+    )
+    w._truth(
+        Truth(EventKind.SHUTDOWN, "KZ", None, None, None, None, national, _at(d, 24 * 2 + 18)),
+        everyone,
+    )
+    w._truth(
+        Truth(
+            EventKind.SHUTDOWN,
+            "KZ",
+            None,
+            None,
+            None,
+            None,
+            _at(d, 24 * 2 + 21),
+            _at(d, 24 * 3 + 6),
+        ),
+        everyone,
+    )
 
 
 def _myanmar(w: Scenarios, d: int) -> None:

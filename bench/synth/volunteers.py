@@ -43,16 +43,40 @@ from synth.history import DAY, EPOCH, STEP_S, WARMUP, Truth
 from synth.scenarios import OUTAGE, Probe, Scenarios
 
 Bools = npt.NDArray[np.bool_]
-PLATFORMS = ("youtube", "telegram", "whatsapp", "facebook", "instagram", "twitter", "signal",
-             "tiktok")  # fmt: skip
+PLATFORMS = (
+    "youtube",
+    "telegram",
+    "whatsapp",
+    "facebook",
+    "instagram",
+    "twitter",
+    "signal",
+    "tiktok",
+)
 INTL_CONTROLS = ("example", "wikipedia")
 ACCESSIBLE, BLOCKED, OFFLINE, INCONCLUSIVE = 0, 1, 2, 3
 METHODS = ("dns", "tcp", "tls", "http", "throttled")
-REASONS = ("dns.nxdomain", "tcp.reset", "tls.reset", "http.blockpage", "throttled.bandwidth",
-           "tcp.timeout", "dns.servfail")  # fmt: skip
+REASONS = (
+    "dns.nxdomain",
+    "tcp.reset",
+    "tls.reset",
+    "http.blockpage",
+    "throttled.bandwidth",
+    "tcp.timeout",
+    "dns.servfail",
+)
 COUNTRIES = (("KZ", 5), ("IR", 3), ("MM", 6), ("RU", 3), ("UZ", 5))  # cc, UTC offset (hours)
-KINDS = ("national", "mobile", "nightly", "domestic", "asn_blocks", "throttle", "whitelist",
-         "global", "small_cut")  # fmt: skip
+KINDS = (
+    "national",
+    "mobile",
+    "nightly",
+    "domestic",
+    "asn_blocks",
+    "throttle",
+    "whitelist",
+    "global",
+    "small_cut",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +164,21 @@ class VolunteerHistory:
         empty: tuple[dict[str, int], dict[str, int]] = ({}, {})
         verdicts = [
             VerdictBucket(
-                *leaves[lf], *self.targets[tg], starts[tt], accessible=c0, blocked=c1,
-                offline=c2, inconclusive=c3, probes=c0 + c1 + c2 + c3,
-                methods=fine.get(g, empty)[0], reasons=fine.get(g, empty)[1],
+                *leaves[lf],
+                *self.targets[tg],
+                starts[tt],
+                accessible=c0,
+                blocked=c1,
+                offline=c2,
+                inconclusive=c3,
+                probes=c0 + c1 + c2 + c3,
+                methods=fine.get(g, empty)[0],
+                reasons=fine.get(g, empty)[1],
             )
             for g, (lf, tg, tt, (c0, c1, c2, c3)) in enumerate(
                 zip(lf_a.tolist(), tg_a.tolist(), tt_a.tolist(), counts.tolist(), strict=True)
             )
-        ]  # fmt: skip
+        ]
         # heartbeats: one per probe and round it ran (they wait in the outbox like verdicts)
         first = target == 0
         hb_key = leaf[first] * n_t + t[first]
@@ -245,8 +276,9 @@ def _measure(
     """Every probe's verdict for every target and round it ran, with its arrival bucket."""
     n = history.n_times
     t_all = np.arange(n)
-    cols: dict[str, list[npt.NDArray[np.int64]]] = {k: [] for k in
-        ("probe", "t", "target", "outcome", "method", "reason", "arrival")}  # fmt: skip
+    cols: dict[str, list[npt.NDArray[np.int64]]] = {
+        k: [] for k in ("probe", "t", "target", "outcome", "method", "reason", "arrival")
+    }
     background = rng.uniform(0.003, 0.02, len(history.targets))
     for pi, probe in enumerate(world.probes):
         cc = probe.leaf[0]

@@ -65,9 +65,16 @@ class Leaf:
                 and self.controls_fail[0] <= t < self.controls_fail[1]
             )
             verdicts.append(
-                VerdictBucket(*key, "control", "control", at(t), accessible=0 if bad else p,
-                              inconclusive=p if bad else 0, probes=p)
-            )  # fmt: skip
+                VerdictBucket(
+                    *key,
+                    "control",
+                    "control",
+                    at(t),
+                    accessible=0 if bad else p,
+                    inconclusive=p if bad else 0,
+                    probes=p,
+                )
+            )
             for target in self.targets:
                 block = self.blocked.get(target)
                 inc = self.inconclusive.get(target)
@@ -77,9 +84,17 @@ class Leaf:
                         method, f"{method}.reset"
                     )
                     verdicts.append(
-                        VerdictBucket(*key, target, "platform", at(t), blocked=p, probes=p,
-                                      methods={method: p}, reasons={reason: p})
-                    )  # fmt: skip
+                        VerdictBucket(
+                            *key,
+                            target,
+                            "platform",
+                            at(t),
+                            blocked=p,
+                            probes=p,
+                            methods={method: p},
+                            reasons={reason: p},
+                        )
+                    )
                 elif inc and inc[0] <= t < inc[1]:
                     verdicts.append(
                         VerdictBucket(*key, target, "platform", at(t), inconclusive=p, probes=p)

@@ -57,9 +57,12 @@ def test_message_says_what_where_since_when_evidence_and_link() -> None:
 
 def test_platform_outage_names_the_countries() -> None:
     event = replace(
-        shutdown(), kind=EventKind.PLATFORM_OUTAGE, scope=Scope(cc="*"), target="telegram",
+        shutdown(),
+        kind=EventKind.PLATFORM_OUTAGE,
+        scope=Scope(cc="*"),
+        target="telegram",
         evidence={"countries": ["KG", "KZ"], "rounds": 3},
-    )  # fmt: skip
+    )
     m = render(event, base_url=BASE, now=NOW)
     assert "Platform outage (not censorship) of telegram in several countries (KG, KZ)" in m.title
     assert "cc=" not in m.link
@@ -108,8 +111,14 @@ def test_final_resolution_after_a_retraction_and_reopening_reaches_every_channel
     )
     for event in (shutdown(), retracted, shutdown(EventState.UPDATED)):
         deliver([event], [], channels=channels, ledger=ledger, base_url=BASE, now=NOW)
-    deliver([shutdown(EventState.RESOLVED, end)], [], channels=channels, ledger=ledger,
-            base_url=BASE, now=NOW)  # fmt: skip
+    deliver(
+        [shutdown(EventState.RESOLVED, end)],
+        [],
+        channels=channels,
+        ledger=ledger,
+        base_url=BASE,
+        now=NOW,
+    )
     for channel in channels:  # one page, the retraction, and the real resolution
         assert channel.batches == [[("e1", "firing")], [("e1", "resolved")], [("e1", "resolved")]]
     ledger.close()
@@ -125,8 +134,15 @@ def test_refreshing_channel_gets_resolved_events_too_and_keeps_no_ledger(tmp_pat
     stamps: list[datetime] = []
     manager.send = lambda messages, *, now: stamps.append(now)  # type: ignore[method-assign]
     for _ in range(2):
-        deliver([], [resolved], channels=[manager, hook], ledger=ledger, base_url=BASE, now=NOW,
-                sent_at=wall)  # fmt: skip
+        deliver(
+            [],
+            [resolved],
+            channels=[manager, hook],
+            ledger=ledger,
+            base_url=BASE,
+            now=NOW,
+            sent_at=wall,
+        )
     assert stamps == [wall, wall]
     assert hook.batches == [[("e1", "resolved")]]
     assert not ledger.was_sent("e1", "resolved", "am")
@@ -151,7 +167,8 @@ def test_channels_are_sent_at_once_so_a_hung_node_does_not_hold_the_others(
 
     first, second = Hung("am1", refreshes=True), Quick("am2", refreshes=True)
     ledger = Ledger(tmp_path / "ledger.sqlite3")
-    sent = deliver([], [shutdown()], channels=[first, second], ledger=ledger, base_url=BASE,
-                   now=NOW)  # fmt: skip
+    sent = deliver(
+        [], [shutdown()], channels=[first, second], ledger=ledger, base_url=BASE, now=NOW
+    )
     assert sent == {"am1": 1, "am2": 1}
     assert first.batches == second.batches == [[("e1", "firing")]]

@@ -205,10 +205,12 @@ def _random_records(seed: int, since: datetime, hours: int) -> tuple[list[Any], 
     )
 
     rng = random.Random(seed)
-    targets = [TargetRef("telegram", "t.test", Category.PLATFORM),
-               TargetRef("signal", "s.test", Category.PLATFORM),
-               TargetRef("control", "c.test", Category.CONTROL),
-               TargetRef("kz-gov", "g.test", Category.CONTROL)]  # fmt: skip
+    targets = [
+        TargetRef("telegram", "t.test", Category.PLATFORM),
+        TargetRef("signal", "s.test", Category.PLATFORM),
+        TargetRef("control", "c.test", Category.CONTROL),
+        TargetRef("kz-gov", "g.test", Category.CONTROL),
+    ]
     leaves = [Vantage("KZ", 64500 + i % 3, ("fixed", "mobile")[i % 2]) for i in range(5)]
     verdicts, beats = [], []
     for n in range(seed * 1000, seed * 1000 + 600):
@@ -217,11 +219,21 @@ def _random_records(seed: int, since: datetime, hours: int) -> tuple[list[Any], 
         if vantage is not leaves[4]:
             kind = rng.choice(list(VerdictKind))
             blocked = kind is VerdictKind.BLOCKED
-            verdicts.append(Verdict(
-                f"v{n}", probe, vantage, rng.choice(targets), "r", at, kind,
-                rng.choice([BlockMethod.DNS, BlockMethod.TLS]) if blocked else None,
-                Reason.DNS_NXDOMAIN if blocked else None, 1.0, (),
-            ))  # fmt: skip
+            verdicts.append(
+                Verdict(
+                    f"v{n}",
+                    probe,
+                    vantage,
+                    rng.choice(targets),
+                    "r",
+                    at,
+                    kind,
+                    rng.choice([BlockMethod.DNS, BlockMethod.TLS]) if blocked else None,
+                    Reason.DNS_NXDOMAIN if blocked else None,
+                    1.0,
+                    (),
+                )
+            )
         if vantage is not leaves[3]:
             beats.append(Heartbeat(f"h{n}", probe, "0.1", vantage, at, 1.0, 0))
     return verdicts, beats
@@ -245,8 +257,10 @@ def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path, hours
         want = build_grid(
             store.verdict_buckets(since=since, until=until, step_s=300),
             store.heartbeat_buckets(since=since, until=until, step_s=300),
-            since=since, until=until, step_s=300,
-        )  # fmt: skip
+            since=since,
+            until=until,
+            step_s=300,
+        )
         assert store.rollup_columns(since=since, until=until, step_s=3600) is None
         store.rebuild_rollups()  # the rebuild from raw rows makes the same day rows
         again = store.rollup_columns(since=since, until=until, step_s=300)

@@ -20,8 +20,20 @@ def made(path: Path) -> str:
 
 def test_scan_of_an_empty_store_writes_nothing(tmp_path: Path, capsys: Any) -> None:
     store = made(tmp_path / "c.sqlite3")
-    code = main(["anomaly", "scan", "--store", store, "--since", "2026-01-04T00:00Z",
-                 "--until", "2026-01-05T00:00Z", "--state-dir", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "anomaly",
+            "scan",
+            "--store",
+            store,
+            "--since",
+            "2026-01-04T00:00Z",
+            "--until",
+            "2026-01-05T00:00Z",
+            "--state-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     assert "0 events written" in capsys.readouterr().out
 
@@ -45,8 +57,21 @@ def test_scan_rejects_bad_times(
 def test_watch_once_runs_a_cycle_and_keeps_state(tmp_path: Path, receiver: Any) -> None:
     store = made(tmp_path / "c.sqlite3")
     state = tmp_path / "state"
-    code = main(["anomaly", "watch", "--store", store, "--once", "--state-dir", str(state),
-                 "--webhook", receiver.url, "--interval", "5"])  # fmt: skip
+    code = main(
+        [
+            "anomaly",
+            "watch",
+            "--store",
+            store,
+            "--once",
+            "--state-dir",
+            str(state),
+            "--webhook",
+            receiver.url,
+            "--interval",
+            "5",
+        ]
+    )
     assert code == 0
     assert (state / "alerts.sqlite3").exists()
     assert receiver.received == []
@@ -76,8 +101,9 @@ def test_config_typo_is_one_clear_error(tmp_path: Path, capsys: Any) -> None:
 
 def test_watch_without_channels_warns_and_logs_each_cycle(tmp_path: Path, capsys: Any) -> None:
     store = made(tmp_path / "c.sqlite3")
-    code = main(["anomaly", "watch", "--store", store, "--once", "--state-dir",
-                 str(tmp_path / "state")])  # fmt: skip
+    code = main(
+        ["anomaly", "watch", "--store", store, "--once", "--state-dir", str(tmp_path / "state")]
+    )
     assert code == 0
     err = capsys.readouterr().err
     assert "WARNING" in err and "NO alert channel" in err
@@ -90,8 +116,22 @@ def test_startup_line_names_channels_without_their_secret_paths(
 ) -> None:
     store = made(tmp_path / "c.sqlite3")
     secret = receiver.url + "/services/T000/B000/XXXXSECRET"
-    assert main(["anomaly", "watch", "--store", store, "--once", "--state-dir",
-                 str(tmp_path / "state"), "--slack-webhook", secret]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "anomaly",
+                "watch",
+                "--store",
+                store,
+                "--once",
+                "--state-dir",
+                str(tmp_path / "state"),
+                "--slack-webhook",
+                secret,
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "alert channels: slack (127.0.0.1:" in err and "XXXXSECRET" not in err
 
@@ -106,8 +146,19 @@ def test_a_replica_refuses_direct_webhooks_and_points_to_alertmanager(
     tmp_path: Path, capsys: Any, receiver: Any
 ) -> None:
     store = made(tmp_path / "c.sqlite3")
-    args = ["anomaly", "watch", "--store", store, "--once", "--state-dir", str(tmp_path / "s"),
-            "--replica", "a", "--alertmanager", receiver.url]  # fmt: skip
+    args = [
+        "anomaly",
+        "watch",
+        "--store",
+        store,
+        "--once",
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--replica",
+        "a",
+        "--alertmanager",
+        receiver.url,
+    ]
     assert main([*args, "--webhook", receiver.url]) == 2
     err = capsys.readouterr().err
     assert "--replica" in err and "Alertmanager cluster" in err and "json (127.0.0.1:" in err

@@ -49,10 +49,19 @@ def test_every_event_the_watcher_sends_routes_to_the_censorship_receiver() -> No
         labels = channel.alert(render(event, base_url="http://x", now=start), now=start)["labels"]
         assert "event_id" in labels  # what the example groups by
         result = subprocess.run(
-            [amtool, "config", "routes", "test", f"--config.file={EXAMPLE}",
-             *(f"{k}={v}" for k, v in sorted(labels.items()))],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [
+                amtool,
+                "config",
+                "routes",
+                "test",
+                f"--config.file={EXAMPLE}",
+                *(f"{k}={v}" for k, v in sorted(labels.items())),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["censorship"], (labels, result.stdout)
 

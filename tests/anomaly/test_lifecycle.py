@@ -142,10 +142,28 @@ def test_reconcile_is_idempotent_and_ids_are_unique(found: list[Detection]) -> N
 
 def test_reclassified_event_keeps_its_id_and_one_page() -> None:
     t0 = datetime(2026, 1, 6, 10, tzinfo=UTC)
-    blocking = Detection(EventKind.BLOCKING, Scope("KZ", probes=4), "telegram", "tcp", t0,
-                         None, t0, 0.99, {"rounds": 3})  # fmt: skip
+    blocking = Detection(
+        EventKind.BLOCKING,
+        Scope("KZ", probes=4),
+        "telegram",
+        "tcp",
+        t0,
+        None,
+        t0,
+        0.99,
+        {"rounds": 3},
+    )
     (born,) = reconcile([], [blocking], evaluated_since=t0, now=t0)
-    outage = Detection(EventKind.PLATFORM_OUTAGE, Scope(EVERYWHERE, probes=9), "telegram", None,
-                       t0, None, t0, 0.99, {"rounds": 4})  # fmt: skip
+    outage = Detection(
+        EventKind.PLATFORM_OUTAGE,
+        Scope(EVERYWHERE, probes=9),
+        "telegram",
+        None,
+        t0,
+        None,
+        t0,
+        0.99,
+        {"rounds": 4},
+    )
     (changed,) = reconcile([born], [outage], evaluated_since=t0, now=t0)
     assert changed.id == born.id and changed.kind == EventKind.PLATFORM_OUTAGE

@@ -31,11 +31,21 @@ def realtime(b: Any, probes: int, n: int, count: Count) -> list[Detection]:
         key = ("KZ", 64500, "fixed")
         heartbeats.append(HeartbeatBucket(*key, b.at(t), up + offline, up + offline))
         for target, category in (("telegram", "platform"), ("control", "control")):
-            verdicts.append(VerdictBucket(*key, target, category, b.at(t), accessible=up,
-                                          offline=offline, probes=up + offline))  # fmt: skip
+            verdicts.append(
+                VerdictBucket(
+                    *key,
+                    target,
+                    category,
+                    b.at(t),
+                    accessible=up,
+                    offline=offline,
+                    probes=up + offline,
+                )
+            )
     grid = build_grid(verdicts, heartbeats, since=b.at(0), until=b.at(n), step_s=b.step)
-    return [d for d in detect(grid, TH, judge_from=0, hindsight=False)
-            if d.kind == EventKind.SHUTDOWN]  # fmt: skip
+    return [
+        d for d in detect(grid, TH, judge_from=0, hindsight=False) if d.kind == EventKind.SHUTDOWN
+    ]
 
 
 def test_desktops_switched_off_one_by_one_are_not_paged(b: Any) -> None:
@@ -127,11 +137,17 @@ def phones(b: Any, both: tuple[int, int], *, hindsight: bool) -> list[Detection]
         down = sum(offline(p, t) for p in (0, 1))
         heartbeats.append(HeartbeatBucket(*key, b.at(t), 2, 2))
         for target, category in (("telegram", "platform"), ("control", "control")):
-            verdicts.append(VerdictBucket(*key, target, category, b.at(t), accessible=2 - down,
-                                          offline=down, probes=2))  # fmt: skip
+            verdicts.append(
+                VerdictBucket(
+                    *key, target, category, b.at(t), accessible=2 - down, offline=down, probes=2
+                )
+            )
     grid = build_grid(verdicts, heartbeats, since=b.at(0), until=b.at(420), step_s=b.step)
-    return [d for d in detect(grid, TH, judge_from=0, hindsight=hindsight)
-            if d.kind == EventKind.SHUTDOWN]  # fmt: skip
+    return [
+        d
+        for d in detect(grid, TH, judge_from=0, hindsight=hindsight)
+        if d.kind == EventKind.SHUTDOWN
+    ]
 
 
 def test_two_phones_losing_signal_in_the_same_round_are_no_cut(b: Any) -> None:

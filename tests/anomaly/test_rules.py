@@ -44,8 +44,11 @@ def test_one_probe_groups_are_pooled_per_network_type(b: Any) -> None:
     leaves.append(b.Leaf(asn=64500, network="fixed", probes=3))
     (det,) = grid_detect(b, *b.history(leaves, b.day + 80), b.day + 80, b.day)
     assert (det.kind, det.scope.cc, det.scope.asn, det.scope.network) == (
-        EventKind.SHUTDOWN, "KZ", None, "mobile",
-    )  # fmt: skip
+        EventKind.SHUTDOWN,
+        "KZ",
+        None,
+        "mobile",
+    )
 
 
 def test_a_block_seen_by_one_probe_in_each_of_several_groups_is_found(b: Any) -> None:
@@ -106,8 +109,13 @@ def test_cut_where_only_domestic_sites_work_is_a_shutdown(b: Any) -> None:
         v = measured
         cut = b.at(s) <= v.start < b.at(s + 20)
         if cut and v.category == "platform":
-            v = replace(v, accessible=0, blocked=v.probes, methods={"tcp": v.probes},
-                        reasons={"tcp.timeout": v.probes})  # fmt: skip
+            v = replace(
+                v,
+                accessible=0,
+                blocked=v.probes,
+                methods={"tcp": v.probes},
+                reasons={"tcp.timeout": v.probes},
+            )
         if cut and v.category == "control":  # the international control fails
             v = replace(v, accessible=0, blocked=v.probes)
         out.append(v)
@@ -167,8 +175,11 @@ def test_pools_of_both_network_types_make_one_country_event(b: Any) -> None:
     ]
     (det,) = grid_detect(b, *b.history(leaves, b.day + 80), b.day + 80, b.day)
     assert (det.kind, det.scope.cc, det.scope.asn, det.scope.network) == (
-        EventKind.SHUTDOWN, "KZ", None, None,
-    )  # fmt: skip
+        EventKind.SHUTDOWN,
+        "KZ",
+        None,
+        None,
+    )
 
 
 def test_a_cut_is_opened_when_a_pool_over_its_leaves_passed(b: Any) -> None:

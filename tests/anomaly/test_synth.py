@@ -51,7 +51,18 @@ def test_replay_grids_equal_the_store_buckets_pivoted() -> None:
         want = build_grid(verdicts, heartbeats, since=since, until=until, step_s=STEP_S)
         got = grid_of_records(grids, lo, hi, arrived_by, since)
         assert (got.leaves, got.pairs, got.n_times) == (want.leaves, want.pairs, want.n_times)
-        for name in ("heard", "offline", "verdicts", "control_ok", "beats", "bad", "cut",
-                     "accessible", "blocked", "inconclusive", "probes"):  # fmt: skip
+        for name in (
+            "heard",
+            "offline",
+            "verdicts",
+            "control_ok",
+            "beats",
+            "bad",
+            "cut",
+            "accessible",
+            "blocked",
+            "inconclusive",
+            "probes",
+        ):
             assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
         assert (got.methods, got.reasons) == (want.methods, want.reasons)

@@ -129,8 +129,7 @@ def race(b: Any, tmp_path: Path) -> Race:
     """Two watchers over the same data, cycling at other wall times of the same step."""
     leaves, s = scripted(b)
     memories = [MemoryStore(), MemoryStore()]
-    watchers = [watcher(m, tmp_path / str(n), "http://127.0.0.1:1") for n, m in
-                enumerate(memories)]  # fmt: skip
+    watchers = [watcher(m, tmp_path / str(n), "http://127.0.0.1:1") for n, m in enumerate(memories)]
     settle = timedelta(seconds=TH.settle_s)
     cycles: list[tuple[list[Event], list[Event]]] = []
     try:
@@ -212,8 +211,11 @@ def test_two_watchers_writing_into_influxdb_make_one_point_per_event_version(
         assert by_id(rows) == by_id(list(outcome.stored.values()))
     points = {}
     for db in (alone, shared):
-        answer = httpx.get(f"{influxd.url}/query", params={"db": db, "q":
-                           'SELECT count("record") FROM "anomaly_event"'}, timeout=10)  # fmt: skip
+        answer = httpx.get(
+            f"{influxd.url}/query",
+            params={"db": db, "q": 'SELECT count("record") FROM "anomaly_event"'},
+            timeout=10,
+        )
         points[db] = answer.json()["results"][0]["series"][0]["values"][0][1]
     assert points[shared] == points[alone]
 
@@ -250,8 +252,17 @@ def test_an_event_open_for_months_does_not_widen_every_read(
 ) -> None:
     s = b.day + 40
     store = CountingStore(*b.history([b.Leaf()], s))
-    ancient = Event("old", EventKind.SHUTDOWN, Scope("KZ"), None, None,
-                    b.at(s) - timedelta(days=200), None, 0.99, EventState.OPEN)  # fmt: skip
+    ancient = Event(
+        "old",
+        EventKind.SHUTDOWN,
+        Scope("KZ"),
+        None,
+        None,
+        b.at(s) - timedelta(days=200),
+        None,
+        0.99,
+        EventState.OPEN,
+    )
     store.write_events([ancient])
     w = watcher(store, tmp_path, receiver.url)
     now = b.at(s)
