@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab.network import Lab  # noqa: E402
+from lab.internet import Lab  # noqa: E402
 
 TYNDAU = str(Path(sys.executable).parent / "tyndau")
 TIME = ["/usr/bin/time", "-f", "TIME %e %U %S %M"]

@@ -1,7 +1,7 @@
 """The censorship lab: a simulated internet with a censor, built from network namespaces."""
 
 from lab.actions import Action
-from lab.network import Lab, LabError, LabTarget
+from lab.internet import Lab, LabError, LabTarget
 from lab.scenario import Event, Scenario, ScenarioError, load_scenario
 
 __all__ = [

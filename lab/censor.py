@@ -1,6 +1,6 @@
 """The censor's rules: from the set of active actions to nftables, iptables, tc and resolver state.
 
-Pure functions only: the Lab (lab/network.py) runs what these return. Each action is implemented
+Pure functions only: the Lab (lab/internet.py) runs what these return. Each action is implemented
 in one place here; docs/lab.md explains the mechanisms and the real censors they imitate.
 """
 

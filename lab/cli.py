@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from lab.actions import ALL
-from lab.network import Lab
+from lab.internet import Lab
 from lab.nodes import (
     NODES,
     STATE_ROOT,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from lab.network import Lab
+from lab.internet import Lab
 from lab.nodes import STATE_ROOT
 from lab.scenario import load_scenario
 from probe.shipped import DEFAULT_TARGETS

@@ -35,7 +35,7 @@ from lab.demo.report import uploaded_rounds
 from lab.demo.results import report
 from lab.demo.truth import Clock
 from lab.demo.watch import DemoWatcher
-from lab.network import Lab, LabError
+from lab.internet import Lab, LabError
 from lab.scenario import Event, Scenario, load_scenario
 from lab.topology import COLLECTOR_ADDRESS
 from probe.shipped import DEFAULT_TARGETS
