@@ -15,7 +15,6 @@ from typing import Any
 
 from collector.ooni.failures import failure_of
 from collector.ooni.stages import (
-    OK,
     Stamper,
     entries_of,
     flatten,
@@ -25,7 +24,7 @@ from collector.ooni.stages import (
     took,
 )
 from probe.evidence import TcpEvidence, TlsEvidence
-from probe.failures import Failure
+from probe.failures import OK, Failure
 from probe.interception import InterceptionCAs
 from probe.model import Measurement, TestKind
 from probe.x509 import CertificateParseError, CertNames, read_names

@@ -19,7 +19,6 @@ import dns.rcode
 from collector.ooni.evidence import Context
 from collector.ooni.failures import failure_of
 from collector.ooni.stages import (
-    OK,
     PRIMARY_TAG,
     entries_of,
     has_tag,
@@ -29,7 +28,7 @@ from collector.ooni.stages import (
 from probe.bogons import Network, is_bogon
 from probe.consistency import consistency_of
 from probe.evidence import ENCRYPTED_TRANSPORTS, DnsEvidence
-from probe.failures import Failure
+from probe.failures import OK, Failure
 
 SYSTEM_ENGINES = frozenset({"system", "getaddrinfo", "golang_net_resolver", "go", "unknown", ""})
 # df-002 engines whose answers a censor on the path cannot forge unseen (DoH, DoT, DoQ): the

@@ -16,7 +16,6 @@ from typing import Any
 
 from collector.ooni.failures import failure_of
 from collector.ooni.stages import (
-    OK,
     Stamper,
     flatten,
     mapping_of,
@@ -28,7 +27,7 @@ from collector.ooni.stages import (
 from probe import http, pagediff
 from probe.blockpages import Blockpages
 from probe.evidence import ControlResult, HttpEvidence
-from probe.failures import Failure
+from probe.failures import OK, Failure
 from probe.model import Measurement, TestKind
 
 

@@ -20,7 +20,6 @@ from collector.ooni.ids import stable_uuid7
 from probe.evidence.flat import Flat
 from probe.model import Measurement, TargetRef, TestKind, Vantage
 
-OK = "ok"
 PRIMARY_TAG = "x_tyndau_primary"  # our export: the primary lookup (an app's may be another host)
 EXTENSION_TAG = "x_tyndau_extension"  # our export: stored, but not evidence when it was imported
 

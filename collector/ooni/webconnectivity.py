@@ -24,7 +24,7 @@ from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau
 from collector.ooni.failures import failure_of
 from collector.ooni.thcontrol import control_evidence, control_keys, control_result, own_asns
 from probe.evidence import ControlResult, ControlResultError
-from probe.failures import Failure
+from probe.failures import OK, Failure
 from probe.model import Measurement, TestKind
 
 # the test helper's lookup failures that say the name has no address (not a resolver in trouble)
@@ -164,7 +164,7 @@ def _proves_itself(m: Measurement) -> bool:
     """The final GET got the site's own page: over validated TLS, or a cleartext page that the
     test helper's matches (ts-017's HTTP diff). A cleartext page with nothing to compare it with
     proves nothing: a censor's server answers pages too."""
-    if m.outcome != stages.OK:
+    if m.outcome != OK:
         return False
     details = m.details
     return str(details.get("http_url") or "").startswith("https:") or (
