@@ -34,6 +34,21 @@ def tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+Tables = dict[str, list[tuple[object, ...]]]
+
+
+def as_rebuilt(store: SqliteStore, path: Path) -> tuple[Tables, Tables]:
+    """The tables as the writes left them and after a rebuild from the raw rows (the store is
+    closed); every rollup table must be equal in both."""
+    incremental = tables(path)
+    store.rebuild_rollups()
+    store.close()
+    rebuilt = tables(path)
+    for table in ROLLUP_TABLES:
+        assert incremental[table] == rebuilt[table], table
+    return incremental, rebuilt
+
+
 def _sets(row: tuple[object, ...]) -> tuple[object, ...]:
     last = row[-1]
     if isinstance(last, str) and last.replace(",", "").isdigit():
@@ -70,12 +85,7 @@ def test_small_batches_roll_up_as_a_rebuild_does(tmp_path: Path) -> None:
     ]
     for chunk in (beats[:2], beats[2:5], beats[5:], beats):  # the last: all re-sent
         store.write_batch(heartbeats=chunk)
-    incremental = tables(path)
-    store.rebuild_rollups()
-    store.close()
-    rebuilt = tables(path)
-    for table in ROLLUP_TABLES:
-        assert incremental[table] == rebuilt[table], table
+    incremental, rebuilt = as_rebuilt(store, path)
     assert incremental["heartbeat_days"] == rebuilt["heartbeat_days"]
     assert len(incremental["probe_codes"]) == len({c for _, c in incremental["probe_codes"]})
     heartbeat_probes = [row[3] for row in incremental["heartbeat_rollup"]]
@@ -155,11 +165,6 @@ def test_more_probes_than_the_code_cache_holds_keep_their_codes(
     again = run_import([many], context, writer=StoreWriter(store, batch=5))
     assert len(store._codes._known) <= 4
     assert (first.stored > 0, again.stored, again.duplicates) == (True, 0, first.stored)
-    incremental = tables(path)
-    store.rebuild_rollups()
-    store.close()
-    rebuilt = tables(path)
-    for table in ROLLUP_TABLES:
-        assert incremental[table] == rebuilt[table], table
+    incremental, _ = as_rebuilt(store, path)
     codes = incremental["probe_codes"]
     assert len(codes) == 20 == len({c for _, c in codes})  # one code per probe, none made twice
