@@ -54,24 +54,15 @@ def test_scan_rejects_bad_times(
     assert message in capsys.readouterr().err
 
 
+def watch_once(store: str, state: Path, *more: str) -> list[str]:
+    """``tyndau anomaly watch`` for one cycle over ``store``, its state in ``state``."""
+    return ["anomaly", "watch", "--store", store, "--once", "--state-dir", str(state), *more]
+
+
 def test_watch_once_runs_a_cycle_and_keeps_state(tmp_path: Path, receiver: Any) -> None:
     store = made(tmp_path / "c.sqlite3")
     state = tmp_path / "state"
-    code = main(
-        [
-            "anomaly",
-            "watch",
-            "--store",
-            store,
-            "--once",
-            "--state-dir",
-            str(state),
-            "--webhook",
-            receiver.url,
-            "--interval",
-            "5",
-        ]
-    )
+    code = main(watch_once(store, state, "--webhook", receiver.url, "--interval", "5"))
     assert code == 0
     assert (state / "alerts.sqlite3").exists()
     assert receiver.received == []
@@ -101,9 +92,7 @@ def test_config_typo_is_one_clear_error(tmp_path: Path, capsys: Any) -> None:
 
 def test_watch_without_channels_warns_and_logs_each_cycle(tmp_path: Path, capsys: Any) -> None:
     store = made(tmp_path / "c.sqlite3")
-    code = main(
-        ["anomaly", "watch", "--store", store, "--once", "--state-dir", str(tmp_path / "state")]
-    )
+    code = main(watch_once(store, tmp_path / "state"))
     assert code == 0
     err = capsys.readouterr().err
     assert "WARNING" in err and "NO alert channel" in err
@@ -116,22 +105,7 @@ def test_startup_line_names_channels_without_their_secret_paths(
 ) -> None:
     store = made(tmp_path / "c.sqlite3")
     secret = receiver.url + "/services/T000/B000/XXXXSECRET"
-    assert (
-        main(
-            [
-                "anomaly",
-                "watch",
-                "--store",
-                store,
-                "--once",
-                "--state-dir",
-                str(tmp_path / "state"),
-                "--slack-webhook",
-                secret,
-            ]
-        )
-        == 0
-    )
+    assert main(watch_once(store, tmp_path / "state", "--slack-webhook", secret)) == 0
     err = capsys.readouterr().err
     assert "alert channels: slack (127.0.0.1:" in err and "XXXXSECRET" not in err
 
@@ -146,19 +120,7 @@ def test_a_replica_refuses_direct_webhooks_and_points_to_alertmanager(
     tmp_path: Path, capsys: Any, receiver: Any
 ) -> None:
     store = made(tmp_path / "c.sqlite3")
-    args = [
-        "anomaly",
-        "watch",
-        "--store",
-        store,
-        "--once",
-        "--state-dir",
-        str(tmp_path / "s"),
-        "--replica",
-        "a",
-        "--alertmanager",
-        receiver.url,
-    ]
+    args = watch_once(store, tmp_path / "s", "--replica", "a", "--alertmanager", receiver.url)
     assert main([*args, "--webhook", receiver.url]) == 2
     err = capsys.readouterr().err
     assert "--replica" in err and "Alertmanager cluster" in err and "json (127.0.0.1:" in err
