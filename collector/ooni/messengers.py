@@ -38,6 +38,10 @@ BLOCKING_KEYS = {
     "signal": (),
     "facebook_messenger": ("facebook_tcp_blocking", "facebook_dns_blocking"),
 }
+# Lookups a test makes without judging them: probe-cli's signal test resolves
+# uptime.signal.org only to see the resolver answer and ignores the result (Signal publishes
+# 127.0.0.1 for it, so every real measurement holds a loopback answer).
+UNJUDGED_LOOKUPS = {"signal": frozenset({"uptime.signal.org"})}
 STATUS_KEYS = {
     "telegram": ("telegram_web_status",),
     "whatsapp": ("whatsapp_endpoints_status", "whatsapp_web_status", "registration_server_status"),
@@ -74,14 +78,14 @@ def map_messenger(
         )
         for r in stages.entries_of(test_keys.get("requests"))
     ]
-    stored = [*dns, *tcp, *tls, *http]
+    stored = [*(m for m, _ in dns), *tcp, *tls, *http]
     if not stored:
         raise OoniFormatError(
             "test_keys",
             f"no query, connect or request in {test_name}",
             "at least one of queries, tcp_connect, requests",
         )
-    evidence = [*dns, *tcp, *tls, *_answered_hosts(http)]
+    evidence = [*(m for m, judged in dns if judged), *tcp, *tls, *_answered_hosts(http)]
     controls = tyndau_controls(test_keys, stored[0])
     if controls is None:
         note = "OONI's backend opened the report"
@@ -93,10 +97,15 @@ def map_messenger(
 
 def _dns(
     stamper: stages.Stamper, test_name: str, test_keys: Mapping[str, Any], context: Context
-) -> list[Measurement]:
+) -> list[tuple[Measurement, bool]]:
+    """The test's lookups as our DNS records, each with whether it is evidence (a lookup the
+    test itself ignores, ``UNJUDGED_LOOKUPS``, is stored but judges nothing)."""
     judged = []
+    unjudged = UNJUDGED_LOOKUPS.get(test_name, frozenset())
     for lookup in dnst.lookups(test_keys.get("queries")):
         outcome, _, bogons = dnst.classify(lookup, None, context, validated=False)
+        if lookup.hostname in unjudged and lookup.failure is None:
+            outcome, bogons = "ok", ()  # the test's own answer, not evidence either way
         if (
             outcome == "ok"
             and test_name == "facebook_messenger"
@@ -104,7 +113,10 @@ def _dns(
         ):
             outcome = Failure.DNS_INCONSISTENT.value
         judged.append((lookup, outcome, bogons))
-    primary = next((j for j in judged if j[1] != "ok"), judged[0] if judged else None)
+    primary = next(
+        (j for j in judged if j[1] != "ok" and j[0].hostname not in unjudged),
+        judged[0] if judged else None,
+    )
     made = []
     for lookup, outcome, bogons in judged:
         is_primary = primary is not None and lookup is primary[0]
@@ -118,9 +130,10 @@ def _dns(
             bogons=bogons,
             outcome=outcome,
         )
-        made.append(
-            stamper.make(TestKind.DNS, lookup.t0, lookup.t, outcome, stages.flatten(typed), typed)
+        record = stamper.make(
+            TestKind.DNS, lookup.t0, lookup.t, outcome, stages.flatten(typed), typed
         )
+        made.append((record, lookup.hostname not in unjudged))
     return made
 
 
