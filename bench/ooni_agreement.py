@@ -2,6 +2,7 @@
 
     python bench/ooni_agreement.py [--repo GITDIR] [--rev REV] [--only-disagreements]
     python bench/ooni_agreement.py --dir DIR [--allow-net CIDR] [--only-disagreements]
+    python bench/ooni_agreement.py --backend GITDIR   # ooni/backend's archived measurements
 
 By default the measurements are the ones ooni/probe-cli keeps as its minipipeline test data
 (``internal/minipipeline/testdata/webconnectivity/{generated,manual}/<case>/measurement.json``:
@@ -9,6 +10,12 @@ the generated ones are OONI's probe run against the netem scenarios of
 ``internal/webconnectivityqa``, the manual ones real-network runs), read from a git directory of
 probe-cli with ``git ls-tree`` / ``git cat-file`` (nothing is copied into this repo). ``--dir``
 reads every ``.json``/``.jsonl``/``.jsonl.gz`` file of a directory instead, one case per file.
+
+``--backend`` reads the real archive measurements ooni/backend keeps as its fastpath test data
+(``fastpath/fastpath/tests/data/*.json``, the Web Connectivity and IM ones), and scores our
+verdicts twice: against the OONI probe's own keys, and against what OONI's pipeline concludes
+about the same file in its tests (``PIPELINE``: the scores ``fastpath/tests/test_unit.py``
+asserts, cited per file), which corrects the probe's known false positives and negatives.
 
 Each case goes through ``tyndau import ooni --json``'s own code (``run_import`` with a line
 collector) and is scored with collector/ooni/agreement.py's rules: a table
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import subprocess
 import sys
 import tempfile
@@ -45,6 +53,33 @@ from collector.ooni.reader import BadInput, read_records  # noqa: E402
 MIRROR = Path("/work/.mirror/ooni+probe-cli/repo")
 TESTDATA = "internal/minipipeline/testdata/webconnectivity"
 SUFFIXES = (".json", ".jsonl", ".jsonl.gz", ".json.gz")
+BACKEND_MIRROR = Path("/work/.mirror/ooni+backend/repo")
+BACKEND_DATA = "fastpath/fastpath/tests/data"
+IMPORTED_TESTS = ("web_connectivity", "telegram", "whatsapp", "signal", "facebook_messenger")
+# What OONI's pipeline (ooni/backend fastpath, tests/test_unit.py) asserts about each archived
+# file: "blocked" (an anomaly or a confirmed fingerprint), "accessible" (every blocking score
+# 0), None (``accuracy: 0``: the measurement is not to be trusted either way). Files whose
+# scores no test asserts are not listed.
+PIPELINE: dict[str, tuple[str | None, str]] = {
+    "20250527233111.802678_ID_webconnectivity_5a37ec909dbf14e3": (
+        "blocked",
+        "test_match_id_fingerprint: ooni.id_lamanlabuh_kominfo",
+    ),
+    "bug_351": (None, "test_bug_backend351: accuracy 0"),
+    "bug_352": ("blocked", "test_bug_backend352: confirmed, ooni.ir_10dot10_ipv4_1"),
+    "requests_none": ("blocked", "test_bug_requests_None: anomaly, dns"),
+    "signal_022": ("accessible", "test_score_signal_2627: blocking 0"),
+    "signal_2627": (None, "test_score_signal_2627: accuracy 0 (ooni/probe#2627)"),
+    "signal_679": (None, "test_score_signal_679: accuracy 0"),
+    "telegram_nourl": (None, "test_score_measurement_telegram_nourl: accuracy 0"),
+    "test_keys_none": (None, "test_bug_test_keys_None: accuracy 0"),
+    "web_connectivity_ir_fp": ("blocked", "..._dns_ir_fingerprint: ooni.ir_10dot10_ipv4_1"),
+    "web_connectivity_no_body": ("accessible", "test_score_web_connectivity_no_body: 0"),
+    "web_connectivity_null": (None, "test_score_web_connectivity_bug_610: accuracy 0"),
+    "web_connectivity_null2": (None, "test_score_web_connectivity_bug_610_2: accuracy 0"),
+    "web_connectivity_odd_hdr": ("blocked", "test_score_web_connectivity_odd_hdr: dns"),
+    "whatsapp": ("accessible", "test_score_whatsapp: every group accessible"),
+}
 
 
 def from_git(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
@@ -63,6 +98,29 @@ def from_git(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
             check=True,
         ).stdout
         yield f"{kind}/{case}", blob
+
+
+def from_backend(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
+    """(file stem, bytes) of ooni/backend's archived fastpath test measurements of the tests
+    we import (the others, Tor, HHFM, ..., are not ours to judge)."""
+    listing = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "--name-only", rev, "--", f"{BACKEND_DATA}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for path in sorted(p for p in listing if p.endswith(".json")):
+        blob = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        try:
+            name = json.loads(blob).get("test_name")
+        except (ValueError, AttributeError):
+            continue  # a fingerprint list, not a measurement
+        if name in IMPORTED_TESTS:
+            yield Path(path).stem, blob
 
 
 def from_dir(directory: Path) -> Iterator[tuple[str, Path]]:
@@ -103,6 +161,13 @@ def main() -> int:
     parser.add_argument("--rev", default="HEAD")
     parser.add_argument("--dir", type=Path, help="score these files instead")
     parser.add_argument(
+        "--backend",
+        type=Path,
+        nargs="?",
+        const=BACKEND_MIRROR,
+        help="score ooni/backend's archived fastpath test measurements (a git directory)",
+    )
+    parser.add_argument(
         "--allow-net",
         action="append",
         default=[],
@@ -114,10 +179,16 @@ def main() -> int:
     context = load_context(allow_net=tuple(args.allow_net))
     total = Agreement()
     rows: list[tuple[str, str, str, str, str, str]] = []
+    pipeline: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="ooni-agreement-") as scratch:
         cases: list[tuple[str, Path]] = []
         if args.dir is not None:
             cases = list(from_dir(args.dir))
+        elif args.backend is not None:
+            for case, blob in from_backend(args.backend, args.rev):
+                path = Path(scratch) / f"{case}.json"
+                path.write_bytes(blob)
+                cases.append((case, path))
         else:
             for number, (case, blob) in enumerate(from_git(args.repo, args.rev)):
                 path = Path(scratch) / f"{number:04d}.json"
@@ -135,6 +206,11 @@ def main() -> int:
                     if layer == "no" and flagged_layer(line["method"], ooni):
                         layer = "no (yes by x_blocking_flags)"
                 reason = str(line["reason"])[:60]
+                if case in PIPELINE:
+                    said, why = PIPELINE[case]
+                    piped = agrees(line["verdict"], said or "unknown")
+                    pipeline.append(piped)
+                    reason = f"{reason}; pipeline {said} ({why}): {'yes' if piped else 'NO'}"
                 if not args.only_disagreements or not agreed or layer.startswith("no"):
                     ours, agree = ours_text(line), "yes" if agreed else "NO"
                     rows.append((case, ooni_text(ooni), ours, agree, layer, reason))
@@ -144,6 +220,11 @@ def main() -> int:
         print("| " + " | ".join(cells) + " |")
     print()
     print(total.line())
+    if pipeline:
+        print(
+            f"agreement with OONI's pipeline (fastpath tests' scores): "
+            f"{sum(pipeline)}/{len(pipeline)}"
+        )
     for (expected, ours), n in sorted(total.pairs.items()):
         print(f"  OONI {expected:10} ours {ours:12} {n}")
     return 0
