@@ -48,6 +48,22 @@ def maybe_binary(value: object) -> bytes:
 UNFOLLOWED_REDIRECT = "http_invalid_redirect_location_host"
 
 
+def hop_blockpage(hops: Sequence[Mapping[str, Any]], blockpages: Blockpages) -> str | None:
+    """The fingerprint the first redirect hop matches (its headers, ``Location`` above all,
+    and its body), as the probe checks every response it follows."""
+    for hop in hops:
+        resp = mapping_of(hop.get("response"))
+        headers = {
+            str(k): v for k, v in mapping_of(resp.get("headers")).items() if isinstance(v, str)
+        }
+        found = blockpages.match_response(
+            maybe_binary(resp.get("body"))[: http.KEEP_BYTES], headers
+        )
+        if found is not None:
+            return found.name
+    return None
+
+
 def is_redirect(entry: Mapping[str, Any]) -> bool:
     code = nested(entry, "response", "code")
     return isinstance(code, int) and 300 <= code < 400 and not entry.get("failure")
@@ -61,8 +77,11 @@ def http_record(
     blockpages: Blockpages,
     control: ControlResult | None,
     fallback_url: str,
+    hop_blockpage: str | None = None,
 ) -> Measurement:
-    """One df-001 transaction (the final one of a redirect chain) as our HTTP measurement."""
+    """One df-001 transaction (the final one of a redirect chain) as our HTTP measurement.
+    ``hop_blockpage``: a fingerprint one of the chain's redirects matched (a 302 to a
+    national notice page names the block whatever the notice page's own answer)."""
     req, resp = mapping_of(request.get("request")), mapping_of(request.get("response"))
     url = str(req.get("url") or fallback_url)
     failure = failure_of(request.get("failure"))
@@ -75,7 +94,7 @@ def http_record(
     if unfollowed and diff.get("differs"):
         outcome, failure = OK, None  # a cleartext answer unlike the control's page: HTTP diff
     named = request.get("x_tyndau_blockpage")  # our export: the fingerprint our probe matched
-    blockpage = named if isinstance(named, str) and named else None
+    blockpage = named if isinstance(named, str) and named else hop_blockpage
     if blockpage is None and failure is None:
         found = blockpages.match_response(body[: http.KEEP_BYTES], headers)  # as the probe
         blockpage = found.name if found is not None else None

@@ -281,6 +281,7 @@ def _http_records(
         hops.insert(0, chain_order[0])
         finals[0] = failed_hop
     redirects = [str(stages.nested(r, "request", "url")) for r in reversed(hops)]
+    via = httpt.hop_blockpage(hops, context.blockpages) if hops else None
     evidence = [
         httpt.http_record(
             stamper,
@@ -289,6 +290,7 @@ def _http_records(
             blockpages=context.blockpages,
             control=http_control,
             fallback_url=url,
+            hop_blockpage=via if r is finals[0] else None,
         )
         for r in finals
     ]

@@ -73,3 +73,39 @@ def test_a_bogon_for_a_signal_endpoint_still_blocks() -> None:
     first["answers"] = [{"answer_type": "A", "ipv4": "127.0.0.1", "ttl": None}]
     verdict, reason = judged(data)
     assert (verdict, reason) == ("blocked", "dns.bogon")
+
+
+def notice_redirect(final: dict[str, Any]) -> dict[str, Any]:
+    """A cleartext page answered by a 302 to a national notice page (the shipped `kr-warning`
+    fingerprint's Location), as the archived Indonesian measurement of 2025 shows with
+    Kominfo's page; then ``final``, the notice host's own answer."""
+    data: dict[str, Any] = json.loads((FIXTURES / "wc04_accessible.json").read_text())
+    data["input"] = "http://www.example.com/"
+    hop = {
+        "failure": None,
+        "request": {"body": "", "headers": {}, "method": "GET", "url": "http://www.example.com/"},
+        "response": {
+            "body": "",
+            "code": 302,
+            "headers": {"Location": "http://www.warning.or.kr/i1.html", "Content-Length": "0"},
+        },
+        "t": 0.3,
+    }
+    request = {
+        "body": "",
+        "headers": {},
+        "method": "GET",
+        "url": "http://www.warning.or.kr/i1.html",
+    }
+    data["test_keys"]["requests"] = [{**final, "request": request, "t": 0.5}, hop]  # newest first
+    return data
+
+
+def test_a_redirect_to_a_known_notice_page_names_the_blockpage() -> None:
+    page = {
+        "failure": None,
+        "response": {"body": "<html>notice</html>", "code": 200, "headers": {}},
+    }
+    assert judged(notice_redirect(page)) == ("blocked", "http.blockpage")
+    refused = {"failure": "connection_refused", "response": None}
+    assert judged(notice_redirect(refused)) == ("blocked", "http.blockpage")
