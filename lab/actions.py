@@ -32,6 +32,7 @@ class Action(StrEnum):
     DNS_PROXY = "dns-proxy"
     RESOLVER_DOWN = "resolver-down"
     HTTP_NOTICE = "http-notice"
+    HTTP_REDIRECT = "http-redirect"
 
 
 # Actions that change the ISP resolver's answer: two of them on the same name contradict.
@@ -56,6 +57,7 @@ PARAMETERS: dict[Action, dict[str, str]] = {
     Action.TCP_BLACKHOLE: dict(_TCP_SCOPE),
     Action.DNS_INJECTION: {"answer": "blockpage"},
     Action.DNS_PROXY: {"http": "relay"},
+    Action.HTTP_REDIRECT: {"notice": "up"},
 }
 # The values a parameter accepts (rate: a tc rate, ``RATE``).
 PARAMETER_CHOICES: dict[str, tuple[str, ...]] = {
@@ -63,6 +65,7 @@ PARAMETER_CHOICES: dict[str, tuple[str, ...]] = {
     "address": ("all", "first", "second"),  # a target's first or second published address
     "answer": ("blockpage", "true"),  # forge the blockpage address, or the genuine one
     "http": ("relay", "notice"),  # the hijack proxy relays port 80, or answers a notice page
+    "notice": ("up", "down"),  # http-redirect: the notice page it points to loads, or refuses
 }
 RATE = re.compile(r"^\d+(?:\.\d+)?(?:bit|kbit|mbit|gbit)$")
 ALL = "all"

@@ -17,6 +17,8 @@ from lab.topology import (
     ISP_RESOLVER,
     LAB_RANGE,
     NOTICE_SERVER,
+    REDIRECT_DOWN_PORT,
+    REDIRECT_PORT,
     VANTAGES,
     vantage_interface,
 )
@@ -113,6 +115,10 @@ def nft_ruleset(prefix: str, active: Active, targets: Mapping[str, CensorTarget]
         elif action is Action.HTTP_NOTICE:
             addrs = _addrset(target, targets)
             pre.append(f"{iif} ip daddr {addrs} tcp dport 80 dnat ip to {NOTICE_SERVER}:80")
+        elif action is Action.HTTP_REDIRECT:
+            addrs = _addrset(target, targets)
+            port = REDIRECT_PORT if params.get("notice", "up") == "up" else REDIRECT_DOWN_PORT
+            pre.append(f"{iif} ip daddr {addrs} tcp dport 80 dnat ip to {NOTICE_SERVER}:{port}")
         elif action is Action.RESOLVER_DOWN:
             # the ISP resolver stops answering this group: every query times out
             dns = f"ip daddr {ISP_RESOLVER} meta l4proto {{ udp, tcp }} th dport 53"

@@ -16,6 +16,8 @@ from lab.topology import (
     ISP_RESOLVER,
     NOTICE_SERVER,
     PUBLIC_RESOLVER,
+    REDIRECT_DOWN_PORT,
+    REDIRECT_PORT,
 )
 
 READY_TIMEOUT = 10.0  # nginx and unbound listening (they start in milliseconds)
@@ -54,7 +56,14 @@ class Servers:
             self._start(name, node, cmd)
         self.wait_internet()
         self.wait_listening(
-            "isp", [f"{ISP_RESOLVER}:53", f"{BLOCKPAGE_SERVER}:80", f"{NOTICE_SERVER}:80"]
+            "isp",
+            [
+                f"{ISP_RESOLVER}:53",
+                f"{BLOCKPAGE_SERVER}:80",
+                f"{NOTICE_SERVER}:80",
+                f"{NOTICE_SERVER}:{REDIRECT_PORT}",
+                f"{NOTICE_SERVER}:{REDIRECT_DOWN_PORT}",
+            ],
         )
 
     def restart(self, name: str) -> None:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from lab.censor import CensorTarget
 from lab.sites import LARGE_PAGE_BYTES, SiteConfig
-from lab.topology import LAB_RANGE, VANTAGES
+from lab.topology import (
+    LAB_RANGE,
+    REDIRECT_DOWN_PORT,
+    REDIRECT_PORT,
+    REFUSING_NOTICE_PORT,
+    VANTAGES,
+)
 
 PAGE_BYTES = 150_000  # a realistic home page; throttling is measured on it
 DOWNLOAD_BYTES = 1 << 20
@@ -150,7 +156,9 @@ def nginx_internet(
 def nginx_blockpage(run: Path, www: Path, address: str, *, notice: str | None = None) -> str:
     """The national blockpage server: the same page for any Host and any path.
 
-    With ``notice``, a second server there answers ``notice.html`` with 200 (http-notice).
+    With ``notice``, a second server there answers ``notice.html`` with 200 (http-notice), and
+    two more ports of it answer any GET with a 302 to this server (http-redirect): to its page,
+    or to a port of it where nothing listens (``notice = "down"``).
     """
     lines = nginx_common(run, "isp-nginx")
     lines += [
@@ -170,6 +178,18 @@ def nginx_blockpage(run: Path, www: Path, address: str, *, notice: str | None = 
             "    location / { try_files /notice.html =404; }",
             "  }",
         ]
+        # http-redirect: a 302 to the blockpage server, whose page loads or (down) refuses
+        for port, where in (
+            (REDIRECT_PORT, f"http://{address}/"),
+            (REDIRECT_DOWN_PORT, f"http://{address}:{REFUSING_NOTICE_PORT}/"),
+        ):
+            lines += [
+                "  server {",
+                f"    listen {notice}:{port} default_server;",
+                "    server_name _;",
+                f"    location / {{ return 302 {where}; }}",
+                "  }",
+            ]
     return "\n".join([*lines, "}"]) + "\n"
 
 

@@ -21,6 +21,11 @@ ISP_RESOLVER = "198.18.0.53"  # unbound, the resolver every vantage's resolv.con
 BLOCKPAGE_SERVER = "198.18.9.80"  # the national blockpage server (dns-redirect, http-blockpage)
 HIJACK_PROXY = "198.18.9.81"  # transparent proxy the resolver sends hijacked names to (dns-proxy)
 NOTICE_SERVER = "198.18.9.82"  # answers 200 with a notice page no fingerprint knows (http-notice)
+# http-redirect: ports of NOTICE_SERVER that answer any GET with a 302 to the blockpage server
+# (Indonesia's Kominfo, Korea's warning.or.kr); on the second the page it names refuses.
+REDIRECT_PORT = 8080
+REDIRECT_DOWN_PORT = 8081
+REFUSING_NOTICE_PORT = 8082  # nothing listens: the notice host "down"
 # services inside the internet namespace
 AUTHORITATIVE_DNS = "198.19.0.53"  # authoritative for every target domain
 PUBLIC_RESOLVER = "198.19.0.9"  # an open resolver abroad, like 9.9.9.9

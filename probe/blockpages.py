@@ -7,7 +7,7 @@ search on the first bytes of the body and on named headers, case-sensitive as OO
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,18 @@ class Blockpages:
                 return fingerprint
             for header in fingerprint.headers:
                 if lowered.get(header.name.lower(), "").startswith(header.prefix):
+                    return fingerprint
+        return None
+
+    def match_redirects(self, urls: Sequence[str]) -> Fingerprint | None:
+        """The first fingerprint whose ``Location`` prefix one of the redirects followed starts
+        with: a 302 to a national notice page names the block even when that page does not load
+        (its host refuses or does not resolve)."""
+        for fingerprint in self.fingerprints:
+            for header in fingerprint.headers:
+                if header.name.lower() == "location" and any(
+                    u.startswith(header.prefix) for u in urls
+                ):
                     return fingerprint
         return None
 

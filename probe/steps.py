@@ -341,7 +341,9 @@ async def http_step(
     )
     if not record:
         return fetched, fetched.failure or "ok"
-    blockpage = env.blockpages.match_response(fetched.head, fetched.headers)
+    blockpage = env.blockpages.match_response(
+        fetched.head, fetched.headers
+    ) or env.blockpages.match_redirects(fetched.redirects)
     outcome = fetched.failure or "ok"
     # a 3xx whose Location cannot be followed is a page too: compared like any cleartext answer
     comparable = outcome in {"ok", Failure.HTTP_INVALID_REDIRECT_LOCATION}

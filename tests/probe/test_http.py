@@ -78,6 +78,15 @@ def test_header_fingerprint() -> None:
     assert load_blockpages().match_response(PAGE, {"Server": "nginx"}) is None
 
 
+def test_a_redirect_followed_to_a_notice_page_is_a_fingerprint() -> None:
+    """The chain's redirects name the block even when the notice page does not load."""
+    pages = load_blockpages()
+    match = pages.match_redirects(["http://lamanlabuh.aduankonten.id/"])
+    assert match is not None and match.name == "id-lamanlabuh"
+    assert pages.match_redirects(["https://www.example.com/", "http://example.org/x"]) is None
+    assert pages.match_redirects([]) is None
+
+
 def test_redirects_followed_to_the_same_address(serve: Callable[..., Any], kit: Any) -> None:
     final = serve(kit.page(PAGE))
     hop = serve(

@@ -190,6 +190,22 @@ CASES = [
         target="plain",
         reason="http.reset",
     ),
+    # a 302 to the national notice page (Indonesia's Kominfo, Korea's warning.or.kr): named by
+    # its Location fingerprint, also when the notice page itself does not load
+    Case(
+        "http-redirect-notice",
+        "blocked/http",
+        (act("http-redirect", "plain"),),
+        target="plain",
+        reason="http.blockpage",
+    ),
+    Case(
+        "http-redirect-notice-down",
+        "blocked/http",
+        (act("http-redirect", "plain", notice="down"),),
+        target="plain",
+        reason="http.blockpage",
+    ),
     Case(
         "http-notice-page",
         "blocked/http",
