@@ -50,7 +50,7 @@ UNFOLLOWED_REDIRECT = "http_invalid_redirect_location_host"
 
 def hop_blockpage(hops: Sequence[Mapping[str, Any]], blockpages: Blockpages) -> str | None:
     """The fingerprint the first redirect hop matches (its headers, ``Location`` above all,
-    and its body), as the probe checks every response it follows."""
+    and its body), as the probe checks the redirects it follows (probe/steps.py)."""
     for hop in hops:
         resp = mapping_of(hop.get("response"))
         headers = {
