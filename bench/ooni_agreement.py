@@ -3,6 +3,7 @@
     python bench/ooni_agreement.py [--repo GITDIR] [--rev REV] [--only-disagreements]
     python bench/ooni_agreement.py --dir DIR [--allow-net CIDR] [--only-disagreements]
     python bench/ooni_agreement.py --backend GITDIR   # ooni/backend's archived measurements
+    python bench/ooni_agreement.py --explorer GITDIR  # ooni/explorer's archived measurements
 
 By default the measurements are the ones ooni/probe-cli keeps as its minipipeline test data
 (``internal/minipipeline/testdata/webconnectivity/{generated,manual}/<case>/measurement.json``:
@@ -16,6 +17,12 @@ reads every ``.json``/``.jsonl``/``.jsonl.gz`` file of a directory instead, one 
 verdicts twice: against the OONI probe's own keys, and against what OONI's pipeline concludes
 about the same file in its tests (``PIPELINE``: the scores ``fastpath/tests/test_unit.py``
 asserts, cited per file), which corrects the probe's known false positives and negatives.
+
+``--explorer`` reads the archived measurements ooni/explorer keeps as its end-to-end test
+fixtures (``tests/e2e/fixtures/measurement_meta/*.json``: the API's answer, the raw measurement
+beside the pipeline's ``anomaly``, ``confirmed`` and ``failure``), and scores our verdicts
+against the probe's keys and against the pipeline (``failure``: neither; ``anomaly`` or
+``confirmed``: blocked; else accessible).
 
 Each case goes through ``tyndau import ooni --json``'s own code (``run_import`` with a line
 collector) and is scored with collector/ooni/agreement.py's rules: a table
@@ -123,6 +130,46 @@ def from_backend(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
             yield Path(path).stem, blob
 
 
+EXPLORER_MIRROR = Path("/work/.mirror/ooni+explorer/repo")
+EXPLORER_DATA = "tests/e2e/fixtures/measurement_meta"
+
+
+def from_explorer(repo: Path, rev: str) -> Iterator[tuple[str, bytes, str]]:
+    """(measurement uid, raw measurement bytes, the pipeline's conclusion) of ooni/explorer's
+    archived end-to-end fixtures, for the tests we import."""
+    listing = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "--name-only", rev, "--", f"{EXPLORER_DATA}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    seen: set[str] = set()
+    for path in sorted(p for p in listing if p.endswith(".json")):
+        blob = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        try:
+            meta = json.loads(json.loads(blob)["body"])
+            raw = meta["raw_measurement"]
+        except (ValueError, KeyError, TypeError):
+            continue  # not a measurement's page (a 404 fixture)
+        if not isinstance(raw, str) or meta.get("test_name") not in IMPORTED_TESTS:
+            continue
+        said = (
+            "unknown"
+            if meta.get("failure")
+            else "blocked"
+            if meta.get("anomaly") or meta.get("confirmed")
+            else "accessible"
+        )
+        uid = str(meta.get("measurement_uid") or Path(path).stem)
+        if uid not in seen:  # one measurement can be fixed under its uid and its report id
+            seen.add(uid)
+            yield uid, raw.encode(), said
+
+
 def from_dir(directory: Path) -> Iterator[tuple[str, Path]]:
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.name.endswith(SUFFIXES):
@@ -168,6 +215,13 @@ def main() -> int:
         help="score ooni/backend's archived fastpath test measurements (a git directory)",
     )
     parser.add_argument(
+        "--explorer",
+        type=Path,
+        nargs="?",
+        const=EXPLORER_MIRROR,
+        help="score ooni/explorer's archived end-to-end fixtures (a git directory)",
+    )
+    parser.add_argument(
         "--allow-net",
         action="append",
         default=[],
@@ -180,10 +234,17 @@ def main() -> int:
     total = Agreement()
     rows: list[tuple[str, str, str, str, str, str]] = []
     pipeline: list[bool] = []
+    piped_by: dict[str, tuple[str | None, str]] = dict(PIPELINE) if args.backend else {}
     with tempfile.TemporaryDirectory(prefix="ooni-agreement-") as scratch:
         cases: list[tuple[str, Path]] = []
         if args.dir is not None:
             cases = list(from_dir(args.dir))
+        elif args.explorer is not None:
+            for case, blob, said in from_explorer(args.explorer, args.rev):
+                path = Path(scratch) / f"{len(cases):04d}.json"
+                path.write_bytes(blob)
+                cases.append((case, path))
+                piped_by[case] = (said, "explorer fixture: anomaly/confirmed/failure")
         elif args.backend is not None:
             for case, blob in from_backend(args.backend, args.rev):
                 path = Path(scratch) / f"{case}.json"
@@ -206,8 +267,8 @@ def main() -> int:
                     if layer == "no" and flagged_layer(line["method"], ooni):
                         layer = "no (yes by x_blocking_flags)"
                 reason = str(line["reason"])[:60]
-                if case in PIPELINE:
-                    said, why = PIPELINE[case]
+                if case in piped_by:
+                    said, why = piped_by[case]
                     piped = agrees(line["verdict"], said or "unknown")
                     pipeline.append(piped)
                     reason = f"{reason}; pipeline {said} ({why}): {'yes' if piped else 'NO'}"
@@ -221,10 +282,7 @@ def main() -> int:
     print()
     print(total.line())
     if pipeline:
-        print(
-            f"agreement with OONI's pipeline (fastpath tests' scores): "
-            f"{sum(pipeline)}/{len(pipeline)}"
-        )
+        print(f"agreement with OONI's pipeline: {sum(pipeline)}/{len(pipeline)}")
     for (expected, ours), n in sorted(total.pairs.items()):
         print(f"  OONI {expected:10} ours {ours:12} {n}")
     return 0
