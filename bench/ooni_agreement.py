@@ -89,29 +89,12 @@ PIPELINE: dict[str, tuple[str | None, str]] = {
 }
 
 
-def from_git(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
-    """(case, measurement.json bytes) of probe-cli's minipipeline test data at ``rev``."""
+def git_files(repo: Path, rev: str, folder: str, *, recursive: bool) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of the ``.json`` files under ``folder`` of a git directory at ``rev``,
+    read with ``git ls-tree`` / ``git cat-file`` (nothing is checked out or copied)."""
+    deep = ["-r"] if recursive else []
     listing = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", rev, "--", TESTDATA],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for path in sorted(p for p in listing if p.endswith("/measurement.json")):
-        kind, case = path.split("/")[-3:-1]
-        blob = subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        yield f"{kind}/{case}", blob
-
-
-def from_backend(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
-    """(file stem, bytes) of ooni/backend's archived fastpath test measurements of the tests
-    we import (the others, Tor, HHFM, ..., are not ours to judge)."""
-    listing = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "--name-only", rev, "--", f"{BACKEND_DATA}/"],
+        ["git", "-C", str(repo), "ls-tree", *deep, "--name-only", rev, "--", f"{folder}/"],
         capture_output=True,
         text=True,
         check=True,
@@ -122,6 +105,21 @@ def from_backend(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
             capture_output=True,
             check=True,
         ).stdout
+        yield path, blob
+
+
+def from_git(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
+    """(case, measurement.json bytes) of probe-cli's minipipeline test data at ``rev``."""
+    for path, blob in git_files(repo, rev, TESTDATA, recursive=True):
+        if path.endswith("/measurement.json"):
+            kind, case = path.split("/")[-3:-1]
+            yield f"{kind}/{case}", blob
+
+
+def from_backend(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
+    """(file stem, bytes) of ooni/backend's archived fastpath test measurements of the tests
+    we import (the others, Tor, HHFM, ..., are not ours to judge)."""
+    for path, blob in git_files(repo, rev, BACKEND_DATA, recursive=False):
         try:
             name = json.loads(blob).get("test_name")
         except (ValueError, AttributeError):
@@ -137,19 +135,8 @@ EXPLORER_DATA = "tests/e2e/fixtures/measurement_meta"
 def from_explorer(repo: Path, rev: str) -> Iterator[tuple[str, bytes, str]]:
     """(measurement uid, raw measurement bytes, the pipeline's conclusion) of ooni/explorer's
     archived end-to-end fixtures, for the tests we import."""
-    listing = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "--name-only", rev, "--", f"{EXPLORER_DATA}/"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
     seen: set[str] = set()
-    for path in sorted(p for p in listing if p.endswith(".json")):
-        blob = subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
-            capture_output=True,
-            check=True,
-        ).stdout
+    for path, blob in git_files(repo, rev, EXPLORER_DATA, recursive=False):
         try:
             meta = json.loads(json.loads(blob)["body"])
             raw = meta["raw_measurement"]
