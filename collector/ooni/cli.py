@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from collector.ooni.envelope import OoniFormatError, parse_ooni_time
 from collector.ooni.export import export_round, rounds
 from collector.ooni.importer import Filters, run_import
+from collector.ooni.lines import line_text
 from collector.ooni.mapping import SUPPORTED_TESTS, load_context
 from collector.ooni.progress import Progress
 from collector.ooni.records import measurement_from_record
@@ -67,11 +68,10 @@ def _open(url: str, token: str | None) -> Store:
 
 def json_lines(out: TextIO) -> Callable[[dict[str, Any]], None]:
     """``--json``'s writer: one line per verdict (bench/ooni_import.py times this one)."""
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(line, ensure_ascii=False)
     write = out.write
 
     def emit(line: dict[str, Any]) -> None:
-        write(encode(line) + "\n")
+        write(line_text(line) + "\n")  # json.dumps(line, ensure_ascii=False)
 
     return emit
 
