@@ -94,7 +94,7 @@ def shutdowns(grid: Grid, th: Thresholds, judge_from: int, hindsight: bool) -> l
             continue
         if dark_together(up[s], run.start) < th.min_probes:
             continue  # probes drifting off one by one (desktops at night), not a cut
-        if partial_silence(up[s], down[s], run.start):
+        if partial_silence(up[s], down[s], run.start, phones=keys[s][2] == MOBILE):
             continue  # some of a group or pool gone quiet, some still up, none saying offline
         series = (up[s], down[s], heard[s])
         outlasted = _beyond_chance(

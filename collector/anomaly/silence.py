@@ -14,6 +14,10 @@ import numpy as np
 from collector.anomaly.detect import Run
 
 SIMULTANEOUS = 2  # buckets within which probes going down count as going down together
+# Phones of one network type going dark in the same round that rule 9 does not hold back:
+# phones stay on at night and doze each on its own, so three at once are no bedtime habit (a
+# pool's desktops are); rule 10 still judges the meeting's chance.
+PHONES_TOGETHER = 3
 BACKFILL_GRACE = 3  # buckets after a silence in which a cut probe's outbox would have emptied
 
 
@@ -56,11 +60,13 @@ def dark_together(up: Any, start: int) -> float:
     return float(before.max() - after.min())
 
 
-def partial_silence(up: Any, down: Any, start: int) -> bool:
+def partial_silence(up: Any, down: Any, start: int, *, phones: bool = False) -> bool:
     """In a run's first SIMULTANEOUS + 1 buckets, some of the series' probes stayed up and none
     reported being offline: a neighbour's desktop off while this one runs, or, in a pool, a few
     homes' desktops off at about the same time. A cut that spares part of a network is paged
     once its probes say so (offline verdicts, or failing abroad while home sites work), and a
-    scan finds it from the backfilled verdicts."""
+    scan finds it from the backfilled verdicts. ``phones`` (a mobile series): PHONES_TOGETHER
+    or more going dark together are not such a habit, and are left to the chance rule."""
     span = slice(start, start + SIMULTANEOUS + 1)
-    return bool(up[span].min(initial=np.inf) > 0 and down[span].max(initial=0.0) <= 0)
+    partial = bool(up[span].min(initial=np.inf) > 0 and down[span].max(initial=0.0) <= 0)
+    return partial and not (phones and dark_together(up, start) >= PHONES_TOGETHER)
