@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -164,9 +165,21 @@ def test_failures_are_data(platform: Platform) -> None:
     assert silent.dns_failure in {"dns_timeout_error", "connection_refused"}
 
 
+def _settled(platform: Platform) -> int:
+    """The server's connection count once earlier tests' connections have all been accepted
+    (serve_forever polls every 0.5 s, so a closed client's connection can be counted late)."""
+    count = platform.connections()
+    for _ in range(20):
+        time.sleep(0.6)
+        if platform.connections() == count:
+            return count
+        count = platform.connections()
+    return count
+
+
 def test_special_purpose_addresses_are_never_dialled(platform: Platform) -> None:
     """Without allow_net, loopback is refused: the server sees no connection at all."""
-    before = platform.connections()
+    before = _settled(platform)
     result = asyncio.run(measure(platform.target(), platform.config(allow_net=())))
     assert result.addresses == ("127.0.0.1",)
     assert result.tcp_failure == "address_refused" and result.tcp_address is None
