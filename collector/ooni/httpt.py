@@ -48,22 +48,6 @@ def maybe_binary(value: object) -> bytes:
 UNFOLLOWED_REDIRECT = "http_invalid_redirect_location_host"
 
 
-def hop_blockpage(hops: Sequence[Mapping[str, Any]], blockpages: Blockpages) -> str | None:
-    """The fingerprint the first redirect hop matches (its headers, ``Location`` above all,
-    and its body), as the probe checks the redirects it follows (probe/steps.py)."""
-    for hop in hops:
-        resp = mapping_of(hop.get("response"))
-        headers = {
-            str(k): v for k, v in mapping_of(resp.get("headers")).items() if isinstance(v, str)
-        }
-        found = blockpages.match_response(
-            maybe_binary(resp.get("body"))[: http.KEEP_BYTES], headers
-        )
-        if found is not None:
-            return found.name
-    return None
-
-
 def is_redirect(entry: Mapping[str, Any]) -> bool:
     code = nested(entry, "response", "code")
     return isinstance(code, int) and 300 <= code < 400 and not entry.get("failure")

@@ -281,7 +281,11 @@ def _http_records(
         hops.insert(0, chain_order[0])
         finals[0] = failed_hop
     redirects = [str(stages.nested(r, "request", "url")) for r in reversed(hops)]
-    via = httpt.hop_blockpage(hops, context.blockpages) if hops else None
+    # the URLs the chain was redirected to (not the input's), matched as the probe matches
+    # its redirects (probe.blockpages.match_redirects)
+    followed = [*redirects[1:], str(stages.nested(finals[0], "request", "url"))] if hops else []
+    found = context.blockpages.match_redirects(followed)
+    via = found.name if found is not None else None
     evidence = [
         httpt.http_record(
             stamper,
