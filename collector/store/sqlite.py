@@ -169,7 +169,19 @@ class SqliteStore:
         """Insert the records new by id and add them to the rollups, in one transaction;
         re-sent ones count as duplicates (and add nothing); the id rule
         (collector/store/ids.py) refuses the whole batch when an id names other content."""
-        m_rows = [measurement_row(m) for m in measurements]
+        return self.write_rows(
+            [measurement_row(m) for m in measurements], verdicts=verdicts, heartbeats=heartbeats
+        )
+
+    def write_rows(
+        self,
+        m_rows: Sequence[tuple[Any, ...]],
+        *,
+        verdicts: Sequence[Verdict] = (),
+        heartbeats: Sequence[Heartbeat] = (),
+    ) -> WriteResult:
+        """``write_batch`` of measurements already made rows (``measurement_row``): a bulk
+        writer makes each record's row as it comes and lets the record go (the import)."""
         keyed = [Keyed("measurements", i, r[0], r[1], r[-1]) for i, r in enumerate(m_rows)]
         # a verdict's or heartbeat's stored form is compared only when its id is met again
         # (stored, or earlier in the batch): it is written out for those alone (_compared)
@@ -197,7 +209,7 @@ class SqliteStore:
         db: sqlite3.Connection,
         fresh: list[int],
         keyed: list[Keyed],
-        m_rows: list[tuple[Any, ...]],
+        m_rows: Sequence[tuple[Any, ...]],
         verdicts: Sequence[Verdict],
         heartbeats: Sequence[Heartbeat],
     ) -> list[int]:
