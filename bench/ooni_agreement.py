@@ -4,6 +4,7 @@
     python bench/ooni_agreement.py --dir DIR [--allow-net CIDR] [--only-disagreements]
     python bench/ooni_agreement.py --backend GITDIR   # ooni/backend's archived measurements
     python bench/ooni_agreement.py --explorer GITDIR  # ooni/explorer's archived measurements
+    python bench/ooni_agreement.py --data GITDIR      # ooni/data's wc05_qa, its new pipeline
 
 By default the measurements are the ones ooni/probe-cli keeps as its minipipeline test data
 (``internal/minipipeline/testdata/webconnectivity/{generated,manual}/<case>/measurement.json``:
@@ -24,6 +25,13 @@ beside the pipeline's ``anomaly``, ``confirmed`` and ``failure``), and scores ou
 against the probe's keys and against the pipeline (``failure``: neither; ``anomaly`` or
 ``confirmed``: blocked; else accessible).
 
+``--data`` reads the web_connectivity 0.5 QA measurements ooni/data (OONI's new analysis
+pipeline) keeps as its test data (``oonipipeline/tests/data/wc05_qa/<case>.json``, copies of
+probe-cli's generated ones) and scores our verdicts against what its tests expect of each case
+(``WC05_QA_CASES`` in ``oonipipeline/tests/test_analysis.py``, read from the same git directory),
+one expectation per case as ``bench/ooni_data_cases.py``'s ``DATA_CASES`` reads and cites it; a
+case the table no longer reads right is flagged ``stale``.
+
 Each case goes through ``tyndau import ooni --json``'s own code (``run_import`` with a line
 collector) and is scored with collector/ooni/agreement.py's rules: a table
 case | OONI | ours | agree | same layer, then the totals.
@@ -32,11 +40,13 @@ case | OONI | ours | agree | same layer, then the totals.
 from __future__ import annotations
 
 import argparse
+import ast
 import ipaddress
 import json
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +54,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.ooni_data_cases import (  # noqa: E402
+    DATA_CASES,
+    cite,
+    data_agrees,
+    data_same_layer,
+    stale,
+)
 from collector.ooni.agreement import (  # noqa: E402
     Agreement,
     agrees,
@@ -89,6 +106,15 @@ PIPELINE: dict[str, tuple[str | None, str]] = {
 }
 
 
+def git_blob(repo: Path, rev: str, path: str) -> bytes:
+    """The bytes of ``path`` in a git directory at ``rev`` (``git cat-file``)."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
 def git_files(repo: Path, rev: str, folder: str, *, recursive: bool) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of the ``.json`` files under ``folder`` of a git directory at ``rev``,
     read with ``git ls-tree`` / ``git cat-file`` (nothing is checked out or copied)."""
@@ -100,12 +126,7 @@ def git_files(repo: Path, rev: str, folder: str, *, recursive: bool) -> Iterator
         check=True,
     ).stdout.split()
     for path in sorted(p for p in listing if p.endswith(".json")):
-        blob = subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "blob", f"{rev}:{path}"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        yield path, blob
+        yield path, git_blob(repo, rev, path)
 
 
 def from_git(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
@@ -155,6 +176,64 @@ def from_explorer(repo: Path, rev: str) -> Iterator[tuple[str, bytes, str]]:
         if uid not in seen:  # one measurement can be fixed under its uid and its report id
             seen.add(uid)
             yield uid, raw.encode(), said
+
+
+DATA_MIRROR = Path("/work/.mirror/ooni+data/repo")
+DATA_DIR = "oonipipeline/tests/data/wc05_qa"
+DATA_TESTS = "oonipipeline/tests/test_analysis.py"
+
+
+def from_data(repo: Path, rev: str) -> Iterator[tuple[str, bytes]]:
+    """(case, bytes) of ooni/data's web_connectivity 0.5 QA measurements at ``rev``."""
+    for path, blob in git_files(repo, rev, DATA_DIR, recursive=False):
+        yield Path(path).stem, blob
+
+
+def data_specs(repo: Path, rev: str) -> dict[str, dict[str, Any]]:
+    """``WC05_QA_CASES`` of ooni/data's tests at ``rev``: a literal, read with ``ast`` (the
+    module itself needs ooni/data's packages and a ClickHouse to run)."""
+    tree = ast.parse(git_blob(repo, rev, DATA_TESTS))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and target.id == "WC05_QA_CASES" and node.value:
+            value = ast.literal_eval(node.value)
+            return value if isinstance(value, dict) else {}
+    return {}
+
+
+def score_data(cases: list[tuple[str, Path]], specs: dict[str, dict[str, Any]]) -> int:
+    """Print case | OONI's new pipeline | ours | agree | our reason, then the totals."""
+    context = load_context()
+    agreed, total, checked, same = 0, 0, 0, 0
+    pairs: Counter[tuple[str, str]] = Counter()
+    print("| case | OONI new pipeline (ooni/data WC05_QA_CASES) | ours | agree | our reason |")
+    print("| --- | --- | --- | --- | --- |")
+    for case, path in cases:
+        for line, _ in judge_file(path, context):
+            why = stale(case, specs.get(case))
+            if why is not None:
+                print(f"| {case} | stale: {why} | {ours_text(line)} | - | - |")
+                continue
+            total += 1
+            ok = data_agrees(line["verdict"], case)
+            agreed += ok
+            pairs[(DATA_CASES[case][0], line["verdict"])] += 1
+            layer = data_same_layer(line["method"], case) if ok else None
+            if layer is not None:
+                checked += 1
+                same += layer
+            agree = ("yes" if ok else "NO") + ("" if layer is None or layer else ", other layer")
+            cells = (case, cite(case, specs[case]), ours_text(line), agree, str(line["reason"]))
+            print("| " + " | ".join(cells) + " |")
+    print()
+    print(
+        f"agreement with OONI's new pipeline: {agreed}/{total}"
+        + (f" ({100 * agreed / total:.0f}%)" if total else "")
+        + f"; same layer in {same}/{checked} agreed blocks"
+    )
+    for (expected, ours), n in sorted(pairs.items()):
+        print(f"  ooni/data {expected:12} ours {ours:12} {n}")
+    return 0
 
 
 def from_dir(directory: Path) -> Iterator[tuple[str, Path]]:
@@ -209,6 +288,13 @@ def main() -> int:
         help="score ooni/explorer's archived end-to-end fixtures (a git directory)",
     )
     parser.add_argument(
+        "--data",
+        type=Path,
+        nargs="?",
+        const=DATA_MIRROR,
+        help="score ooni/data's wc05_qa measurements against its new pipeline (a git directory)",
+    )
+    parser.add_argument(
         "--allow-net",
         action="append",
         default=[],
@@ -224,6 +310,12 @@ def main() -> int:
     piped_by: dict[str, tuple[str | None, str]] = dict(PIPELINE) if args.backend else {}
     with tempfile.TemporaryDirectory(prefix="ooni-agreement-") as scratch:
         cases: list[tuple[str, Path]] = []
+        if args.data is not None:
+            for case, blob in from_data(args.data, args.rev):
+                path = Path(scratch) / f"{case}.json"
+                path.write_bytes(blob)
+                cases.append((case, path))
+            return score_data(cases, data_specs(args.data, args.rev))
         if args.dir is not None:
             cases = list(from_dir(args.dir))
         elif args.explorer is not None:
