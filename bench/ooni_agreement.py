@@ -194,8 +194,9 @@ def data_specs(repo: Path, rev: str) -> dict[str, dict[str, Any]]:
     module itself needs ooni/data's packages and a ClickHouse to run)."""
     tree = ast.parse(git_blob(repo, rev, DATA_TESTS))
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id == "WC05_QA_CASES" and node.value:
+        if not isinstance(node, ast.AnnAssign) or node.value is None:
+            continue
+        if isinstance(node.target, ast.Name) and node.target.id == "WC05_QA_CASES":
             value = ast.literal_eval(node.value)
             return value if isinstance(value, dict) else {}
     return {}
@@ -347,10 +348,11 @@ def main() -> int:
                         layer = "no (yes by x_blocking_flags)"
                 reason = str(line["reason"])[:60]
                 if case in piped_by:
-                    said, why = piped_by[case]
-                    piped = agrees(line["verdict"], said or "unknown")
+                    concluded, cited = piped_by[case]
+                    piped = agrees(line["verdict"], concluded or "unknown")
                     pipeline.append(piped)
-                    reason = f"{reason}; pipeline {said} ({why}): {'yes' if piped else 'NO'}"
+                    mark = "yes" if piped else "NO"
+                    reason = f"{reason}; pipeline {concluded} ({cited}): {mark}"
                 if not args.only_disagreements or not agreed or layer.startswith("no"):
                     ours, agree = ours_text(line), "yes" if agreed else "NO"
                     rows.append((case, ooni_text(ooni), ours, agree, layer, reason))

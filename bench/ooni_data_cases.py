@@ -143,8 +143,8 @@ def _holds(field: str, value: Any, expected: str, layer: str | None) -> bool:
     low = _low(value)
     if field == "top_probe_analysis":
         if expected == "blocked":
-            return value == layer
-        return value is None if expected == "unknown" else value == "false"
+            return bool(value == layer)
+        return value is None if expected == "unknown" else bool(value == "false")
     if field.startswith("top_"):
         return value is not None
     if field.endswith("_blocked_max"):
