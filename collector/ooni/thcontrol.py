@@ -105,6 +105,23 @@ def own_asns(control: Mapping[str, Any], addresses: frozenset[str]) -> frozenset
     return frozenset(a for a in asns if type(a) is int and a > 0)
 
 
+def helper_validated(control: Mapping[str, Any], host: str) -> frozenset[str]:
+    """The addresses the helper completed a TLS handshake with for ``host`` (0.5's
+    ``tls_handshake``, keyed by endpoint). The helper verifies the certificate (a bad one is
+    its ``ssl_*`` failure), so such an address, whoever resolved it, serves the name's own
+    certificate: the probe's answer proves itself from the helper's side, as ooni/data's
+    ``tls_consistent_answer`` rule reads it (the probe's own validated handshake does it too)."""
+    shakes = mapping_of(control.get("tls_handshake"))
+    name = host.lower().rstrip(".")
+    found: set[str] = set()
+    for endpoint, raw in shakes.items():
+        shake = mapping_of(raw)
+        server = str(shake.get("server_name") or "").lower().rstrip(".")
+        if shake.get("status") is True and not shake.get("failure") and server == name:
+            found.add(split_endpoint(str(endpoint))[0])
+    return frozenset(found)
+
+
 def _first_working(connects: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """The endpoint the helper connected to (or the first it tried) and that connect's failure."""
     first: tuple[str | None, str | None] = (None, None)

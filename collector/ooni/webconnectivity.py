@@ -22,7 +22,13 @@ from collector.ooni import chain, connects, dnst, httpt, stages
 from collector.ooni.envelope import OoniFormatError
 from collector.ooni.evidence import TEST_HELPER, Context, control_record, tyndau_controls
 from collector.ooni.failures import failure_of
-from collector.ooni.thcontrol import control_evidence, control_keys, control_result, own_asns
+from collector.ooni.thcontrol import (
+    control_evidence,
+    control_keys,
+    control_result,
+    helper_validated,
+    own_asns,
+)
 from probe.evidence import ControlResult, ControlResultError
 from probe.failures import OK, Failure
 from probe.model import Measurement, TestKind
@@ -125,7 +131,8 @@ def map_web_connectivity(
         dns_control=_dns_control(result, _mapping(test_keys.get("control"))),
         validated=frozenset(
             stages.split_endpoint(e.get("address"))[0] for e in classic_tls if not e.get("failure")
-        ),
+        )
+        | helper_validated(_mapping(test_keys.get("control")), host),
         final_ok=any(_proves_itself(m) for m in http),
         final_addresses=frozenset(
             str(m.details["http_address"])
