@@ -202,7 +202,9 @@ def data_specs(repo: Path, rev: str) -> dict[str, dict[str, Any]]:
     return {}
 
 
-def score_data(cases: list[tuple[str, Path]], specs: dict[str, dict[str, Any]]) -> int:
+def score_data(
+    cases: list[tuple[str, Path]], specs: dict[str, dict[str, Any]], *, only_disagreements: bool
+) -> int:
     """Print case | OONI's new pipeline | ours | agree | our reason, then the totals."""
     context = load_context()
     agreed, total, checked, same = 0, 0, 0, 0
@@ -225,7 +227,8 @@ def score_data(cases: list[tuple[str, Path]], specs: dict[str, dict[str, Any]]) 
                 same += layer
             agree = ("yes" if ok else "NO") + ("" if layer is None or layer else ", other layer")
             cells = (case, cite(case, specs[case]), ours_text(line), agree, str(line["reason"]))
-            print("| " + " | ".join(cells) + " |")
+            if not only_disagreements or agree != "yes":
+                print("| " + " | ".join(cells) + " |")
     print()
     print(
         f"agreement with OONI's new pipeline: {agreed}/{total}"
@@ -316,7 +319,8 @@ def main() -> int:
                 path = Path(scratch) / f"{case}.json"
                 path.write_bytes(blob)
                 cases.append((case, path))
-            return score_data(cases, data_specs(args.data, args.rev))
+            specs = data_specs(args.data, args.rev)
+            return score_data(cases, specs, only_disagreements=args.only_disagreements)
         if args.dir is not None:
             cases = list(from_dir(args.dir))
         elif args.explorer is not None:
