@@ -26,6 +26,9 @@ Mask = npt.NDArray[np.bool_]
 DISPERSION = 2.0  # quasi-likelihood scale: counts of one network vary more than binomial
 LOOKBACK_BUCKETS = 12  # recent buckets whose probe count says whether a series can be judged
 SILENT_DECAY = 0.5  # belief lost per bucket in which a series was not measured at all
+PRIOR_ROUNDS = 96  # rounds at fail_rate_floor a sparse series' failure rate starts from
+SESSION_GAP = 12  # rounds (an hour) between two sittings of one user of a sparse series
+CADENCE_BUCKETS = 288  # a day of 5-minute buckets: how often a sparse series is measured
 BLOCK_BUCKETS = 256  # buckets of the failure counts turned time-major at a time (the working copy)
 SEASON_CELLS = 1 << 16  # buckets x series of the seasonal memory computed at a time
 
@@ -162,7 +165,12 @@ class Counts2D(Protocol):
 
 
 def detect_failures(
-    failed: Counts2D, measured: Counts2D, usable: Counts2D, th: Thresholds
+    failed: Counts2D,
+    measured: Counts2D,
+    usable: Counts2D,
+    th: Thresholds,
+    *,
+    sparse: Mask | None = None,
 ) -> list[Run]:
     """Runs where a target fails far more often than its learned background rate.
 
@@ -170,24 +178,47 @@ def detect_failures(
     vantage's controls failed too (then a failure says nothing about the target). They are
     read BLOCK_BUCKETS buckets at a time (``_TimeBlocks``), as float64: a month of 1,000 pairs
     needs no time-major copy of every series (69 MB an array).
+
+    A bucket without a measurement lowers the belief by SILENT_DECAY. For the series marked
+    ``sparse`` (vantages that send no heartbeats: imported OONI measurements, taken when their
+    users run the app, a few times a day) a bucket without one is the norm, not a silence:
+    their evidence fades by SILENT_DECAY per measurement their cadence expected, i.e. times
+    the share of the last day's buckets (CADENCE_BUCKETS) in which they were measured. A
+    series measured every round fades as before; one measured hourly loses in an hour what
+    a dense one loses in a round, so its failures hours apart still add up.
     """
     n_series, n_times = failed.shape
     blocks = _TimeBlocks((failed, measured, usable), (np.float64, np.float64, np.bool_))
     p1 = th.fail_rate_blocked
     rate = np.full(n_series, th.fail_rate_floor)
     alpha = th.fail_alpha
+    scaled = np.zeros(n_series, bool) if sparse is None else sparse
+    seen = np.zeros((CADENCE_BUCKETS, n_series), bool)  # measured, the last day's buckets
+    seen_count = np.zeros(n_series)
+    learned = np.zeros(n_series)  # rounds a sparse series' failure rate has learned from
 
     def step(t: int, belief: Array) -> Array:
         k, n, usable_now = blocks.at(t)
         p0 = np.minimum(np.maximum(rate, th.fail_rate_floor), p1 / 2)
         llr = (k * np.log(p1 / p0) + (n - k) * np.log((1 - p1) / (1 - p0))) / DISPERSION
         measured_here = n > 0
+        slot = t % CADENCE_BUCKETS
+        seen_count[:] += measured_here.astype(np.float64) - seen[slot]
+        seen[slot] = measured_here
+        cadence = np.maximum(seen_count / min(t + 1, CADENCE_BUCKETS), 1 / CADENCE_BUCKETS)
+        decay = SILENT_DECAY * np.where(scaled, np.minimum(cadence, 1.0), 1.0)
         # No measurement (a shutdown, a night): the evidence fades instead of freezing, so a
         # block before a long silence and an unrelated one after it stay two runs.
-        llr = np.where(measured_here & usable_now, llr, np.where(measured_here, 0.0, -SILENT_DECAY))
+        llr = np.where(measured_here & usable_now, llr, np.where(measured_here, 0.0, -decay))
         learn = _not_open(belief, llr, th) & measured_here
         share = np.divide(k, n, out=np.zeros_like(k), where=measured_here)
-        rate[:] = np.where(learn, rate + alpha * (share - rate), rate)
+        # A sparse series' failure rate is the mean of its rounds after a prior worth
+        # PRIOR_ROUNDS at the floor, until that weighs less than alpha: its rounds are few
+        # (weeks of a day's worth), and a flaky target's background is high from the start
+        # (a dense series has a day of rounds, the warm-up, before it is judged).
+        learned[:] += learn
+        weight = np.where(scaled, np.maximum(alpha, 1 / (PRIOR_ROUNDS + learned)), alpha)
+        rate[:] = np.where(learn, rate + weight * (share - rate), rate)
         out: Array = llr
         return out
 

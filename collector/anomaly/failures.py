@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from collector.anomaly.detect import Run, detect_failures
+from collector.anomaly.detect import SESSION_GAP, Run, detect_failures
 from collector.anomaly.grouping import (
     EVERYWHERE,
     LOOKBACK,
@@ -43,11 +43,16 @@ def failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
     measured = _PairCounts(grid, leaf_of, failed=False)
     failed = _PairCounts(grid, leaf_of, failed=True)
     usable = np.broadcast_to(np.True_, measured.shape)  # a view: no array of its own
+    # rule 7: vantages without heartbeats (imported OONI measurements) are measured when
+    # their users run a test, not every round (detect_failures: their evidence fades slower)
+    heartbeats = np.asarray(np.asarray(grid.beats).sum(axis=1) > 0, dtype=np.bool_)
+    sparse = ~heartbeats[leaf_of]
     by_target: dict[str, list[Item]] = {}
-    for run in judged(detect_failures(failed, measured, usable, th), judge_from):
+    runs = detect_failures(failed, measured, usable, th, sparse=sparse)
+    for run in judged(runs, judge_from):
         p, end = run.series, end_of(run, grid)
         probes = int(grid.probes[p, run.start : end].max())
-        failing = int(failed[p, run.start : end].max())  # distinct probes failing in a round
+        failing = _failing(grid, failed, p, run.start, end, sparse=bool(sparse[p]))
         if end - run.start < th.min_rounds:
             continue  # min_probes is asked of all the groups failing together (_enough)
         methods: Counter[str] = Counter()
@@ -69,6 +74,23 @@ def failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
     for target, items in sorted(by_target.items()):
         out += _target_detections(grid, th, target, items, leaf_of)
     return out
+
+
+def _failing(grid: Grid, failed: _PairCounts, p: int, start: int, end: int, *, sparse: bool) -> int:
+    """Distinct probes failing behind a pair's run: the most in one round. Without heartbeats
+    (imported OONI data) each report is a "probe" of its own (collector/ooni/ids.py), and one
+    user on a bad network runs the test again and again: their failing reports within
+    SESSION_GAP of each other are one session, and the sessions are added (the most failing
+    in one round of each), so failures from one sitting never make an event alone."""
+    if not sparse:
+        return int(np.asarray(failed[p, start:end]).max())
+    rows = np.minimum(failed[p, start:end], np.asarray(grid.probes[p, start:end], np.float64))
+    total, best, last = 0.0, 0.0, -SESSION_GAP - 1
+    for t in np.flatnonzero(rows > 0).tolist():
+        if t - last > SESSION_GAP:
+            total, best = total + best, 0.0
+        best, last = max(best, float(rows[t])), t
+    return int(total + best)
 
 
 class _PairCounts:

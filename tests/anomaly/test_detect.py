@@ -138,3 +138,34 @@ def test_seasonal_expectations_for_every_bucket_equal_the_stepwise_memory() -> N
             assert np.array_equal(least[t], want_least)
             known |= heard[t] > 0
             memory.learn(t, heard[t], known)
+
+
+def test_a_sparse_series_adds_up_failures_hours_apart_a_dense_one_does_not() -> None:
+    """OONI measurements come when users run the app: one an hour is the series' normal
+    cadence, so the hours between its failures are no silence (rule 7) and do not fade it."""
+    n = 3 * DAY
+    measured, failed = np.zeros((2, n)), np.zeros((2, n))
+    measured[:, ::12] = 1.0  # one measurement an hour, both series
+    block = 2 * DAY
+    failed[:, block::12] = 1.0  # every measurement fails from day 3
+    usable = np.ones((2, n), dtype=bool)
+    sparse = np.array([True, False])
+    runs = detect_failures(failed, measured, usable, TH, sparse=sparse)
+    assert [(r.series, r.start) for r in runs] == [(0, block)]
+    # by the sixth failing hour: each failure adds up to 1.7 (less as the background rate
+    # learns them), each hour between two takes 0.5 x 11/12; the dense series loses 5.5
+    assert block + 3 * 12 <= runs[0].opened <= block + 5 * 12
+
+
+def test_a_sparse_series_learns_a_flaky_background_from_its_first_rounds() -> None:
+    """A target failing 40% of the time from a busy user's first runs (one every 10 minutes)
+    is its background, not a block: the failure rate starts from the mean of the series'
+    first measured rounds (from the floor of 2%, learning a day's worth per round, 5 of
+    these 10 histories opened a run)."""
+    n = 10 * DAY
+    measured = np.zeros((1, n))
+    measured[0, ::2] = 1.0
+    usable = np.ones((1, n), dtype=bool)
+    for seed in range(10):
+        failed = measured * (np.random.default_rng(seed).random((1, n)) < 0.4)
+        assert detect_failures(failed, measured, usable, TH, sparse=np.array([True])) == []
