@@ -89,7 +89,7 @@ class _View:
     control: ControlResult | None
     control_error: str | None
     dns_control: dnst.DnsControl
-    validated: frozenset[str]  # addresses a handshake validated for the name
+    validated: frozenset[str]  # addresses a handshake (the probe's, the helper's) validated
     final_ok: bool  # the final GET got the site's page (no failure, no blockpage, no diff)
     final_addresses: frozenset[str]  # where that page came from, where the format says it
     tagged: bool  # 0.5: classic results carry the "classic" tag
