@@ -8,7 +8,10 @@ python bench/anomaly_sparse.py [--seeds 1-3] [--days 30]
    21:32; nothing else).
 2. Noise only (bench/synth/ooni_sparse.py): the events written in each seed's ``--days``, for
    the MILD users (targets failing up to 15% of the time, up to 8% of runs failing whole) and the
-   HARSH ones (up to 30% and 15%, half the bad runs rerun 2-6 times in a row). Goal: 0.
+   HARSH ones (up to 30% and 15%, half the bad runs rerun 2-6 times in a row), and the HARSH
+   ones whose runs measure 10 test-list sites besides the platforms, as OONI's do ("harsh+sites":
+   a run whose other sites all failed is the user's network, collector/anomaly/reports.py).
+   Goal: 0.
 
 Each history is written into a fresh SQLite store and scanned by the CLI, as a researcher would.
 """
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth.ooni_sparse import HARSH, MILD, analysis_verdicts, noise_history, read_rows
+from synth.ooni_sparse import HARSH, HARSH_SITES, MILD, analysis_verdicts, noise_history, read_rows
 
 from collector.store.sqlite import SqliteStore
 from probe.model import Verdict
@@ -64,7 +67,7 @@ def main() -> None:
         print("  found:   ", line[37:])
     start = datetime(2026, 1, 1, tzinfo=UTC)
     until = f"2026-01-{1 + args.days:02d}T00:00:00Z" if args.days < 31 else "2026-01-31T00:00:00Z"
-    for name, noise in (("mild", MILD), ("harsh", HARSH)):
+    for name, noise in (("mild", MILD), ("harsh", HARSH), ("harsh+sites", HARSH_SITES)):
         counts = []
         for seed in seeds(args.seeds):
             records = noise_history(seed, start, min(args.days, 30), noise)

@@ -108,6 +108,7 @@ CORES = (
     "collector.anomaly.chance",
     "collector.anomaly.series",
     "collector.anomaly.series_columns",
+    "collector.anomaly.reports",
     "collector.anomaly.slots",
     "collector.anomaly.protocols",
     "collector.anomaly.lifecycle",

@@ -10,6 +10,8 @@ resolver within REPORT_GAP of each other.
 ``noise_history`` makes a noise-only history of OONI-like vantages: users who run the test list
 when they choose (exponential gaps, 1 to 80 runs a day), targets failing now and then with mixed
 reasons, and whole runs failing one way (a bad network), sometimes rerun a few times in a row.
+A run's list may hold test-list sites besides the platforms (``Noise.others``, category
+``other``): they fail now and then as the platforms do, and all together on a bad run.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from collector.ooni.ids import probe_id_for, stable_uuid7
+from collector.ooni.targets import name_for_host
 from probe.model import BlockMethod, Category, Reason, TargetRef, Vantage, Verdict, VerdictKind
 
 REPORT_GAP = timedelta(minutes=20)  # a report's URLs are measured within minutes
@@ -121,10 +124,16 @@ class Noise:
     fail: tuple[float, ...] = (0.01, 0.03, 0.08, 0.15)  # a target failing now and then
     bad_run: tuple[float, ...] = (0.0, 0.03, 0.08)  # a whole run failing one way
     rerun: float = 0.0  # share of bad runs the user runs again, 2 to 6 times in a row
+    others: int = 0  # test-list sites naming no platform in the list (70% of them a run)
 
 
 MILD = Noise()
 HARSH = Noise(fail=(0.01, 0.05, 0.15, 0.3), bad_run=(0.0, 0.05, 0.15), rerun=0.5)
+HARSH_SITES = replace(HARSH, others=10)
+SITES = tuple(
+    TargetRef(name_for_host(host), host, Category.OTHER)
+    for host in (f"www.site{i}.example" for i in range(40))
+)
 
 
 def noise_history(seed: int, start: datetime, days: int, noise: Noise) -> list[Verdict]:
@@ -146,7 +155,7 @@ def noise_history(seed: int, start: datetime, days: int, noise: Noise) -> list[V
                     for again in range(runs):
                         t += timedelta(minutes=rng.randint(2, 15)) if again else timedelta(0)
                         report = f"{vantage}|{t.isoformat()}"
-                        for i, target in enumerate(PLATFORMS):
+                        for i, target in enumerate(PLATFORMS + SITES[: noise.others]):
                             if rng.random() < 0.3:
                                 continue  # not every run's list holds every platform
                             at = t + timedelta(seconds=5 * i)

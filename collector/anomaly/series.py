@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from collector.anomaly.reports import reports_bad
 from collector.anomaly.slots import SlotTable, Tables
 from collector.records import HeartbeatBucket, VerdictBucket
 
@@ -24,6 +25,7 @@ Ints = npt.NDArray[np.int64]
 Counts = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 Leaf = tuple[str, int, str]  # (cc, asn, network)
 CONTROL = "control"
+OTHER = "other"  # a site no target names: imported OONI test-list entries
 
 
 def is_domestic(target: str, cc: str) -> bool:
@@ -97,16 +99,13 @@ def build_grid(
     pair_index: dict[tuple[int, str], int] = {}
     methods: dict[tuple[int, int], dict[str, int]] = {}
     reasons: dict[tuple[int, int], dict[str, int]] = {}
-    h_rows: list[tuple[int, ...]] = []  # leaf, t, probes
     l_rows: list[tuple[int, ...]] = []  # leaf, t, probes, offline, all, control ok, control all
     p_rows: list[tuple[int, ...]] = []  # pair, t, accessible, blocked, inconclusive, probes
     ctrl_index: dict[tuple[int, str], int] = {}
     c_rows: list[tuple[int, ...]] = []  # international control of a leaf, t, failed
-    for hb in heartbeats:
-        t = int((hb.start.timestamp() - origin) // step_s)
-        if 0 <= t < n_times:
-            leaf = leaf_index.setdefault((hb.cc, hb.asn, hb.network), len(leaf_index))
-            h_rows.append((leaf, t, hb.probes))
+    other_index: dict[tuple[int, str], int] = {}
+    o_rows: list[tuple[int, ...]] = []  # other site of a leaf, t, failed
+    h_rows = _heartbeat_rows(heartbeats, leaf_index, origin, step_s, n_times)
     for vb in verdicts:
         t = int((vb.start.timestamp() - origin) // step_s)
         if not 0 <= t < n_times:
@@ -130,6 +129,9 @@ def build_grid(
                 ctrl = ctrl_index.setdefault((leaf, vb.target), len(ctrl_index))
                 c_rows.append((ctrl, t, vb.blocked + vb.inconclusive))
             continue
+        if vb.category == OTHER:
+            other = other_index.setdefault((leaf, vb.target), len(other_index))
+            o_rows.append((other, t, vb.blocked + vb.inconclusive))
         pair = pair_index.setdefault((leaf, vb.target), len(pair_index))
         p_rows.append((pair, t, vb.accessible, vb.blocked, vb.inconclusive, vb.probes))
         if vb.methods:
@@ -138,9 +140,9 @@ def build_grid(
             _add(reasons, (pair, t), vb.reasons)
     n_leaves, n_pairs = len(leaf_index), len(pair_index)
     h_cols, l_cols, p_cols = _columns(h_rows, 3), _columns(l_rows, 7), _columns(p_rows, 6)
-    heard = _scatter(np.maximum, n_leaves, n_times, h_cols[0], h_cols[1], h_cols[2])
+    beats = _scatter(np.maximum, n_leaves, n_times, h_cols[0], h_cols[1], h_cols[2])
     leaf_at = (l_cols[0], l_cols[1])
-    heard = np.maximum(heard, _scatter(np.maximum, n_leaves, n_times, *leaf_at, l_cols[2]))
+    heard = np.maximum(beats, _scatter(np.maximum, n_leaves, n_times, *leaf_at, l_cols[2]))
     control_acc = _scatter(np.add, n_leaves, n_times, *leaf_at, l_cols[5])
     control_all = _scatter(np.add, n_leaves, n_times, *leaf_at, l_cols[6])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -148,17 +150,16 @@ def build_grid(
     pair_at = (p_cols[0], p_cols[1])
     blocked = _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[3])
     inconclusive = _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[4])
-    c_cols = _columns(c_rows, 3)
-    ctrl_failed = _scatter(np.add, len(ctrl_index), n_times, c_cols[0], c_cols[1], c_cols[2])
-    ctrl_seen = _scatter(np.add, len(ctrl_index), n_times, c_cols[0], c_cols[1], c_cols[2] * 0 + 1)
     bad, cut = _bad_and_cut(
         n_leaves,
         n_times,
         [leaf for leaf, _ in ctrl_index],
-        np.where(ctrl_seen > 0, ctrl_failed, np.inf),
+        _failures_seen(c_rows, len(ctrl_index), n_times),
         [leaf for leaf, _ in pair_index],
         blocked + inconclusive,
     )
+    others = [leaf for leaf, _ in other_index]
+    bad = reports_bad(bad, beats, others, _failures_seen(o_rows, len(others), n_times))
     return Grid(
         since=since,
         step_s=step_s,
@@ -168,7 +169,7 @@ def build_grid(
         offline=_scatter(np.add, n_leaves, n_times, *leaf_at, l_cols[3]),
         verdicts=_scatter(np.add, n_leaves, n_times, *leaf_at, l_cols[4]),
         control_ok=control_ok,
-        beats=_scatter(np.maximum, n_leaves, n_times, h_cols[0], h_cols[1], h_cols[2]),
+        beats=beats,
         bad=bad,
         cut=cut,
         pairs=list(pair_index),
@@ -204,6 +205,32 @@ def _bad_and_cut(
         if plats:
             cut[leaf] = np.minimum(bad[leaf], np.median(pair_failed[plats], axis=0))
     return bad, cut
+
+
+def _heartbeat_rows(
+    heartbeats: Iterable[HeartbeatBucket],
+    leaf_index: dict[Leaf, int],
+    origin: float,
+    step_s: int,
+    n_times: int,
+) -> list[tuple[int, ...]]:
+    """(leaf, t, probes) of the heartbeat buckets in the grid; their leaves come first."""
+    rows: list[tuple[int, ...]] = []
+    for hb in heartbeats:
+        t = int((hb.start.timestamp() - origin) // step_s)
+        if 0 <= t < n_times:
+            leaf = leaf_index.setdefault((hb.cc, hb.asn, hb.network), len(leaf_index))
+            rows.append((leaf, t, hb.probes))
+    return rows
+
+
+def _failures_seen(rows: list[tuple[int, ...]], n: int, n_times: int) -> Array:
+    """(row, t, failed) tuples as (n, T) failures, infinite where the row was not measured."""
+    cols = _columns(rows, 3)
+    failed = _scatter(np.add, n, n_times, cols[0], cols[1], cols[2])
+    seen = _scatter(np.add, n, n_times, cols[0], cols[1], cols[2] * 0 + 1)
+    out: Array = np.where(seen > 0, failed, np.inf)
+    return out
 
 
 def _rows_by_leaf(leaf_of: list[int]) -> dict[int, list[int]]:

@@ -13,7 +13,8 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from collector.anomaly.series import CONTROL, Grid, _bad_and_cut, is_domestic
+from collector.anomaly.reports import reports_bad
+from collector.anomaly.series import CONTROL, OTHER, Grid, _bad_and_cut, is_domestic
 from collector.anomaly.slots import SlotTable
 from collector.store.columns import BlockedColumns, HeartbeatColumns, VerdictColumns
 
@@ -104,6 +105,11 @@ def grid_from_columns(
         p_blocked + p_inconclusive,
     )
     del ctrl_failed, ctrl_seen
+    rows_o = ix.s_other[verdicts.keys]
+    o_failed = _grouped(np.add, rows_o, blocked.astype(np.int64) + inconclusive, len(ix.other_leaf))
+    o_seen = _grouped(np.add, rows_o, present, len(ix.other_leaf))
+    bad = reports_bad(bad, beats, ix.other_leaf, np.where(o_seen > 0, o_failed, np.inf))
+    del o_failed, o_seen
     methods, reasons = _by_kind(verdicts.blocked, ix.s_pair, n_times)
     return Grid(
         since=since,
@@ -163,12 +169,17 @@ class _Index:
         s_pair = np.full(size_s, -1, dtype=np.int64)
         s_ctrl = np.full(size_s, -1, dtype=np.int64)
         ctrl_leaf: list[int] = []
+        s_other = np.full(size_s, -1, dtype=np.int64)  # other site row (-1)
+        other_leaf: list[int] = []
         for code, s_key in enumerate(s_keys):
             if not s_key or s_key not in v_first:
                 continue
             row = leaf_index[s_key[:3]]
             s_leaf[code] = row
             cc, target, category = str(s_key[0]), str(s_key[3]), s_key[4]
+            if category == OTHER:
+                s_other[code] = len(other_leaf)
+                other_leaf.append(row)
             if category != CONTROL:
                 s_pair[code] = pair_index[(row, target)]
             elif not is_domestic(target, cc):
@@ -182,6 +193,7 @@ class _Index:
         self.pair_keys, self.leaf_index = pair_keys, leaf_index
         self.s_leaf, self.s_pair, self.s_ctrl = s_leaf, s_pair, s_ctrl
         self.ctrl_leaf, self.h_leaf_of = ctrl_leaf, h_leaf_of
+        self.s_other, self.other_leaf = s_other, other_leaf
 
 
 def _by_kind(blocked: BlockedColumns, s_pair: Ints, n_times: int) -> tuple[SlotTable, SlotTable]:

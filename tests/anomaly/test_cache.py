@@ -239,6 +239,35 @@ def _random_records(seed: int, since: datetime, hours: int) -> tuple[list[Any], 
     return verdicts, beats
 
 
+def _broken_report(since: datetime) -> list[Any]:
+    """One report from a leaf without heartbeats (an imported OONI user's) whose every other
+    site failed, a platform too: reports.py counts it bad in its bucket."""
+    from probe.model import BlockMethod, Category, Reason, TargetRef, Vantage, Verdict, VerdictKind
+
+    at, vantage = since + timedelta(minutes=40), Vantage("KZ", 64599, "mobile")
+    sites = [TargetRef(f"site{i}", f"site{i}.test", Category.OTHER) for i in range(6)]
+    return [
+        Verdict(
+            f"o{i}",
+            "oo1",
+            vantage,
+            target,
+            "r",
+            at + timedelta(seconds=i),
+            VerdictKind.BLOCKED,
+            BlockMethod.TCP,
+            Reason.TCP_TIMEOUT,
+            1.0,
+            (),
+        )
+        for i, target in enumerate([TargetRef("telegram", "t.test", Category.PLATFORM), *sites])
+    ]
+
+
+def _sparse_bad(grid: Grid) -> float:
+    return float(grid.bad[grid.leaves.index(("KZ", 64599, "mobile"))].sum())
+
+
 @pytest.mark.parametrize("hours", [6, 24, 48])  # 24, 48: from the day rows
 def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path, hours: int) -> None:
     from collector.anomaly.series_columns import grid_from_columns
@@ -251,6 +280,7 @@ def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path, hours
         for seed in range(3):  # several batches: day rows updated in place, late ones too
             verdicts, beats = _random_records(seed, since - timedelta(hours=1), hours + 2)
             store.write_batch(verdicts=verdicts, heartbeats=beats)
+        store.write_batch(verdicts=_broken_report(since))
         columns = store.rollup_columns(since=since, until=until, step_s=300)
         assert columns is not None
         got = grid_from_columns(*columns, since=since, until=until, step_s=300)
@@ -267,6 +297,7 @@ def test_grid_from_rollup_columns_equals_grid_from_buckets(tmp_path: Path, hours
     finally:
         store.close()
     assert got.bad.any() and got.methods  # the data exercises the control and method paths
+    assert _sparse_bad(got) == 1.0  # and the other sites' (reports.py)
     assert again is not None
     rebuilt = grid_from_columns(*again, since=since, until=until, step_s=300)
     for name in Grid.__slots__:
@@ -294,6 +325,7 @@ def test_grid_from_influx_rollup_columns_equals_grid_from_buckets(hours: int) ->
             for seed in range(3):
                 verdicts, beats = _random_records(seed, since - timedelta(hours=1), hours + 2)
                 store.write_batch(verdicts=verdicts, heartbeats=beats)
+            store.write_batch(verdicts=_broken_report(since))
             # the bucket reads also bring the rollup points up to date
             v = store.verdict_buckets(since=since, until=until, step_s=300)
             h = store.heartbeat_buckets(since=since, until=until, step_s=300)
@@ -305,6 +337,7 @@ def test_grid_from_influx_rollup_columns_equals_grid_from_buckets(hours: int) ->
     assert columns is not None  # the day-grid cache reads InfluxDB's rollups as columns too
     got = grid_from_columns(*columns, since=since, until=until, step_s=300)
     assert got.bad.any() and got.methods
+    assert _sparse_bad(got) == 1.0
     for name in Grid.__slots__:
         mine, theirs = getattr(got, name), getattr(want, name)
         if isinstance(mine, np.ndarray):

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from synth.ooni_sparse import MILD, analysis_verdicts, noise_history, read_rows, when
 
+from collector.ooni.targets import name_for_host
 from collector.store.sqlite import SqliteStore
-from probe.model import Verdict
+from probe.model import Category, TargetRef, Verdict, VerdictKind
 
 TYNDAU = str(Path(sys.executable).parent / "tyndau")
 SINCE, UNTIL = "2025-12-03T00:00:00Z", "2026-02-12T00:00:00Z"
@@ -121,3 +123,42 @@ def test_a_month_of_users_measuring_when_they_choose_is_no_event(tmp_path: Path)
     assert len(records) > 50_000
     events = _scan(tmp_path, records, "2026-01-01T00:00:00Z", "2026-01-31T00:00:00Z")
     assert events == []
+
+
+def _with_other_sites(twitter: list[Verdict], *, fail_with_it: bool) -> list[Verdict]:
+    """Each report's twitter.com verdict joined by six test-list sites measured with it, as an
+    OONI run measures them: working throughout, or failing whenever twitter.com failed."""
+    out = list(twitter)
+    for v in twitter:
+        for i in range(6):
+            host = f"www.site{i}.example"
+            failing = fail_with_it and v.verdict is not VerdictKind.ACCESSIBLE
+            out.append(
+                replace(
+                    v,
+                    id=f"{v.id}-{i}",
+                    target=TargetRef(name_for_host(host), host, Category.OTHER),
+                    at=v.at + timedelta(seconds=2 * (i + 1)),
+                    verdict=v.verdict if failing else VerdictKind.ACCESSIBLE,
+                    method=v.method if failing else None,
+                    reason=v.reason if failing else None,
+                )
+            )
+    return out
+
+
+def test_platforms_failing_while_other_sites_work_is_still_the_block(tmp_path: Path) -> None:
+    twitter = analysis_verdicts(read_rows())
+    events = _scan(tmp_path, _with_other_sites(twitter, fail_with_it=False))
+    assert [(kind, target, method) for kind, target, method, _, _ in events] == [
+        ("blocking", "x", "tcp")
+    ], events
+
+
+def test_runs_whose_other_sites_all_failed_too_are_the_users_network(tmp_path: Path) -> None:
+    """The same reports, but every site each failing report measured failed with twitter.com:
+    what failed was the users' connections, not one platform (collector/anomaly/reports.py), so
+    no blocking is claimed; OONI reports carry no controls or heartbeats to call it a shutdown."""
+    twitter = analysis_verdicts(read_rows())
+    events = _scan(tmp_path, _with_other_sites(twitter, fail_with_it=True))
+    assert events == [], events
