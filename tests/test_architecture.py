@@ -109,6 +109,7 @@ CORES = (
     "collector.anomaly.series",
     "collector.anomaly.series_columns",
     "collector.anomaly.reports",
+    "collector.anomaly.pooled",
     "collector.anomaly.slots",
     "collector.anomaly.protocols",
     "collector.anomaly.lifecycle",

@@ -18,16 +18,19 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from collector.anomaly.pooled import pooled_prior
 from collector.anomaly.seasonal import expectations
 from collector.anomaly.thresholds import Thresholds
 
 Array = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.int64]
 DISPERSION = 2.0  # quasi-likelihood scale: counts of one network vary more than binomial
 LOOKBACK_BUCKETS = 12  # recent buckets whose probe count says whether a series can be judged
 SILENT_DECAY = 0.5  # belief lost per bucket in which a series was not measured at all
 PRIOR_ROUNDS = 96  # rounds at fail_rate_floor a sparse series' failure rate starts from
 SESSION_GAP = 12  # rounds (an hour) between two sittings of one user of a sparse series
+POOL_EVERY = 12  # buckets between two refreshes of the sparse series' pooled priors
 CADENCE_BUCKETS = 288  # a day of 5-minute buckets: how often a sparse series is measured
 BLOCK_BUCKETS = 256  # buckets of the failure counts turned time-major at a time (the working copy)
 SEASON_CELLS = 1 << 16  # buckets x series of the seasonal memory computed at a time
@@ -171,6 +174,7 @@ def detect_failures(
     th: Thresholds,
     *,
     sparse: Mask | None = None,
+    pool: Ints | None = None,
 ) -> list[Run]:
     """Runs where a target fails far more often than its learned background rate.
 
@@ -186,6 +190,10 @@ def detect_failures(
     the share of the last day's buckets (CADENCE_BUCKETS) in which they were measured. A
     series measured every round fades as before; one measured hourly loses in an hour what
     a dense one loses in a round, so its failures hours apart still add up.
+
+    ``pool`` names each sparse series' network (-1: none): the prior of its failure rate is
+    then centred on the lower quartile of the rates its network's series have learned
+    (pooled.py), refreshed every POOL_EVERY buckets, instead of on the floor.
     """
     n_series, n_times = failed.shape
     blocks = _TimeBlocks((failed, measured, usable), (np.float64, np.float64, np.bool_))
@@ -196,6 +204,8 @@ def detect_failures(
     seen = np.zeros((CADENCE_BUCKETS, n_series), bool)  # measured, the last day's buckets
     seen_count = np.zeros(n_series)
     learned = np.zeros(n_series)  # rounds a sparse series' failure rate has learned from
+    own_sum = np.zeros(n_series)  # the failure shares of those rounds, added
+    prior = np.full(n_series, th.fail_rate_floor)  # the mean of a sparse series' prior
 
     def step(t: int, belief: Array) -> Array:
         k, n, usable_now = blocks.at(t)
@@ -217,8 +227,17 @@ def detect_failures(
         # (weeks of a day's worth), and a flaky target's background is high from the start
         # (a dense series has a day of rounds, the warm-up, before it is judged).
         learned[:] += learn
+        own_sum[:] += np.where(learn, share, 0.0)
         weight = np.where(scaled, np.maximum(alpha, 1 / (PRIOR_ROUNDS + learned)), alpha)
         rate[:] = np.where(learn, rate + weight * (share - rate), rate)
+        if pool is not None and t % POOL_EVERY == POOL_EVERY - 1:
+            # the running mean with its prior moved to the network's (exact: weight is the
+            # prior's share of the mean while it is a running mean, not yet the EWMA's alpha)
+            fresh = pooled_prior(pool, own_sum, learned, th.fail_rate_floor)
+            in_prior = scaled & (1 / (PRIOR_ROUNDS + learned) > alpha)
+            moved = PRIOR_ROUNDS * (fresh - prior) / (PRIOR_ROUNDS + learned)
+            rate[:] = np.where(in_prior, rate + moved, rate)
+            prior[:] = np.where(in_prior, fresh, prior)
         out: Array = llr
         return out
 

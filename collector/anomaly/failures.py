@@ -48,7 +48,8 @@ def failures(grid: Grid, th: Thresholds, judge_from: int) -> list[Detection]:
     heartbeats = np.asarray(np.asarray(grid.beats).sum(axis=1) > 0, dtype=np.bool_)
     sparse = ~heartbeats[leaf_of]
     by_target: dict[str, list[Item]] = {}
-    runs = detect_failures(failed, measured, usable, th, sparse=sparse)
+    pool = np.where(sparse, leaf_of, -1)  # a sparse pair's prior starts from its network's
+    runs = detect_failures(failed, measured, usable, th, sparse=sparse, pool=pool)
     for run in judged(runs, judge_from):
         p, end = run.series, end_of(run, grid)
         probes = int(grid.probes[p, run.start : end].max())

@@ -148,8 +148,9 @@ def build_grid(
     with np.errstate(invalid="ignore", divide="ignore"):
         control_ok = np.where(control_all > 0, control_acc / control_all, np.nan)
     pair_at = (p_cols[0], p_cols[1])
-    blocked = _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[3])
-    inconclusive = _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[4])
+    accessible, blocked, inconclusive = (
+        _scatter(np.add, n_pairs, n_times, *pair_at, p_cols[i]) for i in (2, 3, 4)
+    )
     bad, cut = _bad_and_cut(
         n_leaves,
         n_times,
@@ -158,8 +159,9 @@ def build_grid(
         [leaf for leaf, _ in pair_index],
         blocked + inconclusive,
     )
-    others = [leaf for leaf, _ in other_index]
-    bad = reports_bad(bad, beats, others, _failures_seen(o_rows, len(others), n_times))
+    others, pair_leaf = [leaf for leaf, _ in other_index], [leaf for leaf, _ in pair_index]
+    o_failed = _failures_seen(o_rows, len(others), n_times)
+    bad = reports_bad(bad, beats, others, o_failed, pair_leaf, accessible, blocked + inconclusive)
     return Grid(
         since=since,
         step_s=step_s,
@@ -173,7 +175,7 @@ def build_grid(
         bad=bad,
         cut=cut,
         pairs=list(pair_index),
-        accessible=_scatter(np.add, n_pairs, n_times, *pair_at, p_cols[2]),
+        accessible=accessible,
         blocked=blocked,
         inconclusive=inconclusive,
         probes=_scatter(np.maximum, n_pairs, n_times, *pair_at, p_cols[5]),

@@ -108,8 +108,12 @@ def grid_from_columns(
     rows_o = ix.s_other[verdicts.keys]
     o_failed = _grouped(np.add, rows_o, blocked.astype(np.int64) + inconclusive, len(ix.other_leaf))
     o_seen = _grouped(np.add, rows_o, present, len(ix.other_leaf))
-    bad = reports_bad(bad, beats, ix.other_leaf, np.where(o_seen > 0, o_failed, np.inf))
-    del o_failed, o_seen
+    p_accessible = _grouped(np.add, rows_p, accessible, n_pairs)
+    pair_leaf = [ix.leaf_index[k[:3]] for k in ix.pair_keys]
+    o_failed = np.where(o_seen > 0, o_failed, np.inf)
+    p_failed = p_blocked + p_inconclusive
+    bad = reports_bad(bad, beats, ix.other_leaf, o_failed, pair_leaf, p_accessible, p_failed)
+    del o_failed, o_seen, p_failed
     methods, reasons = _by_kind(verdicts.blocked, ix.s_pair, n_times)
     return Grid(
         since=since,
@@ -124,7 +128,7 @@ def grid_from_columns(
         bad=bad,
         cut=cut,
         pairs=[(ix.leaf_index[k[:3]], str(k[3])) for k in ix.pair_keys],
-        accessible=_grouped(np.add, rows_p, accessible, n_pairs),
+        accessible=p_accessible,
         blocked=p_blocked,
         inconclusive=p_inconclusive,
         probes=_grouped(np.maximum, rows_p, probes, n_pairs),

@@ -169,3 +169,55 @@ def test_a_sparse_series_learns_a_flaky_background_from_its_first_rounds() -> No
     for seed in range(10):
         failed = measured * (np.random.default_rng(seed).random((1, n)) < 0.4)
         assert detect_failures(failed, measured, usable, TH, sparse=np.array([True])) == []
+
+
+Array2 = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
+
+def _network(
+    seed: int, n: int, share: float, blocked: set[int], later: int | None, every: int = 6
+) -> Array2:
+    """16 sparse series of one network, measured every ``every`` buckets (6: two runs an hour),
+    each failing ``share`` of the time; those in ``blocked`` fail always, series 0 from
+    ``later``."""
+    rng = np.random.default_rng(seed)
+    measured = np.zeros((16, n))
+    measured[:, ::every] = 1.0
+    failed = measured * (rng.random((16, n)) < share)
+    for s in blocked:
+        failed[s] = measured[s]
+    if later is not None:
+        failed[0, later:] = measured[0, later:]
+    return measured, failed
+
+
+def test_a_network_flaky_for_every_target_is_no_block_from_its_first_day() -> None:
+    """A lossy link: all 16 targets fail 40% of the time from the first measurement, a run
+    every 15 minutes. With the floor as every series' prior, 7 runs opened in these 6 two-day
+    histories; the network's lower-quartile rate as the prior (pooled.py) knows it is the
+    background."""
+    n = 2 * DAY
+    usable = np.ones((16, n), dtype=bool)
+    sparse, pool = np.ones(16, dtype=bool), np.zeros(16, dtype=np.int64)
+    alone = 0
+    for seed in range(6):
+        measured, failed = _network(seed, n, 0.4, set(), None, every=3)
+        assert detect_failures(failed, measured, usable, TH, sparse=sparse, pool=pool) == []
+        alone += len(detect_failures(failed, measured, usable, TH, sparse=sparse))
+    assert alone > 0  # the same histories, each series on its own prior: runs opened
+
+
+def test_a_new_block_on_a_network_that_blocks_most_of_its_list_is_still_found() -> None:
+    """10 of 16 targets blocked for good (a heavily censored test list), then series 0 blocked
+    from day 4: the lower quartile of the network's rates stays the unblocked targets', so the
+    new block opens, and so do the old ones from the first measurements."""
+    n = 6 * DAY
+    usable = np.ones((16, n), dtype=bool)
+    sparse, pool = np.ones(16, dtype=bool), np.zeros(16, dtype=np.int64)
+    old = set(range(6, 16))
+    measured, failed = _network(1, n, 0.05, old, 3 * DAY)
+    runs = detect_failures(failed, measured, usable, TH, sparse=sparse, pool=pool)
+    assert {r.series for r in runs} == old | {0}, runs
+    (new,) = [r for r in runs if r.series == 0]
+    assert new.start >= 3 * DAY
+    assert new.opened <= 3 * DAY + 12 * 6
